@@ -1,0 +1,51 @@
+import type { Knex } from 'knex';
+import type { AuditRepo } from '../db/audit-repo.js';
+import type { LimitsRepo } from '../db/limits-repo.js';
+import type { OperationsRepo } from '../db/operations-repo.js';
+import type { SchedulesRepo } from '../db/schedules-repo.js';
+import type { ServicesRepo } from '../db/services-repo.js';
+import type { SnapshotsRepo } from '../db/snapshots-repo.js';
+import type { SnapshotDriver } from '../drivers/contract.js';
+import type { LimitsService } from './limits-service.js';
+import type { AuditActor } from './types.js';
+
+export interface Repos {
+  services: ServicesRepo;
+  limits: LimitsRepo;
+  snapshots: SnapshotsRepo;
+  operations: OperationsRepo;
+  schedules: SchedulesRepo;
+  audit: AuditRepo;
+}
+
+/** An event for the customer, passed to the panel's `notify` with a localized subject and body. */
+export interface NotificationEvent {
+  type: 'snapshot_created' | 'snapshot_failed' | 'snapshot_restored' | 'restore_failed' | 'snapshot_deleted'
+    | 'delete_failed' | 'schedule_skipped' | 'schedule_failed' | 'limit_reached' | 'plan_clamped'
+    | 'storage_expansion_refused';
+  serviceId: string;
+  params: Record<string, string | number>;
+}
+
+export interface Notifier {
+  notify(event: NotificationEvent): Promise<void>;
+}
+
+/** Who acts and from where, carried into the audit log. */
+export interface ActionContext {
+  actor: AuditActor;
+  ip?: string | null;
+}
+
+/** Everything the domain needs, passed in once; no globals. */
+export interface DomainDeps {
+  repos: Repos;
+  /** Runs `fn` in a database transaction, retrying deadlock victims. */
+  transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+  limits: LimitsService;
+  driver(name: string): SnapshotDriver;
+  notifier: Notifier;
+  /** Tells the operation runner there is work. */
+  wake(): void;
+  namePrefix: string;
+}

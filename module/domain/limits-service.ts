@@ -1,0 +1,26 @@
+import type { LimitsRepo } from '../db/limits-repo.js';
+import { DEFAULT_PLAN } from '../db/limits-repo.js';
+import type { ServicesRepo } from '../db/services-repo.js';
+import { resolveLimits, type PlanLimits } from './limits.js';
+
+/**
+ * Resolves what a service may do: per-service override → plan row → admin default row → config
+ * default. Read on every request, so an admin's edit applies at once.
+ */
+export class LimitsService {
+  constructor(
+    private readonly limits: LimitsRepo,
+    private readonly services: ServicesRepo,
+    private readonly configDefault: PlanLimits,
+  ) {}
+
+  async forPlan(planId: string): Promise<PlanLimits> {
+    const [plan, fallback] = await Promise.all([this.limits.get(planId), this.limits.get(DEFAULT_PLAN)]);
+    return resolveLimits(this.configDefault, plan, fallback);
+  }
+
+  async forService(serviceId: string, planId: string): Promise<PlanLimits> {
+    const [state, plan] = await Promise.all([this.services.get(serviceId), this.forPlan(planId)]);
+    return resolveLimits(plan, state?.overrides);
+  }
+}
