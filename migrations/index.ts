@@ -1,0 +1,18 @@
+import type { Knex } from 'knex';
+import * as initial from './20261122000000_snapshot_initial.js';
+
+// Listed statically rather than read from disk, so migrations run the same under tsx, vitest and a
+// compiled build, and never mix with the host panel's own migrations.
+const MIGRATIONS: Record<string, Knex.Migration> = {
+  '20261122000000_snapshot_initial': initial,
+};
+
+/** knex migrator config for the module's tables: its own source and its own bookkeeping table. */
+export const migrationConfig: Knex.MigratorConfig = {
+  tableName: 'snapshot_knex_migrations',
+  migrationSource: {
+    getMigrations: async () => Object.keys(MIGRATIONS).sort(),
+    getMigrationName: (name: string) => name,
+    getMigration: async (name: string) => MIGRATIONS[name]!,
+  },
+};

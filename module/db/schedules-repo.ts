@@ -1,0 +1,76 @@
+import type { Knex } from 'knex';
+import type { Schedule } from '../domain/types.js';
+import { insertedId, toBool, toDate, toDateOrNull } from './values.js';
+
+const T = 'snapshot_schedules';
+
+function fromRow(r: Record<string, unknown>): Schedule {
+  return {
+    id: Number(r.id),
+    serviceId: String(r.service_id),
+    name: String(r.name),
+    enabled: toBool(r.enabled),
+    disabledReason: (r.disabled_reason as string | null) ?? null,
+    days: String(r.days).split(',').filter(Boolean).map(Number),
+    hour: Number(r.hour),
+    minute: Number(r.minute),
+    timezone: String(r.timezone),
+    keep: Number(r.keep),
+    includeMemory: toBool(r.include_memory),
+    lastRunAt: toDateOrNull(r.last_run_at),
+    lastResult: (r.last_result as string | null) ?? null,
+    lastError: (r.last_error as string | null) ?? null,
+    createdAt: toDate(r.created_at),
+    updatedAt: toDate(r.updated_at),
+  };
+}
+
+export type NewSchedule = Pick<Schedule, 'serviceId' | 'name' | 'enabled' | 'days' | 'hour' | 'minute' | 'timezone' | 'keep' | 'includeMemory'>;
+export type SchedulePatch = Partial<Pick<Schedule, 'name' | 'enabled' | 'disabledReason' | 'days' | 'hour' | 'minute' | 'timezone' | 'keep' | 'includeMemory' | 'lastRunAt' | 'lastResult' | 'lastError'>>;
+
+const COLUMNS: Record<keyof SchedulePatch, string> = {
+  name: 'name', enabled: 'enabled', disabledReason: 'disabled_reason', days: 'days', hour: 'hour', minute: 'minute',
+  timezone: 'timezone', keep: 'keep', includeMemory: 'include_memory', lastRunAt: 'last_run_at',
+  lastResult: 'last_result', lastError: 'last_error',
+};
+
+function toColumns(patch: SchedulePatch): Record<string, unknown> {
+  const row: Record<string, unknown> = { updated_at: new Date() };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === undefined) continue;
+    row[COLUMNS[k as keyof SchedulePatch]] = k === 'days' ? (v as number[]).join(',') : v;
+  }
+  return row;
+}
+
+/** Weekly snapshot schedules of services. */
+export class SchedulesRepo {
+  constructor(private readonly db: Knex) {}
+
+  async insert(s: NewSchedule, db: Knex = this.db): Promise<number> {
+    const now = new Date();
+    const { serviceId, ...fields } = s;
+    return insertedId(await db(T).insert({ ...toColumns(fields), service_id: serviceId, created_at: now, updated_at: now }));
+  }
+
+  async get(id: number, db: Knex = this.db): Promise<Schedule | null> {
+    const row = await db(T).where({ id }).first();
+    return row ? fromRow(row) : null;
+  }
+
+  async listForService(serviceId: string, db: Knex = this.db): Promise<Schedule[]> {
+    return (await db(T).where({ service_id: serviceId }).orderBy('id')).map(fromRow);
+  }
+
+  async update(id: number, patch: SchedulePatch, db: Knex = this.db): Promise<void> {
+    await db(T).where({ id }).update(toColumns(patch));
+  }
+
+  async remove(id: number, db: Knex = this.db): Promise<void> {
+    await db(T).where({ id }).delete();
+  }
+
+  async removeForService(serviceId: string, db: Knex = this.db): Promise<number> {
+    return Number(await db(T).where({ service_id: serviceId }).delete());
+  }
+}

@@ -1,0 +1,80 @@
+import type { Knex } from 'knex';
+import type { LimitOverrides } from '../domain/limits.js';
+import { isMysql, toBool } from './values.js';
+
+const T = 'snapshot_services';
+
+export interface ServiceStateRow {
+  serviceId: string;
+  planId: string | null;
+  overrides: LimitOverrides;
+  suspended: boolean;
+  terminated: boolean;
+}
+
+function fromRow(r: Record<string, unknown>): ServiceStateRow {
+  const nullableNumber = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
+  const nullableBool = (v: unknown) => (v === null || v === undefined ? undefined : toBool(v));
+  return {
+    serviceId: String(r.service_id),
+    planId: (r.plan_id as string | null) ?? null,
+    overrides: {
+      maxSnapshots: nullableNumber(r.override_max_snapshots),
+      maxSchedules: nullableNumber(r.override_max_schedules),
+      maxKeep: nullableNumber(r.override_max_keep),
+      memoryAllowed: nullableBool(r.override_memory_allowed),
+      schedulesAllowed: nullableBool(r.override_schedules_allowed),
+    },
+    suspended: toBool(r.suspended),
+    terminated: toBool(r.terminated),
+  };
+}
+
+/** Per-service state: overrides, suspension, and the row that serializes a service's quota. */
+export class ServicesRepo {
+  constructor(private readonly db: Knex) {}
+
+  /** Creates the state row on first sight of a service; harmless when it exists. */
+  async ensure(serviceId: string, planId: string | null, db: Knex = this.db): Promise<void> {
+    const now = new Date();
+    await db(T)
+      .insert({ service_id: serviceId, plan_id: planId, suspended: false, terminated: false, created_at: now, updated_at: now })
+      .onConflict('service_id')
+      .ignore();
+  }
+
+  async get(serviceId: string, db: Knex = this.db): Promise<ServiceStateRow | null> {
+    const row = await db(T).where({ service_id: serviceId }).first();
+    return row ? fromRow(row) : null;
+  }
+
+  /**
+   * Takes the service's row lock inside `trx` (MySQL/MariaDB). SQLite needs none: the module's
+   * connection is single-writer, so a transaction already excludes every other.
+   */
+  async lock(trx: Knex.Transaction, serviceId: string): Promise<ServiceStateRow | null> {
+    const q = trx(T).where({ service_id: serviceId });
+    const row = await (isMysql(trx) ? q.forUpdate() : q).first();
+    return row ? fromRow(row) : null;
+  }
+
+  async update(serviceId: string, patch: Partial<{ planId: string | null; suspended: boolean; terminated: boolean }>, db: Knex = this.db): Promise<void> {
+    const row: Record<string, unknown> = { updated_at: new Date() };
+    if (patch.planId !== undefined) row.plan_id = patch.planId;
+    if (patch.suspended !== undefined) row.suspended = patch.suspended;
+    if (patch.terminated !== undefined) row.terminated = patch.terminated;
+    await db(T).where({ service_id: serviceId }).update(row);
+  }
+
+  /** Replaces the per-service overrides; undefined fields fall back to the plan. */
+  async setOverrides(serviceId: string, o: LimitOverrides, db: Knex = this.db): Promise<void> {
+    await db(T).where({ service_id: serviceId }).update({
+      override_max_snapshots: o.maxSnapshots ?? null,
+      override_max_schedules: o.maxSchedules ?? null,
+      override_max_keep: o.maxKeep ?? null,
+      override_memory_allowed: o.memoryAllowed ?? null,
+      override_schedules_allowed: o.schedulesAllowed ?? null,
+      updated_at: new Date(),
+    });
+  }
+}

@@ -1,0 +1,110 @@
+import type { Knex } from 'knex';
+import { OCCUPYING_STATUSES, type SnapshotStatus } from '../domain/status.js';
+import type { Snapshot, SnapshotOrigin } from '../domain/types.js';
+import { insertedId, toBool, toDate, toDateOrNull, toNumberOrNull } from './values.js';
+
+const T = 'snapshot_snapshots';
+
+function fromRow(r: Record<string, unknown>): Snapshot {
+  return {
+    id: Number(r.id),
+    serviceId: String(r.service_id),
+    name: String(r.name),
+    description: (r.description as string | null) ?? null,
+    hvName: String(r.hv_name),
+    status: r.status as SnapshotStatus,
+    pinned: toBool(r.pinned),
+    includeMemory: toBool(r.include_memory),
+    origin: r.origin as SnapshotOrigin,
+    scheduleId: toNumberOrNull(r.schedule_id),
+    diskBytes: toNumberOrNull(r.disk_bytes),
+    memoryBytes: toNumberOrNull(r.memory_bytes),
+    errorCode: (r.error_code as string | null) ?? null,
+    errorMessage: (r.error_message as string | null) ?? null,
+    createdBy: (r.created_by as string | null) ?? null,
+    createdAt: toDate(r.created_at),
+    completedAt: toDateOrNull(r.completed_at),
+    updatedAt: toDate(r.updated_at),
+  };
+}
+
+export interface NewSnapshot {
+  serviceId: string;
+  name: string;
+  description: string | null;
+  hvName: string;
+  status: SnapshotStatus;
+  includeMemory: boolean;
+  origin: SnapshotOrigin;
+  scheduleId: number | null;
+  createdBy: string | null;
+}
+
+export type SnapshotPatch = Partial<Pick<Snapshot,
+  'name' | 'description' | 'status' | 'pinned' | 'diskBytes' | 'memoryBytes' | 'errorCode' | 'errorMessage' | 'completedAt' | 'includeMemory'>>;
+
+const COLUMNS: Record<keyof SnapshotPatch, string> = {
+  name: 'name', description: 'description', status: 'status', pinned: 'pinned', diskBytes: 'disk_bytes',
+  memoryBytes: 'memory_bytes', errorCode: 'error_code', errorMessage: 'error_message', completedAt: 'completed_at',
+  includeMemory: 'include_memory',
+};
+
+/** Snapshot records. Status changes go through `transition` so a concurrent change is never overwritten. */
+export class SnapshotsRepo {
+  constructor(private readonly db: Knex) {}
+
+  async insert(s: NewSnapshot, db: Knex = this.db): Promise<number> {
+    const now = new Date();
+    return insertedId(await db(T).insert({
+      service_id: s.serviceId, name: s.name, description: s.description, hv_name: s.hvName, status: s.status,
+      pinned: false, include_memory: s.includeMemory, origin: s.origin, schedule_id: s.scheduleId,
+      created_by: s.createdBy, created_at: now, updated_at: now,
+    }));
+  }
+
+  async get(id: number, db: Knex = this.db): Promise<Snapshot | null> {
+    const row = await db(T).where({ id }).first();
+    return row ? fromRow(row) : null;
+  }
+
+  async listForService(serviceId: string, db: Knex = this.db): Promise<Snapshot[]> {
+    const rows = await db(T).where({ service_id: serviceId }).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
+    return rows.map(fromRow);
+  }
+
+  async list(filter: { statuses?: SnapshotStatus[]; serviceId?: string; limit?: number } = {}): Promise<Snapshot[]> {
+    const q = this.db(T).orderBy('id', 'desc').limit(filter.limit ?? 200);
+    if (filter.statuses?.length) q.whereIn('status', filter.statuses);
+    if (filter.serviceId) q.where({ service_id: filter.serviceId });
+    return (await q).map(fromRow);
+  }
+
+  /** Snapshots taking hypervisor storage: what the limit counts. */
+  async countOccupying(serviceId: string, db: Knex = this.db): Promise<number> {
+    const row = await db(T).where({ service_id: serviceId }).whereIn('status', OCCUPYING_STATUSES as SnapshotStatus[]).count({ n: '*' }).first();
+    return Number(row?.n ?? 0);
+  }
+
+  async update(id: number, patch: SnapshotPatch, db: Knex = this.db): Promise<void> {
+    await db(T).where({ id }).update(toColumns(patch));
+  }
+
+  /**
+   * Moves a snapshot from `from` to `patch.status` only if it is still in `from`; returns whether it
+   * did, so two racing requests cannot both act on the same snapshot.
+   */
+  async transition(id: number, from: SnapshotStatus, patch: SnapshotPatch & { status: SnapshotStatus }, db: Knex = this.db): Promise<boolean> {
+    const n = await db(T).where({ id, status: from }).update(toColumns(patch));
+    return Number(n) === 1;
+  }
+
+  async remove(id: number, db: Knex = this.db): Promise<void> {
+    await db(T).where({ id }).delete();
+  }
+}
+
+function toColumns(patch: SnapshotPatch): Record<string, unknown> {
+  const row: Record<string, unknown> = { updated_at: new Date() };
+  for (const [k, v] of Object.entries(patch)) if (v !== undefined) row[COLUMNS[k as keyof SnapshotPatch]] = v;
+  return row;
+}
