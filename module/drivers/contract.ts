@@ -1,0 +1,80 @@
+/** Where a service's VM lives: which driver, which node, which VM. Supplied by the panel adapter. */
+export interface HypervisorTarget {
+  driver: string;
+  node: string;
+  vmId: string;
+}
+
+export interface DriverCapabilities {
+  /** Snapshots can include the VM's memory state. */
+  memory: boolean;
+  /** Rollback works only to the newest snapshot (ZFS-backed disks). */
+  rollbackOnlyLatest: boolean;
+  /** Hard ceiling of the hypervisor, if any (Proxmox has none worth naming; qcow2 neither). */
+  maxSnapshots?: number;
+}
+
+export interface HypervisorSnapshot {
+  name: string;
+  description: string | null;
+  createdAt: Date | null;
+  withMemory: boolean;
+  diskBytes: number | null;
+  memoryBytes: number | null;
+}
+
+export interface CreateSnapshotInput {
+  name: string;
+  description: string | null;
+  includeMemory: boolean;
+}
+
+/** A reference to an asynchronous hypervisor task; stored with the operation so it can be resumed. */
+export type DriverTaskRef = string;
+
+export type TaskState =
+  | { state: 'running' }
+  | { state: 'succeeded'; warnings?: number }
+  | { state: 'failed'; error: DriverError };
+
+export const DRIVER_ERROR_CODES = [
+  'locked', 'not_found', 'already_exists', 'unsupported_storage', 'unreachable', 'timeout', 'rejected',
+  'permission',
+] as const;
+export type DriverErrorCode = (typeof DRIVER_ERROR_CODES)[number];
+
+const TRANSIENT: readonly DriverErrorCode[] = ['locked', 'unreachable', 'timeout'];
+
+/** A hypervisor failure classified into a code the UI translates (`errors:driver_<code>`). */
+export class DriverError extends Error {
+  readonly code: DriverErrorCode;
+  /** The hypervisor's own words, kept for admins and the audit log. */
+  readonly detail: string;
+  constructor(code: DriverErrorCode, detail: string) {
+    super(`${code}: ${detail}`);
+    this.name = 'DriverError';
+    this.code = code;
+    this.detail = detail;
+  }
+  /** Worth retrying later: the VM was busy or the hypervisor was out of reach. */
+  get transient(): boolean {
+    return TRANSIENT.includes(this.code);
+  }
+}
+
+/**
+ * What every hypervisor driver implements. Mutating calls start a task and return its reference;
+ * `taskStatus` is polled until it ends. A driver whose call completes synchronously returns a
+ * reference whose status is already final.
+ */
+export interface SnapshotDriver {
+  readonly name: string;
+  /** Shown in the UI next to anything this driver reports (the simulated driver says so). */
+  readonly simulated: boolean;
+  capabilities(target: HypervisorTarget): Promise<DriverCapabilities>;
+  list(target: HypervisorTarget): Promise<HypervisorSnapshot[]>;
+  create(target: HypervisorTarget, input: CreateSnapshotInput): Promise<DriverTaskRef>;
+  delete(target: HypervisorTarget, name: string): Promise<DriverTaskRef>;
+  restore(target: HypervisorTarget, name: string, options: { startAfter: boolean }): Promise<DriverTaskRef>;
+  taskStatus(target: HypervisorTarget, task: DriverTaskRef): Promise<TaskState>;
+}

@@ -1,0 +1,151 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DriverError, type SnapshotDriver, type TaskState } from '../drivers/contract.js';
+import type { DomainDeps } from '../domain/deps.js';
+import type { AuditActor, Operation, Snapshot } from '../domain/types.js';
+
+export interface ExecuteOptions {
+  /** How often a running hypervisor task is polled. */
+  taskPollMs: number;
+  /** A task still running after this long is given up as timed out. */
+  operationTimeoutMs: number;
+  leaseMs: number;
+  maxAttempts: number;
+  backoffMs: number;
+}
+
+export interface ExecuteContext {
+  /** The claim token (the lease holder). */
+  token: string;
+  /** Aborted when the module stops: the operation goes back to the queue and is resumed later. */
+  signal: AbortSignal;
+}
+
+export type ExecuteOutcome = 'succeeded' | 'failed' | 'requeued' | 'released';
+
+/**
+ * Carries one claimed operation through the hypervisor: start (or resume) the driver task, poll it,
+ * then apply the outcome to the snapshot, audit it and notify. Safe to run again after a crash: a
+ * stored task reference is polled, not restarted, and a create/delete that already happened is
+ * recognised from the hypervisor's list.
+ */
+export async function executeOperation(deps: DomainDeps, op: Operation, ctx: ExecuteContext, opts: ExecuteOptions): Promise<ExecuteOutcome> {
+  const { repos } = deps;
+  const snapshot = op.snapshotId === null ? null : await repos.snapshots.get(op.snapshotId);
+  if (!snapshot) {
+    await repos.operations.finish(op.id, op.kind === 'delete' ? 'succeeded' : 'failed', op.kind === 'delete' ? null : { code: 'snapshot_gone', message: 'record removed' });
+    return op.kind === 'delete' ? 'succeeded' : 'failed';
+  }
+  let driver: SnapshotDriver;
+  try {
+    driver = deps.driver(op.target.driver);
+  } catch {
+    return fail(deps, op, snapshot, new DriverError('unreachable', `no driver named '${op.target.driver}'`));
+  }
+  try {
+    let task = op.driverTask;
+    if (!task) {
+      const done = op.attempts > 1 && (await alreadyDone(driver, op, snapshot));
+      if (done) return succeed(deps, driver, op, snapshot);
+      task = await start(driver, op, snapshot);
+      await repos.operations.setDriverTask(op.id, ctx.token, task);
+    }
+    const state = await poll(deps, driver, op, task, ctx, opts);
+    if (state === 'released') {
+      await repos.operations.requeue(op.id, new Date());
+      return 'released';
+    }
+    if (state.state === 'failed') throw state.error;
+    return succeed(deps, driver, op, snapshot);
+  } catch (err) {
+    if (ctx.signal.aborted) {
+      await repos.operations.requeue(op.id, new Date());
+      return 'released';
+    }
+    const error = err instanceof DriverError ? err : new DriverError('rejected', err instanceof Error ? err.message : String(err));
+    // Deleting something already gone is what was asked for.
+    if (op.kind === 'delete' && error.code === 'not_found') return succeed(deps, driver, op, snapshot);
+    if (error.transient && op.attempts < opts.maxAttempts) {
+      const delay = opts.backoffMs * 2 ** (op.attempts - 1);
+      await repos.operations.requeue(op.id, new Date(Date.now() + delay), { code: `driver_${error.code}`, message: error.detail }, true);
+      return 'requeued';
+    }
+    return fail(deps, op, snapshot, error);
+  }
+}
+
+function start(driver: SnapshotDriver, op: Operation, s: Snapshot): Promise<string> {
+  switch (op.kind) {
+    case 'create': return driver.create(op.target, { name: s.hvName, description: s.description, includeMemory: s.includeMemory });
+    case 'delete': return driver.delete(op.target, s.hvName);
+    case 'restore': return driver.restore(op.target, s.hvName, { startAfter: op.payload.startAfter !== false });
+  }
+}
+
+/** After a crash between starting a task and storing its reference: did the change already happen? */
+async function alreadyDone(driver: SnapshotDriver, op: Operation, s: Snapshot): Promise<boolean> {
+  if (op.kind === 'restore') return false;
+  const present = (await driver.list(op.target)).some((x) => x.name === s.hvName);
+  return op.kind === 'create' ? present : !present;
+}
+
+async function poll(deps: DomainDeps, driver: SnapshotDriver, op: Operation, task: string, ctx: ExecuteContext, opts: ExecuteOptions): Promise<TaskState | 'released'> {
+  const startedAt = Date.now();
+  let leaseRenewedAt = Date.now();
+  for (;;) {
+    const state = await driver.taskStatus(op.target, task);
+    if (state.state !== 'running') return state;
+    if (Date.now() - startedAt > opts.operationTimeoutMs) {
+      return { state: 'failed', error: new DriverError('timeout', `task ${task} still running after ${opts.operationTimeoutMs} ms`) };
+    }
+    if (Date.now() - leaseRenewedAt > opts.leaseMs / 3) {
+      // Lost lease: another worker took the operation over after believing this one dead.
+      if (!(await deps.repos.operations.extendLease(op.id, ctx.token, opts.leaseMs))) return 'released';
+      leaseRenewedAt = Date.now();
+    }
+    try {
+      await sleep(opts.taskPollMs, undefined, { signal: ctx.signal });
+    } catch {
+      return 'released';
+    }
+  }
+}
+
+async function succeed(deps: DomainDeps, driver: SnapshotDriver, op: Operation, s: Snapshot): Promise<ExecuteOutcome> {
+  const { repos } = deps;
+  const actor = { type: op.origin, id: op.requestedBy } as AuditActor;
+  if (op.kind === 'create') {
+    const info = (await driver.list(op.target).catch(() => [])).find((x) => x.name === s.hvName);
+    await repos.snapshots.transition(s.id, 'creating', {
+      status: 'active', completedAt: new Date(), diskBytes: info?.diskBytes ?? null, memoryBytes: info?.memoryBytes ?? null,
+    });
+    await deps.notifier.notify({ type: 'snapshot_created', serviceId: s.serviceId, params: { name: s.name } });
+  } else if (op.kind === 'restore') {
+    await repos.snapshots.transition(s.id, 'restoring', { status: 'active' });
+    await deps.notifier.notify({ type: 'snapshot_restored', serviceId: s.serviceId, params: { name: s.name } });
+  } else {
+    await repos.snapshots.remove(s.id);
+    await deps.notifier.notify({ type: 'snapshot_deleted', serviceId: s.serviceId, params: { name: s.name } });
+  }
+  await repos.operations.finish(op.id, 'succeeded');
+  const to = op.kind === 'delete' ? 'deleted' : 'active';
+  await repos.audit.record({ actor, serviceId: s.serviceId, snapshotId: s.id, snapshotName: s.name, action: `operation.${op.kind}`, result: 'ok', fromStatus: s.status, toStatus: to, details: { operationId: op.id, attempts: op.attempts } });
+  return 'succeeded';
+}
+
+async function fail(deps: DomainDeps, op: Operation, s: Snapshot, error: DriverError): Promise<ExecuteOutcome> {
+  const { repos } = deps;
+  const code = `driver_${error.code}`;
+  // A create that fails cleanly occupies nothing; one that timed out may have left something behind.
+  const to = op.kind === 'create' ? (error.code === 'timeout' ? 'error' : 'failed')
+    : op.kind === 'restore' ? (error.code === 'timeout' ? 'error' : 'active')
+      : 'error';
+  await repos.snapshots.transition(s.id, s.status, { status: to, errorCode: code, errorMessage: error.detail.slice(0, 1000) });
+  await repos.operations.finish(op.id, 'failed', { code, message: error.detail });
+  await repos.audit.record({
+    actor: { type: op.origin, id: op.requestedBy } as AuditActor, serviceId: s.serviceId, snapshotId: s.id, snapshotName: s.name,
+    action: `operation.${op.kind}`, result: 'failed', fromStatus: s.status, toStatus: to, code, details: { operationId: op.id, detail: error.detail },
+  });
+  const type = op.kind === 'create' ? 'snapshot_failed' : op.kind === 'restore' ? 'restore_failed' : 'delete_failed';
+  await deps.notifier.notify({ type, serviceId: s.serviceId, params: { name: s.name, code } });
+  return 'failed';
+}

@@ -1,0 +1,207 @@
+import type { Knex } from 'knex';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OperationsRepo } from '../../module/db/operations-repo.js';
+import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
+import type { ActionContext } from '../../module/domain/deps.js';
+import type { Operation, Snapshot } from '../../module/domain/types.js';
+import { SimulatedDriver, type SimulatedDriverOptions } from '../../module/drivers/simulated/simulated-driver.js';
+import { CountingDriver } from '../helpers/counting-driver.js';
+import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
+import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { openSecondHandle } from '../helpers/second-handle.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
+const SERVICE = makeService();
+
+type Fixture = Awaited<ReturnType<typeof moduleFixture>>;
+
+/**
+ * Durable operations across module instances sharing one database and one (simulated) hypervisor:
+ * instance A stops or dies mid-operation, instance B — its own knex handle, its own driver object on
+ * the same state file, as a restarted panel process would have — finishes the work exactly once.
+ */
+describe.each(DATABASES)('operations resume across instances ($kind)', (kind: TestDatabase) => {
+  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
+  let db: Knex;
+  let db2: Knex | null;
+  let dir: string;
+  let stateFile: string;
+  let fixtures: Fixture[];
+
+  beforeEach(async () => {
+    handle = await migratedDatabase(kind);
+    db = handle.db;
+    db2 = null;
+    dir = mkdtempSync(join(tmpdir(), 'snapshots-resume-'));
+    stateFile = join(dir, 'hypervisor.json');
+    fixtures = [];
+  });
+
+  afterEach(async () => {
+    for (const f of fixtures) await f.mod.stop();
+    await db2?.destroy();
+    await handle.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const simulated = (o: SimulatedDriverOptions = {}) => new SimulatedDriver({ stateFile, ...o });
+  async function instanceA(o: SimulatedDriverOptions = {}) {
+    const driver = simulated(o);
+    const f = await moduleFixture(db, { driver });
+    fixtures.push(f);
+    return { ...f, sim: driver };
+  }
+  /** A second instance on its own connection(s) to the same database and the same hypervisor. */
+  async function instanceB(o: SimulatedDriverOptions = {}) {
+    db2 = await openSecondHandle(kind.kind, handle.url);
+    const counting = new CountingDriver(simulated(o));
+    const f = await moduleFixture(db2, { driver: counting });
+    fixtures.push(f);
+    return { ...f, counting };
+  }
+
+  const opOf = async (snapshotId: number): Promise<Operation> =>
+    (await new OperationsRepo(db).list({ limit: 50 })).find((o) => o.snapshotId === snapshotId)!;
+  const snapshotRow = async (id: number) => new SnapshotsRepo(db).get(id);
+  const hvNames = async () => (await simulated().list(SERVICE.target)).map((x) => x.name);
+
+  /** Makes an operation look like its worker died holding it. */
+  async function orphan(opId: number, o: { driverTask: string | null; lockedUntil: Date; attempts?: number }) {
+    const now = new Date();
+    await db('snapshot_operations').where({ id: opId }).update({
+      status: 'running', locked_by: 'dead#1', locked_until: o.lockedUntil, driver_task: o.driverTask,
+      attempts: o.attempts ?? 1, started_at: now, updated_at: now,
+    });
+  }
+
+  async function expectDoneOnce(s: Snapshot, b: { counting: CountingDriver; notifications: Fixture['notifications'] }) {
+    await waitFor(async () => (await snapshotRow(s.id))?.status === 'active', 5_000, 'snapshot active after resume');
+    const names = await hvNames();
+    expect(names.filter((n) => n === s.hvName)).toHaveLength(1);
+    expect(names).toHaveLength(1);
+    // B never started a second create on the hypervisor.
+    expect(b.counting.count('create')).toBe(0);
+    const op = await waitFor(async () => {
+      const o = await opOf(s.id);
+      return o.status === 'succeeded' ? o : undefined;
+    }, 2_000, 'operation succeeded');
+    const row = (await snapshotRow(s.id))!;
+    expect(row.diskBytes).toBe((await simulated().list(SERVICE.target))[0]!.diskBytes);
+    expect(row.completedAt).toBeInstanceOf(Date);
+    await waitFor(() => b.notifications.find((n) => n.type === 'snapshot_created'), 2_000, 'created notification from B');
+    return op;
+  }
+
+  it('a stopped instance hands its running operation back; the next instance polls the same task', async () => {
+    const a = await instanceA({ delayMs: { create: [400, 400] } });
+    await a.mod.start();
+    const s = await a.mod.snapshots.create(SERVICE, { name: 'nightly' }, CTX);
+    const running = await waitFor(async () => {
+      const op = await opOf(s.id);
+      return op.status === 'running' && op.driverTask ? op : undefined;
+    }, 2_000, 'operation running with a driver task');
+    expect(running.attempts).toBe(1);
+    expect(running.lockedBy).toBeTruthy();
+
+    await a.mod.stop();
+
+    const released = await opOf(s.id);
+    expect(released).toMatchObject({ status: 'queued', driverTask: running.driverTask, lockedBy: null, lockedUntil: null, attempts: 1 });
+    expect((await snapshotRow(s.id))!.status).toBe('creating');
+    expect(a.notifications).toEqual([]);
+
+    const b = await instanceB({ delayMs: { create: [400, 400] } });
+    await b.mod.start();
+    const op = await expectDoneOnce(s, b);
+    expect(op.attempts).toBe(2);
+    expect(op.driverTask).toBe(running.driverTask);
+    expect(b.counting.calls.some((c) => c.method === 'taskStatus' && c.args[1] === running.driverTask)).toBe(true);
+  });
+
+  it('a crashed worker (expired lease, task started) is recovered and its task polled, not restarted', async () => {
+    const a = await instanceA({ delayMs: { create: [300, 300] } });
+    const s = await a.mod.snapshots.create(SERVICE, { name: 'before crash' }, CTX);
+    const op0 = await opOf(s.id);
+    // The dead worker had started the hypervisor task and stored its reference.
+    const task = await a.sim.create(SERVICE.target, { name: s.hvName, description: s.description, includeMemory: false });
+    await orphan(op0.id, { driverTask: task, lockedUntil: new Date(Date.now() - 60_000) });
+
+    const b = await instanceB({ delayMs: { create: [300, 300] } });
+    await b.mod.start();
+    const op = await expectDoneOnce(s, b);
+    expect(op.attempts).toBe(2);
+    expect(op.driverTask).toBe(task);
+    expect(op.lockedBy).toBeNull();
+  });
+
+  it('a lease that expired between starting the task and storing it: the snapshot is recognised, not duplicated', async () => {
+    const a = await instanceA();
+    const s = await a.mod.snapshots.create(SERVICE, { name: 'half done' }, CTX);
+    const op0 = await opOf(s.id);
+    // The create happened on the hypervisor, but the worker died before recording the task.
+    await a.sim.create(SERVICE.target, { name: s.hvName, description: s.description, includeMemory: false });
+    expect(await hvNames()).toEqual([s.hvName]);
+    await orphan(op0.id, { driverTask: null, lockedUntil: new Date(Date.now() - 1_000), attempts: 1 });
+
+    const b = await instanceB();
+    await b.mod.start();
+    const op = await expectDoneOnce(s, b);
+    expect(op.attempts).toBe(2);
+    expect(b.counting.count('list')).toBeGreaterThan(0);
+  });
+
+  it('a delete whose hypervisor side already happened before the crash completes without a second delete', async () => {
+    const a = await instanceA();
+    await a.mod.start();
+    const s = await a.mod.snapshots.create(SERVICE, { name: 'to remove' }, CTX);
+    await waitFor(async () => (await snapshotRow(s.id))?.status === 'active', 5_000, 'active');
+    await waitFor(async () => (await opOf(s.id)).status === 'succeeded', 2_000, 'create op done');
+    await a.mod.stop();
+
+    await a.mod.snapshots.delete(SERVICE, s.id, { confirm: true }, CTX);
+    const del = (await new OperationsRepo(db).list({ limit: 50 })).find((o) => o.kind === 'delete')!;
+    await a.sim.delete(SERVICE.target, s.hvName);
+    expect(await hvNames()).toEqual([]);
+    await orphan(del.id, { driverTask: null, lockedUntil: new Date(Date.now() - 1_000), attempts: 1 });
+
+    const b = await instanceB();
+    await b.mod.start();
+    await waitFor(async () => (await snapshotRow(s.id)) === null, 5_000, 'row removed');
+    expect(b.counting.count('delete')).toBe(0);
+    expect(await new OperationsRepo(db).get(del.id)).toMatchObject({ status: 'succeeded', attempts: 2, errorCode: null });
+  });
+
+  it('a live lease of another worker is left alone at start', async () => {
+    const a = await instanceA();
+    const s = await a.mod.snapshots.create(SERVICE, { name: 'owned elsewhere' }, CTX);
+    const op0 = await opOf(s.id);
+    await orphan(op0.id, { driverTask: null, lockedUntil: new Date(Date.now() + 60_000) });
+
+    const b = await instanceB();
+    await b.mod.start();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await opOf(s.id)).toMatchObject({ status: 'running', lockedBy: 'dead#1', attempts: 1 });
+    expect(b.counting.count('create')).toBe(0);
+    expect((await snapshotRow(s.id))!.status).toBe('creating');
+  });
+
+  // A worker can die while another panel process keeps running: the survivor must take over.
+  it('a lease that expires while another instance is running is taken over by it', async () => {
+    const a = await instanceA();
+    const s = await a.mod.snapshots.create(SERVICE, { name: 'worker died later' }, CTX);
+    const op0 = await opOf(s.id);
+    await orphan(op0.id, { driverTask: null, lockedUntil: new Date(Date.now() + 300) });
+
+    const b = await instanceB();
+    await b.mod.start();
+    // While the lease is live, B keeps its hands off.
+    expect(await opOf(s.id)).toMatchObject({ status: 'running', lockedBy: 'dead#1' });
+    // Once it has expired, the running instance takes the operation over and completes it.
+    await waitFor(async () => (await snapshotRow(s.id))?.status === 'active', 2_500, 'taken over after lease expiry');
+    expect(await hvNames()).toEqual([s.hvName]);
+  });
+});
