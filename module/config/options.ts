@@ -1,0 +1,90 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { isValidNamePrefix } from '../domain/names.js';
+import type { SnapshotDriver } from '../drivers/contract.js';
+import type { PanelAdapter } from './panel-adapter.js';
+
+export const SUPPORTED_LOCALES = ['en', 'ko', 'ja'] as const;
+export type Locale = (typeof SUPPORTED_LOCALES)[number];
+
+function isTimezone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const limitsSchema = z.object({
+  maxSnapshots: z.number().int().min(0).max(1000),
+  maxSchedules: z.number().int().min(0).max(100),
+  maxKeep: z.number().int().min(1).max(1000),
+  memoryAllowed: z.boolean(),
+  schedulesAllowed: z.boolean(),
+});
+
+/** Module configuration; every field has a safe default except the secrets. */
+export const configSchema = z.object({
+  /** Signs CSRF tokens; at least 32 characters. */
+  csrfSecret: z.string().min(32),
+  /** Shared secret of the billing webhook (HMAC-SHA256); the webhook answers 503 without it. */
+  webhookSecret: z.string().min(32).optional(),
+  /** Limits for plans an admin has not configured. */
+  defaultLimits: limitsSchema.default({ maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true }),
+  /** Prefix of hypervisor-side snapshot names; reconcile recognises ours by it. */
+  namePrefix: z.string().refine(isValidNamePrefix, 'lowercase letter then up to 11 lowercase letters or digits').default('psnap'),
+  defaultLocale: z.enum(SUPPORTED_LOCALES).default('en'),
+  defaultTimezone: z.string().refine(isTimezone, 'an IANA timezone such as Asia/Seoul').default('UTC'),
+  /** Set when the panel is served over HTTPS, so cookies are marked Secure. */
+  secureCookies: z.boolean().default(false),
+  /** Helmet's headers and CSP on the module's routes; turn off only if the panel sets its own. */
+  securityHeaders: z.boolean().default(true),
+  operations: z.object({
+    pollMs: z.number().int().min(10).default(1000),
+    taskPollMs: z.number().int().min(5).default(1000),
+    leaseMs: z.number().int().min(100).default(60_000),
+    concurrency: z.number().int().min(1).max(64).default(4),
+    maxAttempts: z.number().int().min(1).max(50).default(5),
+    backoffMs: z.number().int().min(0).default(5_000),
+    operationTimeoutMs: z.number().int().min(100).default(30 * 60_000),
+  }).prefault({}),
+});
+
+export type SnapshotModuleConfig = z.output<typeof configSchema>;
+export type SnapshotModuleConfigInput = z.input<typeof configSchema>;
+
+const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'a function');
+
+const optionsSchema = z.object({
+  db: z.custom<Knex>((v) => typeof v === 'function' && !!(v as { client?: unknown }).client, 'a knex instance'),
+  panel: z.object({ getActor: fn, getService: fn }).loose(),
+  drivers: z.record(z.string(), z.custom<SnapshotDriver>((v) => !!v && typeof (v as SnapshotDriver).create === 'function', 'a snapshot driver')),
+  config: configSchema,
+  logger: z.custom<Logger>((v) => !!v && typeof (v as Logger).info === 'function').optional(),
+});
+
+export interface SnapshotModuleOptions {
+  /** The host's knex instance (mysql2 or better-sqlite3). The module never closes it. */
+  db: Knex;
+  panel: PanelAdapter;
+  /** Drivers by name; a service's `target.driver` picks one. */
+  drivers: Record<string, SnapshotDriver>;
+  config: SnapshotModuleConfigInput;
+  logger?: Logger;
+}
+
+export interface ValidatedOptions extends Omit<SnapshotModuleOptions, 'config'> {
+  config: SnapshotModuleConfig;
+}
+
+/** Fails fast, naming every wrong option, instead of failing at the first request. */
+export function validateOptions(options: SnapshotModuleOptions): ValidatedOptions {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(options)'}: ${i.message}`);
+    throw new TypeError(`createSnapshotModule: invalid options\n${lines.join('\n')}`);
+  }
+  return { ...options, config: parsed.data.config };
+}

@@ -1,0 +1,49 @@
+import type { Request } from 'express';
+import type { Actor, PanelService } from '../domain/types.js';
+
+/** Something to tell a customer, with subject and body already in their language. */
+export interface PanelNotification {
+  type: string;
+  serviceId: string;
+  /** The service owner's id: whom the panel should mail. */
+  recipientId: string;
+  locale: string;
+  subject: string;
+  body: string;
+  params: Record<string, string | number>;
+}
+
+/** What the module hands the panel's layout hook so its pages sit inside the panel's chrome. */
+export interface LayoutContext {
+  req: Request;
+  actor: Actor;
+  service: PanelService | null;
+  title: string;
+  /** The module's rendered page content (already escaped HTML). */
+  body: string;
+  /** Stylesheets and scripts the page needs; link them in <head>. */
+  stylesheets: string[];
+  scripts: string[];
+  lang: string;
+  /** The Snapshots entry for `service`'s menu (what `menuItem` returns), so the layout can mark it active. */
+  menuItem: { label: string; href: string } | null;
+}
+
+/**
+ * The only code a panel writes: how to find the acting user and a service, and optionally plans,
+ * mail and layout.
+ */
+export interface PanelAdapter {
+  /** The logged-in user of a request, or null when nobody is logged in. */
+  getActor(req: Request): Actor | null | Promise<Actor | null>;
+  /** A service by id, or null when unknown. */
+  getService(serviceId: string): PanelService | null | Promise<PanelService | null>;
+  /** Plans for the admin pages: id and display name. */
+  listPlans?(): { id: string; name: string }[] | Promise<{ id: string; name: string }[]>;
+  /** Sends a notification (mail, in-panel message). Failures are logged, never block an action. */
+  notify?(notification: PanelNotification): void | Promise<void>;
+  /** Wraps a module page in the panel's layout; without it the module's own minimal layout is used. */
+  renderLayout?(ctx: LayoutContext): string | Promise<string>;
+  /** Where to send someone who is not logged in (HTML pages); without it they get a 401 page. */
+  loginUrl?(req: Request): string;
+}

@@ -1,0 +1,28 @@
+import type { Request } from 'express';
+import type { PanelService } from '../../domain/types.js';
+import type { ModuleContext } from '../shared/module-context.js';
+import { formatters, presentSnapshotList, type SnapshotListModel } from './presenter.js';
+
+/** Gathers a service's snapshots, queue, limits and driver facts, and presents them for `req`'s user. */
+export async function loadListModel(ctx: ModuleContext, req: Request, service: PanelService): Promise<SnapshotListModel> {
+  const { repos } = ctx.deps;
+  const driver = ctx.deps.driver(service.target.driver);
+  const [snapshots, pending, schedules, limits, caps] = await Promise.all([
+    repos.snapshots.listForService(service.id),
+    repos.operations.pendingForService(service.id),
+    repos.schedules.listForService(service.id),
+    ctx.deps.limits.forService(service.id, service.planId),
+    driver.capabilities(service.target),
+  ]);
+  const restoreUnavailable = new Map<number, string | null>();
+  for (const s of snapshots) {
+    if (s.status === 'active') restoreUnavailable.set(s.id, await ctx.snapshots.restoreUnavailableReason(service, s, snapshots));
+  }
+  const actor = req.snapshotActor!;
+  const timezone = actor.timezone ?? ctx.config.defaultTimezone;
+  return presentSnapshotList({
+    t: req.t, fmt: formatters(req.language, timezone), service, snapshots, pending, schedules, limits,
+    memoryCapable: caps.memory, simulated: driver.simulated, restoreUnavailable,
+    readOnly: actor.role !== 'admin' && service.status !== 'active',
+  });
+}

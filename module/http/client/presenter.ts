@@ -1,0 +1,115 @@
+import type { TFunction } from 'i18next';
+import type { PlanLimits } from '../../domain/limits.js';
+import { quotaView, type QuotaView } from '../../domain/limits.js';
+import type { Operation, PanelService, Schedule, Snapshot } from '../../domain/types.js';
+
+export interface Formatters {
+  date(d: Date | null): string;
+  bytes(n: number | null): string;
+}
+
+/** Dates in the user's language and timezone; sizes in binary units written the locale's way. */
+export function formatters(lng: string, timeZone: string): Formatters {
+  const dtf = new Intl.DateTimeFormat(lng, { dateStyle: 'medium', timeStyle: 'short', timeZone });
+  return {
+    date: (d) => (d ? dtf.format(d) : ''),
+    bytes: (n) => {
+      if (n === null || n === undefined) return '';
+      const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'] as const;
+      let v = n;
+      let i = 0;
+      while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i += 1;
+      }
+      return new Intl.NumberFormat(lng, { style: 'unit', unit: units[i], unitDisplay: 'short', maximumFractionDigits: 1 }).format(v);
+    },
+  };
+}
+
+export interface SnapshotRow {
+  id: number;
+  name: string;
+  description: string | null;
+  created: string;
+  createdIso: string;
+  size: string;
+  memorySize: string;
+  status: Snapshot['status'];
+  statusLabel: string;
+  queued: boolean;
+  pinned: boolean;
+  origin: string;
+  error: string | null;
+  can: { pin: boolean; edit: boolean; restore: boolean; delete: boolean; dismiss: boolean };
+  restoreUnavailable: string | null;
+}
+
+export interface SnapshotListModel {
+  service: { id: string; name: string; status: PanelService['status'] };
+  rows: SnapshotRow[];
+  quota: QuotaView;
+  limits: PlanLimits;
+  memoryAvailable: boolean;
+  memoryReason: string | null;
+  storageNotice: boolean;
+  simulated: boolean;
+  readOnly: boolean;
+  pendingCount: number;
+  basePath: string;
+}
+
+/** Builds what the Snapshots page shows; views get this and nothing else. */
+export function presentSnapshotList(input: {
+  t: TFunction; fmt: Formatters; service: PanelService; snapshots: Snapshot[]; pending: Operation[]; schedules: Schedule[];
+  limits: PlanLimits; memoryCapable: boolean; simulated: boolean; restoreUnavailable: Map<number, string | null>; readOnly: boolean;
+}): SnapshotListModel {
+  const { t, fmt, service } = input;
+  const used = input.snapshots.filter((s) => s.status !== 'failed').length;
+  const running = new Set(input.pending.filter((o) => o.status === 'running').map((o) => o.snapshotId));
+  const queuedIds = new Set(input.pending.filter((o) => o.status === 'queued').map((o) => o.snapshotId));
+  const scheduleNames = new Map(input.schedules.map((s) => [s.id, s.name]));
+  const rows = input.snapshots.map((s): SnapshotRow => {
+    const queued = queuedIds.has(s.id) && !running.has(s.id);
+    const restoreUnavailable = input.restoreUnavailable.get(s.id) ?? null;
+    return {
+      id: s.id,
+      name: s.name,
+      description: s.description,
+      created: fmt.date(s.createdAt),
+      createdIso: s.createdAt.toISOString(),
+      size: fmt.bytes(s.diskBytes),
+      memorySize: fmt.bytes(s.memoryBytes),
+      status: s.status,
+      statusLabel: t(`snapshots:status.${s.status}`),
+      queued,
+      pinned: s.pinned,
+      origin: s.origin === 'schedule'
+        ? t('snapshots:origin.schedule', { name: scheduleNames.get(s.scheduleId ?? -1) ?? t('snapshots:origin.deleted_schedule') })
+        : t(`snapshots:origin.${s.origin}`),
+      error: s.errorCode ? t(`errors:${s.errorCode}`, { defaultValue: t('errors:driver_rejected') }) : null,
+      can: {
+        pin: !input.readOnly && !['deleting', 'failed'].includes(s.status),
+        edit: !input.readOnly && s.status !== 'deleting',
+        restore: !input.readOnly && s.status === 'active' && !restoreUnavailable,
+        delete: !input.readOnly && ['active', 'error', 'unmanaged'].includes(s.status),
+        dismiss: !input.readOnly && s.status === 'failed',
+      },
+      restoreUnavailable: restoreUnavailable ? t(`errors:${restoreUnavailable}`) : null,
+    };
+  });
+  const memoryAvailable = input.limits.memoryAllowed && input.memoryCapable;
+  return {
+    service: { id: service.id, name: service.name, status: service.status },
+    rows,
+    quota: quotaView(input.limits.maxSnapshots, used),
+    limits: input.limits,
+    memoryAvailable,
+    memoryReason: memoryAvailable ? null : t(input.limits.memoryAllowed ? 'errors:memory_unsupported_by_hypervisor' : 'errors:memory_not_in_plan'),
+    storageNotice: used > 0,
+    simulated: input.simulated,
+    readOnly: input.readOnly,
+    pendingCount: input.pending.length,
+    basePath: `/services/${encodeURIComponent(service.id)}/snapshots`,
+  };
+}

@@ -1,0 +1,134 @@
+import express, { type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import { authorize } from '../../domain/authorize.js';
+import type { ActionContext } from '../../domain/deps.js';
+import { NotFoundError, ValidationError, type SnapshotError } from '../../domain/errors.js';
+import { loadService, parseId, requireActor } from '../shared/actor.js';
+import { toSnapshotError } from '../shared/error-handler.js';
+import type { ModuleContext } from '../shared/module-context.js';
+import { renderPage } from '../shared/render.js';
+import { actionRateLimit, bodyParsers, csrfProtection } from '../shared/security.js';
+import { loadListModel } from './list-model.js';
+
+const checkbox = z.union([z.literal('on'), z.literal('1'), z.literal('true'), z.literal('0'), z.literal('')]).optional()
+  .transform((v) => v === 'on' || v === '1' || v === 'true');
+const text = z.string().max(20_000).optional();
+const createForm = z.object({ name: text, description: text, includeMemory: checkbox });
+const editForm = z.object({ name: text, description: text });
+const deleteForm = z.object({ confirm: checkbox, typedName: text });
+const restoreForm = z.object({ typedServiceName: text, safetySnapshot: checkbox });
+const pinForm = z.object({ pinned: checkbox });
+
+const FLASHES = new Set(['created', 'pinned', 'unpinned', 'edited', 'delete_scheduled', 'dismissed', 'restore_started', 'restore_started_safety']);
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const r = schema.safeParse(body ?? {});
+  if (!r.success) {
+    throw new ValidationError(Object.fromEntries(r.error.issues.map((i) => [String(i.path[0] ?? 'form'), { code: 'field_invalid' }])));
+  }
+  return r.data;
+}
+
+/** A refusal as the form shows it: the message and one localized line per field. */
+function presentError(req: Request, e: SnapshotError) {
+  const fields = e instanceof ValidationError
+    ? Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, req.t(`errors:${v.code}`, v.params ?? {})])) : {};
+  return { message: req.t(e.i18nKey, e.params), fields };
+}
+
+export function actionContext(req: Request): ActionContext {
+  const actor = requireActor(req);
+  return { actor: { type: actor.role, id: actor.id }, ip: req.ip ?? null };
+}
+
+/** The client area: /services/:serviceId/snapshots and its forms. Works without JavaScript. */
+export function clientRouter(ctx: ModuleContext): Router {
+  const router = express.Router();
+  const csrf = csrfProtection(ctx);
+  router.use(csrf.router);
+  const base = '/services/:serviceId/snapshots';
+  const limited = actionRateLimit(20);
+
+  async function serviceFor(req: Request, action: Parameters<typeof authorize>[1]) {
+    const service = await loadService(ctx, String(req.params.serviceId));
+    authorize(requireActor(req), action, service);
+    return service;
+  }
+  const back = (req: Request, flash: string) => `/services/${encodeURIComponent(String(req.params.serviceId))}/snapshots?flash=${flash}`;
+
+  async function showList(req: Request, res: Response, extra: { form?: Record<string, unknown>; error?: SnapshotError } = {}) {
+    const service = await serviceFor(req, 'view');
+    const model = await loadListModel(ctx, req, service);
+    const flash = FLASHES.has(String(req.query.flash)) ? req.t(`snapshots:flash.${String(req.query.flash)}`) : null;
+    const error = extra.error ? presentError(req, extra.error) : null;
+    await renderPage(ctx, req, res, 'client/list', { ...model, flash, error, form: extra.form ?? {} },
+      { title: req.t('snapshots:title'), service, status: extra.error?.status });
+  }
+
+  /** Runs a form action; a refusal re-renders the page with the message and the user's input kept. */
+  function action(handler: (req: Request, res: Response) => Promise<void>, rerender: (req: Request, res: Response, e: SnapshotError) => Promise<void>) {
+    return async (req: Request, res: Response) => {
+      try {
+        await handler(req, res);
+      } catch (err) {
+        const e = toSnapshotError(ctx, err);
+        if (e.status >= 500 || e.status === 404 || e.status === 401) throw e;
+        await rerender(req, res, e);
+      }
+    };
+  }
+
+  router.get(base, csrf.issue, async (req, res) => showList(req, res));
+
+  router.post(base, ...bodyParsers(), csrf.verify, limited, csrf.issue, action(async (req, res) => {
+    const form = parse(createForm, req.body);
+    const service = await serviceFor(req, 'create');
+    await ctx.snapshots.create(service, form, actionContext(req));
+    res.redirect(303, back(req, 'created'));
+  }, (req, res, error) => showList(req, res, { form: req.body ?? {}, error })));
+
+  router.post(`${base}/:id/pin`, ...bodyParsers(), csrf.verify, csrf.issue, action(async (req, res) => {
+    const { pinned } = parse(pinForm, req.body);
+    const service = await serviceFor(req, 'pin');
+    await ctx.snapshots.setPinned(service, parseId(req.params.id as string), pinned, actionContext(req));
+    res.redirect(303, back(req, pinned ? 'pinned' : 'unpinned'));
+  }, (req, res, error) => showList(req, res, { error })));
+
+  for (const page of ['edit', 'delete', 'restore'] as const) {
+    const show = async (req: Request, res: Response, extra: { form?: Record<string, unknown>; error?: SnapshotError } = {}) => {
+      const service = await serviceFor(req, 'view');
+      const model = await loadListModel(ctx, req, service);
+      const row = model.rows.find((r) => r.id === parseId(req.params.id as string));
+      if (!row) throw new NotFoundError('snapshot');
+      const error = extra.error ? presentError(req, extra.error) : null;
+      await renderPage(ctx, req, res, `client/${page}`, { ...model, row, error, form: extra.form ?? {} },
+        { title: req.t(`snapshots:${page}.title`), service, status: extra.error?.status });
+    };
+    router.get(`${base}/:id/${page}`, csrf.issue, async (req, res) => show(req, res));
+    const handlers = {
+      edit: async (req: Request, res: Response) => {
+        const form = parse(editForm, req.body);
+        const service = await serviceFor(req, 'edit');
+        await ctx.snapshots.edit(service, parseId(req.params.id as string), form, actionContext(req));
+        res.redirect(303, back(req, 'edited'));
+      },
+      delete: async (req: Request, res: Response) => {
+        const form = parse(deleteForm, req.body);
+        const service = await serviceFor(req, 'delete');
+        const s = await ctx.snapshots.delete(service, parseId(req.params.id as string), { confirm: form.confirm, typedName: form.typedName }, actionContext(req));
+        res.redirect(303, back(req, s.status === 'failed' ? 'dismissed' : 'delete_scheduled'));
+      },
+      restore: async (req: Request, res: Response) => {
+        const form = parse(restoreForm, req.body);
+        const service = await serviceFor(req, 'restore');
+        const r = await ctx.snapshots.restore(service, parseId(req.params.id as string),
+          { typedServiceName: form.typedServiceName ?? '', safetySnapshot: form.safetySnapshot }, actionContext(req));
+        res.redirect(303, back(req, r.safety ? 'restore_started_safety' : 'restore_started'));
+      },
+    };
+    const middleware = page === 'restore' ? [limited] : [];
+    router.post(`${base}/:id/${page}`, ...bodyParsers(), csrf.verify, ...middleware, csrf.issue,
+      action(handlers[page], (req, res, error) => show(req, res, { form: req.body ?? {}, error })));
+  }
+  return router;
+}

@@ -1,0 +1,58 @@
+import type { NextFunction, Request, Response } from 'express';
+import { ForbiddenError, NotFoundError, SnapshotError } from '../../domain/errors.js';
+import type { Actor, PanelService } from '../../domain/types.js';
+import type { ModuleContext } from './module-context.js';
+
+/** Resolves the acting user through the panel adapter before i18n runs, so their locale counts. */
+export function resolveActor(ctx: ModuleContext) {
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    try {
+      req.snapshotActor = (await ctx.panel.getActor(req)) ?? null;
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+export class NotLoggedInError extends SnapshotError {
+  constructor() {
+    super('not_logged_in', 401);
+  }
+}
+
+/** The request's actor, or a 401. */
+export function requireActor(req: Request): Actor {
+  if (!req.snapshotActor) throw new NotLoggedInError();
+  return req.snapshotActor;
+}
+
+export function requireAdmin(req: Request): Actor {
+  const actor = requireActor(req);
+  if (actor.role !== 'admin') throw new ForbiddenError('admin_only');
+  return actor;
+}
+
+const SERVICE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/**
+ * The service as the module sees it: the panel's record, with the module's own suspension and
+ * termination flags (set by billing hooks) taking effect even if the panel lags behind.
+ */
+export async function loadService(ctx: ModuleContext, serviceId: string): Promise<PanelService> {
+  if (!SERVICE_ID.test(serviceId)) throw new NotFoundError('service');
+  const service = await ctx.panel.getService(serviceId);
+  if (!service) throw new NotFoundError('service');
+  const state = await ctx.deps.repos.services.get(service.id);
+  let status = service.status;
+  if (status === 'active' && state?.terminated) status = 'terminated';
+  else if (status === 'active' && state?.suspended) status = 'suspended';
+  return { ...service, status };
+}
+
+/** Parses a numeric route id; anything else is simply not found. */
+export function parseId(raw: string | undefined, what: 'snapshot' | 'schedule' = 'snapshot'): number {
+  const id = /^[1-9]\d{0,15}$/.test(raw ?? '') ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(id)) throw new NotFoundError(what);
+  return id;
+}

@@ -1,0 +1,26 @@
+import type { i18n } from 'i18next';
+import type { Logger } from 'pino';
+import type { SnapshotModuleConfig } from '../../config/options.js';
+import type { PanelAdapter } from '../../config/panel-adapter.js';
+import type { DomainDeps } from '../../domain/deps.js';
+import type { LifecycleService } from '../../domain/lifecycle-service.js';
+import type { SnapshotService } from '../../domain/snapshot-service.js';
+import type { Actor } from '../../domain/types.js';
+
+/** What every router gets: the domain services and the module's own infrastructure. */
+export interface ModuleContext {
+  deps: DomainDeps;
+  snapshots: SnapshotService;
+  lifecycle: LifecycleService;
+  panel: PanelAdapter;
+  config: SnapshotModuleConfig;
+  i18n: i18n;
+  logger: Logger;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Set by the module's actor middleware from `panel.getActor`. */
+    snapshotActor?: Actor | null;
+  }
+}

@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url';
+import ejs from 'ejs';
+import type { Request, Response } from 'express';
+import type { PanelService } from '../../domain/types.js';
+import type { ModuleContext } from './module-context.js';
+
+export const VIEWS_DIR = fileURLToPath(new URL('../../../views', import.meta.url));
+export const ASSETS_PATH = '/snapshots-assets';
+
+/**
+ * Renders a module view (presenter output only) and wraps it in the panel's layout, or in the
+ * module's own minimal one when the panel has none.
+ */
+export async function renderPage(ctx: ModuleContext, req: Request, res: Response, view: string,
+  model: Record<string, unknown>, opts: { title: string; service?: PanelService | null; status?: number }): Promise<void> {
+  const common = { t: req.t, lng: req.language, csrfToken: res.locals.snapshotCsrf ?? '', assets: ASSETS_PATH };
+  const body = await ejs.renderFile(`${VIEWS_DIR}/${view}.ejs`, { ...common, ...model }, { cache: true, async: false });
+  const stylesheets = [`${ASSETS_PATH}/snapshots.css`];
+  const scripts = [`${ASSETS_PATH}/snapshots.js`];
+  const actor = req.snapshotActor!;
+  const menuItem = opts.service ? { label: req.t('common:menu_label'), href: `/services/${encodeURIComponent(opts.service.id)}/snapshots` } : null;
+  const layoutCtx = { req, actor, service: opts.service ?? null, title: opts.title, body, stylesheets, scripts, lang: req.language, menuItem };
+  const html = ctx.panel.renderLayout
+    ? await ctx.panel.renderLayout(layoutCtx)
+    : await ejs.renderFile(`${VIEWS_DIR}/layout.ejs`, { ...common, ...layoutCtx }, { cache: true });
+  res.status(opts.status ?? 200).type('html').send(html);
+}

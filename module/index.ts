@@ -1,0 +1,140 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { migrationConfig } from '../migrations/index.js';
+import { validateOptions, type SnapshotModuleOptions } from './config/options.js';
+import { AuditRepo } from './db/audit-repo.js';
+import { LimitsRepo } from './db/limits-repo.js';
+import { OperationsRepo } from './db/operations-repo.js';
+import { SchedulesRepo } from './db/schedules-repo.js';
+import { ServicesRepo } from './db/services-repo.js';
+import { SnapshotsRepo } from './db/snapshots-repo.js';
+import { runInTransaction } from './db/transaction.js';
+import { canSeeService } from './domain/authorize.js';
+import type { DomainDeps } from './domain/deps.js';
+import { UnavailableError } from './domain/errors.js';
+import { LifecycleService } from './domain/lifecycle-service.js';
+import { LimitsService } from './domain/limits-service.js';
+import { SnapshotService } from './domain/snapshot-service.js';
+import type { Actor, PanelService } from './domain/types.js';
+import { adminRouter } from './http/admin/routes.js';
+import { apiRouter } from './http/api/routes.js';
+import { clientRouter } from './http/client/routes.js';
+import { billingHooks } from './http/webhook/hooks.js';
+import { webhookRouter } from './http/webhook/routes.js';
+import { resolveActor } from './http/shared/actor.js';
+import { errorHandler } from './http/shared/error-handler.js';
+import type { ModuleContext } from './http/shared/module-context.js';
+import { ASSETS_PATH } from './http/shared/render.js';
+import { securityHeaders } from './http/shared/security.js';
+import { createI18n, supportedLocale } from './i18n/i18n.js';
+import { PanelNotifier } from './notifications/panel-notifier.js';
+import { executeOperation } from './operations/execute-operation.js';
+import { PollingRunner, type OperationRunner } from './operations/runner.js';
+
+export type { SnapshotModuleOptions, SnapshotModuleConfigInput } from './config/options.js';
+export type { PanelAdapter, PanelNotification, LayoutContext } from './config/panel-adapter.js';
+export type { Actor, PanelService, Snapshot } from './domain/types.js';
+export type { SnapshotDriver, HypervisorTarget, DriverCapabilities } from './drivers/contract.js';
+export { DriverError } from './drivers/contract.js';
+export { simulatedDriver } from './drivers/simulated/simulated-driver.js';
+export { SnapshotError } from './domain/errors.js';
+
+const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
+
+export interface MenuItem {
+  label: string;
+  href: string;
+}
+
+/**
+ * Creates the snapshot module: validates options (throwing on anything wrong), wires the domain to
+ * the host's database and drivers, and returns the routers, billing hooks and lifecycle methods.
+ * Call `migrate()` once before `start()`.
+ */
+export async function createSnapshotModule(options: SnapshotModuleOptions) {
+  const { db, panel, drivers, config } = validateOptions(options);
+  const logger = options.logger ?? pino({ name: 'panel-snapshots' });
+  const i18n = await createI18n(config.defaultLocale);
+  const repos = {
+    services: new ServicesRepo(db), limits: new LimitsRepo(db), snapshots: new SnapshotsRepo(db),
+    operations: new OperationsRepo(db), schedules: new SchedulesRepo(db), audit: new AuditRepo(db),
+  };
+  let runner: OperationRunner | null = null;
+  const localeOfUser = new Map<string, string>();
+  const deps: DomainDeps = {
+    repos,
+    transaction: (fn) => runInTransaction(db, fn),
+    limits: new LimitsService(repos.limits, repos.services, config.defaultLimits),
+    driver: (name) => {
+      const d = drivers[name];
+      if (!d) throw new UnavailableError('driver_missing', { driver: name });
+      return d;
+    },
+    notifier: new PanelNotifier(panel, i18n, logger, config.defaultLocale, async (id) => localeOfUser.get(id) ?? null),
+    wake: () => runner?.wake(),
+    namePrefix: config.namePrefix,
+  };
+  const ctx: ModuleContext = {
+    deps, snapshots: new SnapshotService(deps), lifecycle: new LifecycleService(deps), panel, config, i18n, logger,
+  };
+
+  // Every router shares the same front: security headers, the actor (remembering their language for
+  // mail), i18n; and the same back: the one error handler. Mounted at the host's root, each router
+  // only touches its own paths, so host pages never get the module's headers or actor lookups.
+  const i18nMiddleware = (await import('i18next-http-middleware')).handle(i18n);
+  const wrap = (paths: RegExp[], inner: Router): Router => {
+    const r = express.Router();
+    r.use((req: Request, _res: Response, next: NextFunction) => next(paths.some((p) => p.test(req.path)) ? undefined : 'router'));
+    r.use(securityHeaders(ctx), resolveActor(ctx), (req: Request, _res: Response, next: NextFunction) => {
+      if (req.snapshotActor?.locale) localeOfUser.set(req.snapshotActor.id, req.snapshotActor.locale);
+      next();
+    }, i18nMiddleware, inner, errorHandler(ctx));
+    return r;
+  };
+  const client = express.Router();
+  client.use(ASSETS_PATH, express.static(PUBLIC_DIR, { maxAge: '1h', index: false, fallthrough: false }));
+  client.use(wrap([/^\/services\/[^/]+\/snapshots(\/|$)/], clientRouter(ctx)));
+
+  return {
+    routers: {
+      /** Client area pages under /services/:serviceId/snapshots (and the module's static assets). */
+      client,
+      /** Admin pages under /admin/snapshots. */
+      admin: wrap([/^\/admin\/snapshots(\/|$)/], adminRouter(ctx)),
+      /** JSON API under /api/v1. */
+      api: wrap([/^\/api\/v1\/services\/[^/]+\/snapshots(\/|$)/], apiRouter(ctx)),
+      /** Signed billing webhook at POST /webhooks/snapshots. */
+      webhook: wrap([/^\/webhooks\/snapshots\/?$/], webhookRouter(ctx)),
+    },
+    /** In-process billing hooks: plan change (before/after), suspend, unsuspend, terminate. */
+    hooks: billingHooks(ctx),
+    /** The Snapshots entry for a service page's menu, or null when the actor may not see it. */
+    menuItem(service: PanelService, actor: Actor): MenuItem | null {
+      if (!canSeeService(actor, service) || service.status === 'terminated') return null;
+      const t = i18n.getFixedT(supportedLocale(actor.locale) ?? config.defaultLocale, 'common');
+      return { label: t('menu_label'), href: `/services/${encodeURIComponent(service.id)}/snapshots` };
+    },
+    /** Domain services, for panels that call the module directly rather than through HTTP. */
+    snapshots: ctx.snapshots,
+    /** Creates or updates the module's tables (knex migrations in their own bookkeeping table). */
+    async migrate(): Promise<void> {
+      await db.migrate.latest(migrationConfig);
+    },
+    /** Starts the operation runner; queued and interrupted operations resume. */
+    async start(): Promise<void> {
+      runner ??= new PollingRunner({
+        operations: repos.operations, logger, ...config.operations,
+        execute: (op, execCtx) => executeOperation(deps, op, execCtx, config.operations),
+      });
+      await runner.start();
+    },
+    /** Stops claiming work; running operations go back to the queue for the next start. */
+    async stop(): Promise<void> {
+      await runner?.stop();
+      runner = null;
+    },
+  };
+}
+
+export type SnapshotModule = Awaited<ReturnType<typeof createSnapshotModule>>;
