@@ -1,0 +1,123 @@
+/**
+ * Demo host panel for the snapshot module: a tiny "hosting control panel" that mounts the module
+ * through its public entry only, exactly as a real panel would.
+ *
+ *   npm start                      # http://localhost:3000
+ *
+ * Environment:
+ *   PORT                   port to listen on (default 3000)
+ *   DATABASE_URL           mysql://user:pass@host:3306/db for MySQL/MariaDB; otherwise a SQLite file
+ *                          (default examples/demo-panel/data/demo.sqlite, directory created)
+ *   SNAPSHOTS_CSRF_SECRET  ≥32 characters; the default is a public demo value
+ *   DEMO_SESSION_SECRET    signs the demo login cookie; the default is a public demo value
+ *
+ * Logins (password "demo" for all): alice, minji (ko), yuki (ja, customer of hostco),
+ * hostco (reseller), admin (admin: /admin/snapshots and /outbox).
+ */
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cookieParser from 'cookie-parser';
+import express from 'express';
+import knex, { type Knex } from 'knex';
+import { createSnapshotModule, simulatedDriver, type SnapshotModule } from '../../module/index.js';
+import { createAuth } from './auth.js';
+import { USERS } from './demo-data.js';
+import { createLayout, DEMO_ASSETS } from './layout.js';
+import { createPanelAdapter } from './panel-adapter.js';
+import { pagesRouter } from './pages.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const DATA_DIR = path.join(HERE, 'data');
+
+const PORT = Number(process.env.PORT ?? 3000);
+// Demo values only: production must set its own long random secrets.
+const CSRF_SECRET = process.env.SNAPSHOTS_CSRF_SECRET ?? 'demo-only-csrf-secret-change-me-in-production-0123456789';
+const SESSION_SECRET = process.env.DEMO_SESSION_SECRET ?? 'demo-only-session-secret-change-me-in-production-9876543210';
+
+function openDatabase(url: string | undefined): { db: Knex; label: string; init: () => Promise<void> } {
+  if (url?.startsWith('mysql://')) {
+    return { db: knex({ client: 'mysql2', connection: url }), label: url.replace(/\/\/[^@/]*@/, '//***@'), init: async () => {} };
+  }
+  const filename = url ? url.replace(/^(sqlite|file):(\/\/)?/, '') : path.join(DATA_DIR, 'demo.sqlite');
+  mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
+  const db = knex({ client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true });
+  return {
+    db, label: filename,
+    init: async () => {
+      await db.raw('PRAGMA journal_mode = WAL');
+      await db.raw('PRAGMA busy_timeout = 5000');
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const { db, label, init } = openDatabase(process.env.DATABASE_URL);
+  await init();
+
+  mkdirSync(DATA_DIR, { recursive: true });
+  const simulated = simulatedDriver({
+    stateFile: path.join(DATA_DIR, 'hypervisor.json'),
+    // Slow enough that "Creating…" is visible for a few seconds.
+    delayMs: { create: [3000, 5000], delete: [2000, 3000], restore: [3000, 5000] },
+  });
+
+  let snapshots: SnapshotModule | null = null;
+  const layout = createLayout(() => snapshots);
+  const auth = createAuth(SESSION_SECRET);
+  const panel = createPanelAdapter({ actorOf: auth.actorOf, layout });
+
+  snapshots = await createSnapshotModule({
+    db, panel, drivers: { simulated },
+    config: { csrfSecret: CSRF_SECRET, defaultTimezone: 'Asia/Seoul', operations: { pollMs: 500, taskPollMs: 500 } },
+  });
+  await snapshots.migrate();
+  // Plan limits: the module has no public API for them yet, so the demo uses config.defaultLimits.
+  await snapshots.start();
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await db.raw('select 1');
+      res.json({ ok: true });
+    } catch {
+      res.status(503).json({ ok: false });
+    }
+  });
+  app.use(DEMO_ASSETS, express.static(path.join(HERE, 'public'), { maxAge: '1h', index: false }));
+  app.use(cookieParser()); // before the module: the adapter's getActor reads the session cookie
+  app.use(snapshots.routers.client);
+  app.use(snapshots.routers.admin);
+  app.use(snapshots.routers.api);
+  app.use(snapshots.routers.webhook);
+  app.use(auth.router(layout));
+  app.use(pagesRouter({ actorOf: auth.actorOf, layout }));
+
+  const server: Server = app.listen(PORT, () => {
+    console.log(`Demo panel: http://localhost:${PORT}/  (database: ${label})`);
+    console.log(`Logins (password "demo"): ${USERS.map((u) => `${u.id} (${u.role}, ${u.locale ?? 'en'})`).join(', ')}`);
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: shutting down`);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 5_000).unref(); // don't wait forever on open requests
+    await closed;
+    await snapshots?.stop();
+    await db.destroy();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  console.error('Demo panel failed to start:', err);
+  process.exit(1);
+});
