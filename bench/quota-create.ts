@@ -2,7 +2,7 @@
 // knex baseline doing the minimum a correct create needs — one transaction with a count and an insert
 // — on the same database in the same run. Prints a table and `RESULT {json}` with the ratio.
 // SQLite always; MariaDB too when MYSQL_URL is set.
-import knex, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 import pino from 'pino';
 import { migrationConfig } from '../migrations/index.js';
 import { createSnapshotModule, simulatedDriver, type PanelService } from '../module/index.js';

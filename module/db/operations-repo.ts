@@ -105,9 +105,11 @@ export class OperationsRepo {
         if (!lock) return false;
         const running = await trx(T).where({ service_id: c.service_id, status: 'running' }).first('id');
         if (running) return false;
+        // Stamped now, under the lock: the previous operation of the service has finished by then.
+        const at = new Date();
         const n = await trx(T).where({ id: c.id, status: 'queued' }).update({
-          status: 'running', locked_by: worker, locked_until: until, attempts: trx.raw('attempts + 1'),
-          started_at: trx.raw('COALESCE(started_at, ?)', [now]), updated_at: now,
+          status: 'running', locked_by: worker, locked_until: new Date(at.getTime() + leaseMs), attempts: trx.raw('attempts + 1'),
+          started_at: trx.raw('COALESCE(started_at, ?)', [at]), updated_at: at,
         });
         return Number(n) === 1;
       });

@@ -94,8 +94,10 @@ describe.each(DATABASES)('client area over HTTP ($kind)', (kind) => {
     expect(bad.body.error.fields.name.code).toBe('name_required');
     const form = await api.post('/api/v1/services/svc-1/snapshots').set('x-test-actor', 'alice').type('form').send({ name: 'x' });
     expect(form.status).toBe(415);
-    const ko = await api.post('/api/v1/services/svc-1/snapshots').set('x-test-actor', 'alice').query({ lng: 'ja' }).send({ name: '' });
-    expect(ko.body.error.fields.name.message).not.toBe(bad.body.error.fields.name.message);
+    // The panel user's language wins; bob's is Korean.
+    const ko = await api.post('/api/v1/services/svc-2/snapshots').set('x-test-actor', 'bob').query({ lng: 'en' }).send({ name: '' });
+    expect(ko.body.error.fields.name.code).toBe('name_required');
+    expect(ko.body.error.fields.name.message).toBe('스냅샷 이름을 입력하세요.');
     const list = await api.get('/api/v1/services/svc-1/snapshots').set('x-test-actor', 'alice');
     expect(list.body.quota).toEqual({ limit: 3, used: 1, left: 2, over: 0 });
     expect(list.body.storageExpansionBlocked).toBe(true);
