@@ -15,6 +15,7 @@ import type { DomainDeps } from './domain/deps.js';
 import { UnavailableError } from './domain/errors.js';
 import { LifecycleService } from './domain/lifecycle-service.js';
 import { LimitsService } from './domain/limits-service.js';
+import { ScheduleService } from './domain/schedule-service.js';
 import { SnapshotService } from './domain/snapshot-service.js';
 import type { Actor, PanelService } from './domain/types.js';
 import { adminRouter } from './http/admin/routes.js';
@@ -22,7 +23,7 @@ import { apiRouter } from './http/api/routes.js';
 import { clientRouter } from './http/client/routes.js';
 import { billingHooks } from './http/webhook/hooks.js';
 import { webhookRouter } from './http/webhook/routes.js';
-import { resolveActor } from './http/shared/actor.js';
+import { loadService, resolveActor } from './http/shared/actor.js';
 import { errorHandler } from './http/shared/error-handler.js';
 import type { ModuleContext } from './http/shared/module-context.js';
 import { ASSETS_PATH } from './http/shared/render.js';
@@ -31,6 +32,7 @@ import { createI18n, supportedLocale } from './i18n/i18n.js';
 import { PanelNotifier } from './notifications/panel-notifier.js';
 import { executeOperation } from './operations/execute-operation.js';
 import { PollingRunner, type OperationRunner } from './operations/runner.js';
+import { onScheduledCreateSettled, runSchedule, type ScheduleRunDeps } from './scheduler/run-schedule.js';
 
 export type { SnapshotModuleOptions, SnapshotModuleConfigInput } from './config/options.js';
 export type { PanelAdapter, PanelNotification, LayoutContext } from './config/panel-adapter.js';
@@ -78,6 +80,12 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
   const ctx: ModuleContext = {
     deps, snapshots: new SnapshotService(deps), lifecycle: new LifecycleService(deps), panel, config, i18n, logger,
   };
+  const scheduleRuns: ScheduleRunDeps = {
+    deps, snapshots: ctx.snapshots,
+    loadService: (id) => loadService(ctx, id).catch(() => null),
+  };
+  deps.onCreateSettled = (s, ok, code) => onScheduledCreateSettled(scheduleRuns, s, ok, code);
+  const schedules = new ScheduleService(deps, () => null);
 
   // Every router shares the same front: security headers, the actor (remembering their language for
   // mail), i18n; and the same back: the one error handler. Mounted at the host's root, each router
@@ -117,6 +125,9 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     },
     /** Domain services, for panels that call the module directly rather than through HTTP. */
     snapshots: ctx.snapshots,
+    schedules,
+    /** Runs one occurrence of a schedule now (what the scheduler does at the schedule's time). */
+    runSchedule: (scheduleId: number, at?: Date) => runSchedule(scheduleRuns, scheduleId, at),
     /** Creates or updates the module's tables (knex migrations in their own bookkeeping table). */
     async migrate(): Promise<void> {
       await db.migrate.latest(migrationConfig);

@@ -85,6 +85,12 @@ export class SnapshotsRepo {
     return Number(row?.n ?? 0);
   }
 
+  /** How many of `ids` (of this service) are in `status`. */
+  async countInStatus(serviceId: string, ids: number[], status: SnapshotStatus, db: Knex = this.db): Promise<number> {
+    const row = await db(T).where({ service_id: serviceId, status }).whereIn('id', ids).count({ n: '*' }).first();
+    return Number(row?.n ?? 0);
+  }
+
   async update(id: number, patch: SnapshotPatch, db: Knex = this.db): Promise<void> {
     await db(T).where({ id }).update(toColumns(patch));
   }

@@ -7,7 +7,7 @@ import type { ServicesRepo } from '../db/services-repo.js';
 import type { SnapshotsRepo } from '../db/snapshots-repo.js';
 import type { SnapshotDriver } from '../drivers/contract.js';
 import type { LimitsService } from './limits-service.js';
-import type { AuditActor } from './types.js';
+import type { AuditActor, Snapshot } from './types.js';
 
 export interface Repos {
   services: ServicesRepo;
@@ -48,4 +48,9 @@ export interface DomainDeps {
   /** Tells the operation runner there is work. */
   wake(): void;
   namePrefix: string;
+  /**
+   * Called when a create operation has ended (the snapshot active, or failed), so scheduled runs can
+   * apply retention and record their last result. Errors are logged by the caller, never thrown on.
+   */
+  onCreateSettled?(snapshot: Snapshot, ok: boolean, code: string | null): Promise<void>;
 }

@@ -14,6 +14,11 @@ export interface CreateInput {
 export interface CreateOptions {
   origin?: SnapshotOrigin;
   scheduleId?: number | null;
+  /**
+   * Snapshots this create replaces (rotated by the same scheduled run, now `deleting`). Their slots
+   * count as free: their deletes are queued ahead of this create and run first.
+   */
+  replacing?: number[];
 }
 
 export interface DeleteInput {
@@ -63,7 +68,9 @@ export class SnapshotService {
       await repos.services.ensure(service.id, service.planId);
       const id = await this.deps.transaction(async (trx) => {
         await repos.services.lock(trx, service.id);
-        const used = await repos.snapshots.countOccupying(service.id, trx);
+        const occupying = await repos.snapshots.countOccupying(service.id, trx);
+        const freed = opts.replacing?.length ? await repos.snapshots.countInStatus(service.id, opts.replacing, 'deleting', trx) : 0;
+        const used = occupying - freed;
         if (used >= limits.maxSnapshots) {
           throw new QuotaExceededError({ limit: limits.maxSnapshots, used, over: used - limits.maxSnapshots });
         }
@@ -83,6 +90,28 @@ export class SnapshotService {
       await this.refused(ctx, service, 'snapshot.create', err);
       throw err;
     }
+  }
+
+  /**
+   * Retention: deletes the given snapshots of a schedule, skipping any that were pinned or changed
+   * meanwhile (a pinned snapshot is never deleted automatically). Returns the ids now being deleted.
+   */
+  async rotate(service: PanelService, ids: number[], ctx: ActionContext): Promise<number[]> {
+    const rotated: number[] = [];
+    for (const id of ids) {
+      const s = await this.deps.repos.snapshots.get(id);
+      if (!s || s.serviceId !== service.id || s.pinned || s.status !== 'active') continue;
+      const moved = await this.deps.transaction(async (trx) => {
+        if (!(await this.deps.repos.snapshots.transition(s.id, 'active', { status: 'deleting' }, trx))) return false;
+        await this.enqueue(trx, service, s.id, 'delete', ctx);
+        return true;
+      });
+      if (!moved) continue;
+      rotated.push(s.id);
+      await this.audit(ctx, service, 'snapshot.rotate', 'ok', s, { fromStatus: 'active', toStatus: 'deleting' });
+    }
+    if (rotated.length) this.deps.wake();
+    return rotated;
   }
 
   /** Pins or unpins: a pinned snapshot is never deleted automatically. */

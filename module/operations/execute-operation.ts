@@ -119,6 +119,7 @@ async function succeed(deps: DomainDeps, driver: SnapshotDriver, op: Operation, 
       status: 'active', completedAt: new Date(), diskBytes: info?.diskBytes ?? null, memoryBytes: info?.memoryBytes ?? null,
     });
     await deps.notifier.notify({ type: 'snapshot_created', serviceId: s.serviceId, params: { name: s.name } });
+    await settled(deps, { ...s, status: 'active' }, true, null);
   } else if (op.kind === 'restore') {
     await repos.snapshots.transition(s.id, 'restoring', { status: 'active' });
     await deps.notifier.notify({ type: 'snapshot_restored', serviceId: s.serviceId, params: { name: s.name } });
@@ -147,5 +148,15 @@ async function fail(deps: DomainDeps, op: Operation, s: Snapshot, error: DriverE
   });
   const type = op.kind === 'create' ? 'snapshot_failed' : op.kind === 'restore' ? 'restore_failed' : 'delete_failed';
   await deps.notifier.notify({ type, serviceId: s.serviceId, params: { name: s.name, code } });
+  if (op.kind === 'create') await settled(deps, { ...s, status: to }, false, code);
   return 'failed';
+}
+
+/** Lets the scheduler react to a finished create; its failure must not undo the operation's outcome. */
+async function settled(deps: DomainDeps, s: Snapshot, ok: boolean, code: string | null): Promise<void> {
+  try {
+    await deps.onCreateSettled?.(s, ok, code);
+  } catch {
+    // Retention runs again after the schedule's next snapshot; nothing is lost by skipping it once.
+  }
 }

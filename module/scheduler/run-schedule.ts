@@ -1,0 +1,98 @@
+import type { DomainDeps } from '../domain/deps.js';
+import { isSnapshotError } from '../domain/errors.js';
+import { decideScheduledRun, snapshotsBeyondKeep } from '../domain/retention.js';
+import type { SnapshotService } from '../domain/snapshot-service.js';
+import type { PanelService, Schedule, Snapshot } from '../domain/types.js';
+
+export type RunResult = 'started' | 'limit_reached' | 'paused' | 'disabled' | 'gone' | 'failed';
+
+export interface ScheduleRunDeps {
+  deps: DomainDeps;
+  snapshots: SnapshotService;
+  /** The service as the module sees it (panel record with the module's suspension flags). */
+  loadService(serviceId: string): Promise<PanelService | null>;
+}
+
+/** "Nightly · 2026-11-22 03:00" in the schedule's own timezone, so names sort and read naturally. */
+export function scheduledSnapshotName(schedule: Schedule, at: Date): string {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone: schedule.timezone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+  }).formatToParts(at);
+  const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
+  const stamp = `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
+  return [...`${schedule.name} · ${stamp}`].slice(-64).join('');
+}
+
+/**
+ * One run of a weekly schedule (SPEC §3): paused while the service is suspended; when the limit
+ * would block the snapshot, rotate the schedule's own oldest unpinned snapshots first; when nothing
+ * can be rotated, skip with "limit reached", delete nothing, and notify. The outcome is stored on the
+ * schedule and audited; retention after success runs when the snapshot becomes active.
+ */
+export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = new Date()): Promise<RunResult> {
+  const { repos, notifier } = r.deps;
+  const schedule = await repos.schedules.get(scheduleId);
+  if (!schedule) return 'gone';
+  const ctx = { actor: { type: 'schedule' as const, id: String(schedule.id) } };
+  const finish = async (result: RunResult, code: string | null = null) => {
+    await repos.schedules.update(schedule.id, { lastRunAt: at, lastResult: result, lastError: code });
+    await repos.audit.record({
+      actor: ctx.actor, serviceId: schedule.serviceId, action: 'schedule.run',
+      result: result === 'started' ? 'ok' : result === 'failed' ? 'failed' : 'refused', code: code ?? (result === 'started' ? null : result),
+      details: { scheduleId: schedule.id, name: schedule.name },
+    });
+    return result;
+  };
+  if (!schedule.enabled) return finish('disabled');
+  const service = await r.loadService(schedule.serviceId);
+  if (!service || service.status === 'terminated') return finish('gone');
+  if (service.status === 'suspended') return finish('paused');
+
+  const limits = await r.deps.limits.forService(service.id, service.planId);
+  const decision = decideScheduledRun(schedule.id, limits.maxSnapshots, await repos.snapshots.listForService(service.id));
+  if (decision.action === 'skip') {
+    await notifier.notify({ type: 'schedule_skipped', serviceId: service.id, params: { name: schedule.name } });
+    return finish('limit_reached', 'snapshot_limit_reached');
+  }
+  const replacing = decision.action === 'rotate' ? await r.snapshots.rotate(service, decision.deleteIds, ctx) : [];
+  try {
+    const includeMemory = schedule.includeMemory && limits.memoryAllowed;
+    await r.snapshots.create(service, { name: scheduledSnapshotName(schedule, at), includeMemory }, ctx,
+      { origin: 'schedule', scheduleId: schedule.id, replacing });
+    return finish('started');
+  } catch (err) {
+    const code = isSnapshotError(err) ? err.code : 'internal_error';
+    if (code === 'snapshot_limit_reached') {
+      await notifier.notify({ type: 'schedule_skipped', serviceId: service.id, params: { name: schedule.name } });
+      return finish('limit_reached', code);
+    }
+    await notifier.notify({ type: 'schedule_failed', serviceId: service.id, params: { name: schedule.name } });
+    return finish('failed', code);
+  }
+}
+
+/**
+ * After a scheduled snapshot became active: delete that schedule's oldest unpinned snapshots beyond
+ * its keep count. Manual and pinned snapshots are never touched.
+ */
+export async function applyRetention(r: ScheduleRunDeps, snapshot: Snapshot): Promise<number[]> {
+  if (snapshot.origin !== 'schedule' || snapshot.scheduleId === null) return [];
+  const { repos } = r.deps;
+  const schedule = await repos.schedules.get(snapshot.scheduleId);
+  const service = await r.loadService(snapshot.serviceId);
+  if (!schedule || !service) return [];
+  await repos.schedules.update(schedule.id, { lastResult: 'ok', lastError: null });
+  const excess = snapshotsBeyondKeep(schedule.id, schedule.keep, await repos.snapshots.listForService(service.id));
+  return excess.length ? r.snapshots.rotate(service, excess, { actor: { type: 'schedule', id: String(schedule.id) } }) : [];
+}
+
+/** A scheduled create ended: retention on success; on failure the schedule shows it and the customer hears. */
+export async function onScheduledCreateSettled(r: ScheduleRunDeps, snapshot: Snapshot, ok: boolean, code: string | null): Promise<void> {
+  if (snapshot.origin !== 'schedule' || snapshot.scheduleId === null) return;
+  if (ok) {
+    await applyRetention(r, snapshot);
+    return;
+  }
+  await r.deps.repos.schedules.update(snapshot.scheduleId, { lastResult: 'failed', lastError: code });
+  await r.deps.notifier.notify({ type: 'schedule_failed', serviceId: snapshot.serviceId, params: { name: snapshot.name } });
+}
