@@ -1,0 +1,114 @@
+import type {
+  JobId, JobParameters, JobRepository, JobRepositoryOptions, JobsOverview, JobsQueryOptions, JobsResult, RemoveJobsOptions,
+} from 'agenda';
+import { claimNextJob, lockJob } from './claim-job.js';
+import { forMatchingJobs } from './job-filters.js';
+import { getJobsOverview, queryJobs } from './job-queries.js';
+import { rowToJob, stateColumns } from './job-row.js';
+import { chunks, DEFAULT_TABLE, type JobRow, type JobTable, type KnexBackendOptions } from './job-table.js';
+import { saveJob } from './save-job.js';
+import { verifyJobTable } from './verify-table.js';
+
+/**
+ * Agenda's JobRepository on the host panel's knex (MySQL/MariaDB or SQLite), following
+ * @agendajs/postgres-backend's PostgresJobRepository method by method.
+ */
+export class KnexJobRepository implements JobRepository {
+  private readonly t: JobTable;
+  private connected = false;
+
+  constructor(options: KnexBackendOptions) {
+    this.t = { db: options.db, table: options.tableName ?? DEFAULT_TABLE };
+  }
+
+  private get q() {
+    return this.t.db(this.t.table);
+  }
+
+  /**
+   * Checks the table is there with the expected columns; creating it is the module's migrations' job,
+   * not Agenda's start-up (the host decides when schema changes run). Safe to call any number of times.
+   */
+  async connect(): Promise<void> {
+    if (this.connected) return;
+    await verifyJobTable(this.t);
+    this.connected = true;
+  }
+
+  queryJobs(options?: JobsQueryOptions): Promise<JobsResult> {
+    return queryJobs(this.t, options);
+  }
+
+  getJobsOverview(): Promise<JobsOverview[]> {
+    return getJobsOverview(this.t);
+  }
+
+  async getDistinctJobNames(): Promise<string[]> {
+    const rows: { name: string }[] = await this.q.distinct('name').orderBy('name');
+    return rows.map((r) => String(r.name));
+  }
+
+  async getJobById(id: string): Promise<JobParameters | null> {
+    const row: JobRow | undefined = await this.q.where({ id: String(id) }).first();
+    return row ? rowToJob(row) : null;
+  }
+
+  /** Jobs whose nextRunAt has passed, locked and disabled ones included (the reference counts them too). */
+  async getQueueSize(): Promise<number> {
+    const row = await this.q.where('next_run_at', '<', new Date()).count({ n: '*' }).first();
+    return Number(row?.n ?? 0);
+  }
+
+  removeJobs(options: RemoveJobsOptions): Promise<number> {
+    return forMatchingJobs(this.t, options, (q) => q.delete());
+  }
+
+  async saveJob<DATA = unknown>(job: JobParameters<DATA>, options: JobRepositoryOptions | undefined): Promise<JobParameters<DATA>> {
+    return (await saveJob(this.t, job as JobParameters, options?.lastModifiedBy)) as JobParameters<DATA>;
+  }
+
+  /** The processor's bookkeeping after claim, run and finish; the job must still exist under its name. */
+  async saveJobState(job: JobParameters, options: JobRepositoryOptions | undefined): Promise<void> {
+    if (!job._id) throw new Error('Cannot save job state without job ID');
+    const n = await this.q
+      .where({ id: String(job._id), name: job.name })
+      .update(stateColumns(job, options?.lastModifiedBy || null));
+    if (n !== 1) {
+      throw new Error(`job ${job._id} (name: ${job.name}) cannot be updated in the database, maybe it does not exist anymore?`);
+    }
+  }
+
+  lockJob(job: JobParameters, options: JobRepositoryOptions | undefined): Promise<JobParameters | undefined> {
+    return lockJob(this.t, job, options?.lastModifiedBy || null);
+  }
+
+  /** Leaves a job whose nextRunAt is null (one that is being processed) locked, like the reference. */
+  async unlockJob(job: JobParameters): Promise<void> {
+    if (!job._id) return;
+    await this.q.where({ id: String(job._id) }).whereNotNull('next_run_at').update({ locked_at: null });
+  }
+
+  async unlockJobs(jobIds: (JobId | string)[]): Promise<void> {
+    for (const part of chunks(jobIds.map(String))) {
+      await this.t.db(this.t.table).whereIn('id', part).update({ locked_at: null });
+    }
+  }
+
+  getNextJobToRun(
+    jobName: string, nextScanAt: Date, lockDeadline: Date, now: Date | undefined, options: JobRepositoryOptions | undefined,
+  ): Promise<JobParameters | undefined> {
+    return claimNextJob(this.t, jobName, nextScanAt, lockDeadline, now, options?.lastModifiedBy || null);
+  }
+
+  disableJobs(options: RemoveJobsOptions): Promise<number> {
+    return forMatchingJobs(this.t, options, (q) => q.update({ disabled: true }));
+  }
+
+  enableJobs(options: RemoveJobsOptions): Promise<number> {
+    return forMatchingJobs(this.t, options, (q) => q.update({ disabled: false }));
+  }
+
+  async purgeAllJobs(): Promise<number> {
+    return this.q.delete();
+  }
+}
