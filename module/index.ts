@@ -1,4 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { migrationConfig } from '../migrations/index.js';
@@ -32,7 +34,9 @@ import { createI18n, supportedLocale } from './i18n/i18n.js';
 import { PanelNotifier } from './notifications/panel-notifier.js';
 import { executeOperation } from './operations/execute-operation.js';
 import { PollingRunner, type OperationRunner } from './operations/runner.js';
-import { onScheduledCreateSettled, runSchedule, type ScheduleRunDeps } from './scheduler/run-schedule.js';
+import { AgendaScheduler } from './scheduler/agenda-scheduler.js';
+import { KnexBackend } from './scheduler/knex-backend/index.js';
+import { onScheduledCreateSettled, recordMissed, runSchedule, type ScheduleRunDeps } from './scheduler/run-schedule.js';
 
 export type { SnapshotModuleOptions, SnapshotModuleConfigInput } from './config/options.js';
 export type { PanelAdapter, PanelNotification, LayoutContext } from './config/panel-adapter.js';
@@ -85,7 +89,8 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     loadService: (id) => loadService(ctx, id).catch(() => null),
   };
   deps.onCreateSettled = (s, ok, code) => onScheduledCreateSettled(scheduleRuns, s, ok, code);
-  const schedules = new ScheduleService(deps, () => null);
+  let scheduler: AgendaScheduler | null = null;
+  const schedules = new ScheduleService(deps, () => scheduler);
 
   // Every router shares the same front: security headers, the actor (remembering their language for
   // mail), i18n; and the same back: the one error handler. Mounted at the host's root, each router
@@ -132,16 +137,35 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     async migrate(): Promise<void> {
       await db.migrate.latest(migrationConfig);
     },
-    /** Starts the operation runner; queued and interrupted operations resume. */
+    /**
+     * Starts the operation runner (queued and interrupted operations resume) and the weekly
+     * schedules on Agenda, whose jobs live in the module's `snapshot_jobs` table. Call after migrate().
+     */
     async start(): Promise<void> {
       runner ??= new PollingRunner({
         operations: repos.operations, logger, ...config.operations,
         execute: (op, execCtx) => executeOperation(deps, op, execCtx, config.operations),
       });
       await runner.start();
+      if (config.scheduler.enabled && !scheduler) {
+        const backend = new KnexBackend({ db });
+        await backend.connect(); // Agenda's constructor would swallow this error; surface it here.
+        const started = new AgendaScheduler({
+          backend, logger, ...config.scheduler, workerName: `snapshots-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`,
+          run: (id, at) => runSchedule(scheduleRuns, id, at),
+          missed: (id, at) => recordMissed(scheduleRuns, id, at),
+        });
+        // Jobs follow the schedules table: repairs anything saved while no scheduler ran.
+        for (const s of await repos.schedules.listEnabled()) await started.sync(s);
+        await started.start();
+        scheduler = started;
+      }
     },
-    /** Stops claiming work; running operations go back to the queue for the next start. */
+    /** Stops taking work: schedule runs in progress finish, running operations go back to the queue. */
     async stop(): Promise<void> {
+      const s = scheduler;
+      scheduler = null;
+      await s?.stop();
       await runner?.stop();
       runner = null;
     },

@@ -41,11 +41,21 @@ export const configSchema = z.object({
   secureCookies: z.boolean().default(false),
   /** Helmet's headers and CSP on the module's routes; turn off only if the panel sets its own. */
   securityHeaders: z.boolean().default(true),
+  scheduler: z.object({
+    /** Run weekly schedules in this process (turn off in web-only processes of a multi-process panel). */
+    enabled: z.boolean().default(true),
+    processEveryMs: z.number().int().min(20).default(5_000),
+    concurrency: z.number().int().min(1).max(200).default(10),
+    /** An occurrence missed while the panel was down still runs if at most this late; else it is recorded as missed. */
+    graceMs: z.number().int().min(0).default(15 * 60_000),
+  }).prefault({}),
   operations: z.object({
     pollMs: z.number().int().min(10).default(1000),
     taskPollMs: z.number().int().min(5).default(1000),
     leaseMs: z.number().int().min(100).default(60_000),
     concurrency: z.number().int().min(1).max(64).default(4),
+    /** At most this many operations run on one hypervisor node at once, across all worker processes. */
+    perNodeConcurrency: z.number().int().min(1).max(64).default(2),
     maxAttempts: z.number().int().min(1).max(50).default(5),
     backoffMs: z.number().int().min(0).default(5_000),
     operationTimeoutMs: z.number().int().min(100).default(30 * 60_000),

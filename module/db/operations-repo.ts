@@ -73,10 +73,10 @@ export class OperationsRepo {
 
   /**
    * Claims the oldest due operation of a service that has nothing running, for `worker` until the
-   * lease ends. At most one operation per service runs at a time, across every worker process.
-   * `worker` must be unique per claim (the runner appends a counter to its id).
+   * lease ends. At most one operation per service, and `perNode` per hypervisor node, run at a time
+   * across every worker process. `worker` must be unique per claim (the runner appends a counter).
    */
-  async claimNext(worker: string, leaseMs: number, now = new Date()): Promise<Operation | null> {
+  async claimNext(worker: string, leaseMs: number, perNode: number, now = new Date()): Promise<Operation | null> {
     const until = new Date(now.getTime() + leaseMs);
     if (!isMysql(this.db)) {
       // One statement is atomic in SQLite, even between processes sharing the file.
@@ -85,8 +85,9 @@ export class OperationsRepo {
            started_at = COALESCE(started_at, ?), updated_at = ?
          WHERE id = (SELECT o.id FROM ${T} o WHERE o.status = 'queued' AND o.run_after <= ?
            AND NOT EXISTS (SELECT 1 FROM ${T} r WHERE r.service_id = o.service_id AND r.status = 'running')
+           AND (SELECT COUNT(*) FROM ${T} n WHERE n.driver = o.driver AND n.node = o.node AND n.status = 'running') < ?
            ORDER BY o.id LIMIT 1)`,
-        [worker, until.getTime(), now.getTime(), now.getTime(), now.getTime()],
+        [worker, until.getTime(), now.getTime(), now.getTime(), now.getTime(), perNode],
       );
       void n;
       // `worker` is a token unique to this claim, so the row carrying it is the one just claimed.
@@ -97,14 +98,21 @@ export class OperationsRepo {
       .whereNotExists(function () {
         this.select(1).from(`${T} as r`).whereRaw(`r.service_id = ${T}.service_id`).where('r.status', 'running');
       })
-      .orderBy('id').limit(8).select('id', 'service_id');
+      .whereRaw(`(SELECT COUNT(*) FROM ${T} n WHERE n.driver = ${T}.driver AND n.node = ${T}.node AND n.status = 'running') < ?`, [perNode])
+      .orderBy('id').limit(8).select('id', 'service_id', 'driver', 'node');
     for (const c of candidates) {
+      const nodeKey = `${c.driver}/${c.node}`;
+      await this.db('snapshot_nodes').insert({ node_key: nodeKey }).onConflict('node_key').ignore();
       const claimed = await this.db.transaction(async (trx) => {
-        // The service row lock orders claims of one service; SKIP LOCKED lets other workers move on.
+        // Lock order: node, then service. The node row makes the per-node count exact; SKIP LOCKED on
+        // the service row lets a worker move on while a create holds that service.
+        await trx('snapshot_nodes').where({ node_key: nodeKey }).forUpdate().first();
         const lock = await trx('snapshot_services').where({ service_id: c.service_id }).forUpdate().skipLocked().first();
         if (!lock) return false;
         const running = await trx(T).where({ service_id: c.service_id, status: 'running' }).first('id');
         if (running) return false;
+        const onNode = await trx(T).where({ driver: c.driver, node: c.node, status: 'running' }).count({ n: '*' }).first();
+        if (Number(onNode?.n ?? 0) >= perNode) return false;
         // Stamped now, under the lock: the previous operation of the service has finished by then.
         const at = new Date();
         const n = await trx(T).where({ id: c.id, status: 'queued' }).update({

@@ -62,6 +62,11 @@ export class SchedulesRepo {
     return (await db(T).where({ service_id: serviceId }).orderBy('id')).map(fromRow);
   }
 
+  /** Every enabled schedule, for re-syncing the job store at start. */
+  async listEnabled(): Promise<Schedule[]> {
+    return (await this.db(T).where({ enabled: true }).orderBy('id')).map(fromRow);
+  }
+
   async update(id: number, patch: SchedulePatch, db: Knex = this.db): Promise<void> {
     await db(T).where({ id }).update(toColumns(patch));
   }

@@ -24,6 +24,8 @@ export interface PollingRunnerOptions {
   leaseMs: number;
   /** Operations run at once by this process (always on different services). */
   concurrency: number;
+  /** Operations running at once on one hypervisor node, across every worker process. */
+  perNodeConcurrency: number;
   workerId?: string;
 }
 
@@ -88,7 +90,7 @@ export class PollingRunner implements OperationRunner {
     }
     while (this.running && this.inFlight.size < this.o.concurrency) {
       const token = `${this.workerId}#${++this.claims}`;
-      const op = await this.o.operations.claimNext(token, this.o.leaseMs);
+      const op = await this.o.operations.claimNext(token, this.o.leaseMs, this.o.perNodeConcurrency);
       if (!op) return;
       const run = this.o.execute(op, { token, signal: this.abort.signal })
         .then((outcome) => this.o.logger.info({ op: op.id, kind: op.kind, service: op.serviceId, outcome }, 'snapshot operation'))

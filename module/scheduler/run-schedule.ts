@@ -4,7 +4,7 @@ import { decideScheduledRun, snapshotsBeyondKeep } from '../domain/retention.js'
 import type { SnapshotService } from '../domain/snapshot-service.js';
 import type { PanelService, Schedule, Snapshot } from '../domain/types.js';
 
-export type RunResult = 'started' | 'limit_reached' | 'paused' | 'disabled' | 'gone' | 'failed';
+export type RunResult = 'started' | 'limit_reached' | 'paused' | 'disabled' | 'gone' | 'failed' | 'missed';
 
 export interface ScheduleRunDeps {
   deps: DomainDeps;
@@ -95,4 +95,15 @@ export async function onScheduledCreateSettled(r: ScheduleRunDeps, snapshot: Sna
   }
   await r.deps.repos.schedules.update(snapshot.scheduleId, { lastResult: 'failed', lastError: code });
   await r.deps.notifier.notify({ type: 'schedule_failed', serviceId: snapshot.serviceId, params: { name: snapshot.name } });
+}
+
+/** An occurrence the panel was down for, past the grace window: recorded, not run late. */
+export async function recordMissed(r: ScheduleRunDeps, scheduleId: number, at: Date): Promise<void> {
+  const schedule = await r.deps.repos.schedules.get(scheduleId);
+  if (!schedule) return;
+  await r.deps.repos.schedules.update(schedule.id, { lastResult: 'missed', lastError: null });
+  await r.deps.repos.audit.record({
+    actor: { type: 'schedule', id: String(schedule.id) }, serviceId: schedule.serviceId, action: 'schedule.run', result: 'refused',
+    code: 'missed', details: { scheduleId: schedule.id, occurrence: at.toISOString() },
+  });
 }

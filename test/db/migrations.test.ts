@@ -5,9 +5,11 @@ import { isMysql } from '../../module/db/values.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
 
+const MIGRATIONS = ['20261122000000_snapshot_initial', '20261122010000_snapshot_jobs', '20261122020000_snapshot_nodes'];
 const MODULE_TABLES = [
   'snapshot_plan_limits', 'snapshot_services', 'snapshot_schedules', 'snapshot_snapshots', 'snapshot_operations',
   'snapshot_audit_events',
+  'snapshot_jobs', 'snapshot_nodes',
 ];
 
 /** Every table in the test database, whatever created it. */
@@ -53,7 +55,7 @@ describe.each(DATABASES)('migrations ($kind)', (kind: TestDatabase) => {
     expect(await allTables(db)).toEqual([]);
     const [batch, log] = await db.migrate.latest(migrationConfig);
     expect(batch).toBe(1);
-    expect(log).toEqual(['20261122000000_snapshot_initial']);
+    expect(log).toEqual(MIGRATIONS);
 
     for (const t of MODULE_TABLES) expect(await db.schema.hasTable(t), t).toBe(true);
     // Its own bookkeeping, never the host panel's knex_migrations.
@@ -64,8 +66,8 @@ describe.each(DATABASES)('migrations ($kind)', (kind: TestDatabase) => {
       [...MODULE_TABLES, 'snapshot_knex_migrations', 'snapshot_knex_migrations_lock'].sort(),
     );
     const done = await db('snapshot_knex_migrations').select('name', 'batch');
-    expect(done.map((r) => [r.name, Number(r.batch)])).toEqual([['20261122000000_snapshot_initial', 1]]);
-    expect(await db.migrate.currentVersion(migrationConfig)).toBe('20261122000000');
+    expect(done.map((r) => [r.name, Number(r.batch)])).toEqual(MIGRATIONS.map((m) => [m, 1]));
+    expect(await db.migrate.currentVersion(migrationConfig)).toBe('20261122020000');
   });
 
   it('rollback removes every module table; latest runs again and a further latest is a no-op', async () => {
@@ -75,13 +77,13 @@ describe.each(DATABASES)('migrations ($kind)', (kind: TestDatabase) => {
     });
 
     const [, rolledBack] = await db.migrate.rollback(migrationConfig, true);
-    expect(rolledBack).toEqual(['20261122000000_snapshot_initial']);
+    expect([...rolledBack].sort()).toEqual(MIGRATIONS);
     for (const t of MODULE_TABLES) expect(await db.schema.hasTable(t), t).toBe(false);
     expect(Number((await db('snapshot_knex_migrations').count({ n: '*' }).first())!.n)).toBe(0);
 
     const [batch, log] = await db.migrate.latest(migrationConfig);
     expect(batch).toBe(1);
-    expect(log).toEqual(['20261122000000_snapshot_initial']);
+    expect(log).toEqual(MIGRATIONS);
     for (const t of MODULE_TABLES) expect(await db.schema.hasTable(t), t).toBe(true);
     // Tables come back empty (the old row went with the rollback).
     expect(await db('snapshot_plan_limits').select()).toEqual([]);
@@ -90,7 +92,7 @@ describe.each(DATABASES)('migrations ($kind)', (kind: TestDatabase) => {
     const [, again] = await db.migrate.latest(migrationConfig);
     expect(again).toEqual([]);
     for (const t of MODULE_TABLES) expect(await db.schema.hasTable(t), t).toBe(true);
-    expect(Number((await db('snapshot_knex_migrations').count({ n: '*' }).first())!.n)).toBe(1);
+    expect(Number((await db('snapshot_knex_migrations').count({ n: '*' }).first())!.n)).toBe(MIGRATIONS.length);
   });
 
   it('Korean, Japanese and emoji names and descriptions round-trip byte-exact', async () => {

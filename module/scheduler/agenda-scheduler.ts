@@ -1,0 +1,97 @@
+import { Agenda, type AgendaBackend, type Job } from 'agenda';
+import { CronExpressionParser } from 'cron-parser';
+import type { Logger } from 'pino';
+import type { SchedulerPort } from '../domain/schedule-service.js';
+import { scheduleCron } from '../domain/schedules.js';
+import type { Schedule } from '../domain/types.js';
+import type { RunResult } from './run-schedule.js';
+
+export const SCHEDULE_JOB = 'snapshot-schedule';
+
+export interface AgendaSchedulerOptions {
+  backend: AgendaBackend;
+  logger: Logger;
+  /** Runs one occurrence; `at` is the occurrence's own time, not the time the worker got to it. */
+  run(scheduleId: number, at: Date): Promise<RunResult>;
+  /** Records an occurrence that was not run because the panel was down past the grace window. */
+  missed(scheduleId: number, at: Date): Promise<void>;
+  /** How late an occurrence may still run (e.g. the panel restarted a few minutes after 03:00). */
+  graceMs: number;
+  processEveryMs: number;
+  /** Schedule runs one worker process handles at once. */
+  concurrency: number;
+  workerName: string;
+}
+
+/** The latest occurrence of `cron` at or before `now`, in `timezone`: the one a run stands for. */
+export function previousOccurrence(cron: string, timezone: string, now: Date): Date {
+  return CronExpressionParser.parse(cron, { tz: timezone, currentDate: new Date(now.getTime() + 1000) }).prev().toDate();
+}
+
+/**
+ * Each enabled schedule is one Agenda job repeating on its cron expression in its own IANA timezone;
+ * Agenda's job store is the panel's database. Implements the domain's SchedulerPort.
+ */
+export class AgendaScheduler implements SchedulerPort {
+  readonly agenda: Agenda;
+
+  constructor(private readonly o: AgendaSchedulerOptions) {
+    this.agenda = new Agenda({
+      backend: o.backend,
+      name: o.workerName,
+      processEvery: o.processEveryMs,
+      defaultConcurrency: o.concurrency,
+      maxConcurrency: o.concurrency * 2,
+    });
+    this.agenda.define(SCHEDULE_JOB, (job: Job<{ scheduleId: number; cron: string; timezone: string }>) => this.handle(job), { concurrency: o.concurrency });
+    this.agenda.on('error', (err) => o.logger.error({ err }, 'snapshot scheduler: agenda error'));
+  }
+
+  async start(): Promise<void> {
+    await this.agenda.start();
+  }
+
+  /** Stops taking new runs and waits for the ones in progress. */
+  async stop(): Promise<void> {
+    await this.agenda.drain();
+  }
+
+  async sync(schedule: Schedule): Promise<void> {
+    if (!schedule.enabled) {
+      await this.remove(schedule.id);
+      return;
+    }
+    const job = this.agenda.create(SCHEDULE_JOB, { scheduleId: schedule.id, cron: scheduleCron(schedule), timezone: schedule.timezone });
+    job.unique({ 'data.scheduleId': schedule.id });
+    job.repeatEvery(scheduleCron(schedule), { timezone: schedule.timezone, skipImmediate: true });
+    await job.save();
+  }
+
+  async remove(scheduleId: number): Promise<void> {
+    await this.agenda.cancel({ name: SCHEDULE_JOB, data: { scheduleId } });
+  }
+
+  async nextRuns(scheduleIds: number[]): Promise<Map<number, Date | null>> {
+    const out = new Map<number, Date | null>(scheduleIds.map((id) => [id, null]));
+    if (!scheduleIds.length) return out;
+    const { jobs } = await this.agenda.queryJobs({ name: SCHEDULE_JOB, includeDisabled: false, limit: 10_000 });
+    for (const job of jobs) {
+      const id = Number((job.data as { scheduleId?: number })?.scheduleId);
+      if (out.has(id)) out.set(id, job.nextRunAt ? new Date(job.nextRunAt) : null);
+    }
+    return out;
+  }
+
+  private async handle(job: Job<{ scheduleId: number; cron: string; timezone: string }>): Promise<void> {
+    const { scheduleId, cron, timezone } = job.attrs.data;
+    const now = new Date();
+    // The occurrence this run stands for; several missed ones collapse into this single run.
+    const at = previousOccurrence(cron, timezone, now);
+    if (now.getTime() - at.getTime() > this.o.graceMs) {
+      await this.o.missed(scheduleId, at);
+      return;
+    }
+    // A schedule deleted while no scheduler ran leaves its job behind; clean it up on first sight.
+    if ((await this.o.run(scheduleId, at)) === 'gone') await this.remove(scheduleId);
+  }
+}
