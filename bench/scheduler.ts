@@ -1,0 +1,120 @@
+// `npm run bench:scheduler` — the Sunday-03:00 rush: N schedules (BENCH_SCHEDULES, default 10,000)
+// due the same minute on MariaDB (MYSQL_URL), simulated hypervisor at zero delay, with 1 worker and
+// then 2 workers (module instances with their own connections). In the same run, the baseline: N
+// no-op jobs through Agenda on Agenda's own PostgreSQL backend (PG_URL, default the local server),
+// against the same no-op jobs on our knex job store. Prints a table, then `RESULT {json}`.
+import knex, { type Knex } from 'knex';
+import pino from 'pino';
+import { migrationConfig } from '../migrations/index.js';
+import { createSnapshotModule, simulatedDriver, type PanelService, type SnapshotModule } from '../module/index.js';
+import { SCHEDULE_JOB } from '../module/scheduler/agenda-scheduler.js';
+import { noopJobsPerSecond } from './noop-jobs.js';
+
+const N = Number(process.env.BENCH_SCHEDULES ?? 10_000);
+const PER_SERVICE = 10;
+const MYSQL_URL = process.env.MYSQL_URL;
+if (!MYSQL_URL) {
+  console.error('Set MYSQL_URL (e.g. mysql://root@127.0.0.1:3306/test): the rush runs on MariaDB/MySQL.');
+  process.exit(1);
+}
+
+async function freshDatabase(name: string): Promise<{ db: Knex; drop(): Promise<void> }> {
+  const admin = knex({ client: 'mysql2', connection: MYSQL_URL });
+  await admin.raw(`DROP DATABASE IF EXISTS \`${name}\``);
+  await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
+  const url = new URL(MYSQL_URL!);
+  url.pathname = `/${name}`;
+  const db = knex({ client: 'mysql2', connection: url.toString(), pool: { min: 0, max: 20 } });
+  return { db, drop: async () => { await admin.raw(`DROP DATABASE IF EXISTS \`${name}\``); await admin.destroy(); } };
+}
+
+const services: PanelService[] = Array.from({ length: Math.ceil(N / PER_SERVICE) }, (_, i) => ({
+  id: `svc-${i}`, name: `svc-${i}`, ownerId: 'bench', planId: 'bench', diskBytes: 1, status: 'active',
+  target: { driver: 'simulated', node: `node${i % 50}`, vmId: String(i) },
+}));
+
+function moduleOn(db: Knex): Promise<SnapshotModule> {
+  return createSnapshotModule({
+    db, panel: { getActor: () => null, getService: (id) => services.find((s) => s.id === id) ?? null },
+    drivers: { simulated: simulatedDriver() },
+    config: {
+      csrfSecret: 'bench-secret-bench-secret-bench-secret',
+      defaultLimits: { maxSnapshots: PER_SERVICE * 2, maxSchedules: PER_SERVICE, maxKeep: 5, memoryAllowed: false, schedulesAllowed: true },
+      scheduler: { processEveryMs: 200, concurrency: 20 },
+      operations: { pollMs: 200, concurrency: 8, perNodeConcurrency: 4 },
+    },
+    logger: pino({ level: 'silent' }),
+  });
+}
+
+const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
+
+async function rush(workers: number) {
+  const { db, drop } = await freshDatabase(`snapbench_${workers}w`);
+  const extra: Knex[] = [];
+  const mods: SnapshotModule[] = [];
+  try {
+    await db.migrate.latest(migrationConfig);
+    mods.push(await moduleOn(db));
+    for (let w = 1; w < workers; w++) {
+      const other = knex({ ...db.client.config, pool: { min: 0, max: 20 } });
+      extra.push(other);
+      mods.push(await moduleOn(other));
+    }
+    const now = new Date();
+    const occurrence = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
+    const rows = services.flatMap((s) => Array.from({ length: PER_SERVICE }, (_, k) => ({ serviceId: s.id, k })))
+      .slice(0, N)
+      .map(({ serviceId, k }) => ({
+        service_id: serviceId, name: `s${k}`, enabled: true, days: String(now.getUTCDay()), hour: now.getUTCHours(),
+        minute: now.getUTCMinutes(), timezone: 'UTC', keep: 5, include_memory: false, created_at: now, updated_at: now,
+      }));
+    for (let i = 0; i < rows.length; i += 500) await db('snapshot_schedules').insert(rows.slice(i, i + 500));
+    const syncStart = performance.now();
+    await mods[0]!.start(); // creates the 'N' Agenda jobs from the schedules table
+    const syncSeconds = (performance.now() - syncStart) / 1000;
+    await Promise.all(mods.slice(1).map((m) => m.start()));
+    const t0 = Date.now();
+    await db('snapshot_jobs').where({ name: SCHEDULE_JOB }).update({ next_run_at: new Date(t0) });
+    for (;;) {
+      const done = await db('snapshot_schedules').whereNotNull('last_result').count({ n: '*' }).first();
+      if (Number(done!.n) >= N || Date.now() - t0 > 600_000) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const runs = await db('snapshot_audit_events').where({ action: 'schedule.run' }).select('occurred_at', 'result', 'code');
+    const seconds = (Math.max(...runs.map((r) => new Date(r.occurred_at).getTime())) - t0) / 1000;
+    const lateness = runs.map((r) => new Date(r.occurred_at).getTime() - t0).sort((a, b) => a - b);
+    const snapshots = Number((await db('snapshot_snapshots').count({ n: '*' }).first())!.n);
+    const distinct = Number((await db('snapshot_snapshots').countDistinct({ n: 'schedule_id' }).first())!.n);
+    return {
+      workers, schedules: N, runs: runs.filter((r) => r.result === 'ok').length, duplicates: snapshots - distinct,
+      missed: runs.filter((r) => r.code === 'missed').length + (N - runs.length), seconds, syncSeconds,
+      runsPerSecond: runs.length / seconds, latenessP50Ms: pct(lateness, 50), latenessP99Ms: pct(lateness, 99),
+      occurrence: occurrence.toISOString(),
+    };
+  } finally {
+    for (const m of mods) await m.stop();
+    for (const e of extra) await e.destroy();
+    await db.destroy();
+    await drop();
+  }
+}
+
+const one = await rush(1);
+const two = await rush(2);
+const jobs = Number(process.env.BENCH_NOOP_JOBS ?? Math.min(N, 5000));
+const ours = await noopJobsPerSecond('knex-mysql', jobs, MYSQL_URL);
+const pg = await noopJobsPerSecond('postgres', jobs, process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test').catch((err) => {
+  console.log(`PostgreSQL baseline skipped: ${(err as Error).message}`);
+  return null;
+});
+const round = (x: number) => Math.round(x * 100) / 100;
+console.table([one, two].map((r) => ({ workers: r.workers, runs: r.runs, duplicates: r.duplicates, missed: r.missed, seconds: round(r.seconds), 'runs/s': round(r.runsPerSecond), 'p50 ms': r.latenessP50Ms, 'p99 ms': r.latenessP99Ms })));
+console.table({ 'no-op jobs/s, knex job store on MariaDB': round(ours), 'no-op jobs/s, Agenda PostgreSQL backend': pg === null ? 'skipped' : round(pg) });
+console.log(`RESULT ${JSON.stringify({
+  schedules: N, runs: one.runs, duplicates: one.duplicates + two.duplicates, missed: one.missed + two.missed,
+  seconds: round(one.seconds), runsPerSecond: round(one.runsPerSecond), latenessP50Ms: one.latenessP50Ms, latenessP99Ms: one.latenessP99Ms,
+  twoWorkerSeconds: round(two.seconds), twoWorkerSpeedup: round(one.seconds / two.seconds),
+  noopJobs: jobs, noopJobsPerSecond: round(ours), postgresNoopJobsPerSecond: pg === null ? null : round(pg),
+  ratioVsPostgres: pg === null ? null : round(ours / pg),
+})}`);
