@@ -46,7 +46,6 @@ export async function noopJobsPerSecond(store: 'knex-mysql' | 'postgres', jobs: 
   await agenda.start();
   await all;
   const seconds = (performance.now() - start) / 1000;
-  await agenda.drain();
   if (store === 'postgres') await cleanup();
   await agenda.stop();
   if (store !== 'postgres') await cleanup();
