@@ -86,9 +86,14 @@ async function rush(workers: number) {
     const lateness = runs.map((r) => new Date(r.occurred_at).getTime() - t0).sort((a, b) => a - b);
     const snapshots = Number((await db('snapshot_snapshots').count({ n: '*' }).first())!.n);
     const distinct = Number((await db('snapshot_snapshots').countDistinct({ n: 'schedule_id' }).first())!.n);
+    const outcomes: Record<string, number> = {};
+    for (const r of runs) outcomes[r.code ?? r.result] = (outcomes[r.code ?? r.result] ?? 0) + 1;
+    const ranSchedules = Number((await db('snapshot_schedules').whereNotNull('last_result').count({ n: '*' }).first())!.n);
     return {
       workers, schedules: N, runs: runs.filter((r) => r.result === 'ok').length, duplicates: snapshots - distinct,
-      missed: runs.filter((r) => r.code === 'missed').length + (N - runs.length), seconds, syncSeconds,
+      // Executions beyond one per schedule, whatever their outcome (a job run twice).
+      extraRuns: runs.length - ranSchedules, outcomes,
+      missed: runs.filter((r) => r.code === 'missed').length + (N - ranSchedules), seconds, syncSeconds,
       runsPerSecond: runs.length / seconds, latenessP50Ms: pct(lateness, 50), latenessP99Ms: pct(lateness, 99),
       occurrence: occurrence.toISOString(),
     };
@@ -113,6 +118,7 @@ console.table([one, two].map((r) => ({ workers: r.workers, runs: r.runs, duplica
 console.table({ 'no-op jobs/s, knex job store on MariaDB': round(ours), 'no-op jobs/s, Agenda PostgreSQL backend': pg === null ? 'skipped' : round(pg) });
 console.log(`RESULT ${JSON.stringify({
   schedules: N, runs: one.runs, duplicates: one.duplicates + two.duplicates, missed: one.missed + two.missed,
+  extraRuns: one.extraRuns + two.extraRuns, outcomes: [one.outcomes, two.outcomes],
   seconds: round(one.seconds), runsPerSecond: round(one.runsPerSecond), latenessP50Ms: one.latenessP50Ms, latenessP99Ms: one.latenessP99Ms,
   twoWorkerSeconds: round(two.seconds), twoWorkerSpeedup: round(one.seconds / two.seconds),
   noopJobs: jobs, noopJobsPerSecond: round(ours), postgresNoopJobsPerSecond: pg === null ? null : round(pg),

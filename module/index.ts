@@ -36,6 +36,7 @@ import { executeOperation } from './operations/execute-operation.js';
 import { PollingRunner, type OperationRunner } from './operations/runner.js';
 import { AgendaScheduler } from './scheduler/agenda-scheduler.js';
 import { KnexBackend } from './scheduler/knex-backend/index.js';
+import { failStuckOperations, reconcileService, type ReconcileSummary } from './scheduler/reconcile.js';
 import { onScheduledCreateSettled, recordMissed, runSchedule, type ScheduleRunDeps } from './scheduler/run-schedule.js';
 
 export type { SnapshotModuleOptions, SnapshotModuleConfigInput } from './config/options.js';
@@ -46,6 +47,7 @@ export { DriverError } from './drivers/contract.js';
 export { simulatedDriver } from './drivers/simulated/simulated-driver.js';
 export { SnapshotError } from './domain/errors.js';
 
+const RECONCILE_JOB = 'snapshot-reconcile';
 const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
 export interface MenuItem {
@@ -90,6 +92,16 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
   };
   deps.onCreateSettled = (s, ok, code) => onScheduledCreateSettled(scheduleRuns, s, ok, code);
   let scheduler: AgendaScheduler | null = null;
+  /** One reconcile pass over every live service, plus stuck operations (SPEC §3). */
+  const reconcile = async (): Promise<ReconcileSummary[]> => {
+    const out: ReconcileSummary[] = [];
+    for (const id of await repos.services.listLiveIds()) {
+      const service = await loadService(ctx, id).catch(() => null);
+      if (service && service.status !== 'terminated') out.push(await reconcileService(deps, service, config.namePrefix));
+    }
+    await failStuckOperations(deps, config.operations.operationTimeoutMs + 2 * config.operations.leaseMs);
+    return out;
+  };
   const schedules = new ScheduleService(deps, () => scheduler);
 
   // Every router shares the same front: security headers, the actor (remembering their language for
@@ -131,6 +143,8 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     /** Domain services, for panels that call the module directly rather than through HTTP. */
     snapshots: ctx.snapshots,
     schedules,
+    /** Compares hypervisor snapshots with the records now (the scheduler does it periodically). */
+    reconcile,
     /** Runs one occurrence of a schedule now (what the scheduler does at the schedule's time). */
     runSchedule: (scheduleId: number, at?: Date) => runSchedule(scheduleRuns, scheduleId, at),
     /** Creates or updates the module's tables (knex migrations in their own bookkeeping table). */
@@ -157,6 +171,11 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
         });
         // Jobs follow the schedules table: repairs anything saved while no scheduler ran.
         for (const s of await repos.schedules.listEnabled()) await started.sync(s);
+        if (config.scheduler.reconcileEveryMs > 0) {
+          started.agenda.define(RECONCILE_JOB, async () => { await reconcile(); });
+          // A single job shared by every worker: each pass runs once, wherever.
+          await started.agenda.every(config.scheduler.reconcileEveryMs, RECONCILE_JOB);
+        }
         await started.start();
         scheduler = started;
       }

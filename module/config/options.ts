@@ -48,6 +48,8 @@ export const configSchema = z.object({
     concurrency: z.number().int().min(1).max(200).default(10),
     /** An occurrence missed while the panel was down still runs if at most this late; else it is recorded as missed. */
     graceMs: z.number().int().min(0).default(15 * 60_000),
+    /** How often hypervisor snapshots are compared with the records (0 turns reconcile off). */
+    reconcileEveryMs: z.number().int().min(0).default(15 * 60_000),
   }).prefault({}),
   operations: z.object({
     pollMs: z.number().int().min(10).default(1000),

@@ -43,6 +43,11 @@ export class ServicesRepo {
       .ignore();
   }
 
+  /** Services the module has seen and that are not terminated (what reconcile walks). */
+  async listLiveIds(): Promise<string[]> {
+    return (await this.db(T).where({ terminated: false }).orderBy('service_id').select('service_id')).map((r) => String(r.service_id));
+  }
+
   async get(serviceId: string, db: Knex = this.db): Promise<ServiceStateRow | null> {
     const row = await db(T).where({ service_id: serviceId }).first();
     return row ? fromRow(row) : null;

@@ -43,6 +43,8 @@ export async function moduleFixture(db: Knex, opts: {
     config: {
       csrfSecret: CSRF_SECRET,
       operations: { pollMs: 20, taskPollMs: 10, leaseMs: 2_000, backoffMs: 10, ...opts.operations },
+      // Agenda only where a test is about schedules (it passes its own `scheduler`, enabled by default).
+      scheduler: { enabled: false },
       ...opts.config,
     },
     logger: pino({ level: 'silent' }),

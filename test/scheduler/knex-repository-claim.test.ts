@@ -42,7 +42,7 @@ describe.each(DATABASES)('KnexJobRepository claiming ($kind)', (kind: TestDataba
         t.string('id').primary();
         t.string('name');
       });
-      await expect(new KnexBackend({ db: bare.db, tableName: 'other_jobs' }).connect()).rejects.toThrow(/"other_jobs" lacks column\(s\) priority, next_run_at/);
+      await expect(new KnexBackend({ db: bare.db, tableName: 'other_jobs' }).connect()).rejects.toThrow(/"other_jobs" lacks column\(s\) priority, claim_rank, next_run_at/);
     } finally {
       await bare.destroy();
     }

@@ -5,68 +5,70 @@ import { retryingDbErrors } from './db-retry.js';
 import { dateParam, rowToJob } from './job-row.js';
 import type { JobRow, JobTable } from './job-table.js';
 
-/** The reference's claim order: next_run_at ASC NULLS LAST, priority DESC, spelt for MySQL and SQLite. */
-const CLAIM_ORDER = '(next_run_at IS NULL), next_run_at ASC, priority DESC';
-
-/**
- * Due and unlocked, or locked longer ago than the lock lifetime (a crashed or stalled worker); the
- * expired branch does not look at next_run_at, exactly like the reference.
- */
-function claimable(q: Knex.QueryBuilder, name: string, nextScanAt: Date, lockDeadline: Date): Knex.QueryBuilder {
-  return q
-    .where('name', name)
-    .where('disabled', false)
-    .where((w) => w
-      .where((due) => due.whereNull('locked_at').where('next_run_at', '<=', nextScanAt))
-      .orWhere('locked_at', '<=', lockDeadline));
+/** Enabled jobs of `name`: the equality prefix of the claim index. */
+function ofName(q: Knex.QueryBuilder, name: string): Knex.QueryBuilder {
+  return q.where('name', name).where('disabled', false);
 }
 
-/** Candidates read (without locks) per MySQL claim; more only matters with many competing workers. */
+/** How many candidates one claim looks at; more only matters with many competing workers. */
 const PREFETCH = 8;
-
 /**
- * MySQL/MariaDB. The claim order needs a filesort (priority DESC against an ascending index), and a
- * locking read with a filesort locks every candidate row, so a second worker's SKIP LOCKED would find
- * nothing at all. Instead the candidates are read in claim order without locks, then locked one at a
- * time by primary key with the claim conditions re-checked (a locking read sees the latest committed
- * row); the first one not held by another worker is taken. Only if all of them were taken meanwhile
- * does the full locking read run. READ COMMITTED avoids gap locks (which would block inserting new
- * jobs) and releases rows whose re-check failed.
+ * Claim candidates in the reference's order — next_run_at ascending, then priority descending — read
+ * straight off the claim index (claim_rank is -priority), never sorted: with ten thousand jobs due in
+ * the same minute, a sort per claim would make the rush quadratic. Jobs whose lock expired (a crashed
+ * worker) come first. One round trip: two index-driven selects under UNION ALL, each in a derived
+ * table because SQLite allows no ORDER BY/LIMIT on the arms of a compound select. Candidates tied with
+ * the first are shuffled, so competing workers rarely reach for the same row.
  */
-async function claimMysql(t: JobTable, name: string, nextScanAt: Date, lockDeadline: Date, lockedAt: Date, by: string | null): Promise<JobRow | undefined> {
-  return t.db.transaction(async (trx) => {
-    const take = async (row: JobRow | undefined) => {
-      if (!row) return undefined;
-      await trx(t.table).where('id', row.id as string).update({ locked_at: lockedAt, last_modified_by: by });
-      return { ...row, locked_at: lockedAt, last_modified_by: by };
-    };
-    const candidates: { id: string }[] = await claimable(trx(t.table).select('id'), name, nextScanAt, lockDeadline)
-      .orderByRaw(CLAIM_ORDER)
-      .limit(PREFETCH);
-    if (candidates.length === 0) return undefined;
-    for (const { id } of candidates) {
-      const row: JobRow | undefined = await claimable(trx(t.table).select('*').where('id', id), name, nextScanAt, lockDeadline)
-        .first()
-        .forUpdate()
-        .skipLocked();
-      if (row) return take(row);
-    }
-    return take(await claimable(trx(t.table).select('*'), name, nextScanAt, lockDeadline)
-      .orderByRaw(CLAIM_ORDER)
-      .first()
-      .forUpdate()
-      .skipLocked());
-  }, { isolationLevel: 'read committed' });
+async function candidates(t: JobTable, name: string, nextScanAt: Date, lockDeadline: Date): Promise<string[]> {
+  const expired = ofName(t.db(t.table).select('id', 'next_run_at', 'claim_rank', t.db.raw('0 as src')), name)
+    .where('locked_at', '<=', lockDeadline).orderBy('next_run_at').limit(PREFETCH);
+  const due = ofName(t.db(t.table).select('id', 'next_run_at', 'claim_rank', t.db.raw('1 as src')), name)
+    .whereNull('locked_at').where('next_run_at', '<=', nextScanAt)
+    .orderBy([{ column: 'next_run_at' }, { column: 'claim_rank' }]).limit(PREFETCH);
+  const rows: { id: string; next_run_at: unknown; claim_rank: number; src: number }[] = await t.db
+    .select('*').from(expired.as('e')).unionAll(t.db.select('*').from(due.as('d')));
+  if (rows.some((r) => Number(r.src) === 0)) return rows.filter((r) => Number(r.src) === 0).map((r) => String(r.id));
+  // UNION ALL promises no order; at most eight rows are left to put back in claim order.
+  const at = (r: (typeof rows)[number]) => dateParam(r.next_run_at as Date)?.getTime() ?? Infinity;
+  rows.sort((a, b) => at(a) - at(b) || Number(a.claim_rank) - Number(b.claim_rank));
+  const first = rows[0];
+  if (!first) return [];
+  const key = (r: (typeof rows)[number]) => `${at(r)}|${r.claim_rank}`;
+  const tied = rows.filter((r) => key(r) === key(first));
+  const rest = rows.slice(tied.length);
+  for (let i = tied.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [tied[i], tied[j]] = [tied[j]!, tied[i]!];
+  }
+  return [...tied, ...rest].map((r) => String(r.id));
+}
+
+/** Still claimable now: re-checked by the claiming UPDATE itself, which sees the latest committed row. */
+function claimable(q: Knex.QueryBuilder, name: string, nextScanAt: Date, lockDeadline: Date): Knex.QueryBuilder {
+  return ofName(q, name).where((w) => w
+    .where((due) => due.whereNull('locked_at').where('next_run_at', '<=', nextScanAt))
+    .orWhere('locked_at', '<=', lockDeadline));
 }
 
 /**
- * SQLite: one UPDATE whose WHERE picks the row; the database write lock makes it atomic across
- * connections and processes, and RETURNING reads the claimed row back in the same statement.
+ * Each candidate is claimed by one UPDATE that re-checks the claim conditions: atomic on both
+ * databases (a row lock on MySQL/MariaDB, the write lock on SQLite), with no transaction to hold. The
+ * first UPDATE that changes a row wins; SQLite reads it back with RETURNING, MySQL by primary key.
  */
-async function claimSqlite(t: JobTable, name: string, nextScanAt: Date, lockDeadline: Date, lockedAt: Date, by: string | null): Promise<JobRow | undefined> {
-  const pick = claimable(t.db(t.table).select('id'), name, nextScanAt, lockDeadline).orderByRaw(CLAIM_ORDER).limit(1);
-  const rows: JobRow[] = await t.db(t.table).where('id', pick).update({ locked_at: lockedAt, last_modified_by: by }, '*');
-  return rows[0];
+async function claim(t: JobTable, name: string, nextScanAt: Date, lockDeadline: Date, lockedAt: Date, by: string | null): Promise<JobRow | undefined> {
+  const mysql = isMysql(t.db);
+  for (const id of await candidates(t, name, nextScanAt, lockDeadline)) {
+    const update = claimable(t.db(t.table).where('id', id), name, nextScanAt, lockDeadline);
+    if (!mysql) {
+      const rows: JobRow[] = await update.update({ locked_at: lockedAt, last_modified_by: by }, '*');
+      if (rows[0]) return rows[0];
+      continue;
+    }
+    const n = Number(await update.update({ locked_at: lockedAt, last_modified_by: by }));
+    if (n === 1) return t.db(t.table).where('id', id).first();
+  }
+  return undefined;
 }
 
 /** JobRepository.getNextJobToRun: find and lock one job of `name` atomically. */
@@ -74,7 +76,6 @@ export async function claimNextJob(
   t: JobTable, name: string, nextScanAt: Date, lockDeadline: Date, now: Date | undefined, by: string | null,
 ): Promise<JobParameters | undefined> {
   const lockedAt = now ?? new Date();
-  const claim = isMysql(t.db) ? claimMysql : claimSqlite;
   const row = await retryingDbErrors(() => claim(t, name, nextScanAt, lockDeadline, lockedAt, by));
   return row ? rowToJob(row) : undefined;
 }

@@ -69,6 +69,8 @@ export function dataParam(data: unknown): string | null {
 export function definitionColumns(job: JobParameters, lastModifiedBy: string | null) {
   return {
     priority: Number(job.priority),
+    // Negated priority: one ascending index then yields the claim order (next run, then priority).
+    claim_rank: -Number(job.priority) || 0,
     next_run_at: dateParam(job.nextRunAt),
     type: job.type === 'single' ? 'single' : 'normal',
     repeat_timezone: job.repeatTimezone || null,

@@ -2,7 +2,7 @@ import type { JobTable } from './job-table.js';
 
 /** Every column the repository reads or writes (migrations/20261122010000_snapshot_jobs.ts). */
 const JOB_COLUMNS = [
-  'id', 'name', 'priority', 'next_run_at', 'type', 'locked_at', 'last_run_at', 'last_finished_at', 'failed_at',
+  'id', 'name', 'priority', 'claim_rank', 'next_run_at', 'type', 'locked_at', 'last_run_at', 'last_finished_at', 'failed_at',
   'fail_count', 'fail_reason', 'repeat_interval', 'repeat_timezone', 'repeat_at', 'data', 'disabled', 'progress',
   'unique_key', 'debounce_started_at', 'last_modified_by', 'start_date', 'end_date', 'skip_days', 'fork',
 ];

@@ -1,0 +1,76 @@
+import type { DomainDeps } from '../domain/deps.js';
+import type { PanelService } from '../domain/types.js';
+
+export interface ReconcileSummary {
+  serviceId: string;
+  vanished: number;
+  unmanaged: number;
+  stuck: number;
+  skipped?: 'busy' | 'unreachable';
+}
+
+const ACTOR = { type: 'reconcile' as const, id: null };
+
+/**
+ * Compares one service's hypervisor snapshots with our records (SPEC §3): a record whose snapshot is
+ * gone becomes `error` (an admin force-removes it); a snapshot carrying our name prefix with no record
+ * becomes an `unmanaged` record (an admin adopts or deletes it). A service with operations in flight is
+ * left for the next pass, so a create that just finished is never mistaken for drift.
+ */
+export async function reconcileService(deps: DomainDeps, service: PanelService, prefix: string): Promise<ReconcileSummary> {
+  const { repos } = deps;
+  const summary: ReconcileSummary = { serviceId: service.id, vanished: 0, unmanaged: 0, stuck: 0 };
+  if ((await repos.operations.pendingForService(service.id)).length > 0) return { ...summary, skipped: 'busy' };
+  let listed;
+  try {
+    listed = await deps.driver(service.target.driver).list(service.target);
+  } catch {
+    return { ...summary, skipped: 'unreachable' };
+  }
+  const onHypervisor = new Map(listed.map((s) => [s.name, s]));
+  const rows = await repos.snapshots.listForService(service.id);
+  for (const row of rows) {
+    if (onHypervisor.has(row.hvName) || !['active', 'creating', 'restoring', 'deleting'].includes(row.status)) continue;
+    // deleting + gone is simply a finished delete whose operation record was lost: drop the row.
+    if (row.status === 'deleting') {
+      await repos.snapshots.remove(row.id);
+    } else {
+      await repos.snapshots.transition(row.id, row.status, { status: 'error', errorCode: 'snapshot_vanished', errorMessage: 'not found on the hypervisor' });
+    }
+    summary.vanished += 1;
+    await repos.audit.record({ actor: ACTOR, serviceId: service.id, snapshotId: row.id, snapshotName: row.name, action: 'reconcile.vanished', result: 'ok', fromStatus: row.status, toStatus: row.status === 'deleting' ? 'deleted' : 'error' });
+  }
+  const known = new Set(rows.map((r) => r.hvName));
+  for (const snap of listed) {
+    if (known.has(snap.name) || !snap.name.startsWith(`${prefix}-`)) continue;
+    const id = await repos.snapshots.insert({
+      serviceId: service.id, name: snap.name.slice(0, 64), description: snap.description, hvName: snap.name, status: 'unmanaged',
+      includeMemory: snap.withMemory, origin: 'adopted', scheduleId: null, createdBy: null,
+    });
+    await repos.snapshots.update(id, { diskBytes: snap.diskBytes, memoryBytes: snap.memoryBytes });
+    summary.unmanaged += 1;
+    await repos.audit.record({ actor: ACTOR, serviceId: service.id, snapshotId: id, snapshotName: snap.name, action: 'reconcile.unmanaged', result: 'ok', toStatus: 'unmanaged' });
+  }
+  return summary;
+}
+
+/**
+ * Operations still `running` long after any driver task could have ended belong to a worker that hangs
+ * without dying (its lease keeps being renewed): fail them so the service is not blocked for ever.
+ */
+export async function failStuckOperations(deps: DomainDeps, olderThanMs: number): Promise<number> {
+  const { repos } = deps;
+  const cutoff = Date.now() - olderThanMs;
+  let n = 0;
+  for (const op of await repos.operations.list({ status: 'running', limit: 500 })) {
+    if (!op.startedAt || op.startedAt.getTime() > cutoff) continue;
+    await repos.operations.finish(op.id, 'failed', { code: 'operation_stuck', message: `running since ${op.startedAt.toISOString()}` });
+    const s = op.snapshotId === null ? null : await repos.snapshots.get(op.snapshotId);
+    if (s && ['creating', 'restoring', 'deleting'].includes(s.status)) {
+      await repos.snapshots.transition(s.id, s.status, { status: 'error', errorCode: 'operation_stuck', errorMessage: 'the operation did not finish' });
+    }
+    await repos.audit.record({ actor: ACTOR, serviceId: op.serviceId, snapshotId: op.snapshotId, action: 'reconcile.stuck', result: 'ok', code: 'operation_stuck', details: { operationId: op.id } });
+    n += 1;
+  }
+  return n;
+}
