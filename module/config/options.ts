@@ -2,20 +2,12 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { isValidNamePrefix } from '../domain/names.js';
+import { isTimezone } from '../domain/timezones.js';
 import type { SnapshotDriver } from '../drivers/contract.js';
 import type { PanelAdapter } from './panel-adapter.js';
 
 export const SUPPORTED_LOCALES = ['en', 'ko', 'ja'] as const;
 export type Locale = (typeof SUPPORTED_LOCALES)[number];
-
-function isTimezone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const limitsSchema = z.object({
   maxSnapshots: z.number().int().min(0).max(1000),

@@ -1,26 +1,11 @@
 import { ValidationError } from './errors.js';
 import type { PlanLimits } from './limits.js';
 import { normalizeSnapshotName } from './names.js';
+import { isTimezone } from './timezones.js';
+import type { Schedule } from './types.js';
 
 /** A weekly schedule as the user sets it: days of week, local time, retention, memory. */
-export interface ScheduleInput {
-  name: string;
-  enabled: boolean;
-  days: number[];
-  hour: number;
-  minute: number;
-  timezone: string;
-  keep: number;
-  includeMemory: boolean;
-}
-
-function isTimezone(tz: string): boolean {
-  try {
-    return !!tz && new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone.length > 0;
-  } catch {
-    return false;
-  }
-}
+export type ScheduleInput = Pick<Schedule, 'name' | 'enabled' | 'days' | 'hour' | 'minute' | 'timezone' | 'keep' | 'includeMemory'>;
 
 function intIn(v: unknown, min: number, max: number): number | null {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,4}$/.test(v.trim()) ? Number(v) : NaN;
