@@ -72,7 +72,7 @@ export class OperationsRepo {
   }
 
   /**
-   * Claims the oldest due operation of a service that has nothing running, for `worker` until the
+   * Claims a due operation that is the oldest queued one of a service with nothing running, for `worker` until the
    * lease ends. At most one operation per service, and `perNode` per hypervisor node, run at a time
    * across every worker process. `worker` must be unique per claim (the runner appends a counter).
    */
@@ -85,6 +85,7 @@ export class OperationsRepo {
            started_at = COALESCE(started_at, ?), updated_at = ?
          WHERE id = (SELECT o.id FROM ${T} o WHERE o.status = 'queued' AND o.run_after <= ?
            AND NOT EXISTS (SELECT 1 FROM ${T} r WHERE r.service_id = o.service_id AND r.status = 'running')
+           AND NOT EXISTS (SELECT 1 FROM ${T} q WHERE q.service_id = o.service_id AND q.status = 'queued' AND q.id < o.id)
            AND (SELECT COUNT(*) FROM ${T} n WHERE n.driver = o.driver AND n.node = o.node AND n.status = 'running') < ?
            ORDER BY o.id LIMIT 1)`,
         [worker, until.getTime(), now.getTime(), now.getTime(), now.getTime(), perNode],
@@ -97,6 +98,9 @@ export class OperationsRepo {
     const candidates = await this.db(T).where({ status: 'queued' }).where('run_after', '<=', now)
       .whereNotExists(function () {
         this.select(1).from(`${T} as r`).whereRaw(`r.service_id = ${T}.service_id`).where('r.status', 'running');
+      })
+      .whereNotExists(function () {
+        this.select(1).from(`${T} as q`).whereRaw(`q.service_id = ${T}.service_id AND q.id < ${T}.id`).where('q.status', 'queued');
       })
       .whereRaw(`(SELECT COUNT(*) FROM ${T} n WHERE n.driver = ${T}.driver AND n.node = ${T}.node AND n.status = 'running') < ?`, [perNode])
       .orderBy('id').limit(8).select('id', 'service_id', 'driver', 'node');
@@ -111,6 +115,10 @@ export class OperationsRepo {
         if (!lock) return false;
         const running = await trx(T).where({ service_id: c.service_id, status: 'running' }).first('id');
         if (running) return false;
+        // Strictly in order per service: an older operation (even one waiting out a retry backoff)
+        // goes first, or a restore could overtake the safety snapshot queued before it.
+        const older = await trx(T).where({ service_id: c.service_id, status: 'queued' }).where('id', '<', c.id).first('id');
+        if (older) return false;
         const onNode = await trx(T).where({ driver: c.driver, node: c.node, status: 'running' }).count({ n: '*' }).first();
         if (Number(onNode?.n ?? 0) >= perNode) return false;
         // Stamped now, under the lock: the previous operation of the service has finished by then.

@@ -171,6 +171,8 @@ describe.each(DATABASES)('operations resume across instances ($kind)', (kind: Te
     const b = await instanceB();
     await b.mod.start();
     await waitFor(async () => (await snapshotRow(s.id)) === null, 5_000, 'row removed');
+    // The row goes first, then the operation is marked finished: wait for that too.
+    await waitFor(async () => (await new OperationsRepo(db).get(del.id))?.status !== 'running', 5_000, 'operation finished');
     expect(b.counting.count('delete')).toBe(0);
     expect(await new OperationsRepo(db).get(del.id)).toMatchObject({ status: 'succeeded', attempts: 2, errorCode: null });
   });
