@@ -53,13 +53,18 @@ const COLUMNS: Record<keyof SnapshotPatch, string> = {
 export class SnapshotsRepo {
   constructor(private readonly db: Knex) {}
 
-  async insert(s: NewSnapshot, db: Knex = this.db): Promise<number> {
+  /** Inserts a record and returns it as stored (no read-back: every field is known here). */
+  async insert(s: NewSnapshot, db: Knex = this.db): Promise<Snapshot> {
     const now = new Date();
-    return insertedId(await db(T).insert({
+    const id = insertedId(await db(T).insert({
       service_id: s.serviceId, name: s.name, description: s.description, hv_name: s.hvName, status: s.status,
       pinned: false, include_memory: s.includeMemory, origin: s.origin, schedule_id: s.scheduleId,
       created_by: s.createdBy, created_at: now, updated_at: now,
     }));
+    return {
+      ...s, id, pinned: false, diskBytes: null, memoryBytes: null, errorCode: null, errorMessage: null,
+      createdAt: now, completedAt: null, updatedAt: now,
+    };
   }
 
   async get(id: number, db: Knex = this.db): Promise<Snapshot | null> {

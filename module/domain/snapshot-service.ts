@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { DomainDeps, ActionContext } from './deps.js';
 import { ConflictError, NotFoundError, QuotaExceededError, ValidationError } from './errors.js';
+import type { PlanLimits } from './limits.js';
 import { generateHypervisorName, normalizeDescription, normalizeSnapshotName } from './names.js';
 import { assertTransition } from './status.js';
 import type { PanelService, Snapshot, SnapshotOrigin } from './types.js';
@@ -19,6 +20,8 @@ export interface CreateOptions {
    * count as free: their deletes are queued ahead of this create and run first.
    */
   replacing?: number[];
+  /** The service's limits when the caller has just read them (a scheduled run), saving the lookup. */
+  limits?: PlanLimits;
 }
 
 export interface DeleteInput {
@@ -58,31 +61,35 @@ export class SnapshotService {
       const name = normalizeSnapshotName(input.name);
       const description = normalizeDescription(input.description);
       const includeMemory = input.includeMemory === true;
-      const limits = await this.deps.limits.forService(service.id, service.planId);
+      const limits = opts.limits ?? (await this.deps.limits.forService(service.id, service.planId));
       if (includeMemory) {
         const caps = await this.deps.driver(service.target.driver).capabilities(service.target);
         if (!limits.memoryAllowed || !caps.memory) {
           throw new ValidationError({ includeMemory: { code: limits.memoryAllowed ? 'memory_unsupported_by_hypervisor' : 'memory_not_in_plan' } });
         }
       }
-      await repos.services.ensure(service.id, service.planId);
-      const id = await this.deps.transaction(async (trx) => {
-        await repos.services.lock(trx, service.id);
+      const attempt = () => this.deps.transaction(async (trx) => {
+        // No state row yet (first snapshot of the service): created outside, then the attempt repeats.
+        if (!(await repos.services.lock(trx, service.id))) return null;
         const occupying = await repos.snapshots.countOccupying(service.id, trx);
         const freed = opts.replacing?.length ? await repos.snapshots.countInStatus(service.id, opts.replacing, 'deleting', trx) : 0;
         const used = occupying - freed;
         if (used >= limits.maxSnapshots) {
           throw new QuotaExceededError({ limit: limits.maxSnapshots, used, over: used - limits.maxSnapshots });
         }
-        const snapshotId = await repos.snapshots.insert({
+        const snapshot = await repos.snapshots.insert({
           serviceId: service.id, name, description, includeMemory, status: 'creating',
           hvName: generateHypervisorName(this.deps.namePrefix, new Date()),
           origin: opts.origin ?? 'manual', scheduleId: opts.scheduleId ?? null, createdBy: ctx.actor.id ?? null,
         }, trx);
-        await this.enqueue(trx, service, snapshotId, 'create', ctx);
-        return snapshotId;
+        await this.enqueue(trx, service, snapshot.id, 'create', ctx);
+        return snapshot;
       });
-      const created = (await repos.snapshots.get(id))!;
+      let created = await attempt();
+      if (!created) {
+        await repos.services.ensure(service.id, service.planId);
+        created = (await attempt())!;
+      }
       await this.audit(ctx, service, 'snapshot.create', 'ok', created, { toStatus: 'creating', details: { includeMemory, origin: created.origin } });
       this.deps.wake();
       return created;

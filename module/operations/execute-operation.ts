@@ -110,26 +110,33 @@ async function poll(deps: DomainDeps, driver: SnapshotDriver, op: Operation, tas
   }
 }
 
+/**
+ * The snapshot's new state and the operation's end commit together, so nobody ever sees a snapshot
+ * already Current while its operation still runs (or the reverse); notifications and retention follow.
+ */
 async function succeed(deps: DomainDeps, driver: SnapshotDriver, op: Operation, s: Snapshot): Promise<ExecuteOutcome> {
   const { repos } = deps;
-  const actor = { type: op.origin, id: op.requestedBy } as AuditActor;
-  if (op.kind === 'create') {
-    const info = (await driver.list(op.target).catch(() => [])).find((x) => x.name === s.hvName);
-    await repos.snapshots.transition(s.id, 'creating', {
-      status: 'active', completedAt: new Date(), diskBytes: info?.diskBytes ?? null, memoryBytes: info?.memoryBytes ?? null,
-    });
-    await deps.notifier.notify({ type: 'snapshot_created', serviceId: s.serviceId, params: { name: s.name } });
-    await settled(deps, { ...s, status: 'active' }, true, null);
-  } else if (op.kind === 'restore') {
-    await repos.snapshots.transition(s.id, 'restoring', { status: 'active' });
-    await deps.notifier.notify({ type: 'snapshot_restored', serviceId: s.serviceId, params: { name: s.name } });
-  } else {
-    await repos.snapshots.remove(s.id);
-    await deps.notifier.notify({ type: 'snapshot_deleted', serviceId: s.serviceId, params: { name: s.name } });
-  }
-  await repos.operations.finish(op.id, 'succeeded');
-  const to = op.kind === 'delete' ? 'deleted' : 'active';
-  await repos.audit.record({ actor, serviceId: s.serviceId, snapshotId: s.id, snapshotName: s.name, action: `operation.${op.kind}`, result: 'ok', fromStatus: s.status, toStatus: to, details: { operationId: op.id, attempts: op.attempts } });
+  const info = op.kind === 'create' ? (await driver.list(op.target).catch(() => [])).find((x) => x.name === s.hvName) : undefined;
+  await deps.transaction(async (trx) => {
+    if (op.kind === 'create') {
+      await repos.snapshots.transition(s.id, 'creating', {
+        status: 'active', completedAt: new Date(), diskBytes: info?.diskBytes ?? null, memoryBytes: info?.memoryBytes ?? null,
+      }, trx);
+    } else if (op.kind === 'restore') {
+      await repos.snapshots.transition(s.id, 'restoring', { status: 'active' }, trx);
+    } else {
+      await repos.snapshots.remove(s.id, trx);
+    }
+    await repos.operations.finish(op.id, 'succeeded', null, trx);
+  });
+  const type = op.kind === 'create' ? 'snapshot_created' : op.kind === 'restore' ? 'snapshot_restored' : 'snapshot_deleted';
+  await deps.notifier.notify({ type, serviceId: s.serviceId, params: { name: s.name } });
+  if (op.kind === 'create') await settled(deps, { ...s, status: 'active' }, true, null);
+  await repos.audit.record({
+    actor: { type: op.origin, id: op.requestedBy } as AuditActor, serviceId: s.serviceId, snapshotId: s.id, snapshotName: s.name,
+    action: `operation.${op.kind}`, result: 'ok', fromStatus: s.status, toStatus: op.kind === 'delete' ? 'deleted' : 'active',
+    details: { operationId: op.id, attempts: op.attempts },
+  });
   return 'succeeded';
 }
 
@@ -140,8 +147,10 @@ async function fail(deps: DomainDeps, op: Operation, s: Snapshot, error: DriverE
   const to = op.kind === 'create' ? (error.code === 'timeout' ? 'error' : 'failed')
     : op.kind === 'restore' ? (error.code === 'timeout' ? 'error' : 'active')
       : 'error';
-  await repos.snapshots.transition(s.id, s.status, { status: to, errorCode: code, errorMessage: error.detail.slice(0, 1000) });
-  await repos.operations.finish(op.id, 'failed', { code, message: error.detail });
+  await deps.transaction(async (trx) => {
+    await repos.snapshots.transition(s.id, s.status, { status: to, errorCode: code, errorMessage: error.detail.slice(0, 1000) }, trx);
+    await repos.operations.finish(op.id, 'failed', { code, message: error.detail }, trx);
+  });
   await repos.audit.record({
     actor: { type: op.origin, id: op.requestedBy } as AuditActor, serviceId: s.serviceId, snapshotId: s.id, snapshotName: s.name,
     action: `operation.${op.kind}`, result: 'failed', fromStatus: s.status, toStatus: to, code, details: { operationId: op.id, detail: error.detail },

@@ -43,7 +43,7 @@ export async function reconcileService(deps: DomainDeps, service: PanelService, 
   const known = new Set(rows.map((r) => r.hvName));
   for (const snap of listed) {
     if (known.has(snap.name) || !snap.name.startsWith(`${prefix}-`)) continue;
-    const id = await repos.snapshots.insert({
+    const { id } = await repos.snapshots.insert({
       serviceId: service.id, name: snap.name.slice(0, 64), description: snap.description, hvName: snap.name, status: 'unmanaged',
       includeMemory: snap.withMemory, origin: 'adopted', scheduleId: null, createdBy: null,
     });

@@ -58,7 +58,7 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
   try {
     const includeMemory = schedule.includeMemory && limits.memoryAllowed;
     await r.snapshots.create(service, { name: scheduledSnapshotName(schedule, at), includeMemory }, ctx,
-      { origin: 'schedule', scheduleId: schedule.id, replacing });
+      { origin: 'schedule', scheduleId: schedule.id, replacing, limits });
     return finish('started');
   } catch (err) {
     const code = isSnapshotError(err) ? err.code : 'internal_error';

@@ -121,7 +121,7 @@ describe.each(DATABASES)('migrations ($kind)', (kind: TestDatabase) => {
     const description = 'DB를 FLUSH TABLES 후 — データベース停止 ✅ 𠮷野家';
     let n = 0;
     for (const name of names) {
-      const id = await repo.insert(newSnapshot(name, description, `psnap-20240101000000-abc${String(++n).padStart(3, '0')}`));
+      const { id } = await repo.insert(newSnapshot(name, description, `psnap-20240101000000-abc${String(++n).padStart(3, '0')}`));
       const back = await repo.get(id);
       expect(back!.name).toBe(name);
       expect(Buffer.from(back!.name, 'utf8').equals(Buffer.from(name, 'utf8'))).toBe(true);
@@ -131,7 +131,7 @@ describe.each(DATABASES)('migrations ($kind)', (kind: TestDatabase) => {
       expect(await storedHex(db, 'snapshot_snapshots', 'description', id)).toBe(hexOf(description));
     }
     // Renames go through the same path.
-    const id = await repo.insert(newSnapshot('x', null, 'psnap-20240101000000-zzzzzz'));
+    const { id } = await repo.insert(newSnapshot('x', null, 'psnap-20240101000000-zzzzzz'));
     await repo.update(id, { name: '名前変更 🎌', description: '설명' });
     expect(await repo.get(id)).toMatchObject({ name: '名前変更 🎌', description: '설명' });
     expect(await storedHex(db, 'snapshot_snapshots', 'name', id)).toBe(hexOf('名前変更 🎌'));
@@ -144,7 +144,7 @@ describe.each(DATABASES)('migrations ($kind)', (kind: TestDatabase) => {
     const at = new Date('2024-05-06T07:08:09.123Z');
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(at);
-    const id = await repo.insert(newSnapshot('ms'));
+    const { id } = await repo.insert(newSnapshot('ms'));
     vi.useRealTimers();
 
     const back = await repo.get(id);
@@ -163,7 +163,7 @@ describe.each(DATABASES)('migrations ($kind)', (kind: TestDatabase) => {
     // Ordering by created_at separates snapshots one millisecond apart.
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date(at.getTime() + 1));
-    const later = await repo.insert(newSnapshot('ms+1', null, 'psnap-20240101000000-later1'));
+    const { id: later } = await repo.insert(newSnapshot('ms+1', null, 'psnap-20240101000000-later1'));
     vi.useRealTimers();
     const list = await repo.listForService('svc-1');
     expect(list.map((s) => s.id)).toEqual([later, id]);
