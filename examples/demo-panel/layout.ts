@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { Actor, MenuItem, PanelService, SnapshotModule } from '../../module/index.js';
+import { chromeText, type ChromeText } from './chrome-text.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -33,7 +34,8 @@ export type RenderLayout = (page: PanelPage) => string;
 export function createLayout(getModule: () => SnapshotModule | null): RenderLayout {
   return (page) => {
     const path = page.req.originalUrl.split('?')[0] ?? '';
-    const sidebar = page.service && page.actor ? serviceMenu(page.service, page.actor, path, getModule()) : '';
+    const text = chromeText(page.lang);
+    const sidebar = page.service && page.actor ? serviceMenu(page.service, page.actor, path, getModule(), text) : '';
     const links = [
       ...(page.stylesheets ?? []).map((href) => `<link rel="stylesheet" href="${escapeHtml(href)}">`),
       `<link rel="stylesheet" href="${DEMO_ASSETS}/panel.css">`,
@@ -44,11 +46,11 @@ export function createLayout(getModule: () => SnapshotModule | null): RenderLayo
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(page.title)} · Demo Hosting Panel</title>
+<title>${escapeHtml(page.title)} · ${escapeHtml(text.brand)}</title>
 ${links.join('\n')}
 </head>
 <body>
-${header(page.actor, path)}
+${header(page.actor, path, text)}
 <div class="panel-shell${sidebar ? ' has-sidebar' : ''}">
 ${sidebar}
 <main class="panel-main" id="main">
@@ -60,27 +62,28 @@ ${page.body}
   };
 }
 
-function header(actor: Actor | null, path: string): string {
-  const nav: MenuItem[] = actor ? [{ label: 'Services', href: '/services' }] : [];
-  if (actor?.role === 'admin') nav.push({ label: 'Snapshots admin', href: '/admin/snapshots' }, { label: 'Outbox', href: '/outbox' });
+function header(actor: Actor | null, path: string, text: ChromeText): string {
+  const nav: MenuItem[] = actor ? [{ label: text.services, href: '/services' }] : [];
+  if (actor?.role === 'admin') nav.push({ label: text.admin, href: '/admin/snapshots' }, { label: text.outbox, href: '/outbox' });
+  const role = actor ? { customer: text.customer, reseller: text.reseller, admin: text.adminRole }[actor.role] : '';
   const user = actor ? `<div class="panel-user">
   <span class="panel-user-name">${escapeHtml(actor.name ?? actor.id)}</span>
-  <span class="panel-role">${escapeHtml(actor.role)}</span>
-  <form method="post" action="/logout" class="panel-logout"><button type="submit" class="btn btn-quiet">Log out</button></form>
+  <span class="panel-role">${escapeHtml(role)}</span>
+  <form method="post" action="/logout" class="panel-logout"><button type="submit" class="btn btn-quiet">${escapeHtml(text.logout)}</button></form>
 </div>` : '';
   return `<header class="panel-header">
-<a class="panel-brand" href="/">Demo Hosting Panel</a>
-<nav class="panel-topnav" aria-label="Panel">${nav.map((i) => link(i, path.startsWith(i.href))).join('')}</nav>
+<a class="panel-brand" href="/">${escapeHtml(text.brand)}</a>
+<nav class="panel-topnav" aria-label="${escapeHtml(text.panelNav)}">${nav.map((i) => link(i, path.startsWith(i.href))).join('')}</nav>
 ${user}
 </header>`;
 }
 
-function serviceMenu(service: PanelService, actor: Actor, path: string, module: SnapshotModule | null): string {
+function serviceMenu(service: PanelService, actor: Actor, path: string, module: SnapshotModule | null, text: ChromeText): string {
   const overview = `/services/${encodeURIComponent(service.id)}`;
-  const items: { item: MenuItem; active: boolean }[] = [{ item: { label: 'Overview', href: overview }, active: path === overview }];
+  const items: { item: MenuItem; active: boolean }[] = [{ item: { label: text.overview, href: overview }, active: path === overview }];
   const snapshots = module?.menuItem(service, actor);
   if (snapshots) items.push({ item: snapshots, active: path.startsWith(snapshots.href) });
-  return `<aside class="panel-sidebar" aria-label="Service menu">
+  return `<aside class="panel-sidebar" aria-label="${escapeHtml(text.serviceMenu)}">
 <div class="panel-sidebar-title">${escapeHtml(service.name)}<small>${escapeHtml(service.hostname ?? service.id)}</small></div>
 <nav class="panel-menu">${items.map(({ item, active }) => link(item, active)).join('')}</nav>
 </aside>`;
