@@ -28,6 +28,7 @@ import { webhookRouter } from './http/webhook/routes.js';
 import { loadService, resolveActor } from './http/shared/actor.js';
 import { errorHandler } from './http/shared/error-handler.js';
 import type { ModuleContext } from './http/shared/module-context.js';
+import { snapshotsPath } from './http/shared/paths.js';
 import { ASSETS_PATH } from './http/shared/render.js';
 import { securityHeaders } from './http/shared/security.js';
 import { createI18n, supportedLocale } from './i18n/i18n.js';
@@ -138,7 +139,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     menuItem(service: PanelService, actor: Actor): MenuItem | null {
       if (!canSeeService(actor, service) || service.status === 'terminated') return null;
       const t = i18n.getFixedT(supportedLocale(actor.locale) ?? config.defaultLocale, 'common');
-      return { label: t('menu_label'), href: `/services/${encodeURIComponent(service.id)}/snapshots` };
+      return { label: t('menu_label'), href: snapshotsPath(service.id) };
     },
     /** Domain services, for panels that call the module directly rather than through HTTP. */
     snapshots: ctx.snapshots,

@@ -80,7 +80,7 @@ export class OperationsRepo {
     const until = new Date(now.getTime() + leaseMs);
     if (!isMysql(this.db)) {
       // One statement is atomic in SQLite, even between processes sharing the file.
-      const n = await this.db.raw(
+      await this.db.raw(
         `UPDATE ${T} SET status = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1,
            started_at = COALESCE(started_at, ?), updated_at = ?
          WHERE id = (SELECT o.id FROM ${T} o WHERE o.status = 'queued' AND o.run_after <= ?
@@ -90,7 +90,6 @@ export class OperationsRepo {
            ORDER BY o.id LIMIT 1)`,
         [worker, until.getTime(), now.getTime(), now.getTime(), now.getTime(), perNode],
       );
-      void n;
       // `worker` is a token unique to this claim, so the row carrying it is the one just claimed.
       const row = await this.db(T).where({ locked_by: worker, status: 'running' }).first();
       return row ? fromRow(row) : null;

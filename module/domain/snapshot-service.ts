@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { DriverCapabilities } from '../drivers/contract.js';
 import type { DomainDeps, ActionContext } from './deps.js';
 import { ConflictError, NotFoundError, QuotaExceededError, ValidationError } from './errors.js';
 import type { PlanLimits } from './limits.js';
@@ -210,12 +211,9 @@ export class SnapshotService {
    * Why this snapshot cannot be restored by the hypervisor, or null. Drivers that roll back only to the
    * newest snapshot (ZFS) make older ones unavailable, and the page says why.
    */
-  async restoreUnavailableReason(service: PanelService, s: Snapshot, all?: Snapshot[]): Promise<string | null> {
+  async restoreUnavailableReason(service: PanelService, s: Snapshot): Promise<string | null> {
     const caps = await this.deps.driver(service.target.driver).capabilities(service.target);
-    if (!caps.rollbackOnlyLatest) return null;
-    const snapshots = all ?? (await this.deps.repos.snapshots.listForService(service.id));
-    const newer = snapshots.some((o) => o.id !== s.id && o.status !== 'failed' && (o.createdAt > s.createdAt || (o.createdAt.getTime() === s.createdAt.getTime() && o.id > s.id)));
-    return newer ? 'restore_only_latest' : null;
+    return caps.rollbackOnlyLatest ? restoreBlockedReason(caps, s, await this.deps.repos.snapshots.listForService(service.id)) : null;
   }
 
   private async enqueue(trx: Knex.Transaction, service: PanelService, snapshotId: number, kind: 'create' | 'delete' | 'restore', ctx: ActionContext, payload: Record<string, unknown> = {}): Promise<number> {
@@ -237,6 +235,17 @@ export class SnapshotService {
     await this.deps.repos.audit.record({ actor: ctx.actor, ip: ctx.ip, serviceId: service.id, snapshotId: snapshotId ?? null, action, result: 'refused', code })
       .catch(() => undefined);
   }
+}
+
+/**
+ * The restore rule over known capabilities: a hypervisor that rolls back only to the newest snapshot
+ * (ZFS) cannot restore one that has newer snapshots after it. Pure, so a page checks every row with
+ * one capabilities call.
+ */
+export function restoreBlockedReason(caps: DriverCapabilities, s: Snapshot, all: Snapshot[]): 'restore_only_latest' | null {
+  if (!caps.rollbackOnlyLatest) return null;
+  const newer = all.some((o) => o.id !== s.id && o.status !== 'failed' && (o.createdAt > s.createdAt || (o.createdAt.getTime() === s.createdAt.getTime() && o.id > s.id)));
+  return newer ? 'restore_only_latest' : null;
 }
 
 function safetyName(s: Snapshot): string {

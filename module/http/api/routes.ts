@@ -4,8 +4,7 @@ import { authorize, type Action } from '../../domain/authorize.js';
 import { SnapshotError, ValidationError } from '../../domain/errors.js';
 import { quotaView } from '../../domain/limits.js';
 import type { Snapshot } from '../../domain/types.js';
-import { actionContext } from '../client/routes.js';
-import { loadService, parseId, requireActor } from '../shared/actor.js';
+import { actionContext, loadService, parseId, requireActor } from '../shared/actor.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { actionRateLimit, bodyParsers } from '../shared/security.js';
 

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { restoreBlockedReason } from '../../domain/snapshot-service.js';
 import type { PanelService } from '../../domain/types.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { formatters, presentSnapshotList, type SnapshotListModel } from './presenter.js';
@@ -14,10 +15,7 @@ export async function loadListModel(ctx: ModuleContext, req: Request, service: P
     ctx.deps.limits.forService(service.id, service.planId),
     driver.capabilities(service.target),
   ]);
-  const restoreUnavailable = new Map<number, string | null>();
-  for (const s of snapshots) {
-    if (s.status === 'active') restoreUnavailable.set(s.id, await ctx.snapshots.restoreUnavailableReason(service, s, snapshots));
-  }
+  const restoreUnavailable = new Map(snapshots.map((s) => [s.id, s.status === 'active' ? restoreBlockedReason(caps, s, snapshots) : null]));
   const actor = req.snapshotActor!;
   const timezone = actor.timezone ?? ctx.config.defaultTimezone;
   return presentSnapshotList({

@@ -2,6 +2,7 @@ import type { TFunction } from 'i18next';
 import type { PlanLimits } from '../../domain/limits.js';
 import { quotaView, type QuotaView } from '../../domain/limits.js';
 import type { Operation, PanelService, Schedule, Snapshot } from '../../domain/types.js';
+import { snapshotsPath } from '../shared/paths.js';
 
 export interface Formatters {
   date(d: Date | null): string;
@@ -110,6 +111,6 @@ export function presentSnapshotList(input: {
     simulated: input.simulated,
     readOnly: input.readOnly,
     pendingCount: input.pending.length,
-    basePath: `/services/${encodeURIComponent(service.id)}/snapshots`,
+    basePath: snapshotsPath(service.id),
   };
 }

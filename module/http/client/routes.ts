@@ -1,11 +1,11 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { authorize } from '../../domain/authorize.js';
-import type { ActionContext } from '../../domain/deps.js';
 import { NotFoundError, ValidationError, type SnapshotError } from '../../domain/errors.js';
-import { loadService, parseId, requireActor } from '../shared/actor.js';
+import { actionContext, loadService, parseId, requireActor } from '../shared/actor.js';
 import { toSnapshotError } from '../shared/error-handler.js';
 import type { ModuleContext } from '../shared/module-context.js';
+import { snapshotsPath } from '../shared/paths.js';
 import { renderPage } from '../shared/render.js';
 import { actionRateLimit, bodyParsers, csrfProtection } from '../shared/security.js';
 import { loadListModel } from './list-model.js';
@@ -36,11 +36,6 @@ function presentError(req: Request, e: SnapshotError) {
   return { message: req.t(e.i18nKey, e.params), fields };
 }
 
-export function actionContext(req: Request): ActionContext {
-  const actor = requireActor(req);
-  return { actor: { type: actor.role, id: actor.id }, ip: req.ip ?? null };
-}
-
 /** The client area: /services/:serviceId/snapshots and its forms. Works without JavaScript. */
 export function clientRouter(ctx: ModuleContext): Router {
   const router = express.Router();
@@ -54,7 +49,7 @@ export function clientRouter(ctx: ModuleContext): Router {
     authorize(requireActor(req), action, service);
     return service;
   }
-  const back = (req: Request, flash: string) => `/services/${encodeURIComponent(String(req.params.serviceId))}/snapshots?flash=${flash}`;
+  const back = (req: Request, flash: string) => `${snapshotsPath(String(req.params.serviceId))}?flash=${flash}`;
 
   async function showList(req: Request, res: Response, extra: { form?: Record<string, unknown>; error?: SnapshotError } = {}) {
     const service = await serviceFor(req, 'view');

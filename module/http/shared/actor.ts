@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { ForbiddenError, NotFoundError, SnapshotError } from '../../domain/errors.js';
+import type { ActionContext } from '../../domain/deps.js';
 import type { Actor, PanelService } from '../../domain/types.js';
 import type { ModuleContext } from './module-context.js';
 
@@ -19,6 +20,12 @@ export class NotLoggedInError extends SnapshotError {
   constructor() {
     super('not_logged_in', 401);
   }
+}
+
+/** Who acts and from where, for the audit log of a request's domain call. */
+export function actionContext(req: Request): ActionContext {
+  const actor = requireActor(req);
+  return { actor: { type: actor.role, id: actor.id }, ip: req.ip ?? null };
 }
 
 /** The request's actor, or a 401. */

@@ -3,6 +3,7 @@ import ejs from 'ejs';
 import type { Request, Response } from 'express';
 import type { PanelService } from '../../domain/types.js';
 import type { ModuleContext } from './module-context.js';
+import { snapshotsPath } from './paths.js';
 
 export const VIEWS_DIR = fileURLToPath(new URL('../../../views', import.meta.url));
 export const ASSETS_PATH = '/snapshots-assets';
@@ -18,7 +19,7 @@ export async function renderPage(ctx: ModuleContext, req: Request, res: Response
   const stylesheets = [`${ASSETS_PATH}/snapshots.css`];
   const scripts = [`${ASSETS_PATH}/snapshots.js`];
   const actor = req.snapshotActor!;
-  const menuItem = opts.service ? { label: req.t('common:menu_label'), href: `/services/${encodeURIComponent(opts.service.id)}/snapshots` } : null;
+  const menuItem = opts.service ? { label: req.t('common:menu_label'), href: snapshotsPath(opts.service.id) } : null;
   const layoutCtx = { req, actor, service: opts.service ?? null, title: opts.title, body, stylesheets, scripts, lang: req.language, menuItem };
   const html = ctx.panel.renderLayout
     ? await ctx.panel.renderLayout(layoutCtx)

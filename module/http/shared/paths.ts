@@ -1,0 +1,4 @@
+/** Where a service's Snapshots page lives: the menu item, the layout and the pages' forms all use it. */
+export function snapshotsPath(serviceId: string): string {
+  return `/services/${encodeURIComponent(serviceId)}/snapshots`;
+}
