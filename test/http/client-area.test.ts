@@ -120,6 +120,24 @@ describe.each(DATABASES)('client area over HTTP ($kind)', (kind) => {
     await expect.poll(async () => (await row()) ?? null, { timeout: 5000 }).toBeNull();
   });
 
+  it('rate-limits creates per user with a localized 429, and other users are not affected', async () => {
+    const api = supertest(appFor(fx.mod));
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      statuses.push((await api.post('/api/v1/services/svc-1/snapshots').set('x-test-actor', 'alice').send({ name: `n${i}` })).status);
+    }
+    // 3 fit the quota, the rest of the first 20 meet the snapshot limit, the 21st the rate limit.
+    expect(statuses.slice(0, 3)).toEqual([202, 202, 202]);
+    expect(statuses.slice(3, 20).every((s) => s === 409)).toBe(true);
+    expect(statuses[20]).toBe(429);
+    const limited = await api.post('/api/v1/services/svc-1/snapshots').set('x-test-actor', 'alice').send({ name: 'again' });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limited');
+    expect(limited.body.error.message).toContain('60');
+    const bob = await api.post('/api/v1/services/svc-2/snapshots').set('x-test-actor', 'bob').send({ name: 'mine' });
+    expect(bob.status).toBe(202);
+  });
+
   it('leaves the host panel\'s own pages alone: no module headers, no module 404s', async () => {
     const app = appFor(fx.mod);
     app.get('/dashboard', (_req, res) => { res.send('host page'); });
