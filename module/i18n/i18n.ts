@@ -4,7 +4,7 @@ import FsBackend from 'i18next-fs-backend';
 import { LanguageDetector } from 'i18next-http-middleware';
 import { SUPPORTED_LOCALES, type Locale } from '../config/options.js';
 
-export const NAMESPACES = ['common', 'snapshots', 'errors', 'notifications'] as const;
+export const NAMESPACES = ['common', 'snapshots', 'errors', 'notifications', 'admin', 'schedules', 'activity', 'billing'] as const;
 export const LOCALES_DIR = fileURLToPath(new URL('../../locales', import.meta.url));
 export const LANGUAGE_COOKIE = 'snapshots_lng';
 
