@@ -34,7 +34,8 @@ import { securityHeaders } from './http/shared/security.js';
 import { createI18n, supportedLocale } from './i18n/i18n.js';
 import { PanelNotifier } from './notifications/panel-notifier.js';
 import { executeOperation } from './operations/execute-operation.js';
-import { PollingRunner, type OperationRunner } from './operations/runner.js';
+import { AgendaOperationRunner } from './operations/agenda-runner.js';
+import type { OperationRunner } from './operations/runner.js';
 import { AgendaScheduler } from './scheduler/agenda-scheduler.js';
 import { KnexBackend } from './scheduler/knex-backend/index.js';
 import { failStuckOperations, reconcileService, type ReconcileSummary } from './scheduler/reconcile.js';
@@ -81,7 +82,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
       return d;
     },
     notifier: new PanelNotifier(panel, i18n, logger, config.defaultLocale, async (id) => localeOfUser.get(id) ?? null),
-    wake: () => runner?.wake(),
+    wake: (serviceId) => runner?.wake(serviceId),
     namePrefix: config.namePrefix,
   };
   const ctx: ModuleContext = {
@@ -157,16 +158,19 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
      * schedules on Agenda, whose jobs live in the module's `snapshot_jobs` table. Call after migrate().
      */
     async start(): Promise<void> {
-      runner ??= new PollingRunner({
-        operations: repos.operations, logger, ...config.operations,
-        execute: (op, execCtx) => executeOperation(deps, op, execCtx, config.operations),
-      });
-      await runner.start();
-      if (config.scheduler.enabled && !scheduler) {
+      const workerName = `snapshots-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
+      if (!runner) {
         const backend = new KnexBackend({ db });
         await backend.connect(); // Agenda's constructor would swallow this error; surface it here.
+        runner = new AgendaOperationRunner({
+          backend, operations: repos.operations, logger, workerName, ...config.operations,
+          execute: (op, execCtx) => executeOperation(deps, op, execCtx, config.operations),
+        });
+        await runner.start();
+      }
+      if (config.scheduler.enabled && !scheduler) {
         const started = new AgendaScheduler({
-          backend, logger, ...config.scheduler, workerName: `snapshots-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`,
+          backend: new KnexBackend({ db }), logger, ...config.scheduler, workerName,
           run: (id, at) => runSchedule(scheduleRuns, id, at),
           missed: (id, at) => recordMissed(scheduleRuns, id, at),
         });
@@ -181,12 +185,15 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
         scheduler = started;
       }
     },
-    /** Stops taking work: schedule runs in progress finish, running operations go back to the queue. */
-    async stop(): Promise<void> {
+    /**
+     * Stops taking work: schedule runs in progress finish; running operations go back to the queue
+     * (another worker resumes them) or, with `drain: true`, are waited for.
+     */
+    async stop(options: { drain?: boolean } = {}): Promise<void> {
       const s = scheduler;
       scheduler = null;
       await s?.stop();
-      await runner?.stop();
+      await runner?.stop(options);
       runner = null;
     },
   };

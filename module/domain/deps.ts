@@ -45,8 +45,8 @@ export interface DomainDeps {
   limits: LimitsService;
   driver(name: string): SnapshotDriver;
   notifier: Notifier;
-  /** Tells the operation runner there is work. */
-  wake(): void;
+  /** Tells the operation runner there is work for `serviceId` (anywhere, when omitted). */
+  wake(serviceId?: string): void;
   namePrefix: string;
   /**
    * Called when a create operation has ended (the snapshot active, or failed), so scheduled runs can

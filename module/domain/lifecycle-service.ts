@@ -111,7 +111,7 @@ export class LifecycleService {
       return { changed: true, deleting, cancelled: cancelled.size };
     });
     await repos.audit.record({ actor: ctx.actor, ip: ctx.ip, serviceId: service.id, action: 'billing.terminated', result: 'ok', details: result });
-    this.deps.wake();
+    this.deps.wake(service.id);
     return { changed: result.changed, deleting: result.deleting };
   }
 }

@@ -92,7 +92,7 @@ export class SnapshotService {
         created = (await attempt())!;
       }
       await this.audit(ctx, service, 'snapshot.create', 'ok', created, { toStatus: 'creating', details: { includeMemory, origin: created.origin } });
-      this.deps.wake();
+      this.deps.wake(service.id);
       return created;
     } catch (err) {
       await this.refused(ctx, service, 'snapshot.create', err);
@@ -118,7 +118,7 @@ export class SnapshotService {
       rotated.push(s.id);
       await this.audit(ctx, service, 'snapshot.rotate', 'ok', s, { fromStatus: 'active', toStatus: 'deleting' });
     }
-    if (rotated.length) this.deps.wake();
+    if (rotated.length) this.deps.wake(service.id);
     return rotated;
   }
 
@@ -165,7 +165,7 @@ export class SnapshotService {
         await this.enqueue(trx, service, s.id, 'delete', ctx);
       });
       await this.audit(ctx, service, 'snapshot.delete', 'ok', s, { fromStatus: s.status, toStatus: 'deleting' });
-      this.deps.wake();
+      this.deps.wake(service.id);
       return { ...s, status: 'deleting' };
     } catch (err) {
       await this.refused(ctx, service, 'snapshot.delete', err, id);
@@ -199,7 +199,7 @@ export class SnapshotService {
         await this.enqueue(trx, service, s.id, 'restore', ctx, { startAfter: input.startAfter ?? true });
       });
       await this.audit(ctx, service, 'snapshot.restore', 'ok', s, { fromStatus: 'active', toStatus: 'restoring', details: { safetySnapshotId: safety?.id ?? null } });
-      this.deps.wake();
+      this.deps.wake(service.id);
       return { snapshot: { ...s, status: 'restoring' }, safety };
     } catch (err) {
       await this.refused(ctx, service, 'snapshot.restore', err, id);

@@ -51,14 +51,14 @@ export async function executeOperation(deps: DomainDeps, op: Operation, ctx: Exe
     }
     const state = await poll(deps, driver, op, task, ctx, opts);
     if (state === 'released') {
-      await repos.operations.requeue(op.id, new Date());
+      await repos.operations.requeue(op.id, new Date(), null, false, ctx.token);
       return 'released';
     }
     if (state.state === 'failed') throw state.error;
     return succeed(deps, driver, op, snapshot);
   } catch (err) {
     if (ctx.signal.aborted) {
-      await repos.operations.requeue(op.id, new Date());
+      await repos.operations.requeue(op.id, new Date(), null, false, ctx.token);
       return 'released';
     }
     const error = err instanceof DriverError ? err : new DriverError('rejected', err instanceof Error ? err.message : String(err));
@@ -66,7 +66,7 @@ export async function executeOperation(deps: DomainDeps, op: Operation, ctx: Exe
     if (op.kind === 'delete' && error.code === 'not_found') return succeed(deps, driver, op, snapshot);
     if (error.transient && op.attempts < opts.maxAttempts) {
       const delay = opts.backoffMs * 2 ** (op.attempts - 1);
-      await repos.operations.requeue(op.id, new Date(Date.now() + delay), { code: `driver_${error.code}`, message: error.detail }, true);
+      await repos.operations.requeue(op.id, new Date(Date.now() + delay), { code: `driver_${error.code}`, message: error.detail }, true, ctx.token);
       return 'requeued';
     }
     return fail(deps, op, snapshot, error);

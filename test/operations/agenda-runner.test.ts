@@ -1,0 +1,142 @@
+import type { Knex } from 'knex';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OperationsRepo } from '../../module/db/operations-repo.js';
+import type { ActionContext } from '../../module/domain/deps.js';
+import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
+import { OPERATION_JOB } from '../../module/operations/agenda-runner.js';
+import { CountingDriver } from '../helpers/counting-driver.js';
+import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
+import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { openSecondHandle } from '../helpers/second-handle.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
+const SERVICE = makeService();
+
+/** Operations as Agenda jobs: one job per service's head operation, in the module's job table. */
+describe.each(DATABASES)('operations on Agenda ($kind)', (kind: TestDatabase) => {
+  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
+  let db: Knex;
+  let second: Knex | null;
+  let fixtures: Awaited<ReturnType<typeof moduleFixture>>[];
+  let operations: OperationsRepo;
+
+  beforeEach(async () => {
+    handle = await migratedDatabase(kind);
+    db = handle.db;
+    second = null;
+    fixtures = [];
+    operations = new OperationsRepo(db);
+  });
+
+  afterEach(async () => {
+    for (const f of fixtures) await f.mod.stop();
+    await second?.destroy();
+    await handle.destroy();
+  });
+
+  async function instance(on: Knex, driver: SimulatedDriver | CountingDriver, operationsConfig: Record<string, number> = {}) {
+    const f = await moduleFixture(on, { driver, operations: operationsConfig });
+    fixtures.push(f);
+    await f.mod.start();
+    return f;
+  }
+  const jobs = async () => (await db('snapshot_jobs').where({ name: OPERATION_JOB }).select('data', 'next_run_at', 'locked_at'))
+    .map((r) => ({ operationId: Number(JSON.parse(String(r.data)).operationId), nextRunAt: r.next_run_at, lockedAt: r.locked_at }));
+  const opOf = async (snapshotId: number) => (await operations.list({ limit: 100 })).find((o) => o.snapshotId === snapshotId)!;
+  const ended = (snapshotId: number, ms = 8_000) => waitFor(async () => {
+    const op = await opOf(snapshotId);
+    return op && (op.status === 'succeeded' || op.status === 'failed') ? op : undefined;
+  }, ms, `operation of snapshot ${snapshotId} ended`);
+
+  it('only the head operation of a service has a job; the job goes when its operation ends and the next takes over', async () => {
+    const sim = new SimulatedDriver({ delayMs: { create: [300, 300] } });
+    const f = await instance(db, sim);
+    const a = await f.mod.snapshots.create(SERVICE, { name: 'first' }, CTX);
+    const b = await f.mod.snapshots.create(SERVICE, { name: 'second' }, CTX);
+    const opA = await opOf(a.id);
+    const opB = await opOf(b.id);
+    await waitFor(async () => ((await jobs()).length ? true : undefined), 3_000, 'a job for the head');
+    expect((await jobs()).map((j) => j.operationId)).toEqual([opA.id]);
+    await ended(a.id);
+    await waitFor(async () => ((await jobs()).some((j) => j.operationId === opB.id) ? true : undefined), 3_000, 'the next head dispatched');
+    expect((await jobs()).map((j) => j.operationId)).not.toContain(opA.id);
+    expect((await ended(b.id)).status).toBe('succeeded');
+    await waitFor(async () => ((await jobs()).length === 0 ? true : undefined), 3_000, 'no job left');
+  });
+
+  it('a transient failure puts the job off until the operation\'s backoff ends', async () => {
+    const sim = new SimulatedDriver({});
+    const f = await instance(db, sim, { backoffMs: 1_500, maxAttempts: 3 });
+    sim.injectFailure({ operation: 'create', code: 'locked', times: 1 });
+    const s = await f.mod.snapshots.create(SERVICE, { name: 'retry me' }, CTX);
+    const waiting = await waitFor(async () => {
+      const op = await opOf(s.id);
+      return op.status === 'queued' && op.attempts === 1 ? op : undefined;
+    }, 5_000, 'requeued after the locked VM');
+    expect(waiting.errorCode).toBe('driver_locked');
+    const [job] = await waitFor(async () => {
+      const js = await jobs();
+      return js.length === 1 && js[0]!.nextRunAt && !js[0]!.lockedAt ? js : undefined;
+    }, 3_000, 'the job rescheduled');
+    // The job waits for the backoff, as the operation's own run_after says, not a poll interval.
+    expect(Math.abs(new Date(job!.nextRunAt as string | number | Date).getTime() - waiting.runAfter.getTime())).toBeLessThan(50);
+    const done = await ended(s.id);
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(done.startedAt!.getTime()).toBeLessThanOrEqual(waiting.runAfter.getTime());
+    expect(Date.now()).toBeGreaterThanOrEqual(waiting.runAfter.getTime());
+  });
+
+  it('stop({ drain: true }) waits for the running operation to finish', async () => {
+    const sim = new SimulatedDriver({ delayMs: { create: [600, 600] } });
+    const f = await instance(db, sim);
+    const s = await f.mod.snapshots.create(SERVICE, { name: 'drained' }, CTX);
+    await waitFor(async () => ((await opOf(s.id)).status === 'running' ? true : undefined), 3_000, 'running');
+    await f.mod.stop({ drain: true });
+    expect((await opOf(s.id)).status).toBe('succeeded');
+    expect(await jobs()).toEqual([]);
+  });
+
+  it('a long operation keeps its lock: a second worker never takes it over', async () => {
+    // The task takes four leases; without the heartbeat, the other worker would claim it when the first lease ran out.
+    const dir = mkdtempSync(join(tmpdir(), 'snapshots-lock-'));
+    const shared = { stateFile: join(dir, 'hv.json'), delayMs: { create: [2_000, 2_000] as [number, number] } };
+    const counting = [new CountingDriver(new SimulatedDriver(shared)), new CountingDriver(new SimulatedDriver(shared))];
+    second = await openSecondHandle(kind.kind, handle.url);
+    const lease = { leaseMs: 500 };
+    // Two panel processes on one database and one hypervisor (the simulated one's state file).
+    const a = await instance(db, counting[0]!, lease);
+    await instance(second, counting[1]!, lease);
+    const s = await a.mod.snapshots.create(SERVICE, { name: 'long one' }, CTX);
+    const op = await ended(s.id, 10_000);
+    expect(op).toMatchObject({ status: 'succeeded', attempts: 1 });
+    // Whichever process claimed it did all the work; a takeover would have polled the stored task
+    // (or started another) from the other process.
+    const [worker, other] = counting[0]!.count('create') ? [counting[0]!, counting[1]!] : [counting[1]!, counting[0]!];
+    expect(worker.count('create')).toBe(1);
+    expect(worker.count('taskStatus')).toBeGreaterThan(1);
+    expect(other.count('create') + other.count('taskStatus')).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an operation left without a job (a crash right after it was queued) is found by the sweep', async () => {
+    const f = await instance(db, new SimulatedDriver({}), { leaseMs: 400 });
+    const s = await f.mod.snapshots.create(SERVICE, { name: 'swept' }, CTX);
+    await ended(s.id);
+    // What a process that died between committing and dispatching would leave: an operation, no job.
+    const [id] = await db('snapshot_operations').insert({
+      service_id: SERVICE.id, snapshot_id: null, kind: 'delete', status: 'queued', attempts: 0, driver: 'simulated',
+      node: 'node1', vm_id: '101', payload: '{}', origin: 'customer', requested_by: 'alice',
+      run_after: new Date(), created_at: new Date(), updated_at: new Date(),
+    });
+    const orphanId = Number(id ?? (await db('snapshot_operations').max({ id: 'id' }).first())!.id);
+    const swept = await waitFor(async () => {
+      const op = await operations.get(orphanId);
+      return op && (op.status === 'succeeded' || op.status === 'failed') ? op : undefined;
+    }, 5_000, 'the orphan picked up');
+    expect(swept.status).toBe('succeeded');
+  });
+});
