@@ -1,6 +1,5 @@
 import type { JobParameters } from 'agenda';
 import type { Knex } from 'knex';
-import { isMysql } from '../../db/values.js';
 import { retryingDbErrors } from './db-retry.js';
 import { dateParam, rowToJob } from './job-row.js';
 import type { JobRow, JobTable } from './job-table.js';
@@ -10,8 +9,31 @@ function ofName(q: Knex.QueryBuilder, name: string): Knex.QueryBuilder {
   return q.where('name', name).where('disabled', false);
 }
 
-/** How many candidates one claim looks at; more only matters with many competing workers. */
-const PREFETCH = 8;
+/** How many candidates one query reads; the following claims of the same scan use them up first. */
+const PREFETCH = 16;
+
+type Candidate = JobRow & { src: number };
+
+/**
+ * Candidates read by an earlier claim of the same scan (same name and nextScanAt; Agenda moves the
+ * lock deadline with every call, and each claim re-checks against its own):
+ * while a worker fills its queue it claims several jobs in a row, and each would otherwise read the
+ * same index range again. Every claim still re-checks its row in the claiming UPDATE.
+ */
+export class CandidateCache {
+  private readonly byName = new Map<string, { scan: string; rows: Candidate[] }>();
+
+  take(name: string, scan: string): Candidate | undefined {
+    const entry = this.byName.get(name);
+    if (!entry || entry.scan !== scan) return undefined;
+    return entry.rows.shift();
+  }
+
+  put(name: string, scan: string, rows: Candidate[]): void {
+    this.byName.set(name, { scan, rows });
+  }
+}
+
 /**
  * Claim candidates in the reference's order — next_run_at ascending, then priority descending — read
  * straight off the claim index (claim_rank is -priority), never sorted: with ten thousand jobs due in
@@ -20,28 +42,27 @@ const PREFETCH = 8;
  * table because SQLite allows no ORDER BY/LIMIT on the arms of a compound select. Candidates tied with
  * the first are shuffled, so competing workers rarely reach for the same row.
  */
-async function candidates(t: JobTable, name: string, nextScanAt: Date, lockDeadline: Date): Promise<string[]> {
-  const expired = ofName(t.db(t.table).select('id', 'next_run_at', 'claim_rank', t.db.raw('0 as src')), name)
+async function candidates(t: JobTable, name: string, nextScanAt: Date, lockDeadline: Date): Promise<Candidate[]> {
+  const expired = ofName(t.db(t.table).select('*', t.db.raw('0 as src')), name)
     .where('locked_at', '<=', lockDeadline).orderBy('next_run_at').limit(PREFETCH);
-  const due = ofName(t.db(t.table).select('id', 'next_run_at', 'claim_rank', t.db.raw('1 as src')), name)
+  const due = ofName(t.db(t.table).select('*', t.db.raw('1 as src')), name)
     .whereNull('locked_at').where('next_run_at', '<=', nextScanAt)
     .orderBy([{ column: 'next_run_at' }, { column: 'claim_rank' }]).limit(PREFETCH);
-  const rows: { id: string; next_run_at: unknown; claim_rank: number; src: number }[] = await t.db
-    .select('*').from(expired.as('e')).unionAll(t.db.select('*').from(due.as('d')));
-  if (rows.some((r) => Number(r.src) === 0)) return rows.filter((r) => Number(r.src) === 0).map((r) => String(r.id));
-  // UNION ALL promises no order; at most eight rows are left to put back in claim order.
-  const at = (r: (typeof rows)[number]) => dateParam(r.next_run_at as Date)?.getTime() ?? Infinity;
+  const rows: Candidate[] = await t.db.select('*').from(expired.as('e')).unionAll(t.db.select('*').from(due.as('d')));
+  if (rows.some((r) => Number(r.src) === 0)) return rows.filter((r) => Number(r.src) === 0);
+  // UNION ALL promises no order; a few rows are left to put back in claim order.
+  const at = (r: Candidate) => dateParam(r.next_run_at as Date)?.getTime() ?? Infinity;
   rows.sort((a, b) => at(a) - at(b) || Number(a.claim_rank) - Number(b.claim_rank));
   const first = rows[0];
   if (!first) return [];
-  const key = (r: (typeof rows)[number]) => `${at(r)}|${r.claim_rank}`;
+  const key = (r: Candidate) => `${at(r)}|${r.claim_rank}`;
   const tied = rows.filter((r) => key(r) === key(first));
   const rest = rows.slice(tied.length);
   for (let i = tied.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
     [tied[i], tied[j]] = [tied[j]!, tied[i]!];
   }
-  return [...tied, ...rest].map((r) => String(r.id));
+  return [...tied, ...rest];
 }
 
 /** Still claimable now: re-checked by the claiming UPDATE itself, which sees the latest committed row. */
@@ -51,32 +72,45 @@ function claimable(q: Knex.QueryBuilder, name: string, nextScanAt: Date, lockDea
     .orWhere('locked_at', '<=', lockDeadline));
 }
 
+/** `column = value`, with NULL matching NULL (knex's where() would otherwise compare with = NULL). */
+function same(q: Knex.QueryBuilder, column: string, value: unknown): Knex.QueryBuilder {
+  return value === null || value === undefined ? q.whereNull(column) : q.where(column, value as Knex.Value);
+}
+
 /**
- * Each candidate is claimed by one UPDATE that re-checks the claim conditions: atomic on both
- * databases (a row lock on MySQL/MariaDB, the write lock on SQLite), with no transaction to hold. The
- * first UPDATE that changes a row wins; SQLite reads it back with RETURNING, MySQL by primary key.
+ * Each candidate is claimed by one UPDATE that re-checks the claim conditions and that the row is
+ * the one read (same revision and next run, so neither redefined nor run meanwhile): atomic on both
+ * databases (a row lock on MySQL/MariaDB, the write lock on SQLite), with no transaction to hold.
+ * The first UPDATE that changes a row wins; the candidate read is then the row, with its new lock.
  */
-async function claim(t: JobTable, name: string, nextScanAt: Date, lockDeadline: Date, lockedAt: Date, by: string | null): Promise<JobRow | undefined> {
-  const mysql = isMysql(t.db);
-  for (const id of await candidates(t, name, nextScanAt, lockDeadline)) {
-    const update = claimable(t.db(t.table).where('id', id), name, nextScanAt, lockDeadline);
-    if (!mysql) {
-      const rows: JobRow[] = await update.update({ locked_at: lockedAt, last_modified_by: by }, '*');
-      if (rows[0]) return rows[0];
-      continue;
+async function claim(t: JobTable, cache: CandidateCache, name: string, nextScanAt: Date, lockDeadline: Date, lockedAt: Date, by: string | null): Promise<JobRow | undefined> {
+  const scan = String(nextScanAt.getTime());
+  for (let fresh = false; ;) {
+    let c = cache.take(name, scan);
+    if (!c) {
+      if (fresh) return undefined; // a fresh list, used up without a claim: nothing is claimable
+      cache.put(name, scan, await candidates(t, name, nextScanAt, lockDeadline));
+      fresh = true;
+      c = cache.take(name, scan);
+      if (!c) return undefined;
     }
+    const update = claimable(t.db(t.table).where('id', c.id as string), name, nextScanAt, lockDeadline);
+    same(update, 'revision', c.revision);
+    same(update, 'next_run_at', c.next_run_at);
     const n = Number(await update.update({ locked_at: lockedAt, last_modified_by: by }));
-    if (n === 1) return t.db(t.table).where('id', id).first();
+    if (n === 1) {
+      const { src: _src, ...row } = c;
+      return { ...row, locked_at: lockedAt, last_modified_by: by };
+    }
   }
-  return undefined;
 }
 
 /** JobRepository.getNextJobToRun: find and lock one job of `name` atomically. */
 export async function claimNextJob(
-  t: JobTable, name: string, nextScanAt: Date, lockDeadline: Date, now: Date | undefined, by: string | null,
+  t: JobTable, cache: CandidateCache, name: string, nextScanAt: Date, lockDeadline: Date, now: Date | undefined, by: string | null,
 ): Promise<JobParameters | undefined> {
   const lockedAt = now ?? new Date();
-  const row = await retryingDbErrors(() => claim(t, name, nextScanAt, lockDeadline, lockedAt, by));
+  const row = await retryingDbErrors(() => claim(t, cache, name, nextScanAt, lockDeadline, lockedAt, by));
   return row ? rowToJob(row) : undefined;
 }
 

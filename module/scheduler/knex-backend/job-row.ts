@@ -1,4 +1,5 @@
 import { toJobId, type JobParameters } from 'agenda';
+import { randomBytes } from 'node:crypto';
 import { parseJson, toBool, toDateOrNull, toNumberOrNull } from '../../db/values.js';
 import type { JobRow } from './job-table.js';
 
@@ -83,6 +84,8 @@ export function definitionColumns(job: JobParameters, lastModifiedBy: string | n
     start_date: dateParam(job.startDate),
     end_date: dateParam(job.endDate),
     skip_days: job.skipDays ? JSON.stringify(job.skipDays) : null,
+    // New on every definition write: a claim from a list read earlier checks the row is unchanged.
+    revision: randomBytes(6).toString('hex'),
   };
 }
 

@@ -1,7 +1,7 @@
 import type {
   JobId, JobParameters, JobRepository, JobRepositoryOptions, JobsOverview, JobsQueryOptions, JobsResult, RemoveJobsOptions,
 } from 'agenda';
-import { claimNextJob, lockJob } from './claim-job.js';
+import { CandidateCache, claimNextJob, lockJob } from './claim-job.js';
 import { forMatchingJobs } from './job-filters.js';
 import { getJobsOverview, queryJobs } from './job-queries.js';
 import { rowToJob, stateColumns } from './job-row.js';
@@ -15,6 +15,7 @@ import { verifyJobTable } from './verify-table.js';
  */
 export class KnexJobRepository implements JobRepository {
   private readonly t: JobTable;
+  private readonly candidates = new CandidateCache();
   private connected = false;
 
   constructor(options: KnexBackendOptions) {
@@ -97,7 +98,7 @@ export class KnexJobRepository implements JobRepository {
   getNextJobToRun(
     jobName: string, nextScanAt: Date, lockDeadline: Date, now: Date | undefined, options: JobRepositoryOptions | undefined,
   ): Promise<JobParameters | undefined> {
-    return claimNextJob(this.t, jobName, nextScanAt, lockDeadline, now, options?.lastModifiedBy || null);
+    return claimNextJob(this.t, this.candidates, jobName, nextScanAt, lockDeadline, now, options?.lastModifiedBy || null);
   }
 
   disableJobs(options: RemoveJobsOptions): Promise<number> {
