@@ -9,7 +9,9 @@ import { describeDriverConformance } from './conformance.js';
  * The conformance suite against a real Proxmox VE VM, only when configured:
  *   PROXMOX_URL, PROXMOX_TOKEN_ID, PROXMOX_TOKEN_SECRET, PROXMOX_NODE, PROXMOX_VMID
  * and optionally one of PROXMOX_CA_FILE, PROXMOX_FINGERPRINT, PROXMOX_INSECURE=1.
- * Use a throwaway VM: the suite creates, rolls back to and deletes snapshots named `psconf-…`.
+ * Use a throwaway VM: the suite creates, rolls back to and deletes snapshots named `psconf-…`; the
+ * rollback (to a disk-only snapshot, without start) leaves the VM stopped. The memory test runs only
+ * when the VM is running at the start.
  */
 const env = process.env;
 const configured = Boolean(env.PROXMOX_URL && env.PROXMOX_TOKEN_ID && env.PROXMOX_TOKEN_SECRET && env.PROXMOX_NODE && env.PROXMOX_VMID);
