@@ -47,6 +47,7 @@ export type { Actor, PanelService, Snapshot } from './domain/types.js';
 export type { SnapshotDriver, HypervisorTarget, DriverCapabilities } from './drivers/contract.js';
 export { DriverError } from './drivers/contract.js';
 export { simulatedDriver } from './drivers/simulated/simulated-driver.js';
+export { proxmoxDriver, type ProxmoxDriverOptions } from './drivers/proxmox/proxmox-driver.js';
 export { SnapshotError } from './domain/errors.js';
 
 const RECONCILE_JOB = 'snapshot-reconcile';

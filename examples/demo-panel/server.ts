@@ -10,6 +10,7 @@
  *                          (default examples/demo-panel/data/demo.sqlite, directory created)
  *   SNAPSHOTS_CSRF_SECRET  ≥32 characters; the default is a public demo value
  *   DEMO_SESSION_SECRET    signs the demo login cookie; the default is a public demo value
+ *   PROXMOX_URL, …         optional: snapshot real Proxmox VE VMs for some services (see proxmox-env.ts)
  *
  * Logins (password "demo" for all): alice, minji (ko), yuki (ja, customer of hostco),
  * hostco (reseller), admin (admin: /admin/snapshots and /outbox).
@@ -27,6 +28,7 @@ import { USERS } from './demo-data.js';
 import { createLayout, DEMO_ASSETS } from './layout.js';
 import { createPanelAdapter } from './panel-adapter.js';
 import { pagesRouter } from './pages.js';
+import { proxmoxFromEnv } from './proxmox-env.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DATA_DIR = path.join(HERE, 'data');
@@ -66,10 +68,12 @@ async function main(): Promise<void> {
   let snapshots: SnapshotModule | null = null;
   const layout = createLayout(() => snapshots);
   const auth = createAuth(SESSION_SECRET);
-  const panel = createPanelAdapter({ actorOf: auth.actorOf, layout });
+  const pve = proxmoxFromEnv(process.env);
+  const basePanel = createPanelAdapter({ actorOf: auth.actorOf, layout });
+  const panel = pve ? { ...basePanel, getService: async (id: string) => pve.retarget(await basePanel.getService(id)) } : basePanel;
 
   snapshots = await createSnapshotModule({
-    db, panel, drivers: { simulated },
+    db, panel, drivers: pve ? { simulated, [pve.driver.name]: pve.driver } : { simulated },
     config: { csrfSecret: CSRF_SECRET, defaultTimezone: 'Asia/Seoul', operations: { pollMs: 500, taskPollMs: 500 } },
   });
   await snapshots.migrate();
@@ -97,6 +101,7 @@ async function main(): Promise<void> {
 
   const server: Server = app.listen(PORT, () => {
     console.log(`Demo panel: http://localhost:${PORT}/  (database: ${label})`);
+    if (pve) console.log(`Proxmox VE: ${[...pve.targets].map(([id, t]) => `${id} → ${t.node}/${t.vmId}`).join(', ')}`);
     console.log(`Logins (password "demo"): ${USERS.map((u) => `${u.id} (${u.role}, ${u.locale ?? 'en'})`).join(', ')}`);
   });
 

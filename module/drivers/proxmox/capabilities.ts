@@ -1,0 +1,52 @@
+import type { HypervisorTarget } from '../contract.js';
+import type { ProxmoxClient } from './http-client.js';
+import { vmPath } from './paths.js';
+
+/** Disk keys of a QEMU VM config that carry snapshottable volumes. */
+const DISK_KEY = /^(ide|sata|scsi|virtio|efidisk|tpmstate)\d+$/;
+/** Storage types whose snapshots can only be rolled back to the newest (ZFS local and over iSCSI). */
+const LATEST_ONLY_TYPES = new Set(['zfspool', 'zfs']);
+
+/** Storage ids of the VM's disks, CD-ROMs and passthrough devices left out. */
+export function diskStorages(config: Record<string, unknown>): string[] {
+  const ids = new Set<string>();
+  for (const [key, value] of Object.entries(config)) {
+    if (!DISK_KEY.test(key) || typeof value !== 'string') continue;
+    if (/(^|,)media=cdrom(,|$)/.test(value)) continue;
+    const volume = value.split(',')[0] ?? '';
+    const colon = volume.indexOf(':');
+    // "/dev/sdb" passthrough has no storage id; "none" is an empty drive.
+    if (colon > 0 && !volume.startsWith('/')) ids.add(volume.slice(0, colon));
+  }
+  return [...ids];
+}
+
+interface Entry {
+  value: boolean;
+  expiresAt: number;
+}
+
+/**
+ * Whether a VM's disks sit on ZFS (rollback only to the newest snapshot), read from its config and
+ * the node's storage list (`Datastore.Audit` suffices; `/storage/{id}` would need Allocate), cached
+ * per VM for a short while since pages ask on every render.
+ */
+export class RollbackLatestOnly {
+  private readonly cache = new Map<string, Entry>();
+  constructor(private readonly client: ProxmoxClient, private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
+
+  async of(target: HypervisorTarget): Promise<boolean> {
+    const key = `${target.node}/${target.vmId}`;
+    const hit = this.cache.get(key);
+    if (hit && hit.expiresAt > this.now()) return hit.value;
+    const config = await this.client.get<Record<string, unknown>>(`${vmPath(target)}/config`);
+    const used = diskStorages(config ?? {});
+    let value = false;
+    if (used.length > 0) {
+      const storages = await this.client.get<{ storage?: string; type?: string }[]>(`/nodes/${encodeURIComponent(target.node)}/storage`);
+      value = (storages ?? []).some((s) => used.includes(s.storage ?? '') && LATEST_ONLY_TYPES.has(s.type ?? ''));
+    }
+    if (this.ttlMs > 0) this.cache.set(key, { value, expiresAt: this.now() + this.ttlMs });
+    return value;
+  }
+}

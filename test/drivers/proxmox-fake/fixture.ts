@@ -1,0 +1,38 @@
+import { DriverError, type HypervisorTarget } from '../../../module/drivers/contract.js';
+import { proxmoxDriver, type ProxmoxDriver, type ProxmoxDriverOptions } from '../../../module/drivers/proxmox/proxmox-driver.js';
+import { testCerts } from './certs.js';
+import { FakePve } from './fake-pve.js';
+
+export const TARGET: HypervisorTarget = { driver: 'proxmox', node: 'pve1', vmId: '100' };
+
+/** A started fake with VM 100 on pve1, and a factory for drivers pointed at it (trusting its CA). */
+export async function fakeProxmox() {
+  const fake = await new FakePve().start();
+  const vm = fake.cluster.addVm(TARGET.node, TARGET.vmId);
+  const drivers: ProxmoxDriver[] = [];
+  const driver = (over: Partial<ProxmoxDriverOptions> = {}): ProxmoxDriver => {
+    const d = proxmoxDriver({ url: fake.url, tokenId: fake.tokenId, tokenSecret: fake.tokenSecret, tls: { ca: testCerts().caPem }, ...over });
+    drivers.push(d);
+    return d;
+  };
+  return {
+    fake, vm, driver,
+    /** Requests that reached the fake, `METHOD /path` (after `/api2/json`). */
+    calls: () => fake.requests.map((r) => `${r.method} ${r.path}`),
+    async stop() {
+      for (const d of drivers) d.close();
+      await fake.stop();
+    },
+  };
+}
+
+/** The DriverError a call rejects with; fails the test if it resolves or throws something else. */
+export async function rejection(call: Promise<unknown>): Promise<DriverError> {
+  try {
+    await call;
+  } catch (err) {
+    if (err instanceof DriverError) return err;
+    throw err;
+  }
+  throw new Error('expected a DriverError, but the call succeeded');
+}
