@@ -46,6 +46,7 @@ export type { Actor, PanelService, Snapshot } from './domain/types.js';
 export type { SnapshotDriver, HypervisorTarget, DriverCapabilities } from './drivers/contract.js';
 export { DriverError } from './drivers/contract.js';
 export { simulatedDriver } from './drivers/simulated/simulated-driver.js';
+export { qemuDriver, type QemuDriverOptions, type QemuVmConfig } from './drivers/qemu/index.js';
 export { SnapshotError } from './domain/errors.js';
 
 const RECONCILE_JOB = 'snapshot-reconcile';
