@@ -5,7 +5,7 @@ const RULES: [RegExp, DriverErrorCode][] = [
   [/failed to get (shared )?"?\w+"? lock|is in use|device or resource busy|job id .* already in use|another snapshot job/i, 'locked'],
   [/already exists/i, 'already_exists'],
   [/does not exist|snapshot not found|no snapshot found|can't find snapshot/i, 'not_found'],
-  [/does not support (internal )?snapshots|doesn't support|snapshots? (are|is) not supported|not support snapshot/i, 'unsupported_storage'],
+  [/does not support (internal )?snapshots|doesn't support|snapshots? (are|is) not supported|not support snapshot|operation not supported/i, 'unsupported_storage'],
   [/permission denied|operation not permitted/i, 'permission'],
 ];
 

@@ -15,9 +15,11 @@ export class OfflineVm {
     return (await this.img.info(this.vm.vmstateDisk, true)).snapshots ?? [];
   }
 
-  async create(tag: string): Promise<void> {
+  /** `before` runs once the name is known to be free, before any disk changes. */
+  async create(tag: string, before: () => void): Promise<void> {
     const present = await this.disksWith(tag);
     if (present.length) throw new DriverError('already_exists', `snapshot '${tag}' already exists on ${present.join(', ')}`);
+    before();
     const done: string[] = [];
     try {
       for (const disk of this.vm.disks) {

@@ -9,10 +9,12 @@ export const qemuVmSchema = z.object({
   disks: z.array(z.string().min(1)).min(1),
   /** The disk that receives the memory state; defaults to the first disk. */
   vmstateDisk: z.string().min(1).optional(),
+  /** JSON file for descriptions and disk-only marks; default `<vmstateDisk>.snapshots.json`. */
+  metadataFile: z.string().min(1).optional(),
 }).refine((v) => !v.vmstateDisk || v.disks.includes(v.vmstateDisk), { message: 'vmstateDisk must be one of disks', path: ['vmstateDisk'] });
 
 export type QemuVmConfig = z.input<typeof qemuVmSchema>;
-export type QemuVm = z.output<typeof qemuVmSchema> & { vmstateDisk: string };
+export type QemuVm = z.output<typeof qemuVmSchema> & { vmstateDisk: string; metadataFile: string };
 
 export const qemuDriverOptionsSchema = z.object({
   /** Driver name services refer to in `target.driver`; default `qemu`. */
@@ -41,5 +43,6 @@ export async function resolveVm(options: ParsedQemuDriverOptions, target: Hyperv
     const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; ');
     throw new DriverError('rejected', `invalid QEMU VM config for ${target.node}/${target.vmId}: ${why}`);
   }
-  return { ...parsed.data, vmstateDisk: parsed.data.vmstateDisk ?? parsed.data.disks[0]! };
+  const vmstateDisk = parsed.data.vmstateDisk ?? parsed.data.disks[0]!;
+  return { ...parsed.data, vmstateDisk, metadataFile: parsed.data.metadataFile ?? `${vmstateDisk}.snapshots.json` };
 }

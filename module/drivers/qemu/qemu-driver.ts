@@ -3,13 +3,16 @@ import {
   type HypervisorTarget, type SnapshotDriver, type TaskState,
 } from '../contract.js';
 import { classifyQemuError } from './classify.js';
+import { SnapshotMetadata } from './metadata.js';
 import { OfflineVm } from './offline-vm.js';
 import { qemuDriverOptionsSchema, resolveVm, type ParsedQemuDriverOptions, type QemuDriverOptions, type QemuVm } from './options.js';
 import { QemuImg } from './qemu-img.js';
 import { QmpClient, QmpCommandError, QmpConnectionError } from './qmp-client.js';
 import { concludeJob, isRunning, listSnapshots, startJob } from './qmp-vm.js';
 import { toHypervisorSnapshot } from './snapshots.js';
-import { decodeTaskRef, encodeTaskRef, type QemuOp, type QemuTaskRef } from './task-ref.js';
+import { decodeTaskRef, encodeTaskRef, type QemuTaskRef } from './task-ref.js';
+
+type JobRef = Extract<QemuTaskRef, { kind: 'job' }>;
 
 /** No QEMU answers on the VM's socket: the VM is stopped and its disks are handled with qemu-img. */
 const STOPPED = Symbol('stopped');
@@ -48,24 +51,30 @@ export class QemuDriver implements SnapshotDriver {
   async list(target: HypervisorTarget): Promise<HypervisorSnapshot[]> {
     const vm = await resolveVm(this.options, target);
     const online = await this.qmp(vm, (qmp) => listSnapshots(qmp, vm));
-    return (online === STOPPED ? await new OfflineVm(this.img, vm).list() : online).map(toHypervisorSnapshot);
+    const meta = new SnapshotMetadata(vm.metadataFile).all();
+    return (online === STOPPED ? await new OfflineVm(this.img, vm).list() : online).map((s) => toHypervisorSnapshot(s, meta[s.name] ?? null));
   }
 
   /**
-   * A running VM's snapshot always carries its memory state: QEMU can only load a snapshot into a
-   * running VM from one that has it. A stopped VM gets a disk-only snapshot.
+   * Running VM: a snapshot-save job, which always stores the memory state — QEMU loads nothing else
+   * into a running VM — so a snapshot asked for without memory is marked disk-only and its restore
+   * resets the guest. Stopped VM: qemu-img, disks only.
    */
   async create(target: HypervisorTarget, input: CreateSnapshotInput): Promise<DriverTaskRef> {
     const vm = await resolveVm(this.options, target);
+    const meta = new SnapshotMetadata(vm.metadataFile);
+    const remember = () => meta.set(input.name, { description: input.description, diskOnly: !input.includeMemory });
     const ref = await this.qmp(vm, async (qmp) => {
       if ((await listSnapshots(qmp, vm)).some((s) => s.name === input.name)) {
         throw new DriverError('already_exists', `snapshot '${input.name}' already exists`);
       }
-      return this.jobRef(qmp, vm, 'save', input.name, false, false);
+      remember();
+      return this.jobRef(qmp, vm, { op: 'save', tag: input.name, wasRunning: false, startAfter: false, diskOnly: !input.includeMemory });
     });
     if (ref !== STOPPED) return ref;
     if (input.includeMemory) throw new DriverError('rejected', 'the VM is not running: a memory snapshot needs a running VM');
-    await new OfflineVm(this.img, vm).create(input.name);
+    const offline = new OfflineVm(this.img, vm);
+    await offline.create(input.name, remember);
     return encodeTaskRef({ kind: 'img', op: 'save', tag: input.name });
   }
 
@@ -73,21 +82,33 @@ export class QemuDriver implements SnapshotDriver {
     const vm = await resolveVm(this.options, target);
     const ref = await this.qmp(vm, async (qmp) => {
       if (!(await listSnapshots(qmp, vm)).some((s) => s.name === name)) throw new DriverError('not_found', `snapshot '${name}' does not exist`);
-      return this.jobRef(qmp, vm, 'delete', name, false, false);
+      return this.jobRef(qmp, vm, { op: 'delete', tag: name, wasRunning: false, startAfter: false, diskOnly: false });
     });
     if (ref !== STOPPED) return ref;
     await new OfflineVm(this.img, vm).delete(name);
+    new SnapshotMetadata(vm.metadataFile).remove(name);
     return encodeTaskRef({ kind: 'img', op: 'delete', tag: name });
   }
 
   /**
    * Loads a snapshot. Running VM: a snapshot-load job (QEMU checks the name itself; a failed load
-   * stops the VM, and the job's end continues it). Stopped VM: the disks are reverted; the VM is not
+   * stops the VM, and the job's end continues it). A disk-only snapshot pauses the VM first, so the
+   * restored memory never runs before the reset. Stopped VM: the disks are reverted; the VM is not
    * started, since its process belongs to whoever runs it.
    */
   async restore(target: HypervisorTarget, name: string, options: { startAfter: boolean }): Promise<DriverTaskRef> {
     const vm = await resolveVm(this.options, target);
-    const ref = await this.qmp(vm, async (qmp) => this.jobRef(qmp, vm, 'load', name, await isRunning(qmp), options.startAfter));
+    const diskOnly = new SnapshotMetadata(vm.metadataFile).get(name)?.diskOnly ?? false;
+    const ref = await this.qmp(vm, async (qmp) => {
+      const wasRunning = await isRunning(qmp);
+      if (diskOnly && wasRunning) await qmp.execute('stop');
+      try {
+        return await this.jobRef(qmp, vm, { op: 'load', tag: name, wasRunning, startAfter: options.startAfter, diskOnly });
+      } catch (err) {
+        if (diskOnly && wasRunning) await qmp.execute('cont').catch(() => undefined);
+        throw err;
+      }
+    });
     if (ref !== STOPPED) return ref;
     await new OfflineVm(this.img, vm).apply(name);
     return encodeTaskRef({ kind: 'img', op: 'load', tag: name });
@@ -109,6 +130,7 @@ export class QemuDriver implements SnapshotDriver {
       if (!(err instanceof DriverError && err.code === 'unreachable')) throw err;
     }
     state ??= await this.withoutJob(target, ref);
+    if (state.state === 'succeeded' && ref.op === 'delete') new SnapshotMetadata(vm.metadataFile).remove(ref.tag);
     if (state.state !== 'running') this.remember(task, state);
     return state;
   }
@@ -117,16 +139,16 @@ export class QemuDriver implements SnapshotDriver {
    * The job is gone (dismissed by someone else, or QEMU exited or restarted): judge the outcome by
    * the snapshot list where it can tell; a restore's cannot be known.
    */
-  private async withoutJob(target: HypervisorTarget, ref: Extract<QemuTaskRef, { kind: 'job' }>): Promise<TaskState> {
+  private async withoutJob(target: HypervisorTarget, ref: JobRef): Promise<TaskState> {
     const lost = new DriverError('unreachable', `QEMU no longer knows job '${ref.jobId}' (${ref.op} '${ref.tag}'); did the VM stop?`);
     if (ref.op === 'load') return { state: 'failed', error: lost };
     const present = (await this.list(target)).some((s) => s.name === ref.tag);
     return present === (ref.op === 'save') ? { state: 'succeeded' } : { state: 'failed', error: lost };
   }
 
-  private async jobRef(qmp: QmpClient, vm: QemuVm, op: QemuOp, tag: string, wasRunning: boolean, startAfter: boolean): Promise<string> {
-    const jobId = await startJob(qmp, vm, op, tag);
-    return encodeTaskRef({ kind: 'job', op, jobId, tag, wasRunning, startAfter });
+  private async jobRef(qmp: QmpClient, vm: QemuVm, job: Omit<JobRef, 'kind' | 'jobId'>): Promise<string> {
+    const jobId = await startJob(qmp, vm, job.op, job.tag);
+    return encodeTaskRef({ kind: 'job', jobId, ...job });
   }
 
   private remember(task: string, state: TaskState): void {

@@ -60,8 +60,14 @@ export class QemuImg {
         if (e.killed || e.signal === 'SIGTERM') {
           return reject(new DriverError('timeout', `${binary} ${args.join(' ')} still running after ${this.options.timeoutMs} ms`));
         }
-        reject(classifyQemuError(stderr || e.message));
+        reject(classifyQemuError(errorLines(stderr) || e.message));
       });
     });
   }
+}
+
+/** qemu-img's own error lines, without the format-probing warnings it prints around them. */
+function errorLines(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l.startsWith('qemu-img:'));
+  return (lines.length ? lines.join('\n') : stderr).trim();
 }

@@ -61,16 +61,18 @@ export async function startJob(qmp: QmpClient, vm: QemuVm, op: QemuOp, tag: stri
 
 /**
  * The job's state; once concluded, its outcome is read and the job dismissed (QEMU keeps concluded
- * jobs until then). After a load: a failed one leaves the VM stopped, so a VM that ran is continued;
- * a successful one with start-after continues a VM that was paused. Null: QEMU does not know the job.
+ * jobs until then). After a load: a failed one leaves the VM stopped, so a VM that ran is continued.
+ * A successful disk-only load resets the guest (it boots from the restored disks, its memory
+ * discarded); with start-after a paused VM is continued. Null: QEMU does not know the job.
  */
-export async function concludeJob(qmp: QmpClient, jobId: string, after: { op: QemuOp; wasRunning: boolean; startAfter: boolean }): Promise<TaskState | null> {
+export async function concludeJob(qmp: QmpClient, jobId: string, after: { op: QemuOp; wasRunning: boolean; startAfter: boolean; diskOnly: boolean }): Promise<TaskState | null> {
   const job = (await qmp.execute<JobInfo[]>('query-jobs')).find((j) => j.id === jobId);
   if (!job) return null;
   if (job.status !== 'concluded') return { state: 'running' };
   await qmp.execute('job-dismiss', { id: jobId });
-  if (after.op === 'load' && !(await isRunning(qmp)) && (job.error ? after.wasRunning : after.startAfter)) {
-    await qmp.execute('cont');
+  if (after.op === 'load') {
+    if (!job.error && after.diskOnly) await qmp.execute('system_reset');
+    if ((job.error ? after.wasRunning : after.startAfter) && !(await isRunning(qmp))) await qmp.execute('cont');
   }
   return job.error ? { state: 'failed', error: classifyQemuError(job.error) } : { state: 'succeeded' };
 }
