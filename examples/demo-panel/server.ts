@@ -10,6 +10,7 @@
  *                          (default examples/demo-panel/data/demo.sqlite, directory created)
  *   SNAPSHOTS_CSRF_SECRET  ≥32 characters; the default is a public demo value
  *   DEMO_SESSION_SECRET    signs the demo login cookie; the default is a public demo value
+ *   DEMO_QEMU_DISKS, DEMO_QEMU_QMP   put web-01 on a local QEMU VM (see qemu-demo.ts)
  *
  * Logins (password "demo" for all): alice, minji (ko), yuki (ja, customer of hostco),
  * hostco (reseller), admin (admin: /admin/snapshots and /outbox).
@@ -27,6 +28,7 @@ import { USERS } from './demo-data.js';
 import { createLayout, DEMO_ASSETS } from './layout.js';
 import { createPanelAdapter } from './panel-adapter.js';
 import { pagesRouter } from './pages.js';
+import { demoQemuDrivers } from './qemu-demo.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DATA_DIR = path.join(HERE, 'data');
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
   const panel = createPanelAdapter({ actorOf: auth.actorOf, layout });
 
   snapshots = await createSnapshotModule({
-    db, panel, drivers: { simulated },
+    db, panel, drivers: { simulated, ...demoQemuDrivers() },
     config: { csrfSecret: CSRF_SECRET, defaultTimezone: 'Asia/Seoul', operations: { pollMs: 500, taskPollMs: 500 } },
   });
   await snapshots.migrate();

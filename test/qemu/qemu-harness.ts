@@ -13,19 +13,20 @@ function missingBinaries(): string[] {
 }
 
 const MISSING = missingBinaries();
+const INSTALL = '(Debian: apt-get install qemu-system-x86 qemu-utils; stdbuf is in coreutils)';
 
 /**
  * Under CI a missing QEMU fails the suite (a green run must mean the driver was tested); elsewhere
  * the suite is skipped and says why.
  */
 if (MISSING.length && process.env.CI === 'true') {
-  throw new Error(`CI=true but ${MISSING.join(', ')} not found: apt-get install qemu-system-x86 qemu-utils`);
+  throw new Error(`CI=true but ${MISSING.join(', ')} not found ${INSTALL}`);
 }
 
 export const HAS_QEMU = MISSING.length === 0;
 /** Appended to describe titles so a skipped run says what to install. */
-export const SKIP_NOTE = HAS_QEMU ? '' : ` — SKIPPED: ${MISSING.join(', ')} not installed (apt-get install qemu-system-x86 qemu-utils)`;
-if (!HAS_QEMU) console.warn(`QEMU tests skipped: ${MISSING.join(', ')} not installed (apt-get install qemu-system-x86 qemu-utils)`);
+export const SKIP_NOTE = HAS_QEMU ? '' : ` — SKIPPED: ${MISSING.join(', ')} not installed ${INSTALL}`;
+if (!HAS_QEMU) console.warn(`QEMU tests skipped: ${MISSING.join(', ')} not installed ${INSTALL}`);
 
 export const KiB = 1024;
 export const DISK_BYTES = 1024 * KiB;
