@@ -48,6 +48,7 @@ export type { SnapshotDriver, HypervisorTarget, DriverCapabilities } from './dri
 export { DriverError } from './drivers/contract.js';
 export { simulatedDriver } from './drivers/simulated/simulated-driver.js';
 export { proxmoxDriver, type ProxmoxDriverOptions } from './drivers/proxmox/proxmox-driver.js';
+export { qemuDriver, type QemuDriverOptions, type QemuVmConfig } from './drivers/qemu/index.js';
 export { SnapshotError } from './domain/errors.js';
 
 const RECONCILE_JOB = 'snapshot-reconcile';

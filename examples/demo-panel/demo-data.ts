@@ -1,4 +1,5 @@
 import type { Actor, PanelService } from '../../module/index.js';
+import { demoDriverFor } from './qemu-demo.js';
 
 /** A demo user: what the panel knows about a login. Every password is 'demo'. */
 export interface DemoUser extends Actor {
@@ -23,7 +24,7 @@ export const PLANS: readonly { id: string; name: string }[] = [
 ];
 
 function vps(id: string, vmId: string, fields: Omit<PanelService, 'id' | 'target' | 'status'> & { status?: PanelService['status'] }): PanelService {
-  return { id, status: 'active', ...fields, target: { driver: 'simulated', node: 'pve1', vmId } };
+  return { id, status: 'active', ...fields, target: { driver: demoDriverFor(vmId), node: 'pve1', vmId } };
 }
 
 export const SERVICES: readonly PanelService[] = [

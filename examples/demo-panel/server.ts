@@ -11,6 +11,7 @@
  *   SNAPSHOTS_CSRF_SECRET  ≥32 characters; the default is a public demo value
  *   DEMO_SESSION_SECRET    signs the demo login cookie; the default is a public demo value
  *   PROXMOX_URL, …         optional: snapshot real Proxmox VE VMs for some services (see proxmox-env.ts)
+ *   DEMO_QEMU_DISKS, DEMO_QEMU_QMP   put web-01 on a local QEMU VM (see qemu-demo.ts)
  *
  * Logins (password "demo" for all): alice, minji (ko), yuki (ja, customer of hostco),
  * hostco (reseller), admin (admin: /admin/snapshots and /outbox).
@@ -29,6 +30,7 @@ import { createLayout, DEMO_ASSETS } from './layout.js';
 import { createPanelAdapter } from './panel-adapter.js';
 import { pagesRouter } from './pages.js';
 import { proxmoxFromEnv } from './proxmox-env.js';
+import { demoQemuDrivers } from './qemu-demo.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DATA_DIR = path.join(HERE, 'data');
@@ -73,7 +75,7 @@ async function main(): Promise<void> {
   const panel = pve ? { ...basePanel, getService: async (id: string) => pve.retarget(await basePanel.getService(id)) } : basePanel;
 
   snapshots = await createSnapshotModule({
-    db, panel, drivers: pve ? { simulated, [pve.driver.name]: pve.driver } : { simulated },
+    db, panel, drivers: { simulated, ...demoQemuDrivers(), ...(pve ? { [pve.driver.name]: pve.driver } : {}) },
     config: { csrfSecret: CSRF_SECRET, defaultTimezone: 'Asia/Seoul', operations: { pollMs: 500, taskPollMs: 500 } },
   });
   await snapshots.migrate();
