@@ -12,8 +12,10 @@ export async function notifyIfLimitReached(deps: DomainDeps, snapshot: Snapshot)
   if (!state?.planId) return;
   const { maxSnapshots } = await deps.limits.forService(snapshot.serviceId, state.planId);
   const used = await deps.repos.snapshots.countOccupying(snapshot.serviceId);
+  // Creates still running hold their places too: only the last of a burst to finish tells.
+  const stillCreating = (await deps.repos.snapshots.listForService(snapshot.serviceId)).some((s) => s.status === 'creating');
   // Exactly at the limit: creates beyond it are refused, so this happens once per time it fills up.
-  if (maxSnapshots > 0 && used === maxSnapshots) {
+  if (maxSnapshots > 0 && used === maxSnapshots && !stillCreating) {
     await deps.notifier.notify({ type: 'limit_reached', serviceId: snapshot.serviceId, params: { used, limit: maxSnapshots } });
   }
 }
