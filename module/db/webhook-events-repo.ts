@@ -71,9 +71,4 @@ export class WebhookEventsRepo {
   async release(eventId: string): Promise<void> {
     await this.db(T).where({ event_id: eventId, state: 'processing' }).delete();
   }
-
-  async get(eventId: string): Promise<{ state: string; status: number | null; requestHash: string } | null> {
-    const row = await this.db(T).where({ event_id: eventId }).first();
-    return row ? { state: String(row.state), status: row.response_status === null ? null : Number(row.response_status), requestHash: String(row.request_hash) } : null;
-  }
 }
