@@ -3,6 +3,7 @@ import * as initial from './20261122000000_snapshot_initial.js';
 import * as jobs from './20261122010000_snapshot_jobs.js';
 import * as nodes from './20261122020000_snapshot_nodes.js';
 import * as jobsRevision from './20261122060000_snapshot_jobs_revision.js';
+import * as webhookEvents from './20261122030000_snapshot_webhook_events.js';
 
 // Listed statically rather than read from disk, so migrations run the same under tsx, vitest and a
 // compiled build, and never mix with the host panel's own migrations.
@@ -11,6 +12,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261122010000_snapshot_jobs': jobs,
   '20261122020000_snapshot_nodes': nodes,
   '20261122060000_snapshot_jobs_revision': jobsRevision,
+  '20261122030000_snapshot_webhook_events': webhookEvents,
 };
 
 /** knex migrator config for the module's tables: its own source and its own bookkeeping table. */

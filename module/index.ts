@@ -11,6 +11,7 @@ import { OperationsRepo } from './db/operations-repo.js';
 import { SchedulesRepo } from './db/schedules-repo.js';
 import { ServicesRepo } from './db/services-repo.js';
 import { SnapshotsRepo } from './db/snapshots-repo.js';
+import { WebhookEventsRepo } from './db/webhook-events-repo.js';
 import { runInTransaction } from './db/transaction.js';
 import { canSeeService } from './domain/authorize.js';
 import type { DomainDeps } from './domain/deps.js';
@@ -88,7 +89,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     namePrefix: config.namePrefix,
   };
   const ctx: ModuleContext = {
-    deps, snapshots: new SnapshotService(deps), lifecycle: new LifecycleService(deps), panel, config, i18n, logger,
+    deps, snapshots: new SnapshotService(deps), lifecycle: new LifecycleService(deps, () => scheduler), panel, config, i18n, logger,
   };
   const scheduleRuns: ScheduleRunDeps = {
     deps, snapshots: ctx.snapshots,
@@ -134,7 +135,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
       /** JSON API under /api/v1. */
       api: wrap([/^\/api\/v1\/services\/[^/]+\/snapshots(\/|$)/], apiRouter(ctx)),
       /** Signed billing webhook at POST /webhooks/snapshots. */
-      webhook: wrap([/^\/webhooks\/snapshots\/?$/], webhookRouter(ctx)),
+      webhook: wrap([/^\/webhooks\/snapshots\/?$/], webhookRouter(ctx, new WebhookEventsRepo(db))),
     },
     /** In-process billing hooks: plan change (before/after), suspend, unsuspend, terminate. */
     hooks: billingHooks(ctx),

@@ -75,7 +75,8 @@ ${rows}
   <td>${escapeHtml(findUser(n.recipientId)?.name ?? n.recipientId)}</td>
   <td>${escapeHtml(n.locale)}</td>
   <td>${escapeHtml(n.subject)}</td>
-  <td class="pre">${escapeHtml(n.body)}</td>
+  <td><div class="pre">${escapeHtml(n.body)}</div>
+    <details><summary>HTML</summary><iframe class="mail-html" sandbox="" title="${escapeHtml(n.subject)}" srcdoc="${escapeHtml(n.html)}"></iframe></details></td>
 </tr>`).join('\n');
     page(req, res, actor, 'Outbox', `<h1>Outbox</h1>
 <p class="muted">Notifications the snapshot module asked the panel to send (newest first, last 200, kept in memory).</p>

@@ -76,7 +76,11 @@ async function main(): Promise<void> {
 
   snapshots = await createSnapshotModule({
     db, panel, drivers: { simulated, ...demoQemuDrivers(), ...(pve ? { [pve.driver.name]: pve.driver } : {}) },
-    config: { csrfSecret: CSRF_SECRET, defaultTimezone: 'Asia/Seoul', operations: { pollMs: 500, taskPollMs: 500 } },
+    config: {
+      csrfSecret: CSRF_SECRET, defaultTimezone: 'Asia/Seoul', operations: { pollMs: 500, taskPollMs: 500 },
+      // The signed billing webhook answers 503 until a secret is set (README: "Billing webhook").
+      webhookSecret: process.env.SNAPSHOTS_WEBHOOK_SECRET || undefined,
+    },
   });
   await snapshots.migrate();
   // Plan limits: the module has no public API for them yet, so the demo uses config.defaultLimits.

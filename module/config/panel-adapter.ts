@@ -9,7 +9,10 @@ export interface PanelNotification {
   recipientId: string;
   locale: string;
   subject: string;
+  /** Plain-text body. */
   body: string;
+  /** The same message as a small self-contained HTML document (inline styles), for HTML mail. */
+  html: string;
   params: Record<string, string | number>;
 }
 

@@ -59,8 +59,8 @@ export class AuditRepo {
     });
   }
 
-  async list(filter: { serviceId?: string; action?: string; limit?: number; beforeId?: number } = {}): Promise<AuditEvent[]> {
-    const q = this.db(T).orderBy('id', 'desc').limit(Math.min(filter.limit ?? 100, 500));
+  async list(filter: { serviceId?: string; action?: string; limit?: number; beforeId?: number } = {}, db: Knex = this.db): Promise<AuditEvent[]> {
+    const q = db(T).orderBy('id', 'desc').limit(Math.min(filter.limit ?? 100, 500));
     if (filter.serviceId) q.where({ service_id: filter.serviceId });
     if (filter.action) q.where({ action: filter.action });
     if (filter.beforeId) q.where('id', '<', filter.beforeId);

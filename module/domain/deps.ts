@@ -18,11 +18,15 @@ export interface Repos {
   audit: AuditRepo;
 }
 
+/** Events the customer is told about; each has an email template `views/emails/<type>.ejs`. */
+export const NOTIFICATION_TYPES = [
+  'snapshot_created', 'snapshot_failed', 'snapshot_restored', 'restore_failed', 'snapshot_deleted', 'delete_failed',
+  'schedule_skipped', 'schedule_failed', 'limit_reached', 'plan_clamped', 'storage_expansion_refused',
+] as const;
+
 /** An event for the customer, passed to the panel's `notify` with a localized subject and body. */
 export interface NotificationEvent {
-  type: 'snapshot_created' | 'snapshot_failed' | 'snapshot_restored' | 'restore_failed' | 'snapshot_deleted'
-    | 'delete_failed' | 'schedule_skipped' | 'schedule_failed' | 'limit_reached' | 'plan_clamped'
-    | 'storage_expansion_refused';
+  type: (typeof NOTIFICATION_TYPES)[number];
   serviceId: string;
   params: Record<string, string | number>;
 }

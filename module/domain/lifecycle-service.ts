@@ -1,6 +1,7 @@
 import type { ActionContext, DomainDeps } from './deps.js';
 import { quotaView } from './limits.js';
 import { adjustSchedulesToLimits, checkDiskChange, type ScheduleAdjustment } from './plan-change.js';
+import type { SchedulerPort } from './schedule-service.js';
 import { canTransition } from './status.js';
 import type { PanelService } from './types.js';
 
@@ -23,23 +24,52 @@ export interface PlanChangeResult {
   over: number;
 }
 
+const BEFORE_PLAN_CHANGE = 'billing.before_plan_change';
+/** The same refusal asked again within this window is audited but not mailed again. */
+const REPEAT_WINDOW_MS = 24 * 60 * 60_000;
+
 /** Effects of billing events on a service's snapshots and schedules (SPEC §3). */
 export class LifecycleService {
-  constructor(private readonly deps: DomainDeps) {}
+  constructor(private readonly deps: DomainDeps, private readonly scheduler: () => SchedulerPort | null = () => null) {}
 
-  /** Whether a plan change may go ahead; a disk that grows needs a service without snapshots. */
+  /**
+   * Whether a plan change may go ahead; a disk that grows needs a service without snapshots. Every
+   * question is audited; the customer hears of a refusal once, not again for the same question
+   * asked again (a billing system retrying, or a panel asking on every page view).
+   */
   async checkPlanChange(service: PanelService, req: PlanChangeRequest, ctx: ActionContext): Promise<PlanChangeDecision> {
-    const count = await this.deps.repos.snapshots.countOccupying(service.id);
-    const decision = checkDiskChange(service.diskBytes, req.newDiskBytes, count);
-    await this.deps.repos.audit.record({
-      actor: ctx.actor, ip: ctx.ip, serviceId: service.id, action: 'billing.before_plan_change',
-      result: decision.allowed ? 'ok' : 'refused', code: decision.reason ?? null,
-      details: { newPlanId: req.newPlanId, newDiskBytes: req.newDiskBytes ?? null, snapshotCount: count },
+    const { repos } = this.deps;
+    await repos.services.ensure(service.id, service.planId);
+    const details = { newPlanId: req.newPlanId, newDiskBytes: req.newDiskBytes ?? null };
+    const { decision, notify } = await this.deps.transaction(async (trx) => {
+      await repos.services.lock(trx, service.id);
+      const count = await repos.snapshots.countOccupying(service.id, trx);
+      const decision = checkDiskChange(service.diskBytes, req.newDiskBytes, count);
+      const [last] = await repos.audit.list({ serviceId: service.id, action: BEFORE_PLAN_CHANGE, limit: 1 }, trx);
+      const repeated = !decision.allowed && last?.result === 'refused' && sameRefusal(last.details, { ...details, snapshotCount: count })
+        && Date.now() - last.occurredAt.getTime() < REPEAT_WINDOW_MS;
+      await repos.audit.record({
+        actor: ctx.actor, ip: ctx.ip, serviceId: service.id, action: BEFORE_PLAN_CHANGE,
+        result: decision.allowed ? 'ok' : 'refused', code: decision.reason ?? null,
+        details: { ...details, snapshotCount: count, ...(repeated ? { repeated } : {}) },
+      }, trx);
+      return { decision, notify: !decision.allowed && !repeated };
     });
-    if (!decision.allowed) {
-      await this.deps.notifier.notify({ type: 'storage_expansion_refused', serviceId: service.id, params: { count } });
+    if (notify) {
+      await this.deps.notifier.notify({ type: 'storage_expansion_refused', serviceId: service.id, params: { count: decision.snapshotCount } });
     }
     return decision;
+  }
+
+  /** Whether the service's disk may grow now (no snapshot occupies storage); audited like every billing call. */
+  async checkStorageExpansion(service: PanelService, ctx: ActionContext): Promise<{ allowed: boolean; snapshotCount: number }> {
+    const snapshotCount = await this.deps.repos.snapshots.countOccupying(service.id);
+    const allowed = snapshotCount === 0;
+    await this.deps.repos.audit.record({
+      actor: ctx.actor, ip: ctx.ip, serviceId: service.id, action: 'billing.can_expand_storage',
+      result: allowed ? 'ok' : 'refused', code: allowed ? null : 'snapshots_exist', details: { snapshotCount },
+    });
+    return { allowed, snapshotCount };
   }
 
   /**
@@ -48,19 +78,25 @@ export class LifecycleService {
    */
   async applyPlanChange(service: PanelService, ctx: ActionContext): Promise<PlanChangeResult> {
     const { repos } = this.deps;
-    await repos.services.ensure(service.id, service.planId);
-    await repos.services.update(service.id, { planId: service.planId });
+    await repos.services.ensure(service.id, null);
+    // Limits read before the transaction: SQLite has one connection, which the transaction holds.
     const limits = await this.deps.limits.forService(service.id, service.planId);
-    const schedules = await repos.schedules.listForService(service.id);
-    const adjustments = adjustSchedulesToLimits(limits, schedules);
-    for (const { id, ...patch } of adjustments) await repos.schedules.update(id, patch);
-    const used = await repos.snapshots.countOccupying(service.id);
-    const { over } = quotaView(limits.maxSnapshots, used);
-    await repos.audit.record({
-      actor: ctx.actor, ip: ctx.ip, serviceId: service.id, action: 'billing.plan_changed', result: 'ok',
-      details: { planId: service.planId, adjustments, over },
+    const { adjustments, over, planChanged } = await this.deps.transaction(async (trx) => {
+      const state = await repos.services.lock(trx, service.id);
+      const planChanged = state?.planId !== service.planId;
+      if (planChanged) await repos.services.update(service.id, { planId: service.planId }, trx);
+      const adjustments = adjustSchedulesToLimits(limits, await repos.schedules.listForService(service.id, trx));
+      for (const { id, ...patch } of adjustments) await repos.schedules.update(id, patch, trx);
+      const { over } = quotaView(limits.maxSnapshots, await repos.snapshots.countOccupying(service.id, trx));
+      await repos.audit.record({
+        actor: ctx.actor, ip: ctx.ip, serviceId: service.id, action: 'billing.plan_changed', result: 'ok',
+        details: { planId: service.planId, previousPlanId: state?.planId ?? null, adjustments, over },
+      }, trx);
+      return { adjustments, over, planChanged };
     });
-    if (adjustments.length || over > 0) {
+    await this.syncSchedules(adjustments.map((a) => a.id));
+    // Told once per change: a second delivery of the same change adjusts nothing and says nothing.
+    if (adjustments.length || (planChanged && over > 0)) {
       await this.deps.notifier.notify({ type: 'plan_clamped', serviceId: service.id, params: { schedules: adjustments.length, over } });
     }
     return { planId: service.planId, adjustments, over };
@@ -70,12 +106,15 @@ export class LifecycleService {
   async setSuspended(service: PanelService, suspended: boolean, ctx: ActionContext): Promise<{ changed: boolean }> {
     const { repos } = this.deps;
     await repos.services.ensure(service.id, service.planId);
-    const state = await repos.services.get(service.id);
-    const changed = state?.suspended !== suspended;
-    if (changed) await repos.services.update(service.id, { suspended });
-    await repos.audit.record({
-      actor: ctx.actor, ip: ctx.ip, serviceId: service.id, action: suspended ? 'billing.suspended' : 'billing.unsuspended',
-      result: 'ok', details: { changed },
+    const changed = await this.deps.transaction(async (trx) => {
+      const state = await repos.services.lock(trx, service.id);
+      const changed = state?.suspended !== suspended;
+      if (changed) await repos.services.update(service.id, { suspended }, trx);
+      await repos.audit.record({
+        actor: ctx.actor, ip: ctx.ip, serviceId: service.id, action: suspended ? 'billing.suspended' : 'billing.unsuspended',
+        result: 'ok', details: { changed },
+      }, trx);
+      return changed;
     });
     return { changed };
   }
@@ -107,11 +146,27 @@ export class LifecycleService {
         await repos.operations.insert({ serviceId: service.id, snapshotId: s.id, kind: 'delete', target: service.target, origin: ctx.actor.type, requestedBy: ctx.actor.id ?? null }, trx);
         deleting += 1;
       }
+      const schedules = (await repos.schedules.listForService(service.id, trx)).map((x) => x.id);
       await repos.schedules.removeForService(service.id, trx);
-      return { changed: true, deleting, cancelled: cancelled.size };
+      return { changed: true, deleting, cancelled: cancelled.size, schedules };
     });
+    for (const id of result.schedules ?? []) await this.scheduler()?.remove(id);
     await repos.audit.record({ actor: ctx.actor, ip: ctx.ip, serviceId: service.id, action: 'billing.terminated', result: 'ok', details: result });
     this.deps.wake(service.id);
     return { changed: result.changed, deleting: result.deleting };
   }
+
+  /** Brings the job scheduler in line with schedules the plan change touched (disabled ones stop running). */
+  private async syncSchedules(ids: number[]): Promise<void> {
+    const scheduler = this.scheduler();
+    if (!scheduler) return;
+    for (const id of ids) {
+      const s = await this.deps.repos.schedules.get(id);
+      if (s) await scheduler.sync(s);
+    }
+  }
+}
+
+function sameRefusal(a: Record<string, unknown> | null, b: Record<string, unknown>): boolean {
+  return !!a && ['newPlanId', 'newDiskBytes', 'snapshotCount'].every((k) => a[k] === b[k]);
 }

@@ -3,14 +3,20 @@ import type { Logger } from 'pino';
 import type { PanelAdapter } from '../config/panel-adapter.js';
 import type { NotificationEvent, Notifier } from '../domain/deps.js';
 import { supportedLocale } from '../i18n/i18n.js';
+import { EmailRenderer } from './email-renderer.js';
 
 /**
- * Sends domain events to `panel.notify` with subject and body in the service owner's language. A
- * failing panel never fails the action that caused the event: it is logged instead.
+ * Sends domain events to `panel.notify` with subject, text and HTML body rendered from the event's
+ * email template in the service owner's language (the one they last used in the panel, else the
+ * module's default). A failing panel never fails the action that caused the event: it is logged.
  */
 export class PanelNotifier implements Notifier {
-  constructor(private readonly panel: PanelAdapter, private readonly i18n: i18n, private readonly logger: Logger,
-    private readonly defaultLocale: string, private readonly localeOf: (userId: string) => Promise<string | null>) {}
+  private readonly emails: EmailRenderer;
+
+  constructor(private readonly panel: PanelAdapter, i18n: i18n, private readonly logger: Logger,
+    private readonly defaultLocale: string, private readonly localeOf: (userId: string) => Promise<string | null>) {
+    this.emails = new EmailRenderer(i18n);
+  }
 
   async notify(event: NotificationEvent): Promise<void> {
     if (!this.panel.notify) return;
@@ -18,11 +24,11 @@ export class PanelNotifier implements Notifier {
       const service = await this.panel.getService(event.serviceId);
       if (!service) return;
       const locale = supportedLocale(await this.localeOf(service.ownerId)) ?? this.defaultLocale;
-      const t = this.i18n.getFixedT(locale, 'notifications');
       const params = { ...event.params, service: service.name };
+      const mail = await this.emails.render(event.type, locale, params);
       await this.panel.notify({
         type: event.type, serviceId: service.id, recipientId: service.ownerId, locale,
-        subject: t(`${event.type}.subject`, params), body: t(`${event.type}.body`, params), params,
+        subject: mail.subject, body: mail.text, html: mail.html, params,
       });
     } catch (err) {
       this.logger.warn({ err, event: event.type }, 'snapshot module: panel.notify failed');

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DriverError, type SnapshotDriver, type TaskState } from '../drivers/contract.js';
 import type { DomainDeps } from '../domain/deps.js';
 import type { AuditActor, Operation, Snapshot } from '../domain/types.js';
+import { notifyIfLimitReached } from '../notifications/limit-reached.js';
 
 export interface ExecuteOptions {
   /** How often a running hypervisor task is polled. */
@@ -131,6 +132,7 @@ async function succeed(deps: DomainDeps, driver: SnapshotDriver, op: Operation, 
   });
   const type = op.kind === 'create' ? 'snapshot_created' : op.kind === 'restore' ? 'snapshot_restored' : 'snapshot_deleted';
   await deps.notifier.notify({ type, serviceId: s.serviceId, params: { name: s.name } });
+  if (op.kind === 'create') await notifyIfLimitReached(deps, s).catch(() => undefined); // mail only; never fails the operation
   if (op.kind === 'create') await settled(deps, { ...s, status: 'active' }, true, null);
   await repos.audit.record({
     actor: { type: op.origin, id: op.requestedBy } as AuditActor, serviceId: s.serviceId, snapshotId: s.id, snapshotName: s.name,

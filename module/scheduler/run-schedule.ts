@@ -66,7 +66,7 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
       await notifier.notify({ type: 'schedule_skipped', serviceId: service.id, params: { name: schedule.name } });
       return finish('limit_reached', code);
     }
-    await notifier.notify({ type: 'schedule_failed', serviceId: service.id, params: { name: schedule.name } });
+    await notifier.notify({ type: 'schedule_failed', serviceId: service.id, params: { name: schedule.name, code } });
     return finish('failed', code);
   }
 }
@@ -94,7 +94,11 @@ export async function onScheduledCreateSettled(r: ScheduleRunDeps, snapshot: Sna
     return;
   }
   await r.deps.repos.schedules.update(snapshot.scheduleId, { lastResult: 'failed', lastError: code });
-  await r.deps.notifier.notify({ type: 'schedule_failed', serviceId: snapshot.serviceId, params: { name: snapshot.name } });
+  // `name` is the schedule's, as in every schedule_* notification; the template shows the reason.
+  const schedule = await r.deps.repos.schedules.get(snapshot.scheduleId);
+  await r.deps.notifier.notify({
+    type: 'schedule_failed', serviceId: snapshot.serviceId, params: { name: schedule?.name ?? snapshot.name, ...(code ? { code } : {}) },
+  });
 }
 
 /** An occurrence the panel was down for, past the grace window: recorded, not run late. */

@@ -1,44 +1,77 @@
 import type { ActionContext } from '../../domain/deps.js';
+import { ValidationError } from '../../domain/errors.js';
+import type { PlanChangeRequest } from '../../domain/lifecycle-service.js';
 import type { PanelService } from '../../domain/types.js';
 import { supportedLocale } from '../../i18n/i18n.js';
 import { loadService } from '../shared/actor.js';
 import type { ModuleContext } from '../shared/module-context.js';
+import { planChangeSchema } from './schemas.js';
 
 const BILLING: ActionContext = { actor: { type: 'billing', id: null } };
 
+/** Answer of `beforePlanChange`: allowed, or refused with a reason, the count and a localized message. */
+export type PlanChangeAnswer =
+  | { allowed: true; reason?: undefined; snapshotCount: number; message: null }
+  | { allowed: false; reason: 'snapshots_exist'; snapshotCount: number; message: string };
+
+function parseChange(change: PlanChangeRequest): PlanChangeRequest {
+  const parsed = planChangeSchema.safeParse(change);
+  if (parsed.success) return parsed.data;
+  const fields = Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0] ?? 'change'), { code: 'field_invalid' }]));
+  throw new ValidationError(fields);
+}
+
 /**
- * The billing hooks a panel calls in-process. Each takes a service id (the panel's current record is
- * read through the adapter), is safe to deliver twice, and is audited.
+ * The billing hooks a panel calls in-process (the signed webhook calls the same ones). Each takes a
+ * service id (the panel's current record is read through the adapter), is safe to deliver twice, and
+ * is audited with `action` as the actor (the billing system; the webhook adds its event id and IP).
  */
-export function billingHooks(ctx: ModuleContext) {
+export function billingHooks(ctx: ModuleContext, action: ActionContext = BILLING) {
   const service = (id: string): Promise<PanelService> => loadService(ctx, id);
+  const storageExpansion = async (serviceId: string): Promise<{ canExpand: boolean; snapshotCount: number }> => {
+    const r = await ctx.lifecycle.checkStorageExpansion(await service(serviceId), action);
+    return { canExpand: r.allowed, snapshotCount: r.snapshotCount };
+  };
   return {
     /**
-     * Asks before a plan change. Refused (reason `snapshots_exist`) when the new plan grows the disk
-     * while the service has snapshots; `message` is in `locale` (default: the module's).
+     * Asks before a plan change. Refused (reason `snapshots_exist`) only when the new plan grows the
+     * disk while the service has snapshots; `message` is in `locale` (default: the module's).
      */
-    async beforePlanChange(serviceId: string, change: { newPlanId: string; newDiskBytes?: number }, opts: { locale?: string } = {}) {
-      const decision = await ctx.lifecycle.checkPlanChange(await service(serviceId), change, BILLING);
+    async beforePlanChange(serviceId: string, change: PlanChangeRequest, opts: { locale?: string } = {}): Promise<PlanChangeAnswer> {
+      const input = parseChange(change);
+      const decision = await ctx.lifecycle.checkPlanChange(await service(serviceId), input, action);
+      if (decision.allowed) return { allowed: true, snapshotCount: decision.snapshotCount, message: null };
       const t = ctx.i18n.getFixedT(supportedLocale(opts.locale) ?? ctx.config.defaultLocale, 'errors');
-      return { ...decision, message: decision.allowed ? null : t('snapshots_exist', { count: decision.snapshotCount }) };
+      return {
+        allowed: false, reason: 'snapshots_exist', snapshotCount: decision.snapshotCount,
+        message: t('snapshots_exist', { count: decision.snapshotCount }),
+      };
     },
-    /** Tells the module a plan change happened: new limits apply at once, nothing is deleted. */
+    /**
+     * Tells the module a plan change happened (the panel already reports the new plan): new limits
+     * apply at once, schedules are clamped or disabled, nothing is deleted, the customer is told once.
+     */
     async afterPlanChange(serviceId: string) {
-      return ctx.lifecycle.applyPlanChange(await service(serviceId), BILLING);
+      return ctx.lifecycle.applyPlanChange(await service(serviceId), action);
     },
+    /** Customer actions refused and schedules paused; nothing deleted. */
     async serviceSuspended(serviceId: string) {
-      return ctx.lifecycle.setSuspended(await service(serviceId), true, BILLING);
+      return ctx.lifecycle.setSuspended(await service(serviceId), true, action);
     },
     async serviceUnsuspended(serviceId: string) {
-      return ctx.lifecycle.setSuspended(await service(serviceId), false, BILLING);
+      return ctx.lifecycle.setSuspended(await service(serviceId), false, action);
     },
     /** Deletes every snapshot of the service on the hypervisor and removes its schedules. */
     async serviceTerminated(serviceId: string) {
-      return ctx.lifecycle.terminate(await service(serviceId), BILLING);
+      return ctx.lifecycle.terminate(await service(serviceId), action);
     },
+    /** Whether the disk may grow now, and how many snapshots stand in the way. */
+    storageExpansion,
     /** Yes/no for panels that only need to know whether the disk may grow now. */
     async canExpandStorage(serviceId: string): Promise<boolean> {
-      return (await ctx.deps.repos.snapshots.countOccupying(serviceId)) === 0;
+      return (await storageExpansion(serviceId)).canExpand;
     },
   };
 }
+
+export type BillingHooks = ReturnType<typeof billingHooks>;

@@ -1,0 +1,306 @@
+import { createHash, createHmac } from 'node:crypto';
+import express from 'express';
+import type { Knex } from 'knex';
+import supertest from 'supertest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditRepo } from '../../module/db/audit-repo.js';
+import { ServicesRepo } from '../../module/db/services-repo.js';
+import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
+import type { ActionContext } from '../../module/domain/deps.js';
+import { canonicalJson } from '../../module/http/webhook/dispatch.js';
+import type { PanelService } from '../../module/index.js';
+import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
+import { appFor } from '../helpers/http-app.js';
+import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const SECRET = 'webhook-test-secret-0123456789abcdefghij';
+const PATH = '/webhooks/snapshots';
+const SERVICE = makeService();
+const GiB = 1024 ** 3;
+const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
+
+/** Signs like a billing system would: hex HMAC-SHA256 of "<timestamp>.<raw body>", written independently of the module. */
+function sign(raw: string, ts: number, secret = SECRET) {
+  return createHmac('sha256', secret).update(`${ts}.${raw}`).digest('hex');
+}
+const now = () => Math.floor(Date.now() / 1000);
+
+describe.each(DATABASES)('billing webhook ($kind)', (kind: TestDatabase) => {
+  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
+  let db: Knex;
+  let fx: Awaited<ReturnType<typeof moduleFixture>>;
+  let app: express.Express;
+
+  beforeEach(async () => {
+    handle = await migratedDatabase(kind);
+    db = handle.db;
+    fx = await moduleFixture(db, { config: { webhookSecret: SECRET } });
+    app = appFor(fx.mod);
+  });
+  afterEach(async () => {
+    await fx.mod.stop();
+    await handle.destroy();
+  });
+
+  /** POSTs `body` (an object, or a raw string sent byte for byte), signed unless told otherwise. */
+  function deliver(body: unknown, opts: { ts?: number; secret?: string; headers?: Record<string, string | null>; lang?: string } = {}) {
+    const raw = typeof body === 'string' ? body : JSON.stringify(body);
+    const ts = opts.ts ?? now();
+    const headers: Record<string, string | null> = {
+      'content-type': 'application/json', 'x-snapshots-timestamp': String(ts), 'x-snapshots-signature': sign(raw, ts, opts.secret),
+      ...(opts.lang ? { 'accept-language': opts.lang } : {}), ...opts.headers,
+    };
+    const req = supertest(app).post(PATH);
+    for (const [k, v] of Object.entries(headers)) if (v !== null) req.set(k, v);
+    return req.send(raw);
+  }
+  const suspended = async () => (await new ServicesRepo(db).get(SERVICE.id))?.suspended ?? false;
+  const audits = (action: string) => new AuditRepo(db).list({ serviceId: SERVICE.id, action });
+  const stored = () => db('snapshot_webhook_events').select();
+
+  async function activeSnapshots(n: number) {
+    await fx.mod.start();
+    for (let i = 0; i < n; i++) await fx.mod.snapshots.create(SERVICE, { name: `s${i}` }, CTX);
+    await waitFor(async () => (await new SnapshotsRepo(db).listForService(SERVICE.id)).every((s) => s.status === 'active'), 5_000, 'active');
+    await fx.mod.stop();
+  }
+
+  it('a correctly signed delivery is applied, answered and audited with its event id', async () => {
+    const res = await deliver({ event: 'service.suspended', eventId: 'evt-1', serviceId: SERVICE.id });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ eventId: 'evt-1', event: 'service.suspended', result: { changed: true } });
+    expect(await suspended()).toBe(true);
+    const [row] = await audits('billing.suspended');
+    expect(row).toMatchObject({ actorType: 'billing', actorId: 'evt-1', result: 'ok' });
+
+    const back = await deliver({ event: 'service.unsuspended', eventId: 'evt-2', serviceId: SERVICE.id });
+    expect(back.body).toEqual({ eventId: 'evt-2', event: 'service.unsuspended', result: { changed: true } });
+    expect(await suspended()).toBe(false);
+  });
+
+  it('refuses a wrong secret, a changed body, and junk signatures; nothing is applied', async () => {
+    const body = { event: 'service.suspended', eventId: 'evt-bad', serviceId: SERVICE.id };
+    const raw = JSON.stringify(body);
+    const ts = now();
+    const cases = [
+      deliver(body, { secret: `${SECRET}-other` }),
+      deliver(body, { headers: { 'x-snapshots-signature': sign(raw.replace('evt-bad', 'evt-bad2'), ts) }, ts }),
+      deliver(body, { headers: { 'x-snapshots-signature': sign(raw, ts + 1) }, ts }),
+      deliver(body, { headers: { 'x-snapshots-signature': 'zz' } }),
+      deliver(body, { headers: { 'x-snapshots-signature': `${sign(raw, ts)}00` }, ts }),
+    ];
+    for (const res of await Promise.all(cases)) {
+      expect(res.status).toBe(401);
+      expect(res.body.error).toEqual({ code: 'webhook_signature_invalid', message: 'The signature does not match the request body.' });
+    }
+    expect(await suspended()).toBe(false);
+    expect(await stored()).toEqual([]);
+  });
+
+  it('refuses timestamps beyond five minutes either way, and accepts them just inside', async () => {
+    const body = (id: string) => ({ event: 'service.suspended', eventId: id, serviceId: SERVICE.id });
+    for (const ts of [now() - 310, now() + 310, now() - 86_400]) {
+      const res = await deliver(body(`evt-${ts}`), { ts, lang: 'ko' });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('webhook_timestamp_expired');
+      expect(res.body.error.message).toContain('5분');
+    }
+    expect(await suspended()).toBe(false);
+    expect((await deliver(body('evt-late-ok'), { ts: now() - 280 })).status).toBe(200);
+    expect((await deliver(body('evt-early-ok'), { ts: now() + 280 })).status).toBe(200);
+  });
+
+  it('refuses missing or malformed signature headers', async () => {
+    const body = { event: 'service.suspended', eventId: 'evt-h', serviceId: SERVICE.id };
+    for (const headers of [
+      { 'x-snapshots-timestamp': null, 'x-snapshots-signature': null } as Record<string, string | null>,
+      { 'x-snapshots-timestamp': null },
+      { 'x-snapshots-signature': null },
+    ]) {
+      const res = await deliver(body, { headers, lang: 'ja' });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('webhook_signature_missing');
+      expect(res.body.error.message).toContain('署名');
+    }
+    const odd = await deliver(body, { headers: { 'x-snapshots-timestamp': '2024-01-01T00:00:00Z' } });
+    expect([odd.status, odd.body.error.code]).toEqual([401, 'webhook_timestamp_invalid']);
+    expect(await suspended()).toBe(false);
+  });
+
+  it('a repeated event id gets the first answer and is not applied again', async () => {
+    await activeSnapshots(2);
+    const body = { event: 'service.terminated', eventId: 'evt-term', serviceId: SERVICE.id };
+    const first = await deliver(body);
+    expect(first.status).toBe(200);
+    expect(first.body.result).toEqual({ changed: true, deleting: 2 });
+    expect(first.get('x-snapshots-replayed')).toBeUndefined();
+
+    // Re-signed later, keys in another order and other spacing: the same event.
+    const again = await deliver(`{ "serviceId": "${SERVICE.id}",  "eventId": "evt-term", "event": "service.terminated" }`, { ts: now() + 5 });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body); // applied again it would say changed: false
+    expect(again.get('x-snapshots-replayed')).toBe('true');
+    expect(await audits('billing.terminated')).toHaveLength(1);
+
+    // A different event id is applied (and finds nothing left to change).
+    const other = await deliver({ ...body, eventId: 'evt-term-2' });
+    expect(other.body.result).toEqual({ changed: false, deleting: 0 });
+    expect(await audits('billing.terminated')).toHaveLength(2);
+  });
+
+  it('the same event id with a different body is a 409 conflict, not applied', async () => {
+    expect((await deliver({ event: 'service.suspended', eventId: 'evt-x', serviceId: SERVICE.id })).status).toBe(200);
+    await fx.mod.hooks.serviceUnsuspended(SERVICE.id);
+    const res = await deliver({ event: 'service.terminated', eventId: 'evt-x', serviceId: SERVICE.id }, { lang: 'en' });
+    expect(res.status).toBe(409);
+    expect(res.body.error).toEqual({ code: 'webhook_event_id_reused', message: 'This event id was already used for a different request body.' });
+    expect((await new ServicesRepo(db).get(SERVICE.id))!.terminated).toBe(false);
+  });
+
+  it('two deliveries of one id at once: one applies, the other is told to retry, then gets the first answer', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => { open = r; });
+    const get = fx.services.get.bind(fx.services);
+    // The panel answers slowly for the first delivery, which holds the claim meanwhile.
+    (fx.services as unknown as { get: (id: string) => Promise<PanelService | undefined> }).get = async (id) => { await gate; return get(id); };
+    const body = { event: 'service.suspended', eventId: 'evt-race', serviceId: SERVICE.id };
+    const first = deliver(body).then((r) => r);
+    await waitFor(async () => (await stored()).length === 1, 5_000, 'first claimed');
+    const second = await deliver(body, { lang: 'ko' });
+    expect(second.status).toBe(409);
+    expect(second.body.error.code).toBe('webhook_event_in_progress');
+    expect(second.body.error.message).toContain('처리 중');
+    expect(second.get('retry-after')).toBe('2');
+    open();
+    const done = await first;
+    expect(done.status).toBe(200);
+    expect(done.body.result).toEqual({ changed: true });
+    const third = await deliver(body);
+    expect([third.status, third.body]).toEqual([200, done.body]);
+    expect(await audits('billing.suspended')).toHaveLength(1);
+  });
+
+  it('a claim whose process died is taken over after a while; a transient failure leaves no claim', async () => {
+    const body = { event: 'service.suspended', eventId: 'evt-stale', serviceId: SERVICE.id };
+    await db('snapshot_webhook_events').insert({
+      event_id: 'evt-stale', event_type: body.event, service_id: SERVICE.id, state: 'processing',
+      request_hash: createHash('sha256').update(canonicalJson(body)).digest('hex'), received_at: new Date(Date.now() - 10 * 60_000),
+    });
+    expect((await deliver(body)).status).toBe(200);
+    expect(await suspended()).toBe(true);
+
+    const get = fx.services.get.bind(fx.services);
+    let fail = true;
+    (fx.services as unknown as { get: (id: string) => PanelService | undefined }).get = (id) => {
+      if (fail) throw new Error('panel database down');
+      return get(id);
+    };
+    const flaky = { event: 'service.unsuspended', eventId: 'evt-flaky', serviceId: SERVICE.id };
+    const res = await deliver(flaky);
+    expect([res.status, res.body.error.code]).toEqual([500, 'internal_error']);
+    expect(await db('snapshot_webhook_events').where({ event_id: 'evt-flaky' })).toEqual([]);
+    fail = false;
+    expect((await deliver(flaky)).body.result).toEqual({ changed: true });
+    expect(await suspended()).toBe(false);
+  });
+
+  it('a 4xx answer from the hooks is the first answer too', async () => {
+    const body = { event: 'plan.changed', eventId: 'evt-unknown-svc', serviceId: 'svc-new' };
+    const first = await deliver(body);
+    expect([first.status, first.body.error.code]).toEqual([404, 'service_not_found']);
+    fx.services.set('svc-new', makeService({ id: 'svc-new' }));
+    const again = await deliver(body);
+    expect([again.status, again.body]).toEqual([404, first.body]);
+    expect((await deliver({ ...body, eventId: 'evt-known-svc' })).status).toBe(200);
+  });
+
+  it('malformed JSON, unknown events and bad fields are a localized 400, never stored', async () => {
+    const bad = await deliver('{"event": "service.suspended", ', { lang: 'ko' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid_json');
+    expect(bad.body.error.message).toMatch(/[가-힣]/);
+
+    const unknown = await deliver({ event: 'service.exploded', eventId: 'e1', serviceId: SERVICE.id }, { lang: 'ja' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.code).toBe('webhook_unknown_event');
+    expect(unknown.body.error.message).toContain('不明なイベント「service.exploded」');
+    expect(unknown.body.error.message).toContain('plan.before_change');
+
+    for (const body of ['[]', 'null', '"x"', '{}']) {
+      const res = await deliver(body);
+      expect([res.status, res.body.error.code], body).toEqual([400, 'webhook_unknown_event']);
+    }
+    const fields = await deliver({ event: 'plan.before_change', eventId: 'bad id!', serviceId: SERVICE.id, newDiskBytes: -5 });
+    expect(fields.status).toBe(400);
+    expect(fields.body.error.code).toBe('webhook_invalid_payload');
+    expect(fields.body.error.message).toBe('The webhook body has invalid or missing fields: eventId, newPlanId, newDiskBytes.');
+    const empty = await deliver('');
+    expect([empty.status, empty.body.error.code]).toEqual([400, 'invalid_json']);
+
+    for (const res of [bad, unknown, fields]) expect(JSON.stringify(res.body)).not.toMatch(/undefined|errors:|billing:/);
+    expect(await stored()).toEqual([]);
+    expect(await suspended()).toBe(false);
+  });
+
+  it('plan.before_change, plan.changed and storage.can_expand answer like the hooks', async () => {
+    await activeSnapshots(1);
+    const grow = await deliver({ event: 'plan.before_change', eventId: 'p1', serviceId: SERVICE.id, newPlanId: 'large', newDiskBytes: 40 * GiB }, { lang: 'ja' });
+    expect(grow.status).toBe(200);
+    expect(grow.body.result).toMatchObject({ allowed: false, reason: 'snapshots_exist', snapshotCount: 1 });
+    expect(grow.body.result.message).toMatch(/スナップショット/);
+    const ko = await deliver({ event: 'plan.before_change', eventId: 'p2', serviceId: SERVICE.id, newPlanId: 'large', newDiskBytes: 40 * GiB, locale: 'ko' });
+    expect(ko.body.result.message).toMatch(/스냅샷/);
+    const same = await deliver({ event: 'plan.before_change', eventId: 'p3', serviceId: SERVICE.id, newPlanId: 'other' });
+    expect(same.body.result).toEqual({ allowed: true, snapshotCount: 1, message: null });
+
+    const can = await deliver({ event: 'storage.can_expand', eventId: 'c1', serviceId: SERVICE.id });
+    expect(can.body).toEqual({ eventId: 'c1', event: 'storage.can_expand', result: { canExpand: false, snapshotCount: 1 } });
+
+    fx.services.set(SERVICE.id, { ...SERVICE, planId: 'gold' });
+    const changed = await deliver({ event: 'plan.changed', eventId: 'pc1', serviceId: SERVICE.id });
+    expect(changed.body.result).toEqual({ planId: 'gold', adjustedSchedules: 0, over: 0 });
+    expect((await new ServicesRepo(db).get(SERVICE.id))!.planId).toBe('gold');
+  });
+
+  it('is signed, so needs no CSRF token, and answers JSON even to a browser session', async () => {
+    const res = await deliver({ event: 'service.suspended', eventId: 'evt-browser', serviceId: SERVICE.id },
+      { headers: { 'x-test-actor': 'admin', accept: 'text/html', 'x-snapshots-signature': '0'.repeat(64) } });
+    expect(res.status).toBe(401);
+    expect(res.type).toBe('application/json');
+    const ok = await deliver({ event: 'service.suspended', eventId: 'evt-browser', serviceId: SERVICE.id }, { headers: { 'x-test-actor': 'alice' } });
+    expect(ok.status).toBe(200);
+  });
+
+  it('tells a panel that parsed the body before the webhook what is wrong', async () => {
+    const wrong = express();
+    wrong.use(express.json());
+    wrong.use(fx.mod.routers.webhook);
+    const raw = JSON.stringify({ event: 'service.suspended', eventId: 'evt-parsed', serviceId: SERVICE.id });
+    const ts = now();
+    const res = await supertest(wrong).post(PATH).set('content-type', 'application/json')
+      .set('x-snapshots-timestamp', String(ts)).set('x-snapshots-signature', sign(raw, ts)).send(raw);
+    expect([res.status, res.body.error.code]).toEqual([500, 'webhook_raw_body_unavailable']);
+    expect(await suspended()).toBe(false);
+  });
+});
+
+describe.each(DATABASES)('billing webhook without a secret ($kind)', (kind: TestDatabase) => {
+  it('answers 503 webhook_not_configured and applies nothing', async () => {
+    const handle = await migratedDatabase(kind);
+    const fx = await moduleFixture(handle.db);
+    try {
+      const raw = JSON.stringify({ event: 'service.suspended', eventId: 'e', serviceId: SERVICE.id });
+      const ts = now();
+      const res = await supertest(appFor(fx.mod)).post(PATH).set('content-type', 'application/json').set('accept-language', 'ko')
+        .set('x-snapshots-timestamp', String(ts)).set('x-snapshots-signature', sign(raw, ts)).send(raw);
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('webhook_not_configured');
+      expect(res.body.error.message).toMatch(/[가-힣]/);
+      expect(await new ServicesRepo(handle.db).get(SERVICE.id)).toBeNull();
+    } finally {
+      await fx.mod.stop();
+      await handle.destroy();
+    }
+  });
+});
