@@ -5,7 +5,7 @@ import { isMysql } from '../../module/db/values.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
 
-const MIGRATIONS = ['20261122000000_snapshot_initial', '20261122010000_snapshot_jobs', '20261122020000_snapshot_nodes'];
+const MIGRATIONS = ['20261122000000_snapshot_initial', '20261122010000_snapshot_jobs', '20261122020000_snapshot_nodes', '20261122040000_snapshot_service_owner'];
 const MODULE_TABLES = [
   'snapshot_plan_limits', 'snapshot_services', 'snapshot_schedules', 'snapshot_snapshots', 'snapshot_operations',
   'snapshot_audit_events',
