@@ -67,7 +67,7 @@ describe.each(DATABASES)('migrations ($kind)', (kind: TestDatabase) => {
     );
     const done = await db('snapshot_knex_migrations').select('name', 'batch');
     expect(done.map((r) => [r.name, Number(r.batch)])).toEqual(MIGRATIONS.map((m) => [m, 1]));
-    expect(await db.migrate.currentVersion(migrationConfig)).toBe('20261122020000');
+    expect(await db.migrate.currentVersion(migrationConfig)).toBe('20261122040000');
   });
 
   it('rollback removes every module table; latest runs again and a further latest is a no-op', async () => {
