@@ -201,8 +201,11 @@ describe.each(DATABASES)('admin snapshots/operations browser and actions ($kind)
     expect(unconfirmed.status).toBe(422);
     expect(unconfirmed.text).toContain('Please confirm the deletion.');
     expect(await statusOf(u.id)).toBe('unmanaged');
-    const res = await agent.post(`${A}/items/${u.id}/delete`).type('form').send({ _csrf: token, confirm: '1' });
+    // The way back is only ever an admin page: not a script URL, not another site.
+    expect((await agent.get(`${A}/items/${u.id}/delete?back=javascript:alert(1)`)).text).not.toContain('javascript:');
+    const res = await agent.post(`${A}/items/${u.id}/delete`).type('form').send({ _csrf: token, confirm: '1', back: 'https://evil.example/admin/snapshots' });
     expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(`${A}/items?flash=delete_scheduled`);
     await waitFor(async () => (await row(u.id)) === undefined, 5000, 'unmanaged deleted');
     expect((await driver.list(SVC1.target)).map((s) => s.name)).not.toContain('psnap-20260101000000-dddddd');
     expect(await handle.db('snapshot_audit_events').where({ action: 'admin.delete_unmanaged', result: 'ok' }).first())

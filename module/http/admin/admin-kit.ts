@@ -91,11 +91,14 @@ export async function renderAdmin(ctx: ModuleContext, req: Request, res: Respons
  * send anyone elsewhere), with the flash message added.
  */
 export function redirectBack(req: Request, res: Response, fallback: string, flash: string): void {
-  const raw = typeof (req.body as { back?: unknown })?.back === 'string' ? (req.body as { back: string }).back : '';
-  const safe = /^\/admin\/snapshots(\/[\w%*.~-]*)*(\?[^#\s]*)?$/.test(raw) && !raw.includes('//') ? raw : fallback;
-  const url = new URL(safe, 'http://x');
+  const url = new URL(safeBack((req.body as { back?: unknown } | undefined)?.back, fallback), 'http://x');
   url.searchParams.set('flash', flash);
   res.redirect(303, `${url.pathname}${url.search}`);
+}
+
+/** `raw` if it is an admin page path (never another site, never a javascript: URL), else `fallback`. */
+export function safeBack(raw: unknown, fallback: string): string {
+  return typeof raw === 'string' && /^\/admin\/snapshots(\/[\w%*.~-]*)*(\?[^#\s]*)?$/.test(raw) && !raw.includes('//') ? raw : fallback;
 }
 
 /** The current URL of a GET page, for forms that return to it. */

@@ -5,7 +5,7 @@ import { SNAPSHOT_STATUSES } from '../../domain/status.js';
 import { actionContext, loadService, parseId } from '../shared/actor.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import {
-  ADMIN_BASE, adminFormatters, checkbox, currentPath, FIELD, optionalText, pageQuery, pager, parseInput, parseOrDefault, redirectBack, renderAdmin,
+  ADMIN_BASE, adminFormatters, checkbox, currentPath, FIELD, optionalText, pageQuery, pager, parseInput, parseOrDefault, redirectBack, renderAdmin, safeBack,
 } from './admin-kit.js';
 import { itemPath, OPERATION_KINDS, OPERATION_STATUSES, presentItemAction, presentOperationBrowser, presentSnapshotBrowser } from './browser-presenter.js';
 import type { AdminPageDeps } from './page-deps.js';
@@ -77,7 +77,7 @@ export function browserRoutes(router: Router, ctx: ModuleContext, deps: AdminPag
       const quota = action === 'adopt' ? await deps.actions.adoptQuota(service) : undefined;
       await renderAdmin(ctx, req, res, 'item-action', 'items', {
         ...presentItemAction(req.t, adminFormatters(ctx, req), s, action, { quota, form: extra.form }),
-        back: typeof req.query.back === 'string' ? req.query.back : String((req.body as { back?: unknown } | undefined)?.back ?? `${ADMIN_BASE}/items`),
+        back: safeBack(req.query.back ?? (req.body as { back?: unknown } | undefined)?.back, `${ADMIN_BASE}/items`),
       }, { title: req.t(`admin:actions.${action}`), error: extra.error });
     };
     router.get(itemPath(0, action).replace('/0/', '/:id/'), deps.csrf.issue, async (req, res) => show(req, res));
