@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { migrationConfig } from '../migrations/index.js';
 import { validateOptions, type SnapshotModuleOptions } from './config/options.js';
+import { AdminQueries } from './db/admin-queries.js';
 import { AuditRepo } from './db/audit-repo.js';
 import { LimitsRepo } from './db/limits-repo.js';
 import { OperationsRepo } from './db/operations-repo.js';
@@ -38,6 +39,7 @@ import { executeOperation } from './operations/execute-operation.js';
 import { AgendaOperationRunner } from './operations/agenda-runner.js';
 import type { OperationRunner } from './operations/runner.js';
 import { AgendaScheduler } from './scheduler/agenda-scheduler.js';
+import { schedulerHealthReader } from './scheduler/health.js';
 import { KnexBackend } from './scheduler/knex-backend/index.js';
 import { failStuckOperations, reconcileService, type ReconcileSummary } from './scheduler/reconcile.js';
 import { onScheduledCreateSettled, recordMissed, runSchedule, type ScheduleRunDeps } from './scheduler/run-schedule.js';
@@ -131,7 +133,9 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
       /** Client area pages under /services/:serviceId/snapshots (and the module's static assets). */
       client,
       /** Admin pages under /admin/snapshots. */
-      admin: wrap([/^\/admin\/snapshots(\/|$)/], adminRouter(ctx)),
+      admin: wrap([/^\/admin\/snapshots(\/|$)/], adminRouter(ctx, {
+        queries: new AdminQueries(db), health: schedulerHealthReader(db, () => scheduler !== null),
+      })),
       /** JSON API under /api/v1. */
       api: wrap([/^\/api\/v1\/services\/[^/]+\/snapshots(\/|$)/], apiRouter(ctx)),
       /** Signed billing webhook at POST /webhooks/snapshots. */

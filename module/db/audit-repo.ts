@@ -18,7 +18,8 @@ export interface NewAuditEvent {
   ip?: string | null;
 }
 
-function fromRow(r: Record<string, unknown>): AuditEvent {
+/** Maps a stored row (also for the admin audit page's own query). */
+export function fromRow(r: Record<string, unknown>): AuditEvent {
   return {
     id: Number(r.id),
     occurredAt: toDate(r.occurred_at),

@@ -5,7 +5,8 @@ import { insertedId, isMysql, parseJson, toDate, toDateOrNull, toNumberOrNull } 
 
 const T = 'snapshot_operations';
 
-function fromRow(r: Record<string, unknown>): Operation {
+/** Maps a stored row (also for the admin browser's own queries). */
+export function fromRow(r: Record<string, unknown>): Operation {
   return {
     id: Number(r.id),
     serviceId: String(r.service_id),
@@ -69,6 +70,12 @@ export class OperationsRepo {
   async pendingForService(serviceId: string, db: Knex = this.db): Promise<Operation[]> {
     const rows = await db(T).where({ service_id: serviceId }).whereIn('status', ['queued', 'running']).orderBy('id');
     return rows.map(fromRow);
+  }
+
+  /** The newest operation of a snapshot (an admin retries only that one). */
+  async latestForSnapshot(snapshotId: number, db: Knex = this.db): Promise<Operation | null> {
+    const row = await db(T).where({ snapshot_id: snapshotId }).orderBy('id', 'desc').first();
+    return row ? fromRow(row) : null;
   }
 
   async list(filter: { status?: OperationStatus; serviceId?: string; limit?: number } = {}): Promise<Operation[]> {

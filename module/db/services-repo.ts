@@ -7,6 +7,8 @@ const T = 'snapshot_services';
 export interface ServiceStateRow {
   serviceId: string;
   planId: string | null;
+  /** The panel's owner as last seen by the module (null until the service is next loaded). */
+  ownerId: string | null;
   overrides: LimitOverrides;
   suspended: boolean;
   terminated: boolean;
@@ -18,6 +20,7 @@ function fromRow(r: Record<string, unknown>): ServiceStateRow {
   return {
     serviceId: String(r.service_id),
     planId: (r.plan_id as string | null) ?? null,
+    ownerId: (r.owner_id as string | null) ?? null,
     overrides: {
       maxSnapshots: nullableNumber(r.override_max_snapshots),
       maxSchedules: nullableNumber(r.override_max_schedules),
@@ -69,6 +72,11 @@ export class ServicesRepo {
     if (patch.suspended !== undefined) row.suspended = patch.suspended;
     if (patch.terminated !== undefined) row.terminated = patch.terminated;
     await db(T).where({ service_id: serviceId }).update(row);
+  }
+
+  /** Records the panel's current owner of the service (for the admin browser's customer filter). */
+  async setOwner(serviceId: string, ownerId: string, db: Knex = this.db): Promise<void> {
+    await db(T).where({ service_id: serviceId }).update({ owner_id: ownerId });
   }
 
   /** Replaces the per-service overrides; undefined fields fall back to the plan. */

@@ -5,7 +5,8 @@ import { insertedId, toBool, toDate, toDateOrNull, toNumberOrNull } from './valu
 
 const T = 'snapshot_snapshots';
 
-function fromRow(r: Record<string, unknown>): Snapshot {
+/** Maps a stored row (also for the admin browser's own queries). */
+export function fromRow(r: Record<string, unknown>): Snapshot {
   return {
     id: Number(r.id),
     serviceId: String(r.service_id),

@@ -20,9 +20,10 @@ const TRANSITIONS: Record<SnapshotStatus, readonly TransitionTarget[]> = {
   restoring: ['active', 'error'],
   // active: a delete the hypervisor refused for good leaves the snapshot usable.
   deleting: ['deleted', 'error', 'active'],
-  failed: ['deleted'],
-  // An admin can retry (back to active once verified) or delete.
-  error: ['active', 'deleting', 'deleted'],
+  // creating: an admin retries the failed create (module/domain/admin-service.ts).
+  failed: ['deleted', 'creating'],
+  // An admin can retry (back to active once verified, or the create again) or delete.
+  error: ['active', 'deleting', 'deleted', 'creating'],
   // Adopt or delete (reconcile, admin).
   unmanaged: ['active', 'deleting', 'deleted'],
 };

@@ -45,7 +45,8 @@ export async function executeOperation(deps: DomainDeps, op: Operation, ctx: Exe
   try {
     let task = op.driverTask;
     if (!task) {
-      const done = op.attempts > 1 && (await alreadyDone(driver, op, snapshot));
+      // An admin's retry (payload.retryOf) follows an attempt that may have happened after all.
+      const done = (op.attempts > 1 || op.payload.retryOf !== undefined) && (await alreadyDone(driver, op, snapshot));
       if (done) return succeed(deps, driver, op, snapshot);
       task = await start(driver, op, snapshot);
       await repos.operations.setDriverTask(op.id, ctx.token, task);

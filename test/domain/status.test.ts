@@ -20,8 +20,8 @@ const EXPECTED_LEGAL: Record<SnapshotStatus, readonly TransitionTarget[]> = {
   active: ['restoring', 'deleting', 'error'],
   restoring: ['active', 'error'],
   deleting: ['deleted', 'error', 'active'],
-  failed: ['deleted'],
-  error: ['active', 'deleting', 'deleted'],
+  failed: ['deleted', 'creating'],
+  error: ['active', 'deleting', 'deleted', 'creating'],
   unmanaged: ['active', 'deleting', 'deleted'],
 };
 
@@ -44,9 +44,9 @@ describe('SNAPSHOT_STATUSES', () => {
 });
 
 describe('canTransition', () => {
-  it('covers every from × to pair (7 × 8 = 56), 18 of them legal', () => {
+  it('covers every from × to pair (7 × 8 = 56), 20 of them legal', () => {
     expect(pairs).toHaveLength(56);
-    expect(legalPairs).toHaveLength(18);
+    expect(legalPairs).toHaveLength(20);
   });
 
   it.each(pairs)('$from → $to is legal: $legal', ({ from, to, legal }) => {

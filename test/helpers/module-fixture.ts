@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import pino from 'pino';
-import { createSnapshotModule, type Actor, type PanelNotification, type PanelService, type SnapshotDriver } from '../../module/index.js';
+import { createSnapshotModule, type Actor, type PanelAdapter, type PanelNotification, type PanelService, type SnapshotDriver } from '../../module/index.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
 
 export const CSRF_SECRET = 'test-csrf-secret-0123456789abcdefghijkl';
@@ -17,6 +17,7 @@ export const ACTORS = {
   bob: { id: 'bob', role: 'customer', locale: 'ko', timezone: 'Asia/Seoul' } satisfies Actor,
   reseller: { id: 'rex', role: 'reseller', locale: 'ja', timezone: 'Asia/Tokyo' } satisfies Actor,
   admin: { id: 'root', role: 'admin', locale: 'en', timezone: 'UTC' } satisfies Actor,
+  adminKo: { id: 'root-ko', role: 'admin', locale: 'ko', timezone: 'Asia/Seoul' } satisfies Actor,
 } as const;
 
 /**
@@ -25,6 +26,8 @@ export const ACTORS = {
  */
 export async function moduleFixture(db: Knex, opts: {
   services?: PanelService[]; driver?: SnapshotDriver; operations?: Record<string, number>; config?: Record<string, unknown>;
+  /** Optional adapter parts (e.g. listPlans) added to the in-memory panel. */
+  panel?: Partial<PanelAdapter>;
 } = {}) {
   const services = new Map((opts.services ?? [makeService()]).map((s) => [s.id, s]));
   const notifications: PanelNotification[] = [];
@@ -38,6 +41,7 @@ export async function moduleFixture(db: Knex, opts: {
       },
       getService: (id) => services.get(id) ?? null,
       notify: (n) => { notifications.push(n); },
+      ...opts.panel,
     },
     drivers: { simulated: driver },
     config: {

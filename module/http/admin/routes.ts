@@ -1,23 +1,74 @@
-import express, { type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { AdminQueries } from '../../db/admin-queries.js';
+import { AdminLimitsService } from '../../domain/admin-limits.js';
+import { AdminSnapshotService } from '../../domain/admin-service.js';
+import type { SchedulerHealthPort } from '../../scheduler/health.js';
 import { requireAdmin } from '../shared/actor.js';
+import { formAction } from '../shared/form-action.js';
 import type { ModuleContext } from '../shared/module-context.js';
-import { formatters } from '../client/presenter.js';
-import { renderPage } from '../shared/render.js';
+import { bodyParsers, csrfProtection } from '../shared/security.js';
+import { ADMIN_BASE, renderAdmin } from './admin-kit.js';
+import { auditRoutes } from './audit-routes.js';
+import { browserRoutes } from './browser-routes.js';
+import { healthRoutes } from './health-routes.js';
+import { limitsRoutes } from './limits-routes.js';
+import type { AdminPageDeps } from './page-deps.js';
+import { serviceRoutes } from './service-routes.js';
 
-/** Admin area (admin-only): for now an overview of snapshots that need attention and recent operations. */
-export function adminRouter(ctx: ModuleContext): Router {
+export interface AdminRouterPorts {
+  /** Scheduler health, readable whether or not this process runs the scheduler. */
+  health: SchedulerHealthPort;
+  /** The knex instance the module's tables live in (read-only queries of the browser and audit log). */
+  queries: AdminQueries;
+}
+
+/**
+ * The admin area under /admin/snapshots: admin-only (anyone else gets 403 before anything is read or
+ * any CSRF check runs), CSRF on every POST, each page in its own module.
+ */
+export function adminRouter(ctx: ModuleContext, ports: AdminRouterPorts): Router {
   const router = express.Router();
-  router.get('/admin/snapshots', async (req, res) => {
-    const actor = requireAdmin(req);
-    const fmt = formatters(req.language, actor.timezone ?? ctx.config.defaultTimezone);
-    const [attention, operations] = await Promise.all([
-      ctx.deps.repos.snapshots.list({ statuses: ['error', 'unmanaged', 'failed'], limit: 100 }),
-      ctx.deps.repos.operations.list({ limit: 50 }),
-    ]);
-    await renderPage(ctx, req, res, 'admin/overview', {
-      attention: attention.map((s) => ({ serviceId: s.serviceId, name: s.name, status: req.t(`snapshots:status.${s.status}`), error: s.errorCode ? req.t(`errors:${s.errorCode}`) : '', created: fmt.date(s.createdAt) })),
-      operations: operations.map((o) => ({ id: o.id, serviceId: o.serviceId, kind: req.t(`snapshots:operation.${o.kind}`), status: req.t(`snapshots:operation_status.${o.status}`), attempts: o.attempts, error: o.errorCode ? req.t(`errors:${o.errorCode}`) : '', created: fmt.date(o.createdAt) })),
-    }, { title: req.t('snapshots:admin.title') });
+  const csrf = csrfProtection(ctx);
+  router.use(ADMIN_BASE, (req: Request, _res: Response, next: NextFunction) => {
+    requireAdmin(req);
+    next();
   });
+  router.use(csrf.router);
+
+  const deps: AdminPageDeps = {
+    limits: new AdminLimitsService(ctx.deps, ctx.config.defaultLimits),
+    actions: new AdminSnapshotService(ctx.deps),
+    queries: ports.queries,
+    health: ports.health,
+    csrf,
+    post: [...bodyParsers(), csrf.verify, csrf.issue],
+    formAction: (handler, rerender) => formAction(ctx, handler, rerender),
+  };
+
+  router.get(ADMIN_BASE, async (req, res) => {
+    const stuckBefore = new Date(Date.now() - ctx.config.operations.operationTimeoutMs);
+    const one = { offset: 0, limit: 1 };
+    const [errors, unmanaged, stuck, failedOps, stuckOps, health] = await Promise.all([
+      ports.queries.snapshots({ problem: 'errors', stuckBefore }, one), ports.queries.snapshots({ problem: 'unmanaged', stuckBefore }, one),
+      ports.queries.snapshots({ problem: 'stuck', stuckBefore }, one), ports.queries.operations({ problem: 'errors', stuckBefore }, one),
+      ports.queries.operations({ problem: 'stuck', stuckBefore }, one), ports.queries.operationStats(),
+    ]);
+    const card = (key: string, count: number, href: string) => ({ label: req.t(`admin:overview.${key}`), count, href });
+    await renderAdmin(ctx, req, res, 'overview', 'overview', {
+      cards: [
+        card('errors', errors.total, `${ADMIN_BASE}/items?problem=errors`),
+        card('unmanaged', unmanaged.total, `${ADMIN_BASE}/items?problem=unmanaged`),
+        card('stuck_snapshots', stuck.total, `${ADMIN_BASE}/items?problem=stuck`),
+        card('failed_operations', failedOps.total, `${ADMIN_BASE}/operations?problem=errors`),
+        card('stuck_operations', stuckOps.total, `${ADMIN_BASE}/operations?problem=stuck`),
+        card('queued_operations', health.queued, `${ADMIN_BASE}/operations?status=queued`),
+      ],
+    }, { title: req.t('admin:nav.overview') });
+  });
+  limitsRoutes(router, ctx, deps);
+  serviceRoutes(router, ctx, deps);
+  browserRoutes(router, ctx, deps);
+  healthRoutes(router, ctx, deps);
+  auditRoutes(router, ctx, deps);
   return router;
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { authorize } from '../../domain/authorize.js';
 import { NotFoundError, ValidationError, type SnapshotError } from '../../domain/errors.js';
 import { actionContext, loadService, parseId, requireActor } from '../shared/actor.js';
-import { toSnapshotError } from '../shared/error-handler.js';
+import { formAction } from '../shared/form-action.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { snapshotsPath } from '../shared/paths.js';
 import { renderPage } from '../shared/render.js';
@@ -60,18 +60,8 @@ export function clientRouter(ctx: ModuleContext): Router {
       { title: req.t('snapshots:title'), service, status: extra.error?.status });
   }
 
-  /** Runs a form action; a refusal re-renders the page with the message and the user's input kept. */
-  function action(handler: (req: Request, res: Response) => Promise<void>, rerender: (req: Request, res: Response, e: SnapshotError) => Promise<void>) {
-    return async (req: Request, res: Response) => {
-      try {
-        await handler(req, res);
-      } catch (err) {
-        const e = toSnapshotError(ctx, err);
-        if (e.status >= 500 || e.status === 404 || e.status === 401) throw e;
-        await rerender(req, res, e);
-      }
-    };
-  }
+  const action = (handler: (req: Request, res: Response) => Promise<void>, rerender: (req: Request, res: Response, e: SnapshotError) => Promise<void>) =>
+    formAction(ctx, handler, rerender);
 
   router.get(base, csrf.issue, async (req, res) => showList(req, res));
 

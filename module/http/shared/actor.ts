@@ -51,6 +51,8 @@ export async function loadService(ctx: ModuleContext, serviceId: string): Promis
   const service = await ctx.panel.getService(serviceId);
   if (!service) throw new NotFoundError('service');
   const state = await ctx.deps.repos.services.get(service.id);
+  // Written only when it changed (a new row, or a transferred service), never on an ordinary view.
+  if (state && state.ownerId !== service.ownerId) await ctx.deps.repos.services.setOwner(service.id, service.ownerId);
   let status = service.status;
   if (status === 'active' && state?.terminated) status = 'terminated';
   else if (status === 'active' && state?.suspended) status = 'suspended';

@@ -1,0 +1,134 @@
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { ValidationError, type SnapshotError } from '../../domain/errors.js';
+import { formatters, type Formatters } from '../client/presenter.js';
+import { requireAdmin } from '../shared/actor.js';
+import type { ModuleContext } from '../shared/module-context.js';
+import { renderPage } from '../shared/render.js';
+
+export const ADMIN_BASE = '/admin/snapshots';
+
+/** The admin area's tabs, in order; each page names the one it belongs to. */
+export const TABS = ['overview', 'limits', 'services', 'items', 'operations', 'health', 'audit'] as const;
+export type Tab = (typeof TABS)[number];
+
+const TAB_PATHS: Record<Tab, string> = {
+  overview: ADMIN_BASE, limits: `${ADMIN_BASE}/limits`, services: `${ADMIN_BASE}/services`, items: `${ADMIN_BASE}/items`,
+  operations: `${ADMIN_BASE}/operations`, health: `${ADMIN_BASE}/health`, audit: `${ADMIN_BASE}/audit`,
+};
+
+/** Messages shown after a redirect (?flash=...), each an `admin:flash.*` key. */
+const FLASHES = new Set(['limits_saved', 'limits_inherited', 'overrides_saved', 'overrides_cleared', 'retried', 'adopted', 'delete_scheduled', 'removed']);
+
+/** Field error codes the admin forms raise themselves; their text is under `admin:field_error`. */
+export const FIELD = { number: 'number_range', choice: 'choice_invalid', date: 'date_invalid', text: 'text_invalid' } as const;
+
+/** A form checkbox: absent or empty is false. */
+export const checkbox = z.union([z.literal('on'), z.literal('1'), z.literal('true'), z.literal('0'), z.literal('')]).optional()
+  .transform((v) => v === 'on' || v === '1' || v === 'true');
+
+/** An optional text filter: trimmed, empty means "no filter". */
+export const optionalText = (max: number) => z.string().max(max).optional().transform((v) => (v?.trim() ? v.trim() : undefined));
+
+/**
+ * Parses input with a zod schema; every failing field becomes a field error. The code of a field
+ * comes from `codes` (with its params), so messages say what a valid value is.
+ */
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown, codes: Record<string, { code: string; params?: Record<string, unknown> }> = {}): z.output<T> {
+  const r = schema.safeParse(input ?? {});
+  if (r.success) return r.data;
+  const fields: Record<string, { code: string; params?: Record<string, unknown> }> = {};
+  for (const issue of r.error.issues) {
+    const field = String(issue.path[0] ?? 'form');
+    fields[field] ??= codes[field] ?? { code: FIELD.text };
+  }
+  throw new ValidationError(fields);
+}
+
+/**
+ * Parses a GET page's filters; invalid ones give the page's defaults plus the error to show next to
+ * the form (a filter typo never turns into an error page).
+ */
+export function parseOrDefault<T>(parse: () => T, defaults: () => T): { value: T; error?: ValidationError } {
+  try {
+    return { value: parse() };
+  } catch (err) {
+    if (err instanceof ValidationError) return { value: defaults(), error: err };
+    throw err;
+  }
+}
+
+/** A refusal as a page shows it: the message, and one localized line per field. */
+export function presentAdminError(req: Request, e: SnapshotError) {
+  const fieldText = (code: string, params: Record<string, unknown> = {}) =>
+    req.i18n.exists(`admin:field_error.${code}`) ? req.t(`admin:field_error.${code}`, params) : req.t(`errors:${code}`, params);
+  const fields = e instanceof ValidationError
+    ? Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, fieldText(v.code, v.params)])) : {};
+  return { message: req.t(e.i18nKey, e.params), fields, code: e.code };
+}
+
+/** The admin's date formatting (their language and timezone). */
+export function adminFormatters(ctx: ModuleContext, req: Request): Formatters {
+  return formatters(req.language, requireAdmin(req).timezone ?? ctx.config.defaultTimezone);
+}
+
+/**
+ * Renders an admin page: the tab navigation, the flash of a redirect, and a refusal if any. The
+ * model comes from a presenter; views get nothing else.
+ */
+export async function renderAdmin(ctx: ModuleContext, req: Request, res: Response, view: string, tab: Tab,
+  model: Record<string, unknown>, opts: { title: string; error?: SnapshotError }): Promise<void> {
+  const flashKey = String(req.query.flash ?? '');
+  const flash = FLASHES.has(flashKey) ? req.t(`admin:flash.${flashKey}`) : null;
+  const nav = TABS.map((id) => ({ id, href: TAB_PATHS[id], label: req.t(`admin:nav.${id}`), current: id === tab }));
+  const error = opts.error ? presentAdminError(req, opts.error) : null;
+  await renderPage(ctx, req, res, `admin/${view}`, { nav, flash, error, base: ADMIN_BASE, ...model },
+    { title: `${opts.title} — ${req.t('admin:title')}`, status: opts.error?.status });
+}
+
+/**
+ * Where to go after an action: the page the form came from (only an admin page, so the field cannot
+ * send anyone elsewhere), with the flash message added.
+ */
+export function redirectBack(req: Request, res: Response, fallback: string, flash: string): void {
+  const url = new URL(safeBack((req.body as { back?: unknown } | undefined)?.back, fallback), 'http://x');
+  url.searchParams.set('flash', flash);
+  res.redirect(303, `${url.pathname}${url.search}`);
+}
+
+/** `raw` if it is an admin page path (never another site, never a javascript: URL), else `fallback`. */
+export function safeBack(raw: unknown, fallback: string): string {
+  return typeof raw === 'string' && /^\/admin\/snapshots(\/[\w%*.~-]*)*(\?[^#\s]*)?$/.test(raw) && !raw.includes('//') ? raw : fallback;
+}
+
+/** The current URL of a GET page, for forms that return to it. */
+export function currentPath(req: Request): string {
+  const url = new URL(req.originalUrl, 'http://x');
+  url.searchParams.delete('flash');
+  return `${url.pathname}${url.search}`;
+}
+
+export interface Pager {
+  page: number;
+  pages: number;
+  total: number;
+  prev: string | null;
+  next: string | null;
+}
+
+export const pageQuery = z.object({
+  page: z.coerce.number().int().min(1).max(100_000).optional().default(1),
+  size: z.coerce.number().int().min(5).max(100).optional().default(25),
+});
+
+/** Previous/next links keeping the page's filters. */
+export function pager(req: Request, total: number, page: number, size: number): Pager {
+  const pages = Math.max(1, Math.ceil(total / size));
+  const link = (p: number) => {
+    const url = new URL(req.originalUrl, 'http://x');
+    url.searchParams.delete('flash');
+    url.searchParams.set('page', String(p));
+    return `${url.pathname}${url.search}`;
+  };
+  return { page, pages, total, prev: page > 1 ? link(Math.min(page - 1, pages)) : null, next: page < pages ? link(page + 1) : null };
+}

@@ -1,0 +1,105 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import supertest from 'supertest';
+import type { ActionContext } from '../../module/domain/deps.js';
+import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
+import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+import { appFor, sessionFor } from '../helpers/http-app.js';
+import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const A = '/admin/snapshots';
+const SVC1 = makeService();
+const SVC2 = makeService({ id: 'svc-2', name: 'bob-db', ownerId: 'bob', target: { driver: 'simulated', node: 'node1', vmId: '102' } });
+const ALICE: ActionContext = { actor: { type: 'customer', id: 'alice' } };
+
+const count = (html: string, name: string) => Number(new RegExp(`data-count="${name}">(\\d+)<`).exec(html)?.[1]);
+
+describe.each(DATABASES)('admin scheduler health and audit log ($kind)', (kind) => {
+  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
+  let fx: Awaited<ReturnType<typeof moduleFixture>>;
+  afterEach(async () => {
+    await fx?.mod.stop();
+    await handle.destroy();
+  });
+
+  it('shows the queue from the database when this process runs no scheduler', async () => {
+    handle = await migratedDatabase(kind);
+    fx = await moduleFixture(handle.db, { services: [SVC1, SVC2] });
+    await fx.mod.snapshots.create(SVC1, { name: 'one' }, ALICE);
+    await fx.mod.snapshots.create(SVC1, { name: 'two' }, ALICE);
+    await handle.db('snapshot_operations').update({ run_after: new Date(Date.now() - 5 * 60_000) });
+    const res = await supertest(appFor(fx.mod)).get(`${A}/health`).set('x-test-actor', 'admin');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('The scheduler is not running in this process.');
+    expect(count(res.text, 'queued')).toBe(2);
+    expect(count(res.text, 'running')).toBe(0);
+    expect(res.text).toMatch(/[5-6] min ago/);
+    expect(res.text).toContain('No jobs are stored yet.');
+    const ja = await supertest(appFor(fx.mod)).get(`${A}/health`).set('x-test-actor', 'reseller');
+    expect(ja.status).toBe(403);
+  });
+
+  it('shows jobs, next runs and operation counts of a started scheduler', async () => {
+    handle = await migratedDatabase(kind);
+    const driver = new SimulatedDriver({});
+    fx = await moduleFixture(handle.db, { driver, services: [SVC1, SVC2], config: { scheduler: { processEveryMs: 100, reconcileEveryMs: 3_600_000 } } });
+    await fx.mod.start();
+    const schedule = await fx.mod.schedules.create(SVC1, { name: 'Weekly', days: [1], hour: 3, minute: 0, timezone: 'Asia/Seoul', keep: 1 }, ALICE);
+    driver.injectFailure({ operation: 'create', code: 'rejected', vmId: '102' });
+    const failed = await fx.mod.snapshots.create(SVC2, { name: 'will fail' }, { actor: { type: 'customer', id: 'bob' } });
+    const ok = await fx.mod.snapshots.create(SVC1, { name: 'fine' }, ALICE);
+    await waitFor(async () => (await handle.db('snapshot_operations').whereIn('snapshot_id', [failed.id, ok.id]).whereIn('status', ['failed', 'succeeded'])).length === 2, 5000, 'operations done');
+
+    const res = await supertest(appFor(fx.mod)).get(`${A}/health`).set('x-test-actor', 'admin');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('The scheduler runs in this process.');
+    expect(count(res.text, 'failed')).toBe(1);
+    expect(count(res.text, 'queued')).toBe(0);
+    expect(res.text).toContain('Nothing is waiting.');
+    const scheduleRow = /<tr data-job="snapshot-schedule">(.*?)<\/tr>/s.exec(res.text)?.[1] ?? '';
+    expect(scheduleRow).toContain('Weekly snapshot schedules');
+    expect(scheduleRow).toMatch(/data-state="total">1</);
+    expect(scheduleRow).toMatch(/data-state="repeating">1</);
+    expect(res.text).toContain('data-job="snapshot-reconcile"');
+    // The schedule's next run, as Agenda stored it, is listed.
+    const job = await handle.db('snapshot_jobs').where({ name: 'snapshot-schedule' }).first();
+    const nextRunIso = new Date(Number.isFinite(Number(job.next_run_at)) ? Number(job.next_run_at) : job.next_run_at).toISOString();
+    expect(res.text).toContain(`datetime="${nextRunIso}"`);
+    expect(res.text).toContain(`schedule #${schedule.id}`);
+    expect(res.text).toMatch(/Jobs due now: \d+/);
+  });
+
+  it('filters the audit log by service, actor, action and date range, with pages', async () => {
+    handle = await migratedDatabase(kind);
+    fx = await moduleFixture(handle.db, { services: [SVC1, SVC2] });
+    await fx.mod.snapshots.create(SVC1, { name: 'a' }, ALICE);
+    await fx.mod.snapshots.create(SVC2, { name: 'b' }, { actor: { type: 'customer', id: 'bob' } });
+    const { agent, token } = await sessionFor(fx.mod, 'admin', `${A}/services?serviceId=svc-1`);
+    await agent.post(`${A}/services/svc-1/overrides`).type('form').send({ _csrf: token, maxSnapshots: '9' });
+    await agent.post(`${A}/limits/*`).type('form').send({ _csrf: token, maxSnapshots: '4', maxSchedules: '1', maxKeep: '2' });
+    for (let i = 0; i < 5; i++) await fx.mod.snapshots.setPinned(SVC1, 1, i % 2 === 0, ALICE);
+
+    const actions = async (q: string) => [...(await agent.get(`${A}/audit${q}`)).text.matchAll(/data-action="([^"]+)"/g)].map((m) => m[1]);
+    expect(await actions('?serviceId=svc-2')).toEqual(['snapshot.create']);
+    expect(await actions('?actorId=root')).toEqual(['admin.plan_limits_set', 'admin.overrides_set']);
+    expect(await actions('?actorType=admin&serviceId=svc-1')).toEqual(['admin.overrides_set']);
+    expect(await actions('?action=admin')).toEqual(['admin.plan_limits_set', 'admin.overrides_set']);
+    expect(await actions('?action=snapshot.create')).toEqual(['snapshot.create', 'snapshot.create']);
+    expect(await actions('?action=snap')).toEqual([]); // a prefix means whole segments
+    const today = new Date().toISOString().slice(0, 10);
+    const tomorrow = new Date(Date.now() + 86_400_000 + 3600_000).toISOString().slice(0, 10);
+    const all = await handle.db('snapshot_audit_events').count({ n: '*' }).first();
+    expect((await actions(`?from=${today}&to=${tomorrow}&size=100`))).toHaveLength(Number(all?.n));
+    expect(await actions(`?from=${tomorrow}`)).toEqual([]);
+
+    const first = await agent.get(`${A}/audit?size=5`);
+    expect(first.text).toContain(`Page 1 of 2 (${Number(all?.n)} in all)`);
+    expect(first.text).toContain('Customer (alice)');
+
+    const bad = await agent.get(`${A}/audit?from=2026-02-30`).set('x-test-actor', 'adminKo');
+    expect(bad.status).toBe(422);
+    expect(bad.text).toContain('올바른 날짜(YYYY-MM-DD)를 입력하세요.');
+    const reversed = await agent.get(`${A}/audit?from=${tomorrow}&to=${today}`);
+    expect(reversed.status).toBe(422);
+  });
+});
