@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as initial from './20261122000000_snapshot_initial.js';
 import * as jobs from './20261122010000_snapshot_jobs.js';
 import * as nodes from './20261122020000_snapshot_nodes.js';
+import * as auditByService from './20261122050000_snapshot_audit_by_service.js';
 
 // Listed statically rather than read from disk, so migrations run the same under tsx, vitest and a
 // compiled build, and never mix with the host panel's own migrations.
@@ -9,6 +10,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261122000000_snapshot_initial': initial,
   '20261122010000_snapshot_jobs': jobs,
   '20261122020000_snapshot_nodes': nodes,
+  '20261122050000_snapshot_audit_by_service': auditByService,
 };
 
 /** knex migrator config for the module's tables: its own source and its own bookkeeping table. */

@@ -84,15 +84,16 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     wake: () => runner?.wake(),
     namePrefix: config.namePrefix,
   };
+  let scheduler: AgendaScheduler | null = null;
   const ctx: ModuleContext = {
     deps, snapshots: new SnapshotService(deps), lifecycle: new LifecycleService(deps), panel, config, i18n, logger,
+    schedules: new ScheduleService(deps, () => scheduler),
   };
   const scheduleRuns: ScheduleRunDeps = {
     deps, snapshots: ctx.snapshots,
     loadService: (id) => loadService(ctx, id).catch(() => null),
   };
   deps.onCreateSettled = (s, ok, code) => onScheduledCreateSettled(scheduleRuns, s, ok, code);
-  let scheduler: AgendaScheduler | null = null;
   /** One reconcile pass over every live service, plus stuck operations (SPEC §3). */
   const reconcile = async (): Promise<ReconcileSummary[]> => {
     const out: ReconcileSummary[] = [];
@@ -103,7 +104,6 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     await failStuckOperations(deps, config.operations.operationTimeoutMs + 2 * config.operations.leaseMs);
     return out;
   };
-  const schedules = new ScheduleService(deps, () => scheduler);
 
   // Every router shares the same front: security headers, the actor (remembering their language for
   // mail), i18n; and the same back: the one error handler. Mounted at the host's root, each router
@@ -129,7 +129,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
       /** Admin pages under /admin/snapshots. */
       admin: wrap([/^\/admin\/snapshots(\/|$)/], adminRouter(ctx)),
       /** JSON API under /api/v1. */
-      api: wrap([/^\/api\/v1\/services\/[^/]+\/snapshots(\/|$)/], apiRouter(ctx)),
+      api: wrap([/^\/api\/v1\/services\/[^/]+\/(snapshots|schedules|activity)(\/|$)/], apiRouter(ctx)),
       /** Signed billing webhook at POST /webhooks/snapshots. */
       webhook: wrap([/^\/webhooks\/snapshots\/?$/], webhookRouter(ctx)),
     },
@@ -143,7 +143,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     },
     /** Domain services, for panels that call the module directly rather than through HTTP. */
     snapshots: ctx.snapshots,
-    schedules,
+    schedules: ctx.schedules,
     /** Compares hypervisor snapshots with the records now (the scheduler does it periodically). */
     reconcile,
     /** Runs one occurrence of a schedule now (what the scheduler does at the schedule's time). */
