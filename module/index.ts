@@ -162,7 +162,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
         execute: (op, execCtx) => executeOperation(deps, op, execCtx, config.operations),
       });
       await runner.start();
-      if (config.scheduler.enabled && !scheduler) {
+      if (!scheduler) {
         const backend = new KnexBackend({ db });
         await backend.connect(); // Agenda's constructor would swallow this error; surface it here.
         const started = new AgendaScheduler({
@@ -170,14 +170,18 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
           run: (id, at) => runSchedule(scheduleRuns, id, at),
           missed: (id, at) => recordMissed(scheduleRuns, id, at),
         });
-        // Jobs follow the schedules table: repairs anything saved while no scheduler ran.
-        for (const s of await repos.schedules.listEnabled()) await started.sync(s);
-        if (config.scheduler.reconcileEveryMs > 0) {
-          started.agenda.define(RECONCILE_JOB, async () => { await reconcile(); });
-          // A single job shared by every worker: each pass runs once, wherever.
-          await started.agenda.every(config.scheduler.reconcileEveryMs, RECONCILE_JOB);
+        // Every process writes schedule changes to the job store (so they run, and their next
+        // execution shows, wherever the workers are); only scheduler processes run the jobs.
+        if (config.scheduler.enabled) {
+          // Jobs follow the schedules table: repairs anything saved while no scheduler ran.
+          for (const s of await repos.schedules.listEnabled()) await started.sync(s);
+          if (config.scheduler.reconcileEveryMs > 0) {
+            started.agenda.define(RECONCILE_JOB, async () => { await reconcile(); });
+            // A single job shared by every worker: each pass runs once, wherever.
+            await started.agenda.every(config.scheduler.reconcileEveryMs, RECONCILE_JOB);
+          }
+          await started.start();
         }
-        await started.start();
         scheduler = started;
       }
     },
