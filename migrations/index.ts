@@ -5,6 +5,7 @@ import * as nodes from './20261122020000_snapshot_nodes.js';
 import * as jobsRevision from './20261122060000_snapshot_jobs_revision.js';
 import * as webhookEvents from './20261122030000_snapshot_webhook_events.js';
 import * as serviceOwner from './20261122040000_snapshot_service_owner.js';
+import * as auditByService from './20261122050000_snapshot_audit_by_service.js';
 
 // Listed statically rather than read from disk, so migrations run the same under tsx, vitest and a
 // compiled build, and never mix with the host panel's own migrations.
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261122060000_snapshot_jobs_revision': jobsRevision,
   '20261122030000_snapshot_webhook_events': webhookEvents,
   '20261122040000_snapshot_service_owner': serviceOwner,
+  '20261122050000_snapshot_audit_by_service': auditByService,
 };
 
 /** knex migrator config for the module's tables: its own source and its own bookkeeping table. */

@@ -90,15 +90,16 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     wake: (serviceId) => runner?.wake(serviceId),
     namePrefix: config.namePrefix,
   };
+  let scheduler: AgendaScheduler | null = null;
   const ctx: ModuleContext = {
     deps, snapshots: new SnapshotService(deps), lifecycle: new LifecycleService(deps, () => scheduler), panel, config, i18n, logger,
+    schedules: new ScheduleService(deps, () => scheduler),
   };
   const scheduleRuns: ScheduleRunDeps = {
     deps, snapshots: ctx.snapshots,
     loadService: (id) => loadService(ctx, id).catch(() => null),
   };
   deps.onCreateSettled = (s, ok, code) => onScheduledCreateSettled(scheduleRuns, s, ok, code);
-  let scheduler: AgendaScheduler | null = null;
   /** One reconcile pass over every live service, plus stuck operations (SPEC §3). */
   const reconcile = async (): Promise<ReconcileSummary[]> => {
     const out: ReconcileSummary[] = [];
@@ -109,7 +110,6 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     await failStuckOperations(deps, config.operations.operationTimeoutMs + 2 * config.operations.leaseMs);
     return out;
   };
-  const schedules = new ScheduleService(deps, () => scheduler);
 
   // Every router shares the same front: security headers, the actor (remembering their language for
   // mail), i18n; and the same back: the one error handler. Mounted at the host's root, each router
@@ -137,7 +137,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
         queries: new AdminQueries(db), health: schedulerHealthReader(db, () => scheduler !== null),
       })),
       /** JSON API under /api/v1. */
-      api: wrap([/^\/api\/v1\/services\/[^/]+\/snapshots(\/|$)/], apiRouter(ctx)),
+      api: wrap([/^\/api\/v1\/services\/[^/]+\/(snapshots|schedules|activity)(\/|$)/], apiRouter(ctx)),
       /** Signed billing webhook at POST /webhooks/snapshots. */
       webhook: wrap([/^\/webhooks\/snapshots\/?$/], webhookRouter(ctx, new WebhookEventsRepo(db))),
     },
@@ -151,7 +151,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     },
     /** Domain services, for panels that call the module directly rather than through HTTP. */
     snapshots: ctx.snapshots,
-    schedules,
+    schedules: ctx.schedules,
     /** Compares hypervisor snapshots with the records now (the scheduler does it periodically). */
     reconcile,
     /** Runs one occurrence of a schedule now (what the scheduler does at the schedule's time). */
@@ -175,20 +175,24 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
         });
         await runner.start();
       }
-      if (config.scheduler.enabled && !scheduler) {
+      if (!scheduler) {
         const started = new AgendaScheduler({
           backend: new KnexBackend({ db }), logger, ...config.scheduler, workerName,
           run: (id, at) => runSchedule(scheduleRuns, id, at),
           missed: (id, at) => recordMissed(scheduleRuns, id, at),
         });
-        // Jobs follow the schedules table: repairs anything saved while no scheduler ran.
-        for (const s of await repos.schedules.listEnabled()) await started.sync(s);
-        if (config.scheduler.reconcileEveryMs > 0) {
-          started.agenda.define(RECONCILE_JOB, async () => { await reconcile(); });
-          // A single job shared by every worker: each pass runs once, wherever.
-          await started.agenda.every(config.scheduler.reconcileEveryMs, RECONCILE_JOB);
+        // Every process writes schedule changes to the job store (so they run, and their next
+        // execution shows, wherever the workers are); only scheduler processes run the jobs.
+        if (config.scheduler.enabled) {
+          // Jobs follow the schedules table: repairs anything saved while no scheduler ran.
+          for (const s of await repos.schedules.listEnabled()) await started.sync(s);
+          if (config.scheduler.reconcileEveryMs > 0) {
+            started.agenda.define(RECONCILE_JOB, async () => { await reconcile(); });
+            // A single job shared by every worker: each pass runs once, wherever.
+            await started.agenda.every(config.scheduler.reconcileEveryMs, RECONCILE_JOB);
+          }
+          await started.start();
         }
-        await started.start();
         scheduler = started;
       }
     },

@@ -34,7 +34,10 @@ export const configSchema = z.object({
   /** Helmet's headers and CSP on the module's routes; turn off only if the panel sets its own. */
   securityHeaders: z.boolean().default(true),
   scheduler: z.object({
-    /** Run weekly schedules in this process (turn off in web-only processes of a multi-process panel). */
+    /**
+     * Run weekly schedules in this process (turn off in web-only processes of a multi-process panel;
+     * their schedule changes still reach the shared job store once start() has run).
+     */
     enabled: z.boolean().default(true),
     processEveryMs: z.number().int().min(20).default(5_000),
     concurrency: z.number().int().min(1).max(200).default(10),

@@ -50,6 +50,8 @@ export class ScheduleService {
   async update(service: PanelService, id: number, raw: Record<string, unknown>, ctx: ActionContext): Promise<Schedule> {
     const current = await this.get(service, id);
     const input = await this.validate(service, raw);
+    // An edit must not switch back on a schedule the plan no longer allows (setEnabled checks the same).
+    if (input.enabled && !current.enabled) await this.assertMayEnable(service, current.id);
     await this.deps.repos.schedules.update(current.id, { ...input, disabledReason: input.enabled ? null : current.disabledReason });
     const schedule = (await this.deps.repos.schedules.get(current.id))!;
     await this.scheduler()?.sync(schedule);
@@ -57,13 +59,10 @@ export class ScheduleService {
     return schedule;
   }
 
-  /** Turns a schedule on or off; turning on re-checks that the plan allows schedules. */
+  /** Turns a schedule on or off; turning on re-checks the plan (see assertMayEnable). */
   async setEnabled(service: PanelService, id: number, enabled: boolean, ctx: ActionContext): Promise<Schedule> {
     const current = await this.get(service, id);
-    if (enabled) {
-      const limits = await this.deps.limits.forService(service.id, service.planId);
-      if (!limits.schedulesAllowed) throw new ConflictError('schedules_not_in_plan');
-    }
+    if (enabled && !current.enabled) await this.assertMayEnable(service, current.id);
     await this.deps.repos.schedules.update(current.id, { enabled, disabledReason: null });
     const schedule = { ...current, enabled, disabledReason: null };
     await this.scheduler()?.sync(schedule);
@@ -77,6 +76,17 @@ export class ScheduleService {
     await this.deps.repos.schedules.remove(current.id);
     await this.scheduler()?.remove(current.id);
     await this.audit(ctx, service, 'schedule.delete', current);
+  }
+
+  /**
+   * Turning a schedule on needs a plan with schedules and, after a downgrade left more schedules than
+   * the plan allows (the extra ones disabled), a free place among the enabled ones.
+   */
+  private async assertMayEnable(service: PanelService, id: number): Promise<void> {
+    const limits = await this.deps.limits.forService(service.id, service.planId);
+    if (!limits.schedulesAllowed) throw new ConflictError('schedules_not_in_plan');
+    const enabled = (await this.deps.repos.schedules.listForService(service.id)).filter((s) => s.enabled && s.id !== id).length;
+    if (enabled >= limits.maxSchedules) throw new ConflictError('schedule_limit_reached', { limit: limits.maxSchedules });
   }
 
   private async validate(service: PanelService, raw: Record<string, unknown>) {

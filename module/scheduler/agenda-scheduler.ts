@@ -1,15 +1,20 @@
-import { Agenda, type AgendaBackend, type Job } from 'agenda';
+import { Agenda, type Job } from 'agenda';
 import { CronExpressionParser } from 'cron-parser';
 import type { Logger } from 'pino';
 import type { SchedulerPort } from '../domain/schedule-service.js';
 import { scheduleCron } from '../domain/schedules.js';
 import type { Schedule } from '../domain/types.js';
+import type { KnexBackend } from './knex-backend/index.js';
 import type { RunResult } from './run-schedule.js';
 
 export const SCHEDULE_JOB = 'snapshot-schedule';
 
+/** The `.unique()` query that makes a schedule's job one row; its hash is the row's indexed unique_key. */
+export const scheduleJobKey = (scheduleId: number) => ({ 'data.scheduleId': scheduleId });
+
 export interface AgendaSchedulerOptions {
-  backend: AgendaBackend;
+  /** Ours, not any AgendaBackend: next runs and removals go straight to its unique_key index. */
+  backend: KnexBackend;
   logger: Logger;
   /** Runs one occurrence; `at` is the occurrence's own time, not the time the worker got to it. */
   run(scheduleId: number, at: Date): Promise<RunResult>;
@@ -62,24 +67,23 @@ export class AgendaScheduler implements SchedulerPort {
       return;
     }
     const job = this.agenda.create(SCHEDULE_JOB, { scheduleId: schedule.id, cron: scheduleCron(schedule), timezone: schedule.timezone });
-    job.unique({ 'data.scheduleId': schedule.id });
+    job.unique(scheduleJobKey(schedule.id));
     job.repeatEvery(scheduleCron(schedule), { timezone: schedule.timezone, skipImmediate: true });
     await job.save();
   }
 
+  /** Deletes the schedule's job by its unique key (Agenda's cancel by data would read every job). */
   async remove(scheduleId: number): Promise<void> {
-    await this.agenda.cancel({ name: SCHEDULE_JOB, data: { scheduleId } });
+    await this.o.backend.repository.removeUnique(SCHEDULE_JOB, scheduleJobKey(scheduleId));
   }
 
+  /** Next runs of just these schedules, looked up by their jobs' unique keys (one indexed query). */
   async nextRuns(scheduleIds: number[]): Promise<Map<number, Date | null>> {
-    const out = new Map<number, Date | null>(scheduleIds.map((id) => [id, null]));
-    if (!scheduleIds.length) return out;
-    const { jobs } = await this.agenda.queryJobs({ name: SCHEDULE_JOB, includeDisabled: false, limit: 10_000 });
-    for (const job of jobs) {
-      const id = Number((job.data as { scheduleId?: number })?.scheduleId);
-      if (out.has(id)) out.set(id, job.nextRunAt ? new Date(job.nextRunAt) : null);
-    }
-    return out;
+    const jobs = scheduleIds.length ? await this.o.backend.repository.findUnique(SCHEDULE_JOB, scheduleIds.map(scheduleJobKey)) : [];
+    return new Map(scheduleIds.map((id, i) => {
+      const job = jobs[i];
+      return [id, job && !job.disabled && job.nextRunAt ? new Date(job.nextRunAt) : null];
+    }));
   }
 
   private async handle(job: Job<{ scheduleId: number; cron: string; timezone: string }>): Promise<void> {

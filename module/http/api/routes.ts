@@ -1,12 +1,14 @@
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
 import { authorize, type Action } from '../../domain/authorize.js';
-import { SnapshotError, ValidationError } from '../../domain/errors.js';
+import { SnapshotError } from '../../domain/errors.js';
 import { quotaView } from '../../domain/limits.js';
 import type { Snapshot } from '../../domain/types.js';
 import { actionContext, loadService, parseId, requireActor } from '../shared/actor.js';
 import type { ModuleContext } from '../shared/module-context.js';
-import { actionRateLimit, bodyParsers } from '../shared/security.js';
+import { actionRateLimit } from '../shared/security.js';
+import { apiBody, jsonBody } from './api-input.js';
+import { scheduleApiRouter } from './schedule-routes.js';
 
 const str = z.string().max(20_000);
 export const apiSchemas = {
@@ -17,13 +19,7 @@ export const apiSchemas = {
   restore: z.object({ typedServiceName: str, safetySnapshot: z.boolean().optional(), startAfter: z.boolean().optional() }),
 };
 
-function body<T extends z.ZodType>(schema: T, req: Request): z.output<T> {
-  const r = schema.safeParse(req.body ?? {});
-  if (!r.success) {
-    throw new ValidationError(Object.fromEntries(r.error.issues.map((i) => [String(i.path[0] ?? 'body'), { code: i.path[0] === 'confirm' ? 'confirm_required' : 'field_invalid' }])));
-  }
-  return r.data;
-}
+const body = <T extends z.ZodType>(schema: T, req: Request) => apiBody(schema, req, { confirm: 'confirm_required' });
 
 /** The API's snapshot shape (documented in openapi.json). */
 export function snapshotJson(s: Snapshot) {
@@ -43,9 +39,7 @@ export function apiRouter(ctx: ModuleContext): Router {
   const router = express.Router();
   const base = '/api/v1/services/:serviceId/snapshots';
   const limited = actionRateLimit(20);
-  const jsonOnly = (req: Request, _res: Response, next: (err?: unknown) => void) =>
-    next(req.is('application/json') ? undefined : new SnapshotError('json_required', 415));
-  const mutating = [jsonOnly, ...bodyParsers()];
+  const mutating = jsonBody();
 
   async function serviceFor(req: Request, action: Action) {
     const service = await loadService(ctx, String(req.params.serviceId));
@@ -106,6 +100,7 @@ export function apiRouter(ctx: ModuleContext): Router {
     res.status(202).json({ snapshot: snapshotJson(r.snapshot), safetySnapshot: r.safety ? snapshotJson(r.safety) : null });
   });
 
+  router.use(scheduleApiRouter(ctx));
   router.use((_req, _res, next) => next(new SnapshotError('route_not_found', 404)));
   return router;
 }

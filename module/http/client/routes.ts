@@ -1,18 +1,18 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { authorize } from '../../domain/authorize.js';
-import { NotFoundError, ValidationError, type SnapshotError } from '../../domain/errors.js';
+import { NotFoundError, type SnapshotError } from '../../domain/errors.js';
 import { actionContext, loadService, parseId, requireActor } from '../shared/actor.js';
 import { formAction } from '../shared/form-action.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { snapshotsPath } from '../shared/paths.js';
 import { renderPage } from '../shared/render.js';
 import { actionRateLimit, bodyParsers, csrfProtection } from '../shared/security.js';
+import { activityRouter } from './activity-routes.js';
+import { checkbox, parse, presentError, text } from './forms.js';
 import { loadListModel } from './list-model.js';
+import { scheduleRouter } from './schedule-routes.js';
 
-const checkbox = z.union([z.literal('on'), z.literal('1'), z.literal('true'), z.literal('0'), z.literal('')]).optional()
-  .transform((v) => v === 'on' || v === '1' || v === 'true');
-const text = z.string().max(20_000).optional();
 const createForm = z.object({ name: text, description: text, includeMemory: checkbox });
 const editForm = z.object({ name: text, description: text });
 const deleteForm = z.object({ confirm: checkbox, typedName: text });
@@ -21,26 +21,12 @@ const pinForm = z.object({ pinned: checkbox });
 
 const FLASHES = new Set(['created', 'pinned', 'unpinned', 'edited', 'delete_scheduled', 'dismissed', 'restore_started', 'restore_started_safety']);
 
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
-  const r = schema.safeParse(body ?? {});
-  if (!r.success) {
-    throw new ValidationError(Object.fromEntries(r.error.issues.map((i) => [String(i.path[0] ?? 'form'), { code: 'field_invalid' }])));
-  }
-  return r.data;
-}
-
-/** A refusal as the form shows it: the message and one localized line per field. */
-function presentError(req: Request, e: SnapshotError) {
-  const fields = e instanceof ValidationError
-    ? Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, req.t(`errors:${v.code}`, v.params ?? {})])) : {};
-  return { message: req.t(e.i18nKey, e.params), fields };
-}
-
 /** The client area: /services/:serviceId/snapshots and its forms. Works without JavaScript. */
 export function clientRouter(ctx: ModuleContext): Router {
   const router = express.Router();
   const csrf = csrfProtection(ctx);
   router.use(csrf.router);
+  router.use(scheduleRouter(ctx, csrf), activityRouter(ctx));
   const base = '/services/:serviceId/snapshots';
   const limited = actionRateLimit(20);
 

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { ForbiddenError, NotFoundError, SnapshotError } from '../../domain/errors.js';
+import { authorize, type Action } from '../../domain/authorize.js';
 import type { ActionContext } from '../../domain/deps.js';
 import type { Actor, PanelService } from '../../domain/types.js';
 import type { ModuleContext } from './module-context.js';
@@ -64,4 +65,11 @@ export function parseId(raw: string | undefined, what: 'snapshot' | 'schedule' =
   const id = /^[1-9]\d{0,15}$/.test(raw ?? '') ? Number(raw) : NaN;
   if (!Number.isSafeInteger(id)) throw new NotFoundError(what);
   return id;
+}
+
+/** The route's service (`:serviceId`), after checking the request's actor may do `action` on it. */
+export async function authorizedService(ctx: ModuleContext, req: Request, action: Action): Promise<PanelService> {
+  const service = await loadService(ctx, String(req.params.serviceId));
+  authorize(requireActor(req), action, service);
+  return service;
 }

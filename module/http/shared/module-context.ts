@@ -4,6 +4,7 @@ import type { SnapshotModuleConfig } from '../../config/options.js';
 import type { PanelAdapter } from '../../config/panel-adapter.js';
 import type { DomainDeps } from '../../domain/deps.js';
 import type { LifecycleService } from '../../domain/lifecycle-service.js';
+import type { ScheduleService } from '../../domain/schedule-service.js';
 import type { SnapshotService } from '../../domain/snapshot-service.js';
 import type { Actor } from '../../domain/types.js';
 
@@ -12,6 +13,7 @@ export interface ModuleContext {
   deps: DomainDeps;
   snapshots: SnapshotService;
   lifecycle: LifecycleService;
+  schedules: ScheduleService;
   panel: PanelAdapter;
   config: SnapshotModuleConfig;
   i18n: i18n;

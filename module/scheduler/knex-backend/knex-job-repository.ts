@@ -7,6 +7,7 @@ import { getJobsOverview, queryJobs } from './job-queries.js';
 import { rowToJob, stateColumns } from './job-row.js';
 import { chunks, DEFAULT_TABLE, type JobRow, type JobTable, type KnexBackendOptions } from './job-table.js';
 import { saveJob } from './save-job.js';
+import { uniqueKey } from './unique-key.js';
 import { verifyJobTable } from './verify-table.js';
 
 /**
@@ -107,6 +108,25 @@ export class KnexJobRepository implements JobRepository {
 
   enableJobs(options: RemoveJobsOptions): Promise<number> {
     return forMatchingJobs(this.t, options, (q) => q.update({ disabled: false }));
+  }
+
+  /**
+   * The jobs saved under `name` with `.unique(query)`, one per query (null where there is none), read
+   * through the unique_key index: the cost follows the queries asked for, not the size of the table.
+   */
+  async findUnique(name: string, queries: Record<string, unknown>[]): Promise<(JobParameters | null)[]> {
+    const keys = queries.map((q) => uniqueKey(name, q));
+    const byKey = new Map<string, JobParameters>();
+    for (const part of chunks([...new Set(keys)])) {
+      const rows: JobRow[] = await this.t.db(this.t.table).whereIn('unique_key', part).where({ name });
+      for (const row of rows) byKey.set(String(row.unique_key), rowToJob(row));
+    }
+    return keys.map((k) => byKey.get(k) ?? null);
+  }
+
+  /** Removes the job saved under `name` with `.unique(query)`, by its index; returns how many went. */
+  async removeUnique(name: string, query: Record<string, unknown>): Promise<number> {
+    return this.q.where({ unique_key: uniqueKey(name, query), name }).delete();
   }
 
   async purgeAllJobs(): Promise<number> {

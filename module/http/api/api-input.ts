@@ -1,0 +1,29 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { z } from 'zod';
+import { SnapshotError, ValidationError } from '../../domain/errors.js';
+import { bodyParsers } from '../shared/security.js';
+
+/**
+ * Parses a JSON body; each field of the wrong shape is reported with `codes[field]` (a code the
+ * clients already know for that field) or `field_invalid`.
+ */
+export function apiBody<T extends z.ZodType>(schema: T, req: Request, codes: Record<string, string> = {}): z.output<T> {
+  const r = schema.safeParse(req.body ?? {});
+  if (!r.success) {
+    throw new ValidationError(Object.fromEntries(r.error.issues.map((i) => {
+      const field = String(i.path[0] ?? 'body');
+      return [field, { code: codes[field] ?? 'field_invalid' }];
+    })));
+  }
+  return r.data;
+}
+
+/**
+ * State-changing calls need a JSON body: a cross-site form cannot send one without a CORS preflight,
+ * which the module never grants.
+ */
+export function jsonBody(): ((req: Request, res: Response, next: NextFunction) => void)[] {
+  const jsonOnly = (req: Request, _res: Response, next: NextFunction) =>
+    next(req.is('application/json') ? undefined : new SnapshotError('json_required', 415));
+  return [jsonOnly, ...bodyParsers()];
+}

@@ -1,0 +1,31 @@
+import type { Request } from 'express';
+import type { PanelService, Schedule } from '../../domain/types.js';
+import type { ModuleContext } from '../shared/module-context.js';
+import { formatters } from './presenter.js';
+import { presentFormChoices, presentSchedulesPage, timezoneChoices, type ScheduleFormChoices, type SchedulesPageModel } from './schedule-presenter.js';
+
+/** The viewer's timezone: the panel's user setting, else the module's default. */
+export function viewerTimezone(ctx: ModuleContext, req: Request): string {
+  return req.snapshotActor?.timezone ?? ctx.config.defaultTimezone;
+}
+
+/** The schedule form's choices for `req`'s user under the service's plan and hypervisor. */
+export async function loadFormChoices(ctx: ModuleContext, req: Request, service: PanelService, current?: Schedule): Promise<ScheduleFormChoices> {
+  const [limits, caps] = await Promise.all([
+    ctx.deps.limits.forService(service.id, service.planId),
+    ctx.deps.driver(service.target.driver).capabilities(service.target),
+  ]);
+  return presentFormChoices({
+    t: req.t, lng: req.language, limits, memoryCapable: caps.memory, timezones: timezoneChoices(viewerTimezone(ctx, req), current?.timezone ?? ''),
+  });
+}
+
+/** The Snapshot Schedule tab of a service, presented for `req`'s user. */
+export async function loadSchedulesModel(ctx: ModuleContext, req: Request, service: PanelService): Promise<SchedulesPageModel> {
+  const [schedules, choices] = await Promise.all([ctx.schedules.list(service), loadFormChoices(ctx, req, service)]);
+  const actor = req.snapshotActor!;
+  return presentSchedulesPage({
+    t: req.t, lng: req.language, fmt: formatters(req.language, viewerTimezone(ctx, req)), service, schedules, choices,
+    readOnly: actor.role !== 'admin' && service.status !== 'active',
+  });
+}
