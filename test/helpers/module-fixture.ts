@@ -25,6 +25,8 @@ export const ACTORS = {
  */
 export async function moduleFixture(db: Knex, opts: {
   services?: PanelService[]; driver?: SnapshotDriver; operations?: Record<string, number>; config?: Record<string, unknown>;
+  /** The panel's login page, for tests of the anonymous redirect (without it: a 401). */
+  loginUrl?: string;
 } = {}) {
   const services = new Map((opts.services ?? [makeService()]).map((s) => [s.id, s]));
   const notifications: PanelNotification[] = [];
@@ -38,6 +40,7 @@ export async function moduleFixture(db: Knex, opts: {
       },
       getService: (id) => services.get(id) ?? null,
       notify: (n) => { notifications.push(n); },
+      ...(opts.loginUrl ? { loginUrl: () => opts.loginUrl! } : {}),
     },
     drivers: { simulated: driver },
     config: {

@@ -2,7 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { authorize } from '../../domain/authorize.js';
 import { NotFoundError, ValidationError, type SnapshotError } from '../../domain/errors.js';
-import { actionContext, loadService, parseId, requireActor } from '../shared/actor.js';
+import { actionContext, loadService, NotLoggedInError, parseId, requireActor } from '../shared/actor.js';
 import { toSnapshotError } from '../shared/error-handler.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { snapshotsPath } from '../shared/paths.js';
@@ -40,6 +40,8 @@ function presentError(req: Request, e: SnapshotError) {
 export function clientRouter(ctx: ModuleContext): Router {
   const router = express.Router();
   const csrf = csrfProtection(ctx);
+  // Nobody logged in: the login page (or a 401), before CSRF or input checks say anything else.
+  router.use((req, _res, next) => next(req.snapshotActor ? undefined : new NotLoggedInError()));
   router.use(csrf.router);
   const base = '/services/:serviceId/snapshots';
   const limited = actionRateLimit(20);
