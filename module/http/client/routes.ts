@@ -7,6 +7,7 @@ import { toSnapshotError } from '../shared/error-handler.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { snapshotsPath } from '../shared/paths.js';
 import { renderPage } from '../shared/render.js';
+import { fastRequestT } from '../shared/request-t.js';
 import { actionRateLimit, bodyParsers, csrfProtection } from '../shared/security.js';
 import { loadListModel } from './list-model.js';
 
@@ -42,7 +43,7 @@ export function clientRouter(ctx: ModuleContext): Router {
   const csrf = csrfProtection(ctx);
   // Nobody logged in: the login page (or a 401), before CSRF or input checks say anything else.
   router.use((req, _res, next) => next(req.snapshotActor ? undefined : new NotLoggedInError()));
-  router.use(csrf.router);
+  router.use(csrf.router, fastRequestT(ctx));
   const base = '/services/:serviceId/snapshots';
   const limited = actionRateLimit(20);
 
