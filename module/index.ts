@@ -23,7 +23,8 @@ import { ScheduleService } from './domain/schedule-service.js';
 import { SnapshotService } from './domain/snapshot-service.js';
 import type { Actor, PanelService } from './domain/types.js';
 import { adminRouter } from './http/admin/routes.js';
-import { apiRouter } from './http/api/routes.js';
+import { buildOpenApiDocument, openapiRouter } from './http/api/openapi.js';
+import { apiRouter, openapiComponents, openapiRoutes } from './http/api/routes.js';
 import { clientRouter } from './http/client/routes.js';
 import { billingHooks } from './http/webhook/hooks.js';
 import { webhookRouter } from './http/webhook/routes.js';
@@ -56,6 +57,14 @@ export { SnapshotError } from './domain/errors.js';
 
 const RECONCILE_JOB = 'snapshot-reconcile';
 const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
+
+/**
+ * The JSON API's OpenAPI 3.1 document (also served at GET /api/v1/openapi.json and kept in
+ * docs/openapi.json by `npm run openapi`). Route files add their lists here.
+ */
+export function snapshotApiDocument() {
+  return buildOpenApiDocument([openapiRoutes], { ...openapiComponents });
+}
 
 export interface MenuItem {
   label: string;
@@ -115,13 +124,13 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
   // mail), i18n; and the same back: the one error handler. Mounted at the host's root, each router
   // only touches its own paths, so host pages never get the module's headers or actor lookups.
   const i18nMiddleware = (await import('i18next-http-middleware')).handle(i18n);
-  const wrap = (paths: RegExp[], inner: Router): Router => {
+  const wrap = (paths: RegExp[], ...inner: Router[]): Router => {
     const r = express.Router();
     r.use((req: Request, _res: Response, next: NextFunction) => next(paths.some((p) => p.test(req.path)) ? undefined : 'router'));
     r.use(securityHeaders(ctx), resolveActor(ctx), (req: Request, _res: Response, next: NextFunction) => {
       if (req.snapshotActor?.locale) localeOfUser.set(req.snapshotActor.id, req.snapshotActor.locale);
       next();
-    }, i18nMiddleware, inner, errorHandler(ctx));
+    }, i18nMiddleware, ...inner, errorHandler(ctx));
     return r;
   };
   const client = express.Router();
@@ -136,8 +145,9 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
       admin: wrap([/^\/admin\/snapshots(\/|$)/], adminRouter(ctx, {
         queries: new AdminQueries(db), health: schedulerHealthReader(db, () => scheduler !== null),
       })),
-      /** JSON API under /api/v1. */
-      api: wrap([/^\/api\/v1\/services\/[^/]+\/(snapshots|schedules|activity)(\/|$)/], apiRouter(ctx)),
+      /** JSON API under /api/v1, and its OpenAPI document at /api/v1/openapi.json (no session needed). */
+      api: wrap([/^\/api\/v1\/services\/[^/]+\/(snapshots|schedules|activity)(\/|$)/, /^\/api\/v1\/openapi\.json$/],
+        openapiRouter(snapshotApiDocument()), apiRouter(ctx)),
       /** Signed billing webhook at POST /webhooks/snapshots. */
       webhook: wrap([/^\/webhooks\/snapshots\/?$/], webhookRouter(ctx, new WebhookEventsRepo(db))),
     },

@@ -25,6 +25,12 @@ export class LimitsRepo {
     return row ? fromRow(row) : null;
   }
 
+  /** Several plans' rows in one query (every page needs its plan's and the default row). */
+  async getMany(planIds: string[]): Promise<Map<string, PlanLimits>> {
+    const rows = await this.db(T).whereIn('plan_id', [...new Set(planIds)]);
+    return new Map(rows.map((r) => [String(r.plan_id), fromRow(r)]));
+  }
+
   async list(): Promise<Map<string, PlanLimits>> {
     const rows = await this.db(T).select();
     return new Map(rows.map((r) => [String(r.plan_id), fromRow(r)]));

@@ -15,8 +15,8 @@ export class LimitsService {
   ) {}
 
   async forPlan(planId: string): Promise<PlanLimits> {
-    const [plan, fallback] = await Promise.all([this.limits.get(planId), this.limits.get(DEFAULT_PLAN)]);
-    return resolveLimits(this.configDefault, plan, fallback);
+    const rows = await this.limits.getMany([planId, DEFAULT_PLAN]);
+    return resolveLimits(this.configDefault, rows.get(planId), rows.get(DEFAULT_PLAN));
   }
 
   async forService(serviceId: string, planId: string): Promise<PlanLimits> {

@@ -28,6 +28,8 @@ export async function moduleFixture(db: Knex, opts: {
   services?: PanelService[]; driver?: SnapshotDriver; operations?: Record<string, number>; config?: Record<string, unknown>;
   /** Optional adapter parts (e.g. listPlans) added to the in-memory panel. */
   panel?: Partial<PanelAdapter>;
+  /** The panel's login page, for tests of the anonymous redirect (without it: a 401). */
+  loginUrl?: string;
 } = {}) {
   const services = new Map((opts.services ?? [makeService()]).map((s) => [s.id, s]));
   const notifications: PanelNotification[] = [];
@@ -42,6 +44,7 @@ export async function moduleFixture(db: Knex, opts: {
       getService: (id) => services.get(id) ?? null,
       notify: (n) => { notifications.push(n); },
       ...opts.panel,
+      ...(opts.loginUrl ? { loginUrl: () => opts.loginUrl! } : {}),
     },
     drivers: { simulated: driver },
     config: {

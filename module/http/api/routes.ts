@@ -1,5 +1,5 @@
-import express, { type Request, type Router } from 'express';
-import { z } from 'zod';
+import express, { type Request, type Response, type Router } from 'express';
+import type { z } from 'zod';
 import { authorize, type Action } from '../../domain/authorize.js';
 import { SnapshotError } from '../../domain/errors.js';
 import { quotaView } from '../../domain/limits.js';
@@ -8,21 +8,19 @@ import { actionContext, loadService, parseId, requireActor } from '../shared/act
 import type { ModuleContext } from '../shared/module-context.js';
 import { actionRateLimit } from '../shared/security.js';
 import { apiBody, jsonBody } from './api-input.js';
+import type { ApiRouteDoc } from './openapi.js';
 import { scheduleApiRouter } from './schedule-routes.js';
+import {
+  apiSchemas, limitsSchema, pathParams, queueItemSchema, quotaSchema, restoreResultSchema, snapshotEnvelopeSchema,
+  snapshotListSchema, snapshotSchema, type SnapshotJson,
+} from './schemas.js';
 
-const str = z.string().max(20_000);
-export const apiSchemas = {
-  create: z.object({ name: str, description: str.nullable().optional(), includeMemory: z.boolean().optional() }),
-  edit: z.object({ name: str, description: str.nullable().optional() }),
-  pin: z.object({ pinned: z.boolean() }),
-  delete: z.object({ confirm: z.literal(true), typedName: str.optional() }),
-  restore: z.object({ typedServiceName: str, safetySnapshot: z.boolean().optional(), startAfter: z.boolean().optional() }),
-};
+export { apiSchemas } from './schemas.js';
 
 const body = <T extends z.ZodType>(schema: T, req: Request) => apiBody(schema, req, { confirm: 'confirm_required' });
 
-/** The API's snapshot shape (documented in openapi.json). */
-export function snapshotJson(s: Snapshot) {
+/** The API's snapshot shape (`snapshotSchema`, documented in openapi.json). */
+export function snapshotJson(s: Snapshot): SnapshotJson {
   return {
     id: s.id, name: s.name, description: s.description, status: s.status, pinned: s.pinned, includeMemory: s.includeMemory,
     origin: s.origin, scheduleId: s.scheduleId, diskBytes: s.diskBytes, memoryBytes: s.memoryBytes,
@@ -31,23 +29,84 @@ export function snapshotJson(s: Snapshot) {
   };
 }
 
+const BASE = '/api/v1/services/:serviceId/snapshots';
+const ONE = `${BASE}/:id`;
+const tag = 'Snapshots';
+const params = pathParams;
+const notFound = { 404: ['snapshot_not_found'] } as const;
+const serviceState = ['service_suspended', 'service_terminated'] as const;
+
+/** The snapshot routes: what the router registers and what openapi.json documents, from the same entries. */
+export const snapshotRoutes = {
+  list: {
+    method: 'get', path: BASE, operationId: 'listSnapshots', tag, params, summary: "A service's snapshots, quota, limits and queue",
+    responses: { 200: { description: 'The snapshot list', schema: snapshotListSchema } },
+  },
+  get: {
+    method: 'get', path: ONE, operationId: 'getSnapshot', tag, params, summary: 'One snapshot',
+    responses: { 200: { description: 'The snapshot', schema: snapshotEnvelopeSchema } }, errors: notFound,
+  },
+  create: {
+    method: 'post', path: BASE, operationId: 'createSnapshot', tag, params, body: apiSchemas.create,
+    summary: 'Take a snapshot', description: 'Queued: the snapshot is `creating` until the hypervisor finishes. Rate-limited per user.',
+    responses: { 202: { description: 'Queued', schema: snapshotEnvelopeSchema } },
+    errors: { 409: ['snapshot_limit_reached', 'duplicate_record', ...serviceState], 429: ['rate_limited'], 503: ['driver_missing'] },
+  },
+  edit: {
+    method: 'patch', path: ONE, operationId: 'editSnapshot', tag, params, body: apiSchemas.edit, summary: 'Rename or re-describe a snapshot',
+    responses: { 200: { description: 'The snapshot', schema: snapshotEnvelopeSchema } },
+    errors: { ...notFound, 409: ['illegal_transition', 'snapshot_changed', ...serviceState] },
+  },
+  pin: {
+    method: 'post', path: `${ONE}/pin`, operationId: 'pinSnapshot', tag, params, body: apiSchemas.pin,
+    summary: 'Pin or unpin (pinned snapshots are never rotated and need the typed name to delete)',
+    responses: { 200: { description: 'The snapshot', schema: snapshotEnvelopeSchema } },
+    errors: { ...notFound, 409: ['snapshot_not_pinnable', 'snapshot_changed', ...serviceState] },
+  },
+  delete: {
+    method: 'delete', path: ONE, operationId: 'deleteSnapshot', tag, params, body: apiSchemas.delete,
+    summary: 'Delete a snapshot (a failed one is dismissed at once)',
+    responses: { 202: { description: 'Queued (status `deleting`), or dismissed', schema: snapshotEnvelopeSchema } },
+    errors: { ...notFound, 409: ['illegal_transition', 'snapshot_changed', ...serviceState] },
+  },
+  restore: {
+    method: 'post', path: `${ONE}/restore`, operationId: 'restoreSnapshot', tag, params, body: apiSchemas.restore,
+    summary: 'Roll the server back to a snapshot', description: 'Queued; optionally takes a safety snapshot first. Rate-limited per user.',
+    responses: { 202: { description: 'Queued', schema: restoreResultSchema } },
+    errors: {
+      ...notFound, 409: ['restore_needs_active', 'restore_in_progress', 'restore_only_latest', 'snapshot_changed', 'snapshot_limit_reached', ...serviceState],
+      429: ['rate_limited'], 503: ['driver_missing'],
+    },
+  },
+} satisfies Record<string, ApiRouteDoc>;
+
+/** For openapi.ts: this file's routes and its named shapes. */
+export const openapiRoutes: ApiRouteDoc[] = Object.values(snapshotRoutes);
+export const openapiComponents = {
+  Snapshot: snapshotSchema, Quota: quotaSchema, PlanLimits: limitsSchema, QueueItem: queueItemSchema,
+  SnapshotList: snapshotListSchema, SnapshotEnvelope: snapshotEnvelopeSchema, RestoreResult: restoreResultSchema,
+};
+
 /**
  * JSON API under /api/v1 with the same rules and error codes as the pages. State-changing calls need
  * a JSON body (a cross-site form cannot send one without a CORS preflight, which we never grant).
  */
 export function apiRouter(ctx: ModuleContext): Router {
   const router = express.Router();
-  const base = '/api/v1/services/:serviceId/snapshots';
   const limited = actionRateLimit(20);
   const mutating = jsonBody();
+  type Handler = (req: Request, res: Response) => Promise<void>;
+  const route = (doc: ApiRouteDoc, handler: Handler, extra: express.RequestHandler[] = []) =>
+    router[doc.method](doc.path, ...(doc.body ? mutating : []), ...extra, handler);
 
   async function serviceFor(req: Request, action: Action) {
     const service = await loadService(ctx, String(req.params.serviceId));
     authorize(requireActor(req), action, service);
     return service;
   }
+  const sid = (req: Request) => parseId(req.params.id as string);
 
-  router.get(base, async (req, res) => {
+  route(snapshotRoutes.list, async (req, res) => {
     const service = await serviceFor(req, 'view');
     const [snapshots, pending, limits] = await Promise.all([
       ctx.deps.repos.snapshots.listForService(service.id),
@@ -61,44 +120,44 @@ export function apiRouter(ctx: ModuleContext): Router {
       limits,
       queue: pending.map((o) => ({ id: o.id, kind: o.kind, status: o.status, snapshotId: o.snapshotId })),
       storageExpansionBlocked: used > 0,
-    });
+    } satisfies z.output<typeof snapshotListSchema>);
   });
 
-  router.get(`${base}/:id`, async (req, res) => {
+  route(snapshotRoutes.get, async (req, res) => {
     const service = await serviceFor(req, 'view');
-    res.json({ snapshot: snapshotJson(await ctx.snapshots.get(service, parseId(req.params.id as string))) });
+    res.json({ snapshot: snapshotJson(await ctx.snapshots.get(service, sid(req))) });
   });
 
-  router.post(base, ...mutating, limited, async (req, res) => {
-    const input = body(apiSchemas.create, req);
+  route(snapshotRoutes.create, async (req, res) => {
+    const input = body(snapshotRoutes.create.body, req);
     const service = await serviceFor(req, 'create');
     res.status(202).json({ snapshot: snapshotJson(await ctx.snapshots.create(service, input, actionContext(req))) });
-  });
+  }, [limited]);
 
-  router.patch(`${base}/:id`, ...mutating, async (req, res) => {
-    const input = body(apiSchemas.edit, req);
+  route(snapshotRoutes.edit, async (req, res) => {
+    const input = body(snapshotRoutes.edit.body, req);
     const service = await serviceFor(req, 'edit');
-    res.json({ snapshot: snapshotJson(await ctx.snapshots.edit(service, parseId(req.params.id as string), input, actionContext(req))) });
+    res.json({ snapshot: snapshotJson(await ctx.snapshots.edit(service, sid(req), input, actionContext(req))) });
   });
 
-  router.post(`${base}/:id/pin`, ...mutating, async (req, res) => {
-    const { pinned } = body(apiSchemas.pin, req);
+  route(snapshotRoutes.pin, async (req, res) => {
+    const { pinned } = body(snapshotRoutes.pin.body, req);
     const service = await serviceFor(req, 'pin');
-    res.json({ snapshot: snapshotJson(await ctx.snapshots.setPinned(service, parseId(req.params.id as string), pinned, actionContext(req))) });
+    res.json({ snapshot: snapshotJson(await ctx.snapshots.setPinned(service, sid(req), pinned, actionContext(req))) });
   });
 
-  router.delete(`${base}/:id`, ...mutating, async (req, res) => {
-    const input = body(apiSchemas.delete, req);
+  route(snapshotRoutes.delete, async (req, res) => {
+    const input = body(snapshotRoutes.delete.body, req);
     const service = await serviceFor(req, 'delete');
-    res.status(202).json({ snapshot: snapshotJson(await ctx.snapshots.delete(service, parseId(req.params.id as string), input, actionContext(req))) });
+    res.status(202).json({ snapshot: snapshotJson(await ctx.snapshots.delete(service, sid(req), input, actionContext(req))) });
   });
 
-  router.post(`${base}/:id/restore`, ...mutating, limited, async (req, res) => {
-    const input = body(apiSchemas.restore, req);
+  route(snapshotRoutes.restore, async (req, res) => {
+    const input = body(snapshotRoutes.restore.body, req);
     const service = await serviceFor(req, 'restore');
-    const r = await ctx.snapshots.restore(service, parseId(req.params.id as string), input, actionContext(req));
+    const r = await ctx.snapshots.restore(service, sid(req), input, actionContext(req));
     res.status(202).json({ snapshot: snapshotJson(r.snapshot), safetySnapshot: r.safety ? snapshotJson(r.safety) : null });
-  });
+  }, [limited]);
 
   router.use(scheduleApiRouter(ctx));
   router.use((_req, _res, next) => next(new SnapshotError('route_not_found', 404)));

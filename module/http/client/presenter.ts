@@ -9,23 +9,34 @@ export interface Formatters {
   bytes(n: number | null): string;
 }
 
+const UNITS = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'] as const;
+// Intl formatters are costly to build (a page formats ~100 sizes and dates) and immutable once
+// built, so they are shared per language and timezone; the bound keeps odd inputs from piling up.
+const formatterCache = new Map<string, Formatters>();
+
 /** Dates in the user's language and timezone; sizes in binary units written the locale's way. */
 export function formatters(lng: string, timeZone: string): Formatters {
+  const id = `${lng}|${timeZone}`;
+  const cached = formatterCache.get(id);
+  if (cached) return cached;
   const dtf = new Intl.DateTimeFormat(lng, { dateStyle: 'medium', timeStyle: 'short', timeZone });
-  return {
+  const nf = UNITS.map((unit) => new Intl.NumberFormat(lng, { style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: 1 }));
+  const fmt: Formatters = {
     date: (d) => (d ? dtf.format(d) : ''),
     bytes: (n) => {
       if (n === null || n === undefined) return '';
-      const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'] as const;
       let v = n;
       let i = 0;
-      while (v >= 1024 && i < units.length - 1) {
+      while (v >= 1024 && i < UNITS.length - 1) {
         v /= 1024;
         i += 1;
       }
-      return new Intl.NumberFormat(lng, { style: 'unit', unit: units[i], unitDisplay: 'short', maximumFractionDigits: 1 }).format(v);
+      return nf[i]!.format(v);
     },
   };
+  if (formatterCache.size >= 200) formatterCache.clear();
+  formatterCache.set(id, fmt);
+  return fmt;
 }
 
 export interface SnapshotRow {

@@ -2,11 +2,12 @@ import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { authorize } from '../../domain/authorize.js';
 import { NotFoundError, type SnapshotError } from '../../domain/errors.js';
-import { actionContext, loadService, parseId, requireActor } from '../shared/actor.js';
+import { actionContext, loadService, NotLoggedInError, parseId, requireActor } from '../shared/actor.js';
 import { formAction } from '../shared/form-action.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { snapshotsPath } from '../shared/paths.js';
 import { renderPage } from '../shared/render.js';
+import { fastRequestT } from '../shared/request-t.js';
 import { actionRateLimit, bodyParsers, csrfProtection } from '../shared/security.js';
 import { activityRouter } from './activity-routes.js';
 import { checkbox, parse, presentError, text } from './forms.js';
@@ -25,7 +26,9 @@ const FLASHES = new Set(['created', 'pinned', 'unpinned', 'edited', 'delete_sche
 export function clientRouter(ctx: ModuleContext): Router {
   const router = express.Router();
   const csrf = csrfProtection(ctx);
-  router.use(csrf.router);
+  // Nobody logged in: the login page (or a 401), before CSRF or input checks say anything else.
+  router.use((req, _res, next) => next(req.snapshotActor ? undefined : new NotLoggedInError()));
+  router.use(csrf.router, fastRequestT(ctx));
   router.use(scheduleRouter(ctx, csrf), activityRouter(ctx));
   const base = '/services/:serviceId/snapshots';
   const limited = actionRateLimit(20);

@@ -1,12 +1,20 @@
 import { fileURLToPath } from 'node:url';
-import ejs from 'ejs';
 import type { Request, Response } from 'express';
 import type { PanelService } from '../../domain/types.js';
 import type { ModuleContext } from './module-context.js';
 import { snapshotsPath } from './paths.js';
+import { ViewRenderer } from './view-cache.js';
 
 export const VIEWS_DIR = fileURLToPath(new URL('../../../views', import.meta.url));
 export const ASSETS_PATH = '/snapshots-assets';
+
+// One compiled-view cache per module instance.
+const renderers = new WeakMap<ModuleContext, ViewRenderer>();
+function viewsOf(ctx: ModuleContext): ViewRenderer {
+  let r = renderers.get(ctx);
+  if (!r) renderers.set(ctx, (r = new ViewRenderer()));
+  return r;
+}
 
 /**
  * Renders a module view (presenter output only) and wraps it in the panel's layout, or in the
@@ -15,7 +23,8 @@ export const ASSETS_PATH = '/snapshots-assets';
 export async function renderPage(ctx: ModuleContext, req: Request, res: Response, view: string,
   model: Record<string, unknown>, opts: { title: string; service?: PanelService | null; status?: number }): Promise<void> {
   const common = { t: req.t, lng: req.language, csrfToken: res.locals.snapshotCsrf ?? '', assets: ASSETS_PATH };
-  const body = await ejs.renderFile(`${VIEWS_DIR}/${view}.ejs`, { ...common, ...model }, { cache: true, async: false });
+  const views = viewsOf(ctx);
+  const body = views.render(`${VIEWS_DIR}/${view}.ejs`, { ...common, ...model });
   const stylesheets = [`${ASSETS_PATH}/snapshots.css`];
   const scripts = [`${ASSETS_PATH}/snapshots.js`];
   const actor = req.snapshotActor!;
@@ -23,6 +32,6 @@ export async function renderPage(ctx: ModuleContext, req: Request, res: Response
   const layoutCtx = { req, actor, service: opts.service ?? null, title: opts.title, body, stylesheets, scripts, lang: req.language, menuItem };
   const html = ctx.panel.renderLayout
     ? await ctx.panel.renderLayout(layoutCtx)
-    : await ejs.renderFile(`${VIEWS_DIR}/layout.ejs`, { ...common, ...layoutCtx }, { cache: true });
+    : views.render(`${VIEWS_DIR}/layout.ejs`, { ...common, ...layoutCtx });
   res.status(opts.status ?? 200).type('html').send(html);
 }

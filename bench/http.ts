@@ -1,0 +1,139 @@
+// `npm run bench:http`: the Snapshots page of a service with 50 snapshots and 5 schedules on MariaDB,
+// for a logged-in customer, in a minimal express host that mounts the module through its public
+// entry (as examples/demo-panel does); against a bare express + EJS page of the same size in the
+// same run. Each server runs in its own process; autocannon drives them from this one.
+//
+//   MYSQL_URL=mysql://root@127.0.0.1:3306/test npm run bench:http
+//
+// BENCH_DURATION (seconds per server, default 10, run in BENCH_ROUNDS alternating rounds, default 5),
+// BENCH_CONNECTIONS (default 50),
+// BENCH_PROFILE=1 (writes a V8 CPU profile of the module's server to bench/profiles/).
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { baselineApp, moduleApp, PAGE, seed, SERVICE, SNAPSHOTS, SCHEDULES } from './http-apps.js';
+
+const MYSQL_URL = process.env.MYSQL_URL;
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+
+
+/** Child process: serve one of the two apps on an ephemeral port and report it. */
+async function serve(kind: string, dbUrl: string, bytes: number): Promise<void> {
+  const app = kind === 'module' ? await moduleApp(dbUrl, SERVICE) : baselineApp(bytes);
+  const server = app.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    process.send!({ port: typeof address === 'object' && address ? address.port : 0 });
+  });
+  process.on('message', (m) => {
+    if (m === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      process.send!({ cpuMs: (user + system) / 1000 });
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+function startServer(kind: 'module' | 'baseline', dbUrl: string, bytes = 0): Promise<Server> {
+  const profile = process.env.BENCH_PROFILE === '1' && kind === 'module'
+    ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL('./profiles', import.meta.url))}`] : [];
+  const child = fork(fileURLToPath(import.meta.url), ['serve', kind, dbUrl, String(bytes)], { execArgv: [...process.execArgv, ...profile] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m: { port: number }) => resolve({ child, url: `http://127.0.0.1:${m.port}${PAGE(SERVICE.id)}` }));
+    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
+  });
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.disconnect();
+  await exited;
+}
+
+type Server = { child: ChildProcess; url: string };
+type Run = { cpuMs: number; requests: number; seconds: number; p50Ms: number; p99Ms: number; maxMs: number; bytesPerReq: number; non2xx: number; errors: number };
+
+/** The server process's CPU time so far (user + system), in ms. */
+function cpuOf(server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    server.child.once('message', (m: { cpuMs: number }) => resolve(m.cpuMs));
+    server.child.send('cpu');
+  });
+}
+
+async function load(server: Server, seconds: number): Promise<Run> {
+  const { default: autocannon } = await import('autocannon');
+  const cpuBefore = await cpuOf(server);
+  const r = await autocannon({ url: server.url, connections: CONNECTIONS, duration: seconds, headers: { cookie: 'bench_session=alice' } });
+  return {
+    cpuMs: (await cpuOf(server)) - cpuBefore, requests: r.requests.total, seconds, p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max,
+    bytesPerReq: Math.round(r.throughput.total / Math.max(1, r.requests.total)), non2xx: r.non2xx, errors: r.errors + r.timeouts,
+  };
+}
+
+/** Rounds summed: throughput over all of them; p50 the median round's, p99 and max the worst round's. */
+function summary(runs: Run[]) {
+  const sorted = (f: (r: Run) => number) => runs.map(f).sort((a, b) => a - b);
+  return {
+    reqPerSec: Math.round(runs.reduce((n, r) => n + r.requests, 0) / runs.reduce((n, r) => n + r.seconds, 0)),
+    // CPU the server spent per page: steadier than req/s when other processes take the cores.
+    cpuMsPerReq: Number((runs.reduce((n, r) => n + r.cpuMs, 0) / runs.reduce((n, r) => n + r.requests, 0)).toFixed(2)),
+    p50Ms: sorted((r) => r.p50Ms)[Math.floor(runs.length / 2)]!, p99Ms: Math.max(...runs.map((r) => r.p99Ms)),
+    maxMs: Math.max(...runs.map((r) => r.maxMs)), bytesPerReq: runs[0]!.bytesPerReq,
+    non2xx: runs.reduce((n, r) => n + r.non2xx, 0), errors: runs.reduce((n, r) => n + r.errors, 0),
+  };
+}
+
+async function main(): Promise<void> {
+  if (!MYSQL_URL) {
+    console.error('bench:http runs on MariaDB/MySQL only: set MYSQL_URL (e.g. MYSQL_URL=mysql://root@127.0.0.1:3306/test npm run bench:http).');
+    process.exit(2);
+  }
+  const { dbUrl, drop } = await seed(MYSQL_URL);
+  try {
+    const mod = await startServer('module', dbUrl);
+    const first = await fetch(mod.url, { headers: { cookie: 'bench_session=alice' } });
+    const html = await first.text();
+    const rows = (html.match(/<tr data-snapshot=/g) ?? []).length;
+    if (first.status !== 200 || rows !== SNAPSHOTS) throw new Error(`module page: HTTP ${first.status}, ${rows} snapshot rows`);
+    const bytes = Buffer.byteLength(html);
+    const base = await startServer('baseline', dbUrl, bytes);
+    const baseBytes = Buffer.byteLength(await (await fetch(base.url)).text());
+    // Warm-up (JIT, template and statement caches, pool), then alternating rounds so that the load
+    // other processes put on the machine falls on both alike.
+    await load(mod, 2);
+    await load(base, 2);
+    const oursRuns: Run[] = [];
+    const baseRuns: Run[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      oursRuns.push(await load(mod, DURATION / ROUNDS));
+      baseRuns.push(await load(base, DURATION / ROUNDS));
+    }
+    await stopServer(mod.child);
+    await stopServer(base.child);
+    const ours = summary(oursRuns);
+    const baseline = summary(baseRuns);
+
+    console.table({ module: { ...ours, pageBytes: bytes }, baseline: { ...baseline, pageBytes: baseBytes } });
+    const ratio = Number((ours.reqPerSec / baseline.reqPerSec).toFixed(3));
+    const cpuRatio = Number((baseline.cpuMsPerReq / ours.cpuMsPerReq).toFixed(3));
+    console.log(`Snapshots page (${SNAPSHOTS} snapshots, ${SCHEDULES} schedules, MariaDB): ${ours.reqPerSec} req/s, p99 ${ours.p99Ms} ms; `
+      + `bare express + EJS page of ${baseBytes} bytes: ${baseline.reqPerSec} req/s; ratio ${ratio} (goal ≥ 0.5, p99 ≤ 30 ms); `
+      + `server CPU per page ${ours.cpuMsPerReq} ms vs ${baseline.cpuMsPerReq} ms (CPU ratio ${cpuRatio}). `
+      + `Shared machine (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores): other processes affect absolute numbers; the ratio alternates both in the same run.`);
+    console.log(`RESULT ${JSON.stringify({
+      reqPerSec: ours.reqPerSec, baselineReqPerSec: baseline.reqPerSec, ratio, cpuMsPerReq: ours.cpuMsPerReq,
+      baselineCpuMsPerReq: baseline.cpuMsPerReq, cpuRatio, p50Ms: ours.p50Ms, p99Ms: ours.p99Ms,
+      baselineP99Ms: baseline.p99Ms, pageBytes: bytes, loadAvg1m: Number(loadavg()[0]!.toFixed(1)), connections: CONNECTIONS, durationS: DURATION, non2xx: ours.non2xx + baseline.non2xx,
+    })}`);
+  } finally {
+    await drop();
+  }
+}
+
+if (process.argv[2] === 'serve') {
+  await serve(process.argv[3]!, process.argv[4]!, Number(process.argv[5]));
+} else {
+  await main();
+}

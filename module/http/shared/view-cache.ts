@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import ejs from 'ejs';
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+// How an include reaches back to the renderer: partials get the including view's data plus their own.
+const SELF = '__snapshotViews';
+const LIMIT = 500;
+
+/**
+ * Renders the module's EJS views faster than `ejs.renderFile`: each view is compiled once per set
+ * of data keys with those keys as plain local variables instead of EJS's default `with (locals)`
+ * block, which makes every variable lookup in a template a slow dynamic one (a 50-row list spent
+ * more time there than in everything else it does). Includes go through the renderer too, with
+ * the including view's data plus their own, so their variables are locals as well. A view this mode
+ * cannot handle (one that declares a name its data also has) fails with a SyntaxError or
+ * ReferenceError before producing anything; that view and key set are then rendered the classic
+ * way from then on, so the output never differs.
+ */
+export class ViewRenderer {
+  private readonly compiled = new Map<string, ejs.TemplateFunction>();
+  private readonly classic = new Set<string>();
+  private readonly sources = new Map<string, string>();
+
+  render(file: string, data: Record<string, unknown>): string {
+    const keys = Object.keys(data).filter((k) => IDENTIFIER.test(k) && k !== SELF);
+    const id = `${file}\u0000${keys.join(',')}`;
+    if (!this.classic.has(id)) {
+      try {
+        return this.template(id, file, keys)({ ...data, [SELF]: this }) as string;
+      } catch (err) {
+        if (!(err instanceof ReferenceError || err instanceof SyntaxError)) throw err;
+        this.remember(this.classic, id);
+      }
+    }
+    return ejs.render(this.source(file), data, { filename: file, cache: true }) as string;
+  }
+
+  private template(id: string, file: string, keys: string[]): ejs.TemplateFunction {
+    let fn = this.compiled.get(id);
+    if (!fn) {
+      const compiled = ejs.compile(this.source(file), {
+        filename: file, cache: true, _with: false, destructuredLocals: [...keys, SELF],
+        // An include becomes a call back into render() with the data EJS hands it; EJS caches that
+        // one-line stand-in under its own name, apart from classic renders of the file.
+        includer: (_path: string, resolved: string) => ({
+          filename: `${resolved}?via=${SELF}`, template: `<%- locals.${SELF}.render(${JSON.stringify(resolved)}, locals) %>`,
+        }),
+      } as unknown as ejs.Options & { async: false }) as ejs.TemplateFunction;
+      fn = compiled;
+      if (this.compiled.size >= LIMIT) this.compiled.clear();
+      this.compiled.set(id, fn);
+    }
+    return fn;
+  }
+
+  private source(file: string): string {
+    let text = this.sources.get(file);
+    if (text === undefined) {
+      text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+      this.sources.set(file, text);
+    }
+    return text;
+  }
+
+  private remember(set: Set<string>, id: string): void {
+    if (set.size >= LIMIT) set.clear();
+    set.add(id);
+  }
+}

@@ -1,0 +1,37 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_PLAN, LimitsRepo } from '../../module/db/limits-repo.js';
+import { ServicesRepo } from '../../module/db/services-repo.js';
+import { LimitsService } from '../../module/domain/limits-service.js';
+import type { PlanLimits } from '../../module/domain/limits.js';
+import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+
+const CONFIG: PlanLimits = { maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: false, schedulesAllowed: false };
+
+describe.each(DATABASES)('plan limits resolve override → plan row → default row → config ($kind)', (kind) => {
+  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
+  let limits: LimitsRepo;
+  let service: LimitsService;
+
+  beforeEach(async () => {
+    handle = await migratedDatabase(kind);
+    limits = new LimitsRepo(handle.db);
+    const services = new ServicesRepo(handle.db);
+    service = new LimitsService(limits, services, CONFIG);
+    await services.ensure('svc', 'gold');
+  });
+  afterEach(async () => handle.destroy());
+
+  it('each layer wins over the ones below it, read in one query for the plan and the default', async () => {
+    expect(await service.forService('svc', 'gold')).toEqual(CONFIG);
+    await limits.set(DEFAULT_PLAN, { ...CONFIG, maxSnapshots: 5 });
+    expect(await service.forService('svc', 'gold')).toMatchObject({ maxSnapshots: 5 });
+    await limits.set('gold', { ...CONFIG, maxSnapshots: 9, memoryAllowed: true });
+    await limits.set('silver', { ...CONFIG, maxSnapshots: 7 });
+    expect(await service.forService('svc', 'gold')).toMatchObject({ maxSnapshots: 9, memoryAllowed: true });
+    expect(await service.forPlan('silver')).toMatchObject({ maxSnapshots: 7, memoryAllowed: false });
+    expect(await service.forPlan('bronze')).toMatchObject({ maxSnapshots: 5 });
+    await new ServicesRepo(handle.db).setOverrides('svc', { maxSnapshots: 12 });
+    expect(await service.forService('svc', 'gold')).toMatchObject({ maxSnapshots: 12, memoryAllowed: true });
+    expect([...(await limits.getMany(['gold', DEFAULT_PLAN, 'gold', 'none'])).keys()].sort()).toEqual([DEFAULT_PLAN, 'gold']);
+  });
+});

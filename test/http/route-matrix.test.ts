@@ -1,0 +1,169 @@
+import supertest from 'supertest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ApiRouteDoc } from '../../module/http/api/openapi.js';
+import { openapiRoutes } from '../../module/http/api/routes.js';
+import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+import { appFor, sessionFor } from '../helpers/http-app.js';
+import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { expectDocumented, registeredRoutes, routeKey } from '../helpers/routes.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+// SPEC §6: every route checks the actor may act on that service. Each route below is requested by
+// six kinds of actor; the table must list every route the module's client and API routers register,
+// so a new route cannot ship without its row.
+const LOGIN = '/login?next=back';
+const OWN = makeService({ id: 'svc-own', name: 'web-01', ownerId: 'alice', resellerId: 'rex' });
+const FAR = makeService({ id: 'svc-far', name: 'far-01', ownerId: 'alice', resellerId: 'zed' });
+const BOBS = makeService({ id: 'svc-bob', name: 'bob-01', ownerId: 'bob' });
+
+type Kind = 'owner' | 'otherCustomer' | 'resellerOfOwner' | 'otherReseller' | 'admin' | 'anonymous';
+const CASES: { kind: Kind; actor: string | null; service: typeof OWN; allowed: boolean }[] = [
+  { kind: 'owner', actor: 'alice', service: OWN, allowed: true },
+  { kind: 'otherCustomer', actor: 'bob', service: OWN, allowed: false },
+  { kind: 'resellerOfOwner', actor: 'reseller', service: OWN, allowed: true },
+  { kind: 'otherReseller', actor: 'reseller', service: FAR, allowed: false },
+  { kind: 'admin', actor: 'admin', service: OWN, allowed: true },
+  { kind: 'anonymous', actor: null, service: OWN, allowed: false },
+];
+
+interface RouteRow {
+  area: 'client' | 'api';
+  /** What a permitted actor gets. */
+  ok: number;
+  /** Form fields (client) or JSON body (API); a function of the target service. */
+  body?: (service: typeof OWN) => Record<string, unknown>;
+  /** Changes state: denied requests must leave the snapshot and the table as they were. */
+  mutates?: boolean;
+  /** Creates a snapshot: denied requests must not add one. */
+  creates?: boolean;
+}
+
+const P = '/services/:serviceId/snapshots';
+const A = '/api/v1/services/:serviceId/snapshots';
+const ROUTES: Record<string, RouteRow> = {
+  [`GET ${P}`]: { area: 'client', ok: 200 },
+  [`POST ${P}`]: { area: 'client', ok: 303, body: () => ({ name: 'from form' }), creates: true },
+  [`POST ${P}/:id/pin`]: { area: 'client', ok: 303, body: () => ({ pinned: '1' }), mutates: true },
+  [`GET ${P}/:id/edit`]: { area: 'client', ok: 200 },
+  [`POST ${P}/:id/edit`]: { area: 'client', ok: 303, body: () => ({ name: 'renamed', description: 'd' }), mutates: true },
+  [`GET ${P}/:id/delete`]: { area: 'client', ok: 200 },
+  [`POST ${P}/:id/delete`]: { area: 'client', ok: 303, body: () => ({ confirm: '1' }), mutates: true },
+  [`GET ${P}/:id/restore`]: { area: 'client', ok: 200 },
+  [`POST ${P}/:id/restore`]: { area: 'client', ok: 303, body: (s) => ({ typedServiceName: s.name }), mutates: true },
+  [`GET ${A}`]: { area: 'api', ok: 200 },
+  [`GET ${A}/:id`]: { area: 'api', ok: 200 },
+  [`POST ${A}`]: { area: 'api', ok: 202, body: () => ({ name: 'from api' }), creates: true },
+  [`PATCH ${A}/:id`]: { area: 'api', ok: 200, body: () => ({ name: 'renamed' }), mutates: true },
+  [`POST ${A}/:id/pin`]: { area: 'api', ok: 200, body: () => ({ pinned: true }), mutates: true },
+  [`DELETE ${A}/:id`]: { area: 'api', ok: 202, body: () => ({ confirm: true }), mutates: true },
+  [`POST ${A}/:id/restore`]: { area: 'api', ok: 202, body: (s) => ({ typedServiceName: s.name }), mutates: true },
+};
+// Public documentation: the same answer for everyone (checked in openapi.test.ts).
+const PUBLIC = new Set(['GET /api/v1/openapi.json']);
+
+const API_DOCS = new Map<string, ApiRouteDoc>(openapiRoutes.map((d) => [routeKey(d), d]));
+
+describe.each(DATABASES)('route × role × ownership matrix ($kind)', (kind) => {
+  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
+  let fx: Awaited<ReturnType<typeof moduleFixture>>;
+  const tokens = new Map<string, { agent: ReturnType<typeof supertest.agent>; token: string }>();
+
+  beforeEach(async () => {
+    handle = await migratedDatabase(kind);
+    fx = await moduleFixture(handle.db, {
+      services: [OWN, FAR, BOBS], loginUrl: LOGIN,
+      config: { defaultLimits: { maxSnapshots: 500, maxSchedules: 5, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true } },
+    });
+    await fx.mod.start();
+    tokens.clear();
+    // Each actor's CSRF token, from a page they may see: the matrix tests ownership, not CSRF.
+    for (const [actor, page] of [['alice', OWN], ['bob', BOBS], ['reseller', OWN], ['admin', OWN]] as const) {
+      const s = await sessionFor(fx.mod, actor, `/services/${page.id}/snapshots`);
+      expect(s.token, actor).not.toBe('');
+      tokens.set(actor, { agent: s.agent, token: s.token });
+    }
+  });
+  afterEach(async () => {
+    await fx.mod.stop();
+    await handle.destroy();
+  });
+
+  /** A fresh active snapshot on `service`, with its queue idle, so every case starts alike. */
+  async function freshSnapshot(service: typeof OWN): Promise<number> {
+    const s = await fx.mod.snapshots.create(service, { name: `s-${Date.now()}` }, { actor: { type: 'system' } });
+    await waitFor(async () => (await handle.db('snapshot_snapshots').where({ id: s.id }).first())?.status === 'active', 5000, 'snapshot active');
+    await waitFor(async () => Number((await handle.db('snapshot_operations').whereIn('status', ['queued', 'running']).count({ n: '*' }).first())?.n) === 0, 5000, 'queue idle');
+    return s.id;
+  }
+
+  it('lists every route the client and API routers register', () => {
+    const registered = [...registeredRoutes(fx.mod.routers.client), ...registeredRoutes(fx.mod.routers.api)].map(routeKey);
+    const missing = registered.filter((k) => !(k in ROUTES) && !PUBLIC.has(k));
+    expect(missing, 'routes without a row in the matrix').toEqual([]);
+    expect(Object.keys(ROUTES).filter((k) => !registered.includes(k)), 'rows for routes that no longer exist').toEqual([]);
+  });
+
+  for (const [key, row] of Object.entries(ROUTES)) {
+    const [method, pattern] = key.split(' ') as [string, string];
+    it(`${key}: owner, their reseller and admin pass; other customers and resellers get 404; anonymous ${row.area === 'client' ? 'goes to login' : 'gets 401'}`, async () => {
+      const results: string[] = [];
+      for (const c of CASES) {
+        const id = pattern.includes(':id') ? await freshSnapshot(c.service) : 0;
+        const url = pattern.replace(':serviceId', c.service.id).replace(':id', String(id));
+        const before = { row: await handle.db('snapshot_snapshots').where({ id }).first(), count: (await handle.db('snapshot_snapshots').count({ n: '*' }).first())?.n };
+        const res = await send(c.actor, method, url, row, c.service);
+        const expected = c.allowed ? row.ok : c.actor === null ? (row.area === 'client' ? 302 : 401) : 404;
+        results.push(`${c.kind}: ${res.status}${res.status === expected ? '' : ` (expected ${expected})`}`);
+        if (row.area === 'api') expectDocumented(API_DOCS.get(key)!, res);
+        if (c.allowed) continue;
+        if (c.actor === null && row.area === 'client') expect(res.headers.location).toBe(LOGIN);
+        if (c.actor === null && row.area === 'api') expect(res.body.error.code).toBe('not_logged_in');
+        if (c.actor !== null) {
+          // Not found, without a word about the service.
+          expect(res.text).not.toContain(c.service.name);
+          if (row.area === 'api') expect(res.body.error.code).toBe('service_not_found');
+        }
+        if (row.mutates) expect(await handle.db('snapshot_snapshots').where({ id }).first()).toEqual(before.row);
+        if (row.creates) expect((await handle.db('snapshot_snapshots').count({ n: '*' }).first())?.n).toEqual(before.count);
+      }
+      expect(results.filter((r) => r.includes('expected')), results.join('; ')).toEqual([]);
+    });
+  }
+
+  async function send(actor: string | null, method: string, url: string, row: RouteRow, service: typeof OWN) {
+    const body = row.body?.(service);
+    if (row.area === 'api') {
+      const req = supertest(appFor(fx.mod))[method.toLowerCase() as 'get'](url);
+      if (actor) req.set('x-test-actor', actor);
+      return body ? req.send(body) : req;
+    }
+    if (!actor) {
+      const req = supertest(appFor(fx.mod))[method.toLowerCase() as 'get'](url);
+      return body ? req.type('form').send(body) : req;
+    }
+    const { agent, token } = tokens.get(actor)!;
+    const req = agent[method.toLowerCase() as 'get'](url);
+    return body ? req.type('form').send({ _csrf: token, ...body }) : req;
+  }
+
+  it('every state-changing form refuses a missing, forged or another user\'s CSRF token with a localized 403 and changes nothing', async () => {
+    const posts = registeredRoutes(fx.mod.routers.client).filter((r) => r.method === 'POST');
+    expect(posts.length).toBeGreaterThanOrEqual(5);
+    const bob = tokens.get('bob')!;
+    const aliceToken = tokens.get('alice')!.token;
+    for (const route of posts) {
+      const id = await freshSnapshot(BOBS);
+      const url = route.path.replace(':serviceId', BOBS.id).replace(':id', String(id));
+      const body = ROUTES[routeKey(route)]?.body?.(BOBS) ?? {};
+      const before = await handle.db('snapshot_snapshots').orderBy('id').select();
+      for (const [label, token] of [['missing', undefined], ['forged', 'forged-token'], ['alice\'s', aliceToken]] as const) {
+        const res = await bob.agent.post(url).type('form').send(token === undefined ? body : { ...body, _csrf: token });
+        expect(res.status, `${route.path} with ${label} token`).toBe(403);
+        // bob's language is Korean.
+        expect(res.text, `${route.path} with ${label} token`).toContain('양식이 만료되었습니다');
+        expect(res.headers['content-type']).toContain('text/html');
+      }
+      expect(await handle.db('snapshot_snapshots').orderBy('id').select(), route.path).toEqual(before);
+    }
+  });
+});

@@ -1,0 +1,68 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ejs from 'ejs';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { ViewRenderer } from '../../module/http/shared/view-cache.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'views-'));
+mkdirSync(join(dir, 'partials'));
+const file = (name: string, text: string) => {
+  writeFileSync(join(dir, name), text);
+  return join(dir, name);
+};
+file('partials/row.ejs', '<li><%= row.name %><% if (typeof note !== "undefined") { %> (<%= note %>)<% } %></li>');
+file('partials/extra.ejs', '<b><%= extra %></b>');
+const list = file('list.ejs', '<h1><%= t("title") %></h1><ul><% for (const row of rows) { %><%- include("partials/row", { row }) %><% } %></ul><%= missing ?? "" %>');
+const withExtra = file('extra.ejs', '<p><%= title %></p><%- include("partials/extra", { extra: title + "!" }) %>');
+const declares = file('declares.ejs', '<% let title = "own"; %><i><%= title %></i>');
+const unknown = file('unknown.ejs', '<%= nowhere %>');
+
+const classic = (f: string, data: Record<string, unknown>) => ejs.render(ejs.fileLoader(f).toString(), data, { filename: f });
+
+describe('the view renderer gives exactly what classic EJS gives', () => {
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('renders with plain locals (no fallback), escaping, includes and data-key changes', () => {
+    const views = new ViewRenderer();
+    const spy = vi.spyOn(ejs, 'render');
+    const data = { t: (k: string) => `T(${k})`, rows: [{ name: '<x>' }, { name: '"q"' }], missing: null };
+    const expected = classic(list, data);
+    spy.mockClear();
+    expect(views.render(list, data)).toBe(expected);
+    expect(views.render(list, data)).toBe(expected);
+    // A different set of keys gets its own compiled variant.
+    const more = { ...data, note: 'n&n' };
+    const expectedMore = classic(list, more);
+    spy.mockClear();
+    expect(views.render(list, more)).toBe(expectedMore);
+    expect(expectedMore).toContain('(n&amp;n)');
+    expect(spy).not.toHaveBeenCalled();
+  });
+
+  it('gives an include\'s own variables to the partial as locals too', () => {
+    const views = new ViewRenderer();
+    const data = { title: '<T>' };
+    const expected = classic(withExtra, data);
+    expect(expected).toBe('<p>&lt;T&gt;</p><b>&lt;T&gt;!</b>');
+    const spy = vi.spyOn(ejs, 'render');
+    expect(views.render(withExtra, data)).toBe(expected);
+    expect(views.render(withExtra, { title: 'again' })).toBe('<p>again</p><b>again!</b>');
+    expect(spy).not.toHaveBeenCalled();
+  });
+
+  it('falls back to classic rendering, and stays there, for a view declaring a name its data also has', () => {
+    const views = new ViewRenderer();
+    const spy = vi.spyOn(ejs, 'render');
+    expect(views.render(declares, { title: 'data' })).toBe('<i>own</i>');
+    expect(views.render(declares, { title: 'data' })).toBe('<i>own</i>');
+    expect(spy).toHaveBeenCalledTimes(2);
+    expect(classic(declares, { title: 'data' })).toBe('<i>own</i>');
+  });
+
+  it('still fails, as classic EJS does, on a variable nobody provides', () => {
+    expect(() => classic(unknown, {})).toThrow(ReferenceError);
+    expect(() => new ViewRenderer().render(unknown, {})).toThrow(ReferenceError);
+  });
+});
