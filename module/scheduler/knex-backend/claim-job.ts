@@ -14,23 +14,26 @@ const PREFETCH = 16;
 
 type Candidate = JobRow & { src: number };
 
+/** How long candidates read for one claim serve the next claims of the same worker. */
+const CANDIDATES_FRESH_MS = 250;
+
 /**
- * Candidates read by an earlier claim of the same scan (same name and nextScanAt; Agenda moves the
- * lock deadline with every call, and each claim re-checks against its own):
- * while a worker fills its queue it claims several jobs in a row, and each would otherwise read the
- * same index range again. Every claim still re-checks its row in the claiming UPDATE.
+ * Candidates read by a recent claim: while a worker fills its queue it claims several jobs in a row
+ * (Agenda moves nextScanAt and the lock deadline with every call), and each would otherwise read the
+ * same index range again. Every claim still re-checks its row in the claiming UPDATE; a job saved
+ * meanwhile waits at most CANDIDATES_FRESH_MS longer for its turn.
  */
 export class CandidateCache {
-  private readonly byName = new Map<string, { scan: string; rows: Candidate[] }>();
+  private readonly byName = new Map<string, { at: number; rows: Candidate[] }>();
 
-  take(name: string, scan: string): Candidate | undefined {
+  take(name: string): Candidate | undefined {
     const entry = this.byName.get(name);
-    if (!entry || entry.scan !== scan) return undefined;
+    if (!entry || Date.now() - entry.at > CANDIDATES_FRESH_MS) return undefined;
     return entry.rows.shift();
   }
 
-  put(name: string, scan: string, rows: Candidate[]): void {
-    this.byName.set(name, { scan, rows });
+  put(name: string, rows: Candidate[]): void {
+    this.byName.set(name, { at: Date.now(), rows });
   }
 }
 
@@ -79,24 +82,25 @@ function same(q: Knex.QueryBuilder, column: string, value: unknown): Knex.QueryB
 
 /**
  * Each candidate is claimed by one UPDATE that re-checks the claim conditions and that the row is
- * the one read (same revision and next run, so neither redefined nor run meanwhile): atomic on both
+ * the one read (same revision and last run, so neither redefined nor run meanwhile): atomic on both
  * databases (a row lock on MySQL/MariaDB, the write lock on SQLite), with no transaction to hold.
  * The first UPDATE that changes a row wins; the candidate read is then the row, with its new lock.
  */
 async function claim(t: JobTable, cache: CandidateCache, name: string, nextScanAt: Date, lockDeadline: Date, lockedAt: Date, by: string | null): Promise<JobRow | undefined> {
-  const scan = String(nextScanAt.getTime());
   for (let fresh = false; ;) {
-    let c = cache.take(name, scan);
+    let c = cache.take(name);
     if (!c) {
       if (fresh) return undefined; // a fresh list, used up without a claim: nothing is claimable
-      cache.put(name, scan, await candidates(t, name, nextScanAt, lockDeadline));
+      cache.put(name, await candidates(t, name, nextScanAt, lockDeadline));
       fresh = true;
-      c = cache.take(name, scan);
+      c = cache.take(name);
       if (!c) return undefined;
     }
     const update = claimable(t.db(t.table).where('id', c.id as string), name, nextScanAt, lockDeadline);
+    // Not next_run_at: an equality on it makes InnoDB lock through that index before the primary
+    // key, the reverse of saveJobState's order, and the two then deadlock under load.
     same(update, 'revision', c.revision);
-    same(update, 'next_run_at', c.next_run_at);
+    same(update, 'last_run_at', c.last_run_at);
     const n = Number(await update.update({ locked_at: lockedAt, last_modified_by: by }));
     if (n === 1) {
       const { src: _src, ...row } = c;

@@ -2,6 +2,7 @@ import type {
   JobId, JobParameters, JobRepository, JobRepositoryOptions, JobsOverview, JobsQueryOptions, JobsResult, RemoveJobsOptions,
 } from 'agenda';
 import { CandidateCache, claimNextJob, lockJob } from './claim-job.js';
+import { retryingDbErrors } from './db-retry.js';
 import { forMatchingJobs } from './job-filters.js';
 import { getJobsOverview, queryJobs } from './job-queries.js';
 import { rowToJob, stateColumns } from './job-row.js';
@@ -69,30 +70,37 @@ export class KnexJobRepository implements JobRepository {
     return (await saveJob(this.t, job as JobParameters, options?.lastModifiedBy)) as JobParameters<DATA>;
   }
 
-  /** The processor's bookkeeping after claim, run and finish; the job must still exist under its name. */
+  /**
+   * The processor's bookkeeping after claim, run and finish; the job must still exist under its name.
+   * Agenda ignores a failure here, which would leave the job locked with its old next run (skipped
+   * until the lock expires, then run again): an InnoDB deadlock victim is retried instead.
+   */
   async saveJobState(job: JobParameters, options: JobRepositoryOptions | undefined): Promise<void> {
     if (!job._id) throw new Error('Cannot save job state without job ID');
-    const n = await this.q
+    const n = await retryingDbErrors(() => this.q
       .where({ id: String(job._id), name: job.name })
-      .update(stateColumns(job, options?.lastModifiedBy || null));
+      .update(stateColumns(job, options?.lastModifiedBy || null)), 5);
     if (n !== 1) {
       throw new Error(`job ${job._id} (name: ${job.name}) cannot be updated in the database, maybe it does not exist anymore?`);
     }
   }
 
   lockJob(job: JobParameters, options: JobRepositoryOptions | undefined): Promise<JobParameters | undefined> {
-    return lockJob(this.t, job, options?.lastModifiedBy || null);
+    return retryingDbErrors(() => lockJob(this.t, job, options?.lastModifiedBy || null));
   }
 
-  /** Leaves a job whose nextRunAt is null (one that is being processed) locked, like the reference. */
+  /**
+   * Leaves a job whose nextRunAt is null (one that is being processed) locked, like the reference.
+   * Agenda calls this without awaiting it, so a deadlock victim would stay locked: retried here.
+   */
   async unlockJob(job: JobParameters): Promise<void> {
     if (!job._id) return;
-    await this.q.where({ id: String(job._id) }).whereNotNull('next_run_at').update({ locked_at: null });
+    await retryingDbErrors(() => this.q.where({ id: String(job._id) }).whereNotNull('next_run_at').update({ locked_at: null }), 5);
   }
 
   async unlockJobs(jobIds: (JobId | string)[]): Promise<void> {
     for (const part of chunks(jobIds.map(String))) {
-      await this.t.db(this.t.table).whereIn('id', part).update({ locked_at: null });
+      await retryingDbErrors(() => this.t.db(this.t.table).whereIn('id', part).update({ locked_at: null }), 5);
     }
   }
 
