@@ -25,9 +25,10 @@ import type { Actor, PanelService } from './domain/types.js';
 import { adminRouter } from './http/admin/routes.js';
 import { buildOpenApiDocument, openapiRouter } from './http/api/openapi.js';
 import { apiRouter, openapiComponents, openapiRoutes } from './http/api/routes.js';
+import { scheduleOpenapiComponents, scheduleOpenapiRoutes } from './http/api/schedule-routes.js';
 import { clientRouter } from './http/client/routes.js';
 import { billingHooks } from './http/webhook/hooks.js';
-import { webhookRouter } from './http/webhook/routes.js';
+import { webhookOpenapiRoutes, webhookRouter } from './http/webhook/routes.js';
 import { loadService, resolveActor } from './http/shared/actor.js';
 import { errorHandler } from './http/shared/error-handler.js';
 import type { ModuleContext } from './http/shared/module-context.js';
@@ -63,7 +64,7 @@ const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
  * docs/openapi.json by `npm run openapi`). Route files add their lists here.
  */
 export function snapshotApiDocument() {
-  return buildOpenApiDocument([openapiRoutes], { ...openapiComponents });
+  return buildOpenApiDocument([openapiRoutes, scheduleOpenapiRoutes, webhookOpenapiRoutes], { ...openapiComponents, ...scheduleOpenapiComponents });
 }
 
 export interface MenuItem {

@@ -2,6 +2,7 @@ import supertest from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ApiRouteDoc } from '../../module/http/api/openapi.js';
 import { openapiRoutes } from '../../module/http/api/routes.js';
+import { scheduleOpenapiRoutes } from '../../module/http/api/schedule-routes.js';
 import { DATABASES, migratedDatabase } from '../helpers/databases.js';
 import { appFor, sessionFor } from '../helpers/http-app.js';
 import { makeService, moduleFixture } from '../helpers/module-fixture.js';
@@ -32,14 +33,17 @@ interface RouteRow {
   ok: number;
   /** Form fields (client) or JSON body (API); a function of the target service. */
   body?: (service: typeof OWN) => Record<string, unknown>;
-  /** Changes state: denied requests must leave the snapshot and the table as they were. */
+  /** Changes state: denied requests must leave the snapshots and schedules tables as they were. */
   mutates?: boolean;
-  /** Creates a snapshot: denied requests must not add one. */
+  /** Creates a snapshot or schedule: denied requests must not add one. */
   creates?: boolean;
 }
 
 const P = '/services/:serviceId/snapshots';
 const A = '/api/v1/services/:serviceId/snapshots';
+const PS = `${P}/schedules`;
+const AS = '/api/v1/services/:serviceId/schedules';
+const SCHEDULE_FORM = () => ({ name: 'nightly', days: ['1', '4'], hour: '3', minute: '30', timezone: 'Asia/Seoul', keep: '2' });
 const ROUTES: Record<string, RouteRow> = {
   [`GET ${P}`]: { area: 'client', ok: 200 },
   [`POST ${P}`]: { area: 'client', ok: 303, body: () => ({ name: 'from form' }), creates: true },
@@ -57,11 +61,25 @@ const ROUTES: Record<string, RouteRow> = {
   [`POST ${A}/:id/pin`]: { area: 'api', ok: 200, body: () => ({ pinned: true }), mutates: true },
   [`DELETE ${A}/:id`]: { area: 'api', ok: 202, body: () => ({ confirm: true }), mutates: true },
   [`POST ${A}/:id/restore`]: { area: 'api', ok: 202, body: (s) => ({ typedServiceName: s.name }), mutates: true },
+  [`GET ${PS}`]: { area: 'client', ok: 200 },
+  [`POST ${PS}`]: { area: 'client', ok: 303, body: SCHEDULE_FORM, creates: true },
+  [`GET ${PS}/:scheduleId/edit`]: { area: 'client', ok: 200 },
+  [`POST ${PS}/:scheduleId/edit`]: { area: 'client', ok: 303, body: () => ({ ...SCHEDULE_FORM(), name: 'renamed', hour: '5' }), mutates: true },
+  [`GET ${PS}/:scheduleId/delete`]: { area: 'client', ok: 200 },
+  [`POST ${PS}/:scheduleId/delete`]: { area: 'client', ok: 303, body: () => ({ confirm: '1' }), mutates: true },
+  [`POST ${PS}/:scheduleId/enabled`]: { area: 'client', ok: 303, body: () => ({ enabled: '0' }), mutates: true },
+  [`GET ${P}/activity`]: { area: 'client', ok: 200 },
+  [`GET ${AS}`]: { area: 'api', ok: 200 },
+  [`POST ${AS}`]: { area: 'api', ok: 201, body: () => ({ name: 'nightly', days: [1], hour: 3, minute: 0, timezone: 'UTC', keep: 2 }), creates: true },
+  [`GET ${AS}/:scheduleId`]: { area: 'api', ok: 200 },
+  [`PATCH ${AS}/:scheduleId`]: { area: 'api', ok: 200, body: () => ({ hour: 5, enabled: false }), mutates: true },
+  [`DELETE ${AS}/:scheduleId`]: { area: 'api', ok: 204, mutates: true },
+  ['GET /api/v1/services/:serviceId/activity']: { area: 'api', ok: 200 },
 };
 // Public documentation: the same answer for everyone (checked in openapi.test.ts).
 const PUBLIC = new Set(['GET /api/v1/openapi.json']);
 
-const API_DOCS = new Map<string, ApiRouteDoc>(openapiRoutes.map((d) => [routeKey(d), d]));
+const API_DOCS = new Map<string, ApiRouteDoc>([...openapiRoutes, ...scheduleOpenapiRoutes].map((d) => [routeKey(d), d]));
 
 describe.each(DATABASES)('route × role × ownership matrix ($kind)', (kind) => {
   let handle: Awaited<ReturnType<typeof migratedDatabase>>;
@@ -72,7 +90,7 @@ describe.each(DATABASES)('route × role × ownership matrix ($kind)', (kind) => 
     handle = await migratedDatabase(kind);
     fx = await moduleFixture(handle.db, {
       services: [OWN, FAR, BOBS], loginUrl: LOGIN,
-      config: { defaultLimits: { maxSnapshots: 500, maxSchedules: 5, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true } },
+      config: { defaultLimits: { maxSnapshots: 500, maxSchedules: 50, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true } },
     });
     await fx.mod.start();
     tokens.clear();
@@ -96,6 +114,23 @@ describe.each(DATABASES)('route × role × ownership matrix ($kind)', (kind) => 
     return s.id;
   }
 
+  /** A fresh enabled schedule on `service`. */
+  async function freshSchedule(service: typeof OWN): Promise<number> {
+    const raw = { name: `w-${Date.now()}`, days: [2], hour: 4, minute: 0, timezone: 'UTC', keep: 2 };
+    return (await fx.mod.schedules.create(service, raw, { actor: { type: 'system' } })).id;
+  }
+  /** The URL of `pattern` on `service`, with a fresh snapshot or schedule for its id parameter. */
+  async function urlFor(pattern: string, service: typeof OWN): Promise<string> {
+    const id = pattern.includes(':id') ? await freshSnapshot(service) : 0;
+    const scheduleId = pattern.includes(':scheduleId') ? await freshSchedule(service) : 0;
+    return pattern.replace(':serviceId', service.id).replace(':id', String(id)).replace(':scheduleId', String(scheduleId));
+  }
+  /** What a refused request must leave untouched. */
+  const state = async () => ({
+    snapshots: await handle.db('snapshot_snapshots').orderBy('id').select(),
+    schedules: await handle.db('snapshot_schedules').orderBy('id').select(),
+  });
+
   it('lists every route the client and API routers register', () => {
     const registered = [...registeredRoutes(fx.mod.routers.client), ...registeredRoutes(fx.mod.routers.api)].map(routeKey);
     const missing = registered.filter((k) => !(k in ROUTES) && !PUBLIC.has(k));
@@ -108,9 +143,8 @@ describe.each(DATABASES)('route × role × ownership matrix ($kind)', (kind) => 
     it(`${key}: owner, their reseller and admin pass; other customers and resellers get 404; anonymous ${row.area === 'client' ? 'goes to login' : 'gets 401'}`, async () => {
       const results: string[] = [];
       for (const c of CASES) {
-        const id = pattern.includes(':id') ? await freshSnapshot(c.service) : 0;
-        const url = pattern.replace(':serviceId', c.service.id).replace(':id', String(id));
-        const before = { row: await handle.db('snapshot_snapshots').where({ id }).first(), count: (await handle.db('snapshot_snapshots').count({ n: '*' }).first())?.n };
+        const url = await urlFor(pattern, c.service);
+        const before = await state();
         const res = await send(c.actor, method, url, row, c.service);
         const expected = c.allowed ? row.ok : c.actor === null ? (row.area === 'client' ? 302 : 401) : 404;
         results.push(`${c.kind}: ${res.status}${res.status === expected ? '' : ` (expected ${expected})`}`);
@@ -123,8 +157,7 @@ describe.each(DATABASES)('route × role × ownership matrix ($kind)', (kind) => 
           expect(res.text).not.toContain(c.service.name);
           if (row.area === 'api') expect(res.body.error.code).toBe('service_not_found');
         }
-        if (row.mutates) expect(await handle.db('snapshot_snapshots').where({ id }).first()).toEqual(before.row);
-        if (row.creates) expect((await handle.db('snapshot_snapshots').count({ n: '*' }).first())?.n).toEqual(before.count);
+        if (row.mutates || row.creates) expect(await state(), `${c.kind}: ${url}`).toEqual(before);
       }
       expect(results.filter((r) => r.includes('expected')), results.join('; ')).toEqual([]);
     });
@@ -148,14 +181,13 @@ describe.each(DATABASES)('route × role × ownership matrix ($kind)', (kind) => 
 
   it('every state-changing form refuses a missing, forged or another user\'s CSRF token with a localized 403 and changes nothing', async () => {
     const posts = registeredRoutes(fx.mod.routers.client).filter((r) => r.method === 'POST');
-    expect(posts.length).toBeGreaterThanOrEqual(5);
+    expect(posts.length).toBeGreaterThanOrEqual(9);
     const bob = tokens.get('bob')!;
     const aliceToken = tokens.get('alice')!.token;
     for (const route of posts) {
-      const id = await freshSnapshot(BOBS);
-      const url = route.path.replace(':serviceId', BOBS.id).replace(':id', String(id));
+      const url = await urlFor(route.path, BOBS);
       const body = ROUTES[routeKey(route)]?.body?.(BOBS) ?? {};
-      const before = await handle.db('snapshot_snapshots').orderBy('id').select();
+      const before = await state();
       for (const [label, token] of [['missing', undefined], ['forged', 'forged-token'], ['alice\'s', aliceToken]] as const) {
         const res = await bob.agent.post(url).type('form').send(token === undefined ? body : { ...body, _csrf: token });
         expect(res.status, `${route.path} with ${label} token`).toBe(403);
@@ -163,7 +195,7 @@ describe.each(DATABASES)('route × role × ownership matrix ($kind)', (kind) => 
         expect(res.text, `${route.path} with ${label} token`).toContain('양식이 만료되었습니다');
         expect(res.headers['content-type']).toContain('text/html');
       }
-      expect(await handle.db('snapshot_snapshots').orderBy('id').select(), route.path).toEqual(before);
+      expect(await state(), route.path).toEqual(before);
     }
   });
 });

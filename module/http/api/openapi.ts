@@ -21,10 +21,19 @@ export interface ApiRouteDoc {
   public?: boolean;
   /** Path parameter schemas by name; a parameter without one is documented as a plain string. */
   params?: Record<string, z.ZodType>;
+  /** Query parameters (each key of the object is one; optional keys are optional parameters). */
+  query?: z.ZodObject;
+  /** Request headers the route reads, documented like `query`. */
+  headers?: z.ZodObject;
   /** JSON request body (state-changing calls require `Content-Type: application/json`). */
   body?: z.ZodType;
-  /** Success statuses and their JSON shapes. */
-  responses: Record<number, { description: string; schema: z.ZodType }>;
+  /**
+   * The body is read as raw bytes and parsed by the handler (the signed webhook), so the JSON body
+   * errors of the API (`json_required`, `validation_failed`...) do not apply; `errors` lists its own.
+   */
+  rawBody?: boolean;
+  /** Success statuses and their JSON shapes; no schema means an empty answer (204). */
+  responses: Record<number, { description: string; schema?: z.ZodType }>;
   /** Error statuses and the stable codes this route adds to the common ones (see `errorCodes`). */
   errors?: Record<number, readonly string[]>;
 }
@@ -45,7 +54,7 @@ export function errorCodes(doc: ApiRouteDoc): Record<number, string[]> {
   add(503, 'service_unavailable', 'database_busy');
   if (!doc.public) add(401, 'not_logged_in');
   if (doc.path.includes(':serviceId')) add(404, 'service_not_found');
-  if (doc.body) {
+  if (doc.body && !doc.rawBody) {
     add(400, 'invalid_json');
     add(413, 'payload_too_large');
     add(415, 'json_required', 'invalid_body');
@@ -55,10 +64,13 @@ export function errorCodes(doc: ApiRouteDoc): Record<number, string[]> {
   return Object.fromEntries(Object.entries(out).map(([s, codes]) => [s, [...codes].sort()]));
 }
 
+/** An empty answer as supertest and most clients read it. */
+const EMPTY = z.object({}).strict();
+
 /** The schema a response of `status` must match for this route, or null when the status is undocumented. */
 export function documentedResponse(doc: ApiRouteDoc, status: number): z.ZodType | null {
   const ok = doc.responses[status];
-  if (ok) return ok.schema;
+  if (ok) return ok.schema ?? EMPTY;
   const codes = errorCodes(doc)[status];
   return codes?.length ? errorSchemaFor(codes as [string, ...string[]]) : null;
 }
@@ -70,6 +82,8 @@ function openapiPath(path: string): string {
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  // OpenAPI's hint for a union told apart by one field (the webhook's `event`).
+  if (schema instanceof z.ZodDiscriminatedUnion) rest.discriminator = { propertyName: schema.def.discriminator };
   return rest;
 }
 
@@ -84,7 +98,7 @@ export function buildOpenApiDocument(routeLists: readonly (readonly ApiRouteDoc[
   const routes = routeLists.flat();
   for (const doc of routes) {
     for (const [status, r] of Object.entries(doc.responses)) {
-      if (!registry.has(r.schema)) registry.add(r.schema, { id: `${doc.operationId}_${status}` });
+      if (r.schema && !registry.has(r.schema)) registry.add(r.schema, { id: `${doc.operationId}_${status}` });
     }
   }
   const converted = z.toJSONSchema(registry, { io: 'output', uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' });
@@ -100,10 +114,16 @@ export function buildOpenApiDocument(routeLists: readonly (readonly ApiRouteDoc[
       const { description, ...schema } = jsonSchema(doc.params?.[name!] ?? z.string(), 'input');
       return { name, in: 'path', required: true, ...(description ? { description } : {}), schema };
     });
+    for (const [where, object] of [['query', doc.query], ['header', doc.headers]] as const) {
+      for (const [name, schema] of Object.entries(object?.shape ?? {})) {
+        const { description, ...rest } = jsonSchema(schema as z.ZodType, 'input');
+        parameters.push({ name, in: where, required: !(schema as z.ZodType).safeParse(undefined).success, ...(description ? { description } : {}), schema: rest });
+      }
+    }
     parameters.push({ name: 'lng', in: 'query', required: false, description: "Message language when the panel user has none (then cookie, Accept-Language)", schema: { type: 'string', enum: ['en', 'ko', 'ja'] } });
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(doc.responses)) {
-      responses[status] = { description: r.description, content: { 'application/json': { schema: ref(r.schema) } } };
+      responses[status] = { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: ref(r.schema) } } } : {}) };
     }
     for (const [status, codes] of Object.entries(errorCodes(doc))) {
       responses[status] = {
@@ -123,7 +143,8 @@ export function buildOpenApiDocument(routeLists: readonly (readonly ApiRouteDoc[
     info: {
       title: 'Panel Snapshots API', version: '1.0.0',
       description: 'Snapshots of VPS services: the same operations, rules and error codes as the Snapshots pages. '
-        + 'Every call acts as the logged-in panel user (customers: their own services; resellers: their customers\'; admins: all). '
+        + 'Every call acts as the logged-in panel user (customers: their own services; resellers: their customers\'; admins: all), '
+        + 'except the billing webhook, which is signed by the billing system instead. '
         + 'Errors are `{ "error": { "code", "message", "fields"? } }` with a stable `code` and a message in the user\'s language.',
     },
     servers: [{ url: '/' }],

@@ -1,5 +1,4 @@
 import express, { type Router } from 'express';
-import { z } from 'zod';
 import type { AuditEvent, Schedule } from '../../domain/types.js';
 import { activityPage, presentActivity } from '../client/activity-presenter.js';
 import { formatters } from '../client/presenter.js';
@@ -8,32 +7,13 @@ import { parse } from '../client/forms.js';
 import { actionContext, authorizedService, parseId, requireActor } from '../shared/actor.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { apiBody, jsonBody } from './api-input.js';
+import type { ApiRouteDoc } from './openapi.js';
+import {
+  activityEventSchema, activityPageSchema, scheduleApiSchemas, scheduleEnvelopeSchema, scheduleListSchema, scheduleParams, scheduleSchema,
+  type ActivityEventJson, type ActivityPageJson, type ScheduleJson, type ScheduleListJson,
+} from './schedule-schemas.js';
 
-const fields = {
-  name: z.string().max(20_000),
-  enabled: z.boolean(),
-  /** 0 = Sunday … 6 = Saturday. */
-  days: z.array(z.number().int().min(0).max(6)).max(7),
-  hour: z.number().int().min(0).max(23),
-  minute: z.number().int().min(0).max(59),
-  /** IANA timezone the hour and minute are read in, e.g. Asia/Seoul. */
-  timezone: z.string().max(100),
-  /** 1 … the plan's maxKeep (checked against the plan, code schedule_keep_over_plan). */
-  keep: z.number().int(),
-  includeMemory: z.boolean(),
-};
-
-/** Request schemas of the schedules and activity API, for the OpenAPI document. */
-export const scheduleApiSchemas = {
-  create: z.object({ ...fields, enabled: fields.enabled.optional(), includeMemory: fields.includeMemory.optional() }),
-  /** Any subset of the fields; the result is validated as a whole against the plan. */
-  update: z.object(fields).partial(),
-  activityQuery: z.object({
-    /** Cursor: only events older than this event id (the `olderBefore` of the previous page). */
-    before: z.string().regex(/^[1-9]\d{0,15}$/).transform(Number).optional(),
-    limit: z.string().regex(/^\d{1,3}$/).transform(Number).pipe(z.number().int().min(1).max(100)).optional(),
-  }),
-};
+export { scheduleApiSchemas } from './schedule-schemas.js';
 
 /** A wrongly typed field gets the code the domain uses for that field, so clients handle one code. */
 const FIELD_CODES: Record<string, string> = {
@@ -41,7 +21,7 @@ const FIELD_CODES: Record<string, string> = {
 };
 
 /** The API's schedule shape. */
-export function scheduleJson(s: Schedule, nextRun: Date | null) {
+export function scheduleJson(s: Schedule, nextRun: Date | null): ScheduleJson {
   return {
     id: s.id, name: s.name, enabled: s.enabled, disabledReason: s.disabledReason, days: s.days, hour: s.hour, minute: s.minute,
     timezone: s.timezone, keep: s.keep, includeMemory: s.includeMemory, nextRunAt: nextRun?.toISOString() ?? null,
@@ -51,12 +31,66 @@ export function scheduleJson(s: Schedule, nextRun: Date | null) {
 }
 
 /** The API's activity entry: who as a role (or "you"), never an id, name or address. */
-function activityJson(e: AuditEvent, entry: ReturnType<typeof presentActivity>) {
+function activityJson(e: AuditEvent, entry: ReturnType<typeof presentActivity>): ActivityEventJson {
   return {
     id: e.id, occurredAt: entry.timeIso, actor: entry.actor, actorLabel: entry.actorLabel, action: e.action, actionLabel: entry.actionLabel,
     result: e.result, resultLabel: entry.resultLabel, code: e.code, reason: entry.reason, snapshotId: e.snapshotId, subject: entry.subject,
   };
 }
+
+const BASE = '/api/v1/services/:serviceId/schedules';
+const ONE = `${BASE}/:scheduleId`;
+const tag = 'Schedules';
+const params = scheduleParams;
+const serviceState = ['service_suspended', 'service_terminated'] as const;
+const planRefusals = ['schedules_not_in_plan', 'schedule_limit_reached', ...serviceState] as const;
+const notFound = { 404: ['schedule_not_found'] } as const;
+// Validation asks the hypervisor driver whether memory snapshots are possible.
+const driver = { 503: ['driver_missing'] } as const;
+
+/** The schedules and activity routes: what the router registers and openapi.json documents, from the same entries. */
+export const scheduleRoutes = {
+  list: {
+    method: 'get', path: BASE, operationId: 'listSchedules', tag, params, summary: "A service's snapshot schedules and its plan limits",
+    responses: { 200: { description: 'The schedules', schema: scheduleListSchema } },
+  },
+  create: {
+    method: 'post', path: BASE, operationId: 'createSchedule', tag, params, body: scheduleApiSchemas.create,
+    summary: 'Add a weekly schedule', description: 'Checked against the plan: schedules allowed, how many, keep and memory.',
+    responses: { 201: { description: 'Created', schema: scheduleEnvelopeSchema } },
+    errors: { 409: planRefusals, ...driver },
+  },
+  get: {
+    method: 'get', path: ONE, operationId: 'getSchedule', tag, params, summary: 'One schedule',
+    responses: { 200: { description: 'The schedule', schema: scheduleEnvelopeSchema } }, errors: notFound,
+  },
+  update: {
+    method: 'patch', path: ONE, operationId: 'updateSchedule', tag, params, body: scheduleApiSchemas.update,
+    summary: 'Change, enable or disable a schedule',
+    description: 'Any subset of the fields; the result is validated as a whole. `{ "enabled": … }` alone only switches it on or off. '
+      + 'Switching on re-checks the plan.',
+    responses: { 200: { description: 'The schedule', schema: scheduleEnvelopeSchema } },
+    errors: { ...notFound, 409: planRefusals, ...driver },
+  },
+  delete: {
+    method: 'delete', path: ONE, operationId: 'deleteSchedule', tag, params,
+    summary: "Remove a schedule (its snapshots stay; they show it as a deleted schedule)",
+    responses: { 204: { description: 'Removed' } }, errors: { ...notFound, 409: serviceState },
+  },
+  activity: {
+    method: 'get', path: '/api/v1/services/:serviceId/activity', operationId: 'listActivity', tag: 'Activity', params: { serviceId: params.serviceId },
+    query: scheduleApiSchemas.activityQuery, summary: "A service's activity log, newest first, one page at a time",
+    responses: { 200: { description: 'One page of events', schema: activityPageSchema } },
+    errors: { 422: ['validation_failed'] },
+  },
+} satisfies Record<string, ApiRouteDoc>;
+
+/** For openapi.ts: this file's routes and its named shapes. */
+export const scheduleOpenapiRoutes: ApiRouteDoc[] = Object.values(scheduleRoutes);
+export const scheduleOpenapiComponents = {
+  Schedule: scheduleSchema, ScheduleList: scheduleListSchema, ScheduleEnvelope: scheduleEnvelopeSchema,
+  ActivityEvent: activityEventSchema, ActivityPage: activityPageSchema,
+};
 
 /**
  * /api/v1/services/:serviceId/schedules (GET, POST), /schedules/:scheduleId (GET, PATCH, DELETE) and
@@ -64,32 +98,32 @@ function activityJson(e: AuditEvent, entry: ReturnType<typeof presentActivity>) 
  */
 export function scheduleApiRouter(ctx: ModuleContext): Router {
   const router = express.Router();
-  const base = '/api/v1/services/:serviceId/schedules';
-  const one = `${base}/:scheduleId`;
   const mutating = jsonBody();
+  const d = scheduleRoutes;
+  const route = (doc: ApiRouteDoc, handler: express.RequestHandler) => router[doc.method](doc.path, ...(doc.body ? mutating : []), handler);
   const withNextRun = async (service: Parameters<typeof ctx.schedules.list>[0], s: Schedule) =>
     scheduleJson(s, (await ctx.schedules.list(service)).find((x) => x.schedule.id === s.id)?.nextRun ?? null);
 
-  router.get(base, async (req, res) => {
+  route(d.list, async (req, res) => {
     const service = await authorizedService(ctx, req, 'view');
     const [list, limits] = await Promise.all([ctx.schedules.list(service), ctx.deps.limits.forService(service.id, service.planId)]);
-    res.json({ schedules: list.map((x) => scheduleJson(x.schedule, x.nextRun)), limits, used: list.length });
+    res.json({ schedules: list.map((x) => scheduleJson(x.schedule, x.nextRun)), limits, used: list.length } satisfies ScheduleListJson);
   });
 
-  router.post(base, ...mutating, async (req, res) => {
-    const input = apiBody(scheduleApiSchemas.create, req, FIELD_CODES);
+  route(d.create, async (req, res) => {
+    const input = apiBody(d.create.body, req, FIELD_CODES);
     const service = await authorizedService(ctx, req, 'schedule');
     const s = await ctx.schedules.create(service, input, actionContext(req));
     res.status(201).json({ schedule: await withNextRun(service, s) });
   });
 
-  router.get(one, async (req, res) => {
+  route(d.get, async (req, res) => {
     const service = await authorizedService(ctx, req, 'view');
     res.json({ schedule: await withNextRun(service, await ctx.schedules.get(service, parseId(req.params.scheduleId as string, 'schedule'))) });
   });
 
-  router.patch(one, ...mutating, async (req, res) => {
-    const patch = apiBody(scheduleApiSchemas.update, req, FIELD_CODES);
+  route(d.update, async (req, res) => {
+    const patch = apiBody(d.update.body, req, FIELD_CODES);
     const service = await authorizedService(ctx, req, 'schedule');
     const current = await ctx.schedules.get(service, parseId(req.params.scheduleId as string, 'schedule'));
     const { enabled, ...changes } = patch;
@@ -100,19 +134,19 @@ export function scheduleApiRouter(ctx: ModuleContext): Router {
     res.json({ schedule: await withNextRun(service, s) });
   });
 
-  router.delete(one, async (req, res) => {
+  route(d.delete, async (req, res) => {
     const service = await authorizedService(ctx, req, 'schedule');
     await ctx.schedules.remove(service, parseId(req.params.scheduleId as string, 'schedule'), actionContext(req));
     res.status(204).end();
   });
 
-  router.get('/api/v1/services/:serviceId/activity', async (req, res) => {
+  route(d.activity, async (req, res) => {
     const service = await authorizedService(ctx, req, 'view');
-    const { before, limit } = parse(scheduleApiSchemas.activityQuery, req.query);
+    const { before, limit } = parse(d.activity.query, req.query);
     const page = await activityPage((f) => ctx.deps.repos.audit.list(f), service.id, before, limit);
     const fmt = formatters(req.language, viewerTimezone(ctx, req));
     const viewer = requireActor(req);
-    res.json({ events: page.events.map((e) => activityJson(e, presentActivity(req.t, fmt, viewer, e))), olderBefore: page.olderBefore });
+    res.json({ events: page.events.map((e) => activityJson(e, presentActivity(req.t, fmt, viewer, e))), olderBefore: page.olderBefore } satisfies ActivityPageJson);
   });
 
   return router;

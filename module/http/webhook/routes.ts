@@ -1,14 +1,45 @@
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
 import type { WebhookEventsRepo } from '../../db/webhook-events-repo.js';
 import { UnavailableError } from '../../domain/errors.js';
 import { errorJson, toSnapshotError } from '../shared/error-handler.js';
+import type { ApiRouteDoc } from '../api/openapi.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { applyWebhookEvent, parseWebhookBody } from './dispatch.js';
 import { billingHooks } from './hooks.js';
-import { verifyWebhookSignature } from './signature.js';
+import { webhookBodySchema, webhookResponseSchema } from './schemas.js';
+import { SIGNATURE_TOLERANCE_SECONDS, verifyWebhookSignature } from './signature.js';
 import { WebhookError } from './webhook-error.js';
 
 export const WEBHOOK_PATH = '/webhooks/snapshots';
+
+/** The webhook as the router registers it and openapi.json documents it (tag "Billing webhook"). */
+export const webhookRoute = {
+  method: 'post', path: WEBHOOK_PATH, operationId: 'billingWebhook', tag: 'Billing webhook', public: true, rawBody: true,
+  summary: 'Billing events, signed with the shared secret',
+  description: 'No panel session: the HMAC signature is the proof (and no CSRF token is needed). One answer per `eventId`: a repeat gets '
+    + 'the first answer again (status and body) with `X-Snapshots-Replayed: true` and is not applied twice; a repeat while the first '
+    + 'is still running gets 409 `webhook_event_in_progress` with `Retry-After`. 5xx answers are not kept, so a retry applies the event.',
+  headers: z.object({
+    'X-Snapshots-Timestamp': z.string().regex(/^\d{1,12}$/)
+      .describe(`Unix time in seconds when signed; refused more than ${SIGNATURE_TOLERANCE_SECONDS / 60} minutes from the server's clock`),
+    'X-Snapshots-Signature': z.string().regex(/^[0-9a-fA-F]{64}$/)
+      .describe('Hex HMAC-SHA256, keyed with the module\'s `webhookSecret`, of `<timestamp>.<raw body>`'),
+  }),
+  body: webhookBodySchema,
+  responses: { 200: { description: 'Applied (or a replay of the first answer)', schema: webhookResponseSchema } },
+  errors: {
+    400: ['invalid_json', 'webhook_unknown_event', 'webhook_invalid_payload'],
+    401: ['webhook_signature_missing', 'webhook_timestamp_invalid', 'webhook_timestamp_expired', 'webhook_signature_invalid'],
+    404: ['service_not_found'],
+    409: ['webhook_event_in_progress', 'webhook_event_id_reused'],
+    413: ['payload_too_large'],
+    415: ['invalid_body'],
+    500: ['webhook_raw_body_unavailable'],
+    503: ['webhook_not_configured'],
+  },
+} satisfies ApiRouteDoc;
+export const webhookOpenapiRoutes: ApiRouteDoc[] = [webhookRoute];
 /** A claim older than this whose process never answered is taken over by the next delivery. */
 const STALE_CLAIM_MS = 2 * 60_000;
 const RETRY_AFTER_SECONDS = 2;
@@ -28,7 +59,7 @@ function rawBody(ctx: ModuleContext, req: Request): Buffer {
  */
 export function webhookRouter(ctx: ModuleContext, events: WebhookEventsRepo): Router {
   const router = express.Router();
-  router.post(WEBHOOK_PATH, (_req, _res, next) => {
+  router[webhookRoute.method](webhookRoute.path, (_req, _res, next) => {
     next(ctx.config.webhookSecret ? undefined : new UnavailableError('webhook_not_configured'));
   }, express.raw({ type: () => true, limit: '64kb' }), async (req: Request, res: Response) => {
     verifyWebhookSignature({

@@ -47,11 +47,12 @@ export type WebhookBody = z.output<typeof webhookBodySchema>;
 export const webhookResponseSchema = z.object({
   eventId: z.string(),
   event: z.enum(WEBHOOK_EVENTS),
+  // A union takes the first variant that parses (dropping unknown keys), so `{ changed, deleting }` comes before `{ changed }`.
   result: z.union([
     z.object({ allowed: z.boolean(), reason: z.literal('snapshots_exist').optional(), snapshotCount: z.number().int(), message: z.string().nullable() }),
     z.object({ planId: z.string(), adjustedSchedules: z.number().int(), over: z.number().int() }),
-    z.object({ changed: z.boolean() }),
     z.object({ changed: z.boolean(), deleting: z.number().int() }),
+    z.object({ changed: z.boolean() }),
     z.object({ canExpand: z.boolean(), snapshotCount: z.number().int() }),
   ]),
 });
