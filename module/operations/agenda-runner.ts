@@ -1,6 +1,7 @@
-import { Agenda, InMemoryNotificationChannel, type AgendaBackend, type Job } from 'agenda';
+import { Agenda, InMemoryNotificationChannel, type Job } from 'agenda';
 import type { Logger } from 'pino';
 import type { OperationsRepo } from '../db/operations-repo.js';
+import type { KnexBackend } from '../scheduler/knex-backend/index.js';
 import type { Operation } from '../domain/types.js';
 import type { ExecuteContext, ExecuteOutcome } from './execute-operation.js';
 import type { OperationRunner } from './runner.js';
@@ -9,7 +10,7 @@ export const OPERATION_JOB = 'snapshot-operation';
 export const SWEEP_JOB = 'snapshot-operations-sweep';
 
 export interface AgendaRunnerOptions {
-  backend: AgendaBackend;
+  backend: KnexBackend;
   operations: OperationsRepo;
   execute(op: Operation, ctx: ExecuteContext): Promise<ExecuteOutcome>;
   logger: Logger;
@@ -93,6 +94,7 @@ export class AgendaOperationRunner implements OperationRunner {
     // Unlocks jobs this worker holds but has not started; running ones finish (or release) below.
     await this.agenda.stop();
     await Promise.allSettled([...this.inFlight]);
+    await this.o.backend.idle();
   }
 
   /** Ensures the head operation of `serviceId` (or of every service) has its job; idempotent. */

@@ -59,6 +59,7 @@ export class AgendaScheduler implements SchedulerPort {
   /** Stops taking new runs and waits for the ones in progress. */
   async stop(): Promise<void> {
     await this.agenda.drain();
+    await this.o.backend.idle();
   }
 
   async sync(schedule: Schedule): Promise<void> {

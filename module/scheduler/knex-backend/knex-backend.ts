@@ -16,8 +16,37 @@ export class KnexBackend implements AgendaBackend {
   /** The knex instance belongs to the host: agenda.stop() must not close it. */
   readonly ownsConnection = false;
 
+  private readonly pending = new Set<Promise<unknown>>();
+
   constructor(options: KnexBackendOptions) {
-    this.repository = new KnexJobRepository(options);
+    this.repository = this.tracked(new KnexJobRepository(options));
+  }
+
+  /**
+   * Resolves once no repository call is under way. Agenda's stop() returns while a queue fill may
+   * still be querying; a host that destroys its knex right after stopping would see that fail.
+   */
+  async idle(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
+  }
+
+  /** The repository, with every call that returns a promise counted in `pending` until it settles. */
+  private tracked(repository: KnexJobRepository): KnexJobRepository {
+    const pending = this.pending;
+    return new Proxy(repository, {
+      get(target, key, receiver) {
+        const value: unknown = Reflect.get(target, key, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+          if (result instanceof Promise) {
+            pending.add(result);
+            void result.finally(() => pending.delete(result)).catch(() => undefined);
+          }
+          return result;
+        };
+      },
+    });
   }
 
   /** Verifies the jobs table exists (migrations are run by the module, not here). Idempotent. */
