@@ -10,6 +10,9 @@
  *                          (default examples/demo-panel/data/demo.sqlite, directory created)
  *   SNAPSHOTS_CSRF_SECRET  ≥32 characters; the default is a public demo value
  *   DEMO_SESSION_SECRET    signs the demo login cookie; the default is a public demo value
+ *   DEMO_DATA_DIR          where the simulated hypervisor (and the default SQLite file) live
+ *                          (default examples/demo-panel/data); the browser tests use a fresh one
+ *   DEMO_DELAY_SCALE       multiplies the simulated hypervisor's task times (default 1; tests use less)
  *
  * Logins (password "demo" for all): alice, minji (ko), yuki (ja, customer of hostco),
  * hostco (reseller), admin (admin: /admin/snapshots and /outbox).
@@ -29,9 +32,10 @@ import { createPanelAdapter } from './panel-adapter.js';
 import { pagesRouter } from './pages.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const DATA_DIR = path.join(HERE, 'data');
+const DATA_DIR = path.resolve(process.env.DEMO_DATA_DIR ?? path.join(HERE, 'data'));
 
 const PORT = Number(process.env.PORT ?? 3000);
+const DELAY_SCALE = ((n) => (Number.isFinite(n) && n >= 0 ? n : 1))(Number(process.env.DEMO_DELAY_SCALE ?? 1));
 // Demo values only: production must set its own long random secrets.
 const CSRF_SECRET = process.env.SNAPSHOTS_CSRF_SECRET ?? 'demo-only-csrf-secret-change-me-in-production-0123456789';
 const SESSION_SECRET = process.env.DEMO_SESSION_SECRET ?? 'demo-only-session-secret-change-me-in-production-9876543210';
@@ -52,6 +56,12 @@ function openDatabase(url: string | undefined): { db: Knex; label: string; init:
   };
 }
 
+type Delays = Record<'create' | 'delete' | 'restore', [number, number]>;
+function scaled(delays: Delays): Delays {
+  const f = (r: [number, number]): [number, number] => [Math.round(r[0] * DELAY_SCALE), Math.round(r[1] * DELAY_SCALE)];
+  return { create: f(delays.create), delete: f(delays.delete), restore: f(delays.restore) };
+}
+
 async function main(): Promise<void> {
   const { db, label, init } = openDatabase(process.env.DATABASE_URL);
   await init();
@@ -60,7 +70,7 @@ async function main(): Promise<void> {
   const simulated = simulatedDriver({
     stateFile: path.join(DATA_DIR, 'hypervisor.json'),
     // Slow enough that "Creating…" is visible for a few seconds.
-    delayMs: { create: [3000, 5000], delete: [2000, 3000], restore: [3000, 5000] },
+    delayMs: scaled({ create: [3000, 5000], delete: [2000, 3000], restore: [3000, 5000] }),
   });
 
   let snapshots: SnapshotModule | null = null;

@@ -11,7 +11,9 @@ export interface Formatters {
 
 /** Dates in the user's language and timezone; sizes in binary units written the locale's way. */
 export function formatters(lng: string, timeZone: string): Formatters {
-  const dtf = new Intl.DateTimeFormat(lng, { dateStyle: 'medium', timeStyle: 'short', timeZone });
+  // Korean on a 24-hour clock: recent ICU (Node 20's 78) writes the Korean 12-hour clock as "PM 4:55".
+  const hourCycle = lng.toLowerCase().startsWith('ko') ? { hourCycle: 'h23' as const } : {};
+  const dtf = new Intl.DateTimeFormat(lng, { dateStyle: 'medium', timeStyle: 'short', timeZone, ...hourCycle });
   return {
     date: (d) => (d ? dtf.format(d) : ''),
     bytes: (n) => {
