@@ -89,13 +89,14 @@ describe.skipIf(!demoUrl)('client area walk in English (alice, web-01)', () => {
     const safety = page.getByLabel('Take a safety snapshot of the current state first');
     expect(await safety.isChecked()).toBe(true);
 
+    await typed.fill(SERVICE.name);
+    await screenshot(page, 'en-restore');
     await typed.fill('web-02');
     await page.getByRole('button', { name: 'Restore' }).click();
     await page.getByRole('alert').waitFor();
     expect(page.url()).not.toContain('flash=');
 
     await page.getByLabel(`Type the server name, ${SERVICE.name}, to confirm.`).fill(SERVICE.name);
-    await screenshot(page, 'en-restore');
     await page.getByRole('button', { name: 'Restore' }).click();
     await page.waitForURL('**?flash=restore_started_safety');
 

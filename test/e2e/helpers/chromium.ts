@@ -13,9 +13,10 @@ export function missingBrowserMessage(): string {
   return `chromium not found at ${process.env.CHROMIUM_PATH || DEFAULT_PATH} (apt-get install chromium fonts-noto-cjk, or set CHROMIUM_PATH)`;
 }
 
-// The machine is offline and shared: no network chatter, no GPU, no sandbox (containers), no QUIC.
+// The machine is offline and shared: no network chatter, no GPU, no sandbox (containers run as root),
+// no QUIC, and no reliance on a container's tiny /dev/shm.
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 
 export interface Chromium {
   newContext: (options?: BrowserContextOptions) => Promise<BrowserContext>;
