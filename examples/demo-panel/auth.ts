@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Router } from 'express';
 import type { Actor } from '../../module/index.js';
+import { chromeText, fill, languageName, pageLanguage, roleLabel, type ChromeText } from './chrome-text.js';
 import { findUser, toActor, USERS } from './demo-data.js';
 import { escapeHtml, type RenderLayout } from './layout.js';
 
@@ -29,12 +30,14 @@ export function createAuth(secret: string) {
 
   function router(layout: RenderLayout): Router {
     const r = express.Router();
-    const loginPage = (req: Request, error: string | null, next: string) => layout({
-      req, actor: null, service: null, title: 'Log in', body: loginForm(error, next),
-    });
+    const loginPage = (req: Request, failed: boolean, next: string) => {
+      const lang = pageLanguage(req, null);
+      const text = chromeText(lang);
+      return layout({ req, actor: null, service: null, title: text.loginTitle, body: loginForm(text, failed, next), lang });
+    };
 
     r.get('/login', (req, res) => {
-      res.type('html').send(loginPage(req, null, safeNext(req.query.next)));
+      res.type('html').send(loginPage(req, false, safeNext(req.query.next)));
     });
 
     r.post('/login', express.urlencoded({ extended: false, limit: '8kb' }), (req, res) => {
@@ -42,7 +45,7 @@ export function createAuth(secret: string) {
       const next = safeNext(body.next);
       const user = findUser(String(body.username ?? '').trim().toLowerCase());
       if (!user || !sameText(String(body.password ?? ''), user.password)) {
-        res.status(401).type('html').send(loginPage(req, 'Unknown user or wrong password.', next));
+        res.status(401).type('html').send(loginPage(req, true, next));
         return;
       }
       const expiry = String(Date.now() + SESSION_HOURS * 3_600_000);
@@ -74,25 +77,25 @@ function safeNext(value: unknown): string {
   return /^\/(?![/\\])/.test(next) ? next : '/services';
 }
 
-function loginForm(error: string | null, next: string): string {
+function loginForm(text: ChromeText, failed: boolean, next: string): string {
   const quick = USERS.map((u) => `<form method="post" action="/login" class="quick-login">
   <input type="hidden" name="username" value="${escapeHtml(u.id)}">
   <input type="hidden" name="password" value="demo">
   <input type="hidden" name="next" value="${escapeHtml(next)}">
-  <button type="submit" class="btn btn-secondary">${escapeHtml(u.id)}</button>
-  <span>${escapeHtml(u.name)} · ${escapeHtml(u.role)} · ${escapeHtml(u.locale ?? '')}</span>
+  <button type="submit" class="btn btn-secondary" aria-label="${escapeHtml(fill(text.quickLogin, { name: u.name }))}">${escapeHtml(u.id)}</button>
+  <span>${escapeHtml(u.name)} · ${escapeHtml(roleLabel(text, u.role))} · ${escapeHtml(languageName(text, u.locale ?? 'en'))}</span>
 </form>`).join('\n');
   return `<section class="card login-card">
-<h1>Log in</h1>
-${error ? `<p class="alert alert-error" role="alert">${escapeHtml(error)}</p>` : ''}
+<h1>${escapeHtml(text.loginTitle)}</h1>
+${failed ? `<p class="alert alert-error" role="alert">${escapeHtml(text.loginFailed)}</p>` : ''}
 <form method="post" action="/login" class="login-form">
   <input type="hidden" name="next" value="${escapeHtml(next)}">
-  <label>Username <input name="username" autocomplete="username" required autofocus></label>
-  <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-  <button type="submit" class="btn btn-primary">Log in</button>
+  <label>${escapeHtml(text.username)} <input name="username" autocomplete="username" required autofocus></label>
+  <label>${escapeHtml(text.password)} <input name="password" type="password" autocomplete="current-password" required></label>
+  <button type="submit" class="btn btn-primary">${escapeHtml(text.loginButton)}</button>
 </form>
-<h2>Demo logins</h2>
-<p class="muted">Every demo user's password is <code>demo</code>.</p>
+<h2>${escapeHtml(text.demoLogins)}</h2>
+<p class="muted">${fill(escapeHtml(text.demoPassword), { password: '<code>demo</code>' })}</p>
 <div class="quick-logins">
 ${quick}
 </div>

@@ -11,8 +11,8 @@ const GiB = 1024 ** 3;
 
 export const USERS: readonly DemoUser[] = [
   { id: 'alice', role: 'customer', name: 'Alice Kim', locale: 'en', timezone: 'Asia/Seoul', password: 'demo' },
-  { id: 'minji', role: 'customer', name: 'Minji Park', locale: 'ko', timezone: 'Asia/Seoul', password: 'demo' },
-  { id: 'yuki', role: 'customer', name: 'Yuki Tanaka', locale: 'ja', timezone: 'Asia/Tokyo', password: 'demo' },
+  { id: 'minji', role: 'customer', name: '박민지', locale: 'ko', timezone: 'Asia/Seoul', password: 'demo' },
+  { id: 'yuki', role: 'customer', name: '田中 由紀', locale: 'ja', timezone: 'Asia/Tokyo', password: 'demo' },
   { id: 'hostco', role: 'reseller', name: 'HostCo Reseller', locale: 'en', password: 'demo' },
   { id: 'admin', role: 'admin', name: 'Panel Admin', locale: 'en', timezone: 'UTC', password: 'demo' },
 ];

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import type { Actor, MenuItem, PanelService, SnapshotModule } from '../../module/index.js';
-import { chromeText, type ChromeText } from './chrome-text.js';
+import { chromeText, pageLanguage, roleLabel, type ChromeText } from './chrome-text.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -34,7 +34,9 @@ export type RenderLayout = (page: PanelPage) => string;
 export function createLayout(getModule: () => SnapshotModule | null): RenderLayout {
   return (page) => {
     const path = page.req.originalUrl.split('?')[0] ?? '';
-    const text = chromeText(page.lang);
+    // Module pages bring the language the module picked; the panel's own pages pick it the same way.
+    const lang = page.lang ?? pageLanguage(page.req, page.actor);
+    const text = chromeText(lang);
     const sidebar = page.service && page.actor ? serviceMenu(page.service, page.actor, path, getModule(), text) : '';
     const links = [
       ...(page.stylesheets ?? []).map((href) => `<link rel="stylesheet" href="${escapeHtml(href)}">`),
@@ -42,7 +44,7 @@ export function createLayout(getModule: () => SnapshotModule | null): RenderLayo
       ...(page.scripts ?? []).map((src) => `<script src="${escapeHtml(src)}" defer></script>`),
     ];
     return `<!doctype html>
-<html lang="${escapeHtml(page.lang ?? 'en')}">
+<html lang="${escapeHtml(lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -65,7 +67,7 @@ ${page.body}
 function header(actor: Actor | null, path: string, text: ChromeText): string {
   const nav: MenuItem[] = actor ? [{ label: text.services, href: '/services' }] : [];
   if (actor?.role === 'admin') nav.push({ label: text.admin, href: '/admin/snapshots' }, { label: text.outbox, href: '/outbox' });
-  const role = actor ? { customer: text.customer, reseller: text.reseller, admin: text.adminRole }[actor.role] : '';
+  const role = actor ? roleLabel(text, actor.role) : '';
   const user = actor ? `<div class="panel-user">
   <span class="panel-user-name">${escapeHtml(actor.name ?? actor.id)}</span>
   <span class="panel-role">${escapeHtml(role)}</span>

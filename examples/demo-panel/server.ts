@@ -12,6 +12,9 @@
  *   DEMO_SESSION_SECRET    signs the demo login cookie; the default is a public demo value
  *   PROXMOX_URL, …         optional: snapshot real Proxmox VE VMs for some services (see proxmox-env.ts)
  *   DEMO_QEMU_DISKS, DEMO_QEMU_QMP   put web-01 on a local QEMU VM (see qemu-demo.ts)
+ *   DEMO_DATA_DIR          where the simulated hypervisor (and the default SQLite file) live
+ *                          (default examples/demo-panel/data); the browser tests use a fresh one
+ *   DEMO_DELAY_SCALE       multiplies the simulated hypervisor's task times (default 1; tests use less)
  *
  * Logins (password "demo" for all): alice, minji (ko), yuki (ja, customer of hostco),
  * hostco (reseller), admin (admin: /admin/snapshots and /outbox).
@@ -33,9 +36,10 @@ import { proxmoxFromEnv } from './proxmox-env.js';
 import { demoQemuDrivers } from './qemu-demo.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const DATA_DIR = path.join(HERE, 'data');
+const DATA_DIR = path.resolve(process.env.DEMO_DATA_DIR ?? path.join(HERE, 'data'));
 
 const PORT = Number(process.env.PORT ?? 3000);
+const DELAY_SCALE = ((n) => (Number.isFinite(n) && n >= 0 ? n : 1))(Number(process.env.DEMO_DELAY_SCALE ?? 1));
 // Demo values only: production must set its own long random secrets.
 const CSRF_SECRET = process.env.SNAPSHOTS_CSRF_SECRET ?? 'demo-only-csrf-secret-change-me-in-production-0123456789';
 const SESSION_SECRET = process.env.DEMO_SESSION_SECRET ?? 'demo-only-session-secret-change-me-in-production-9876543210';
@@ -56,6 +60,12 @@ function openDatabase(url: string | undefined): { db: Knex; label: string; init:
   };
 }
 
+type Delays = Record<'create' | 'delete' | 'restore', [number, number]>;
+function scaled(delays: Delays): Delays {
+  const f = (r: [number, number]): [number, number] => [Math.round(r[0] * DELAY_SCALE), Math.round(r[1] * DELAY_SCALE)];
+  return { create: f(delays.create), delete: f(delays.delete), restore: f(delays.restore) };
+}
+
 async function main(): Promise<void> {
   const { db, label, init } = openDatabase(process.env.DATABASE_URL);
   await init();
@@ -64,7 +74,7 @@ async function main(): Promise<void> {
   const simulated = simulatedDriver({
     stateFile: path.join(DATA_DIR, 'hypervisor.json'),
     // Slow enough that "Creating…" is visible for a few seconds.
-    delayMs: { create: [3000, 5000], delete: [2000, 3000], restore: [3000, 5000] },
+    delayMs: scaled({ create: [3000, 5000], delete: [2000, 3000], restore: [3000, 5000] }),
   });
 
   let snapshots: SnapshotModule | null = null;

@@ -19,7 +19,9 @@ export function formatters(lng: string, timeZone: string): Formatters {
   const id = `${lng}|${timeZone}`;
   const cached = formatterCache.get(id);
   if (cached) return cached;
-  const dtf = new Intl.DateTimeFormat(lng, { dateStyle: 'medium', timeStyle: 'short', timeZone });
+  // Korean on a 24-hour clock: recent ICU (Node 20's 78) writes the Korean 12-hour clock as "PM 4:55".
+  const hourCycle = lng.toLowerCase().startsWith('ko') ? { hourCycle: 'h23' as const } : {};
+  const dtf = new Intl.DateTimeFormat(lng, { dateStyle: 'medium', timeStyle: 'short', timeZone, ...hourCycle });
   const nf = UNITS.map((unit) => new Intl.NumberFormat(lng, { style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: 1 }));
   const fmt: Formatters = {
     date: (d) => (d ? dtf.format(d) : ''),

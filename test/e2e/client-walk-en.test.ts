@@ -1,0 +1,127 @@
+// Seed 000's procedures, in English, in a real browser against the demo panel: open the Snapshots menu
+// from the service page, create (with memory and a description), watch Creating turn into Current
+// without reloading, pin, edit, restore (typing the server's name, with a safety snapshot), delete.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { launchChromium, type Chromium } from './helpers/chromium.js';
+import { screenshot } from './helpers/screenshots.js';
+import { loginAs, snapshotsPage, type Session } from './helpers/session.js';
+import { snapshotRow, waitForStatus } from './helpers/snapshot-list.js';
+
+const demoUrl = inject('demoUrl');
+const SERVICE = { id: 'vps-101', name: 'web-01' };
+
+describe.skipIf(!demoUrl)('client area walk in English (alice, web-01)', () => {
+  let browser: Chromium;
+  let session: Session;
+  let page: Page;
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    session = await loginAs(browser, demoUrl, 'alice');
+    page = session.page;
+  });
+  afterAll(async () => {
+    await session?.close();
+    await browser?.close();
+  });
+
+  it('opens Snapshots from the service menu of the service page', async () => {
+    await page.getByRole('link', { name: SERVICE.name, exact: true }).click();
+    await page.waitForURL(`**/services/${SERVICE.id}`);
+    await page.getByRole('complementary', { name: 'Service menu' }).getByRole('link', { name: 'Snapshots' }).click();
+    await page.waitForURL(`**${snapshotsPage(SERVICE.id)}`);
+    await page.getByRole('heading', { level: 1, name: /Snapshots/ }).waitFor();
+    expect(await page.getByText('Snapshots left: 3 of 3').count()).toBe(1);
+    expect(await page.getByText('This service has no snapshots yet.').count()).toBe(1);
+  });
+
+  it('creates a snapshot with memory and a description; Creating turns into Current without a reload', async () => {
+    const form = page.getByRole('form', { name: 'Create New Snapshot' }).or(page.locator('#create-snapshot'));
+    await form.getByLabel('Snapshot name').fill('before-upgrade');
+    await form.getByLabel('Description (optional)').fill('Before the PHP 8.4 upgrade');
+    await form.getByLabel('Include memory state').check();
+    await screenshot(page, 'en-create');
+    let navigations = 0;
+    await form.getByRole('button', { name: 'Create Snapshot' }).click();
+    await page.waitForURL('**?flash=created');
+    page.on('framenavigated', (frame) => { if (frame === page.mainFrame()) navigations++; });
+
+    expect(await page.getByRole('status').filter({ hasText: 'Snapshot requested.' }).count()).toBe(1);
+    const row = snapshotRow(page, 'before-upgrade');
+    expect(await row.textContent()).toContain('Before the PHP 8.4 upgrade');
+    expect(await row.getByText('Creating', { exact: true }).count()).toBe(1);
+    expect(await page.getByText('Snapshots left: 2 of 3').count()).toBe(1);
+
+    // No page.reload() here: the page's own script notices the change and shows it.
+    await waitForStatus(row, 'Current');
+    expect(navigations).toBeGreaterThan(0);
+    expect(await row.textContent()).toMatch(/Memory: \d/);
+    expect(await row.getByText('Manual', { exact: true }).count()).toBe(1);
+  });
+
+  it('pins the snapshot from the Pinned column, and the toggle says so', async () => {
+    const row = snapshotRow(page, 'before-upgrade');
+    await row.getByRole('button', { name: 'Pin before-upgrade' }).click();
+    await page.waitForURL('**?flash=pinned');
+    const toggle = snapshotRow(page, 'before-upgrade').getByRole('button', { name: 'Unpin before-upgrade' });
+    expect(await toggle.getAttribute('aria-pressed')).toBe('true');
+    expect((await toggle.textContent())?.trim()).toBe('Yes');
+  });
+
+  it('edits the name and description', async () => {
+    await snapshotRow(page, 'before-upgrade').getByRole('link', { name: 'Edit' }).click();
+    await page.getByRole('heading', { name: 'Edit snapshot' }).waitFor();
+    await page.getByLabel('Snapshot name').fill('before-php-8.4');
+    await page.getByLabel('Description (optional)').fill('Known good state before the upgrade');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL('**?flash=edited');
+    const row = snapshotRow(page, 'before-php-8.4');
+    expect(await row.textContent()).toContain('Known good state before the upgrade');
+    expect(await page.getByText('before-upgrade', { exact: true }).count()).toBe(0);
+  });
+
+  it('restores only after the server name is typed, taking a safety snapshot first', async () => {
+    await snapshotRow(page, 'before-php-8.4').getByRole('link', { name: 'Restore' }).click();
+    await page.getByRole('heading', { name: 'Restore from snapshot' }).waitFor();
+    expect(await page.getByText(/Everything written since then is lost/).count()).toBe(1);
+    const typed = page.getByLabel(`Type the server name, ${SERVICE.name}, to confirm.`);
+    const safety = page.getByLabel('Take a safety snapshot of the current state first');
+    expect(await safety.isChecked()).toBe(true);
+
+    await typed.fill(SERVICE.name);
+    await screenshot(page, 'en-restore');
+    await typed.fill('web-02');
+    await page.getByRole('button', { name: 'Restore' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(page.url()).not.toContain('flash=');
+
+    await page.getByLabel(`Type the server name, ${SERVICE.name}, to confirm.`).fill(SERVICE.name);
+    await page.getByRole('button', { name: 'Restore' }).click();
+    await page.waitForURL('**?flash=restore_started_safety');
+
+    const safetyRow = snapshotRow(page, 'Safety snapshot before restore');
+    await safetyRow.waitFor();
+    await waitForStatus(safetyRow, 'Current');
+    await waitForStatus(snapshotRow(page, 'before-php-8.4'), 'Current');
+    expect(await page.getByText('Snapshots left: 1 of 3').count()).toBe(1);
+    await screenshot(page, 'en-list');
+  });
+
+  it('deletes the pinned snapshot after its name is typed: scheduled for removal, then gone', async () => {
+    await snapshotRow(page, 'before-php-8.4').getByRole('link', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: 'Delete snapshot' }).waitFor();
+    await page.getByLabel('This snapshot is pinned. Type its name, before-php-8.4, to confirm.').fill('before-php-8.4');
+    await page.getByLabel('Yes, delete this snapshot').check();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.waitForURL('**?flash=delete_scheduled');
+    expect(await page.getByRole('status').filter({ hasText: 'Snapshot scheduled for removal.' }).count()).toBe(1);
+
+    // The hypervisor takes about a second: meanwhile the row stays, marked as scheduled for removal.
+    const row = snapshotRow(page, 'before-php-8.4');
+    expect(await row.getByText('Scheduled for removal', { exact: true }).count()).toBe(1);
+    expect(await row.getByRole('link').count()).toBe(0);
+    await row.waitFor({ state: 'detached', timeout: 30_000 });
+    expect(await page.getByText('Snapshots left: 2 of 3').count()).toBe(1);
+  });
+});
