@@ -126,10 +126,17 @@ describe.each(DATABASES)('route × role × ownership matrix ($kind)', (kind) => 
     return pattern.replace(':serviceId', service.id).replace(':id', String(id)).replace(':scheduleId', String(scheduleId));
   }
   /** What a refused request must leave untouched. */
-  const state = async () => ({
-    snapshots: await handle.db('snapshot_snapshots').orderBy('id').select(),
-    schedules: await handle.db('snapshot_schedules').orderBy('id').select(),
-  });
+  /**
+   * The rows a refused request must not touch, read once the hypervisor work an allowed request
+   * queued has finished (a create ending would otherwise change a row between the two reads).
+   */
+  const state = async () => {
+    await waitFor(async () => (Number((await handle.db('snapshot_operations').whereIn('status', ['queued', 'running']).count({ n: '*' }).first())!.n) === 0 ? true : undefined), 10_000, 'operations settled');
+    return {
+      snapshots: await handle.db('snapshot_snapshots').orderBy('id').select(),
+      schedules: await handle.db('snapshot_schedules').orderBy('id').select(),
+    };
+  };
 
   it('lists every route the client and API routers register', () => {
     const registered = [...registeredRoutes(fx.mod.routers.client), ...registeredRoutes(fx.mod.routers.api)].map(routeKey);

@@ -50,9 +50,12 @@ export function message(lng: string, ns: string, key: string, params: Record<str
   return String(node).replace(/\{\{(\w+)\}\}/g, (_, k: string) => String(params[k]));
 }
 
-/** What the pages show for a time: the same Intl formatting, in the viewer's language and timezone. */
+/**
+ * What the pages show for a time: the same Intl formatting, in the viewer's language and timezone
+ * (Korean on a 24-hour clock, as the pages write it: ICU's Korean 12-hour clock says "PM").
+ */
 export const shownAs = (d: Date, lng: string, timeZone: string) =>
-  new Intl.DateTimeFormat(lng, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(d);
+  new Intl.DateTimeFormat(lng, { dateStyle: 'medium', timeStyle: 'short', timeZone, ...(lng === 'ko' ? { hourCycle: 'h23' as const } : {}) }).format(d);
 
 /** HTML-escaped as EJS writes it. */
 export const escaped = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;');
