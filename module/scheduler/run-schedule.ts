@@ -105,9 +105,10 @@ export async function onScheduledCreateSettled(r: ScheduleRunDeps, snapshot: Sna
 export async function recordMissed(r: ScheduleRunDeps, scheduleId: number, at: Date): Promise<void> {
   const schedule = await r.deps.repos.schedules.get(scheduleId);
   if (!schedule) return;
-  await r.deps.repos.schedules.update(schedule.id, { lastResult: 'missed', lastError: null });
+  // Audited before the schedule says so: whoever sees "missed" on the schedule finds its record.
   await r.deps.repos.audit.record({
     actor: { type: 'schedule', id: String(schedule.id) }, serviceId: schedule.serviceId, action: 'schedule.run', result: 'refused',
     code: 'missed', details: { scheduleId: schedule.id, occurrence: at.toISOString() },
   });
+  await r.deps.repos.schedules.update(schedule.id, { lastResult: 'missed', lastError: null });
 }
