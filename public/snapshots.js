@@ -10,7 +10,9 @@
   root.querySelectorAll('tr[data-snapshot]').forEach(function (tr) {
     seen[tr.getAttribute('data-snapshot')] = tr.getAttribute('data-status');
   });
+  // Not while the person types, nor under an open confirmation dialog (a reload would drop it).
   function busyTyping() {
+    if (document.querySelector('dialog[open]')) return true;
     var el = document.activeElement;
     return !!el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA') && el.value !== '';
   }

@@ -51,14 +51,20 @@ describe.skipIf(!demoUrl)('accessibility and keyboard (alice, db-01)', () => {
       'services list': () => page.goto('/services'),
       'service overview': () => page.goto(`/services/${SERVICE.id}`),
       'snapshots list': () => page.goto(LIST),
-      'edit': () => snapshotRow(page, 'keyboard-only').getByRole('link', { name: 'Edit' }).click(),
-      'restore': async () => { await page.goto(LIST); await snapshotRow(page, 'keyboard-only').getByRole('link', { name: 'Restore' }).click(); },
-      'delete': async () => { await page.goto(LIST); await snapshotRow(page, 'keyboard-only').getByRole('link', { name: 'Delete' }).click(); },
+      // The confirmations open as dialogs over the list: checked with the dialog open.
+      'edit dialog': () => openDialog('Edit', 'Edit snapshot'),
+      'restore dialog': () => openDialog('Restore', 'Restore from snapshot'),
+      'delete dialog': () => openDialog('Delete', 'Delete snapshot'),
     };
+    async function openDialog(link: string, title: string) {
+      await page.goto(LIST);
+      await snapshotRow(page, 'keyboard-only').getByRole('link', { name: link }).click();
+      await page.getByRole('dialog', { name: title }).waitFor();
+    }
     const found: Record<string, string[]> = {};
     for (const [name, open] of Object.entries(pages)) {
       await open();
-      await page.getByRole('heading', { level: 1 }).waitFor();
+      await page.getByRole('heading', { level: 1 }).first().waitFor();
       const unnamed = await unnamedControls(page);
       if (unnamed.length) found[name] = unnamed;
     }
@@ -86,6 +92,7 @@ describe.skipIf(!demoUrl)('accessibility and keyboard (alice, db-01)', () => {
         if (size) wide[path] = size;
       }
       await snapshotRow(phone.page, 'keyboard-only').getByRole('link', { name: 'Restore' }).click();
+      await phone.page.getByRole('dialog', { name: 'Restore from snapshot' }).waitFor();
       const restore = await scrollsSideways(phone.page);
       if (restore) wide.restore = restore;
       expect(wide).toEqual({});

@@ -1,8 +1,10 @@
 // Seed 000's procedures, in English, in a real browser against the demo panel: open the Snapshots menu
 // from the service page, create (with memory and a description), watch Creating turn into Current
-// without reloading, pin, edit, restore (typing the server's name, with a safety snapshot), delete.
+// without reloading, pin, edit, restore (typing the server's name, with a safety snapshot), delete — the
+// confirmations in their dialogs over the list (public/snapshots-dialogs.js).
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { hasFocus } from './helpers/accessibility.js';
 import { launchChromium, type Chromium } from './helpers/chromium.js';
 import { screenshot } from './helpers/screenshots.js';
 import { loginAs, snapshotsPage, type Session } from './helpers/session.js';
@@ -69,13 +71,58 @@ describe.skipIf(!demoUrl)('client area walk in English (alice, web-01)', () => {
     expect((await toggle.textContent())?.trim()).toBe('Yes');
   });
 
-  it('edits the name and description', async () => {
+  it('opens a confirmation in a dialog; Cancel and Escape close it, change nothing and give focus back', async () => {
+    let posts = 0;
+    let navigations = 0;
+    const onRequest = (r: { method: () => string }) => { if (r.method() === 'POST') posts++; };
+    const onNavigate = (frame: unknown) => { if (frame === page.mainFrame()) navigations++; };
+    page.on('request', onRequest);
+    page.on('framenavigated', onNavigate);
+    const url = page.url();
+
+    // Delete, by mouse: focus lands inside the dialog, on its first field.
+    const del = snapshotRow(page, 'before-upgrade').getByRole('link', { name: 'Delete' });
+    await del.click();
+    const deleteDialog = page.getByRole('dialog', { name: 'Delete snapshot' });
+    await deleteDialog.waitFor();
+    expect(await hasFocus(deleteDialog, true)).toBe(true);
+    const typedName = deleteDialog.getByLabel('This snapshot is pinned. Type its name, before-upgrade, to confirm.');
+    expect(await hasFocus(typedName)).toBe(true);
+    await typedName.fill('before-upgrade');
+    await deleteDialog.getByRole('link', { name: 'Cancel' }).click();
+    await deleteDialog.waitFor({ state: 'detached' });
+    expect(await hasFocus(del)).toBe(true);
+
+    // Restore, by keyboard: Enter on the focused link opens it, Escape closes it.
+    const restore = snapshotRow(page, 'before-upgrade').getByRole('link', { name: 'Restore' });
+    await restore.focus();
+    await page.keyboard.press('Enter');
+    const restoreDialog = page.getByRole('dialog', { name: 'Restore from snapshot' });
+    await restoreDialog.waitFor();
+    expect(await hasFocus(restoreDialog.getByLabel(`Type the server name, ${SERVICE.name}, to confirm.`))).toBe(true);
+    await page.keyboard.type(SERVICE.name);
+    await page.keyboard.press('Escape');
+    await restoreDialog.waitFor({ state: 'detached' });
+    expect(await hasFocus(restore)).toBe(true);
+
+    page.off('request', onRequest);
+    page.off('framenavigated', onNavigate);
+    expect({ posts, navigations, url: page.url() }).toEqual({ posts: 0, navigations: 0, url });
+    const row = snapshotRow(page, 'before-upgrade');
+    expect(await row.getByText('Current', { exact: true }).count()).toBe(1);
+    expect(await page.getByText('Snapshots left: 2 of 3').count()).toBe(1);
+  });
+
+  it('edits the name and description in the Edit dialog', async () => {
     await snapshotRow(page, 'before-upgrade').getByRole('link', { name: 'Edit' }).click();
-    await page.getByRole('heading', { name: 'Edit snapshot' }).waitFor();
-    await page.getByLabel('Snapshot name').fill('before-php-8.4');
-    await page.getByLabel('Description (optional)').fill('Known good state before the upgrade');
-    await page.getByRole('button', { name: 'Save' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit snapshot' });
+    await dialog.waitFor();
+    expect(await dialog.getByLabel('Snapshot name').inputValue()).toBe('before-upgrade');
+    await dialog.getByLabel('Snapshot name').fill('before-php-8.4');
+    await dialog.getByLabel('Description (optional)').fill('Known good state before the upgrade');
+    await dialog.getByRole('button', { name: 'Save' }).click();
     await page.waitForURL('**?flash=edited');
+    expect(await page.getByRole('dialog').count()).toBe(0);
     const row = snapshotRow(page, 'before-php-8.4');
     expect(await row.textContent()).toContain('Known good state before the upgrade');
     expect(await page.getByText('before-upgrade', { exact: true }).count()).toBe(0);
@@ -83,18 +130,20 @@ describe.skipIf(!demoUrl)('client area walk in English (alice, web-01)', () => {
 
   it('restores only after the server name is typed, taking a safety snapshot first', async () => {
     await snapshotRow(page, 'before-php-8.4').getByRole('link', { name: 'Restore' }).click();
-    await page.getByRole('heading', { name: 'Restore from snapshot' }).waitFor();
-    expect(await page.getByText(/Everything written since then is lost/).count()).toBe(1);
-    const typed = page.getByLabel(`Type the server name, ${SERVICE.name}, to confirm.`);
-    const safety = page.getByLabel('Take a safety snapshot of the current state first');
-    expect(await safety.isChecked()).toBe(true);
+    const dialog = page.getByRole('dialog', { name: 'Restore from snapshot' });
+    await dialog.waitFor();
+    expect(await dialog.getByText(/Everything written since then is lost/).count()).toBe(1);
+    const typed = dialog.getByLabel(`Type the server name, ${SERVICE.name}, to confirm.`);
+    expect(await dialog.getByLabel('Take a safety snapshot of the current state first').isChecked()).toBe(true);
 
     await typed.fill(SERVICE.name);
     await screenshot(page, 'en-restore');
+    // A wrong name posts, and the server answers with the restore page again, saying why.
     await typed.fill('web-02');
-    await page.getByRole('button', { name: 'Restore' }).click();
+    await dialog.getByRole('button', { name: 'Restore' }).click();
     await page.getByRole('alert').waitFor();
     expect(page.url()).not.toContain('flash=');
+    await page.getByRole('heading', { level: 1, name: 'Restore from snapshot' }).waitFor();
 
     await page.getByLabel(`Type the server name, ${SERVICE.name}, to confirm.`).fill(SERVICE.name);
     await page.getByRole('button', { name: 'Restore' }).click();
@@ -110,10 +159,11 @@ describe.skipIf(!demoUrl)('client area walk in English (alice, web-01)', () => {
 
   it('deletes the pinned snapshot after its name is typed: scheduled for removal, then gone', async () => {
     await snapshotRow(page, 'before-php-8.4').getByRole('link', { name: 'Delete' }).click();
-    await page.getByRole('heading', { name: 'Delete snapshot' }).waitFor();
-    await page.getByLabel('This snapshot is pinned. Type its name, before-php-8.4, to confirm.').fill('before-php-8.4');
-    await page.getByLabel('Yes, delete this snapshot').check();
-    await page.getByRole('button', { name: 'Delete' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete snapshot' });
+    await dialog.waitFor();
+    await dialog.getByLabel('This snapshot is pinned. Type its name, before-php-8.4, to confirm.').fill('before-php-8.4');
+    await dialog.getByLabel('Yes, delete this snapshot').check();
+    await dialog.getByRole('button', { name: 'Delete' }).click();
     await page.waitForURL('**?flash=delete_scheduled');
     expect(await page.getByRole('status').filter({ hasText: 'Snapshot scheduled for removal.' }).count()).toBe(1);
 

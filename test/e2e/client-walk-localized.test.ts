@@ -93,29 +93,34 @@ describe.skipIf(!demoUrl).each(WALKS)('client area in $lang ($user) has no Engli
     await expectNoEnglish('the refused create form');
   });
 
-  it('edits, and shows the restore and delete confirmations without English', async () => {
+  it('edits, and shows the restore and delete confirmations (dialogs) without English', async () => {
     await snapshotRow(page, walk.snapshot).getByRole('link', { name: t('snapshots:action.edit') }).click();
-    await page.getByRole('heading', { name: t('snapshots:edit.title') }).waitFor();
-    await expectNoEnglish('the edit page');
-    await page.getByLabel(t('snapshots:create.name')).fill(walk.renamed);
-    await page.getByRole('button', { name: t('common:save') }).click();
+    const edit = page.getByRole('dialog', { name: t('snapshots:edit.title') });
+    await edit.waitFor();
+    await expectNoEnglish('the edit dialog');
+    await edit.getByLabel(t('snapshots:create.name')).fill(walk.renamed);
+    await edit.getByRole('button', { name: t('common:save') }).click();
     await page.waitForURL('**?flash=edited');
     await expectNoEnglish('the list after editing', [walk.renamed]);
 
     await snapshotRow(page, walk.renamed).getByRole('link', { name: t('snapshots:action.restore') }).click();
-    await page.getByRole('heading', { name: t('snapshots:restore.title') }).waitFor();
-    await expectNoEnglish('the restore confirmation');
-    await page.getByLabel(t('snapshots:restore.type_service', { service: walk.service.name })).fill('nope');
-    await page.getByRole('button', { name: t('snapshots:action.restore') }).click();
+    const restore = page.getByRole('dialog', { name: t('snapshots:restore.title') });
+    await restore.waitFor();
+    await expectNoEnglish('the restore dialog');
+    await restore.getByLabel(t('snapshots:restore.type_service', { service: walk.service.name })).fill('nope');
+    await restore.getByRole('button', { name: t('snapshots:action.restore') }).click();
+    // Refused by the server: the restore page itself, with the reason.
     await page.getByRole('alert').waitFor();
+    await page.getByRole('heading', { level: 1, name: t('snapshots:restore.title') }).waitFor();
     await expectNoEnglish('the refused restore', ['nope']);
 
     await page.getByRole('link', { name: t('common:cancel') }).click();
     await snapshotRow(page, walk.renamed).getByRole('link', { name: t('snapshots:action.delete') }).click();
-    await page.getByRole('heading', { name: t('snapshots:delete.title') }).waitFor();
-    await expectNoEnglish('the delete confirmation');
-    await page.getByLabel(t('snapshots:delete.confirm')).check();
-    await page.getByRole('button', { name: t('snapshots:action.delete') }).click();
+    const del = page.getByRole('dialog', { name: t('snapshots:delete.title') });
+    await del.waitFor();
+    await expectNoEnglish('the delete dialog');
+    await del.getByLabel(t('snapshots:delete.confirm')).check();
+    await del.getByRole('button', { name: t('snapshots:action.delete') }).click();
     await page.waitForURL('**?flash=delete_scheduled');
     await expectNoEnglish('the list with a snapshot scheduled for removal');
     await snapshotRow(page, walk.renamed).waitFor({ state: 'detached', timeout: 30_000 });

@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 
 const CONTROL_ROLES = 'textbox|searchbox|checkbox|radio|combobox|listbox|spinbutton|slider|switch|button|link';
 // An ARIA snapshot line of a control with no accessible name: `- textbox`, `- checkbox [checked]`, `- link:`.
@@ -39,4 +39,12 @@ export async function tabTo(page: Page, target: string, max = 60): Promise<numbe
     if ((await focused(page)) === target) return presses;
   }
   throw new Error(`${target} never got keyboard focus in ${max} Tab presses (last: ${await focused(page)})`);
+}
+
+/** True when `target` has keyboard focus — or, with `within`, when something inside it has. */
+export async function hasFocus(target: Locator, within = false): Promise<boolean> {
+  return target.evaluate((el, inside) => {
+    const active = el.ownerDocument.activeElement;
+    return inside ? el.contains(active) : el === active;
+  }, within);
 }
