@@ -62,7 +62,7 @@ describe.each(DATABASES)('Snapshot Schedule tab ($kind)', (kind) => {
     const page = await agent.get(BOB_PAGE);
     expect(page.text).toContain('스냅샷 예약');
     expect(page.text).toContain('매일');
-    expect(page.text).toContain('18:15 (UTC)');
+    expect(page.text).toContain('UTC 기준 18:15');
     // 18:15 UTC is 03:15 the next morning in Seoul.
     const seoul = shownAs(next, 'ko', 'Asia/Seoul');
     expect(page.text).toContain(`<time datetime="${next.toISOString()}">${seoul}</time>`);

@@ -34,8 +34,9 @@ describe('locales', () => {
         for (const [key, value] of en) {
           const translated = other.get(key)!;
           expect(placeholders(translated), `${lng}:${ns}:${key} placeholders`).toEqual(placeholders(value));
-          // An English sentence copied over is a missed translation (code literals aside).
-          if (/[a-z]{4,}/i.test(value.replace(/\{\{[^}]+\}\}/g, ''))) expect(translated, `${lng}:${ns}:${key}`).not.toBe(value);
+          // A value copied over is a missed translation; even a pure pattern like "{{a}} ({{b}})"
+          // has its own punctuation and word order in Korean and Japanese.
+          expect(translated, `${lng}:${ns}:${key}`).not.toBe(value);
         }
       });
     }
