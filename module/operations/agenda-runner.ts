@@ -25,15 +25,19 @@ export interface AgendaRunnerOptions {
   workerName: string;
 }
 
-type OperationJob = Job<{ operationId: number }>;
+type ServiceJob = Job<{ serviceId: string }>;
+
+/** The `.unique()` query that makes a service's operations job one row. */
+const serviceJobKey = (serviceId: string) => ({ 'data.serviceId': serviceId });
 
 /**
- * Durable operations on Agenda: the oldest unfinished operation of each service is one Agenda job in
- * the panel's database (the operations table stays the record of what was asked and what happened).
- * Agenda provides the claiming across processes, concurrency, lock lifetime and draining; the
- * operations table's claim adds what Agenda has no notion of: strict order per service and a cap per
- * hypervisor node. When an operation ends, the next one of its service is dispatched; a periodic
- * sweep (one shared job) dispatches anything a crash left without a job.
+ * Durable operations on Agenda: every service with unfinished operations has one Agenda job in the
+ * panel's database, which runs that service's operations one after the other, oldest first (the
+ * operations table stays the record of what was asked and what happened). Agenda provides claiming
+ * across processes, concurrency, lock lifetime and draining; the operations table's claim adds what
+ * Agenda has no notion of: strict order per service and a cap per hypervisor node. One job per
+ * service rather than per operation: a backlog costs one job claim, not one per operation. A
+ * periodic sweep (one shared job) gives a job to any service a crash left without one.
  */
 export class AgendaOperationRunner implements OperationRunner {
   readonly agenda: Agenda;
@@ -56,7 +60,7 @@ export class AgendaOperationRunner implements OperationRunner {
       notificationChannel: new InMemoryNotificationChannel(),
     });
     // lockLimit = concurrency: a worker never holds jobs it cannot run, which would starve the others.
-    this.agenda.define(OPERATION_JOB, (job: OperationJob) => this.track(job, () => this.handle(job)), {
+    this.agenda.define(OPERATION_JOB, (job: ServiceJob) => this.track(job, () => this.handle(job)), {
       concurrency: o.concurrency, lockLimit: o.concurrency, lockLifetime: o.leaseMs,
     });
     // Agenda still writes the job's state after the handler returns; a run is over at 'complete'.
@@ -97,14 +101,13 @@ export class AgendaOperationRunner implements OperationRunner {
     await this.o.backend.idle();
   }
 
-  /** Ensures the head operation of `serviceId` (or of every service) has its job; idempotent. */
+  /** Ensures `serviceId` (or every service with work) has its operations job; idempotent. */
   private async dispatch(serviceId?: string): Promise<void> {
-    const heads = serviceId
-      ? (await this.o.operations.pendingForService(serviceId)).slice(0, 1)
-      : await this.o.operations.heads();
-    for (const { id } of heads) {
-      await this.agenda.create(OPERATION_JOB, { operationId: id })
-        .unique({ 'data.operationId': id }, { insertOnly: true })
+    // A wake comes right after work was queued: no need to look first. A job that finds nothing goes.
+    const services = serviceId ? [serviceId] : await this.o.operations.servicesWithWork();
+    for (const id of services) {
+      await this.agenda.create(OPERATION_JOB, { serviceId: id })
+        .unique(serviceJobKey(id), { insertOnly: true })
         .schedule(new Date())
         .save();
     }
@@ -122,50 +125,47 @@ export class AgendaOperationRunner implements OperationRunner {
   }
 
   /**
-   * One turn of an operation's job: ends it (removes the job) when there is nothing more for it to
-   * do, or reschedules it (`job.schedule`) for a later turn. Removed here rather than by Agenda's
-   * removeOnComplete, which would still touch the database after the run counts as complete.
+   * One turn of a service's job: runs its operations in order while they may run, then reschedules
+   * itself (`job.schedule`) for when the head may run (backoff over, node free, lease expired), or
+   * removes itself when none is left. Removed here rather than by Agenda's removeOnComplete, which
+   * would still touch the database after the run counts as complete.
    */
-  private async handle(job: OperationJob): Promise<void> {
-    const id = Number(job.attrs.data.operationId);
-    if (!this.running) {
-      job.schedule(new Date());
-      return;
-    }
-    const token = `${this.o.workerName}#${++this.claims}`;
-    const claim = await this.o.operations.claim(id, token, this.o.leaseMs, this.o.perNodeConcurrency);
-    if (claim.kind === 'done' || claim.kind === 'not_head') {
-      await job.remove(); // the head's end dispatches the operations behind it
-      return;
-    }
-    if (claim.kind === 'wait') {
-      job.schedule(claim.retryAt ?? new Date(Date.now() + this.o.pollMs));
-      return;
-    }
-    const op = claim.op;
-    // The operation's own lease is extended by executeOperation; this keeps Agenda's job lock alive too.
+  private async handle(job: ServiceJob): Promise<void> {
+    const serviceId = String(job.attrs.data.serviceId);
+    // The operations' own leases are extended by executeOperation; this keeps Agenda's job lock alive too.
     const beat = setInterval(() => void job.touch().catch(() => undefined), Math.max(20, this.o.leaseMs / 3));
-    let outcome: ExecuteOutcome;
     try {
-      outcome = await this.o.execute(op, { token, signal: this.abort.signal });
-      this.o.logger.info({ op: op.id, kind: op.kind, service: op.serviceId, outcome }, 'snapshot operation');
-    } catch (err) {
-      this.o.logger.error({ err, op: op.id }, 'snapshot operation crashed; back to the queue');
-      const later = new Date(Date.now() + this.o.leaseMs);
-      await this.o.operations.requeue(op.id, later, null, false, token).catch(() => undefined);
-      job.schedule(later);
-      return;
+      while (this.running) {
+        const token = `${this.o.workerName}#${++this.claims}`;
+        const claim = await this.o.operations.claimHead({ serviceId, worker: token, leaseMs: this.o.leaseMs, perNode: this.o.perNodeConcurrency });
+        if (claim.kind === 'idle') {
+          await job.remove();
+          // Work queued after the claim found none, whose wake met this job still there.
+          if ((await this.o.operations.pendingForService(serviceId)).length) await this.dispatch(serviceId);
+          return;
+        }
+        if (claim.kind === 'wait') {
+          job.schedule(claim.retryAt ?? new Date(Date.now() + this.o.pollMs));
+          return;
+        }
+        // Whatever the outcome (done, back in the queue for a retry, lease lost), the next claim says what follows.
+        await this.runClaimed(claim.op, token);
+      }
+      // Stopping: what is left goes to the next worker at once; a drained service needs no job.
+      if ((await this.o.operations.pendingForService(serviceId)).length) job.schedule(new Date());
+      else await job.remove();
     } finally {
       clearInterval(beat);
     }
-    if (outcome === 'requeued' || outcome === 'released') {
-      const again = await this.o.operations.get(op.id);
-      // Back in the queue: try again when its backoff is over. Otherwise another worker holds it.
-      if (again?.status === 'queued') job.schedule(again.runAfter);
-      else await job.remove();
-      return;
+  }
+
+  private async runClaimed(op: Operation, token: string): Promise<void> {
+    try {
+      const outcome = await this.o.execute(op, { token, signal: this.abort.signal });
+      this.o.logger.info({ op: op.id, kind: op.kind, service: op.serviceId, outcome }, 'snapshot operation');
+    } catch (err) {
+      this.o.logger.error({ err, op: op.id }, 'snapshot operation crashed; back to the queue');
+      await this.o.operations.requeue(op.id, new Date(Date.now() + this.o.leaseMs), null, false, token).catch(() => undefined);
     }
-    await job.remove();
-    await this.dispatch(op.serviceId);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Runs queued hypervisor operations. The module talks only to this interface; the implementation is
- * AgendaOperationRunner (each operation one Agenda job in the panel's database).
+ * AgendaOperationRunner (one Agenda job per service with work, in the panel's database).
  */
 export interface OperationRunner {
   start(): Promise<void>;

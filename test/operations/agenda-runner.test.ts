@@ -46,27 +46,31 @@ describe.each(DATABASES)('operations on Agenda ($kind)', (kind: TestDatabase) =>
     return f;
   }
   const jobs = async () => (await db('snapshot_jobs').where({ name: OPERATION_JOB }).select('data', 'next_run_at', 'locked_at'))
-    .map((r) => ({ operationId: Number(JSON.parse(String(r.data)).operationId), nextRunAt: r.next_run_at, lockedAt: r.locked_at }));
+    .map((r) => ({ serviceId: String(JSON.parse(String(r.data)).serviceId), nextRunAt: r.next_run_at, lockedAt: r.locked_at }));
   const opOf = async (snapshotId: number) => (await operations.list({ limit: 100 })).find((o) => o.snapshotId === snapshotId)!;
   const ended = (snapshotId: number, ms = 8_000) => waitFor(async () => {
     const op = await opOf(snapshotId);
     return op && (op.status === 'succeeded' || op.status === 'failed') ? op : undefined;
   }, ms, `operation of snapshot ${snapshotId} ended`);
 
-  it('only the head operation of a service has a job; the job goes when its operation ends and the next takes over', async () => {
+  it('one job per service runs its operations oldest first, goes when none is left and comes back with new work', async () => {
     const sim = new SimulatedDriver({ delayMs: { create: [300, 300] } });
     const f = await instance(db, sim);
+    const other = makeService({ id: 'svc-other', target: { driver: 'simulated', node: 'node1', vmId: '202' } });
     const a = await f.mod.snapshots.create(SERVICE, { name: 'first' }, CTX);
     const b = await f.mod.snapshots.create(SERVICE, { name: 'second' }, CTX);
-    const opA = await opOf(a.id);
-    const opB = await opOf(b.id);
-    await waitFor(async () => ((await jobs()).length ? true : undefined), 3_000, 'a job for the head');
-    expect((await jobs()).map((j) => j.operationId)).toEqual([opA.id]);
-    await ended(a.id);
-    await waitFor(async () => ((await jobs()).some((j) => j.operationId === opB.id) ? true : undefined), 3_000, 'the next head dispatched');
-    expect((await jobs()).map((j) => j.operationId)).not.toContain(opA.id);
-    expect((await ended(b.id)).status).toBe('succeeded');
+    const c = await f.mod.snapshots.create(other, { name: 'elsewhere' }, CTX);
+    await waitFor(async () => ((await jobs()).length === 2 ? true : undefined), 3_000, 'a job for each service');
+    expect((await jobs()).map((j) => j.serviceId).sort()).toEqual([SERVICE.id, other.id].sort());
+    const [opA, opB] = [await ended(a.id), await ended(b.id)];
+    expect([opA.status, opB.status]).toEqual(['succeeded', 'succeeded']);
+    // In order: the second started only after the first had finished.
+    expect(opB.startedAt!.getTime()).toBeGreaterThanOrEqual(opA.finishedAt!.getTime());
+    expect((await ended(c.id)).status).toBe('succeeded');
     await waitFor(async () => ((await jobs()).length === 0 ? true : undefined), 3_000, 'no job left');
+    const d = await f.mod.snapshots.create(SERVICE, { name: 'later' }, CTX);
+    expect((await ended(d.id)).status).toBe('succeeded');
+    await waitFor(async () => ((await jobs()).length === 0 ? true : undefined), 3_000, 'no job left again');
   });
 
   it('a transient failure puts the job off until the operation\'s backoff ends', async () => {

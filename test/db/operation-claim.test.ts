@@ -1,0 +1,84 @@
+import type { Knex } from 'knex';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OperationsRepo } from '../../module/db/operations-repo.js';
+import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
+
+const LEASE = 30_000;
+
+/** The claim behind the operations runner: only a service's head runs, when due, within its node's cap. */
+describe.each(DATABASES)('claiming the head operation of a service ($kind)', (kind: TestDatabase) => {
+  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
+  let db: Knex;
+  let ops: OperationsRepo;
+
+  beforeEach(async () => {
+    handle = await migratedDatabase(kind);
+    db = handle.db;
+    ops = new OperationsRepo(db);
+    for (const id of ['a', 'b', 'c']) {
+      await db('snapshot_services').insert({ service_id: id, plan_id: 'basic', suspended: false, terminated: false, created_at: new Date(), updated_at: new Date() });
+    }
+  });
+
+  afterEach(async () => {
+    await handle.destroy();
+  });
+
+  const queue = (serviceId: string, node = 'n1') => ops.insert({
+    serviceId, snapshotId: null, kind: 'delete', target: { driver: 'simulated', node, vmId: serviceId }, origin: 'customer', requestedBy: 'alice',
+  });
+  let n = 0;
+  const claim = (serviceId: string, perNode = 2) => ops.claimHead({ serviceId, worker: `w#${++n}`, leaseMs: LEASE, perNode });
+
+  it('is idle for a service with nothing unfinished', async () => {
+    expect(await claim('a')).toEqual({ kind: 'idle' });
+    const id = await queue('a');
+    await ops.finish(id, 'succeeded');
+    expect(await claim('a')).toEqual({ kind: 'idle' });
+  });
+
+  it('claims the oldest first and holds the next back until it has finished', async () => {
+    const first = await queue('a');
+    const second = await queue('a');
+    const got = await claim('a');
+    expect(got.kind).toBe('claimed');
+    if (got.kind !== 'claimed') return;
+    expect(got.op).toMatchObject({ id: first, status: 'running', attempts: 1, lockedBy: `w#${n}` });
+    // The row says the same as what the claim returned.
+    expect((await ops.get(first))).toMatchObject({ status: 'running', attempts: 1, lockedBy: `w#${n}` });
+    const held = await claim('a');
+    expect(held).toMatchObject({ kind: 'wait', reason: 'held' });
+    expect(held.kind === 'wait' && held.retryAt!.getTime()).toBe(got.op.lockedUntil!.getTime());
+    await ops.finish(first, 'succeeded');
+    expect(await claim('a')).toMatchObject({ kind: 'claimed', op: { id: second } });
+  });
+
+  it('waits out a retry backoff, and the operations behind it wait too', async () => {
+    const first = await queue('a');
+    await queue('a');
+    const later = new Date(Date.now() + 60_000);
+    await db('snapshot_operations').where({ id: first }).update({ run_after: later });
+    const got = await claim('a');
+    expect(got).toMatchObject({ kind: 'wait', reason: 'backoff' });
+    expect(got.kind === 'wait' && got.retryAt!.getTime()).toBe(later.getTime());
+  });
+
+  it('takes over an operation whose lease expired with its worker', async () => {
+    const id = await queue('a');
+    await claim('a');
+    await db('snapshot_operations').where({ id }).update({ locked_until: new Date(Date.now() - 1_000) });
+    expect(await claim('a')).toMatchObject({ kind: 'claimed', op: { id, attempts: 2 } });
+  });
+
+  it('keeps to the cap per node, across services, and frees the place when one ends', async () => {
+    const a = await queue('a');
+    await queue('b');
+    await queue('c');
+    await queue('c', 'n2');
+    expect((await claim('a', 2)).kind).toBe('claimed');
+    expect((await claim('b', 2)).kind).toBe('claimed');
+    expect(await claim('c', 2)).toEqual({ kind: 'wait', reason: 'node_busy', retryAt: null });
+    await ops.finish(a, 'succeeded');
+    expect(await claim('c', 2)).toMatchObject({ kind: 'claimed', op: { target: { node: 'n1' } } });
+  });
+});
