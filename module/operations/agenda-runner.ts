@@ -46,6 +46,8 @@ export class AgendaOperationRunner implements OperationRunner {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Per job id, the runs waiting for Agenda's 'complete', oldest first (a rerun can start before it). */
   private readonly completions = new Map<string, Array<() => void>>();
+  /** Services whose job this process is running: a wake for them needs no dispatch (see handle). */
+  private readonly active = new Map<string, number>();
   private claims = 0;
   private running = false;
 
@@ -85,6 +87,8 @@ export class AgendaOperationRunner implements OperationRunner {
 
   wake(serviceId?: string): void {
     if (!this.running) return;
+    // Its running job claims the new work next, or finds it when it checks after removing itself.
+    if (serviceId !== undefined && this.active.has(serviceId)) return;
     const run = this.dispatch(serviceId)
       .catch((err) => this.o.logger.error({ err, serviceId }, 'snapshot operations: dispatch failed'))
       .finally(() => this.inFlight.delete(run));
@@ -134,27 +138,44 @@ export class AgendaOperationRunner implements OperationRunner {
     const serviceId = String(job.attrs.data.serviceId);
     // The operations' own leases are extended by executeOperation; this keeps Agenda's job lock alive too.
     const beat = setInterval(() => void job.touch().catch(() => undefined), Math.max(20, this.o.leaseMs / 3));
+    let active = true;
+    const leave = () => {
+      if (!active) return;
+      active = false;
+      const n = (this.active.get(serviceId) ?? 1) - 1;
+      if (n > 0) this.active.set(serviceId, n);
+      else this.active.delete(serviceId);
+    };
+    this.active.set(serviceId, (this.active.get(serviceId) ?? 0) + 1);
     try {
       while (this.running) {
         const token = `${this.o.workerName}#${++this.claims}`;
         const claim = await this.o.operations.claimHead({ serviceId, worker: token, leaseMs: this.o.leaseMs, perNode: this.o.perNodeConcurrency });
-        if (claim.kind === 'idle') {
-          await job.remove();
-          // Work queued after the claim found none, whose wake met this job still there.
-          if ((await this.o.operations.pendingForService(serviceId)).length) await this.dispatch(serviceId);
-          return;
-        }
         if (claim.kind === 'wait') {
           job.schedule(claim.retryAt ?? new Date(Date.now() + this.o.pollMs));
           return;
         }
-        // Whatever the outcome (done, back in the queue for a retry, lease lost), the next claim says what follows.
-        await this.runClaimed(claim.op, token);
+        if (claim.kind === 'claimed') {
+          // Whatever the outcome (done, back in the queue for a retry, lease lost), the next claim says what follows.
+          await this.runClaimed(claim.op, token);
+          continue;
+        }
+        // Nothing left. Wakes dispatch again from here on; work queued in between is found below.
+        leave();
+        await job.remove();
+        if ((await this.o.operations.pendingForService(serviceId)).length) await this.dispatch(serviceId);
+        return;
       }
+      leave();
       // Stopping: what is left goes to the next worker at once; a drained service needs no job.
       if ((await this.o.operations.pendingForService(serviceId)).length) job.schedule(new Date());
       else await job.remove();
+    } catch (err) {
+      // A failed job would keep its row with no next run, and the sweep never replaces an existing job.
+      this.o.logger.error({ err, serviceId }, 'snapshot operations: service job failed; trying again');
+      job.schedule(new Date(Date.now() + this.o.pollMs));
     } finally {
+      leave();
       clearInterval(beat);
     }
   }

@@ -79,11 +79,13 @@ export async function applyRetention(r: ScheduleRunDeps, snapshot: Snapshot): Pr
   if (snapshot.origin !== 'schedule' || snapshot.scheduleId === null) return [];
   const { repos } = r.deps;
   const schedule = await repos.schedules.get(snapshot.scheduleId);
-  const service = await r.loadService(snapshot.serviceId);
-  if (!schedule || !service) return [];
+  if (!schedule) return [];
   await repos.schedules.update(schedule.id, { lastResult: 'ok', lastError: null });
-  const excess = snapshotsBeyondKeep(schedule.id, schedule.keep, await repos.snapshots.listForService(service.id));
-  return excess.length ? r.snapshots.rotate(service, excess, { actor: { type: 'schedule', id: String(schedule.id) } }) : [];
+  const excess = snapshotsBeyondKeep(schedule.id, schedule.keep, await repos.snapshots.listForService(snapshot.serviceId));
+  if (!excess.length) return [];
+  // Only a rotation needs the service (and a service gone by now rotates nothing).
+  const service = await r.loadService(snapshot.serviceId);
+  return service ? r.snapshots.rotate(service, excess, { actor: { type: 'schedule', id: String(schedule.id) } }) : [];
 }
 
 /** A scheduled create ended: retention on success; on failure the schedule shows it and the customer hears. */
