@@ -1,8 +1,14 @@
 // `npm run bench:scheduler` — the Sunday-03:00 rush: N schedules (BENCH_SCHEDULES, default 10,000)
 // due the same minute on MariaDB (MYSQL_URL), simulated hypervisor at zero delay, with 1 worker and
-// then 2 workers (module instances with their own connections). In the same run, the baseline: N
+// then 2 workers (the second a module instance in its own process, so it has a core of its own to
+// use). Also: how long until every snapshot of the rush is Current, and the CPU time Node and
+// MariaDB spent (what bounds a second worker on a 2-core machine). In the same run, the baseline: N
 // no-op jobs through Agenda on Agenda's own PostgreSQL backend (PG_URL, default the local server),
 // against the same no-op jobs on our knex job store. Prints a table, then `RESULT {json}`.
+import { fork, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import knex, { type Knex } from 'knex';
 import pino from 'pino';
 import { migrationConfig } from '../migrations/index.js';
@@ -18,14 +24,14 @@ if (!MYSQL_URL) {
   process.exit(1);
 }
 
-async function freshDatabase(name: string): Promise<{ db: Knex; drop(): Promise<void> }> {
+async function freshDatabase(name: string): Promise<{ db: Knex; url: string; drop(): Promise<void> }> {
   const admin = knex({ client: 'mysql2', connection: MYSQL_URL });
   await admin.raw(`DROP DATABASE IF EXISTS \`${name}\``);
   await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
   const url = new URL(MYSQL_URL!);
   url.pathname = `/${name}`;
   const db = knex({ client: 'mysql2', connection: url.toString(), pool: { min: 0, max: 20 } });
-  return { db, drop: async () => { await admin.raw(`DROP DATABASE IF EXISTS \`${name}\``); await admin.destroy(); } };
+  return { db, url: url.toString(), drop: async () => { await admin.raw(`DROP DATABASE IF EXISTS \`${name}\``); await admin.destroy(); } };
 }
 
 const services: PanelService[] = Array.from({ length: Math.ceil(N / PER_SERVICE) }, (_, i) => ({
@@ -47,20 +53,55 @@ function moduleOn(db: Knex): Promise<SnapshotModule> {
   });
 }
 
+/** CPU seconds the local MariaDB server has used so far, or null when it is not on this machine. */
+function mariadbCpuSeconds(): number | null {
+  try {
+    const pid = execFileSync('pgrep', ['-x', 'mariadbd']).toString().trim().split('\n')[0];
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
+  } catch {
+    return null;
+  }
+}
+
+const cpuSeconds = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
+
+/** A further worker: one more module instance on the same database, in a process of its own. */
+function forkWorker(dbUrl: string): Promise<{ child: ChildProcess; stop(): Promise<number> }> {
+  const child = fork(fileURLToPath(import.meta.url), ['worker', dbUrl], { execArgv: process.execArgv });
+  const stop = () => new Promise<number>((resolve) => {
+    child.once('message', (m: { cpuSeconds: number }) => resolve(m.cpuSeconds));
+    child.send('stop');
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', () => resolve({ child, stop }));
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+  });
+}
+
+async function workerProcess(dbUrl: string): Promise<void> {
+  const db = knex({ client: 'mysql2', connection: dbUrl, pool: { min: 0, max: 20 } });
+  const mod = await moduleOn(db);
+  await mod.start();
+  const before = process.cpuUsage();
+  process.send!('ready');
+  process.on('message', async () => {
+    const used = cpuSeconds(process.cpuUsage(before));
+    await mod.stop();
+    await db.destroy();
+    process.send!({ cpuSeconds: used }, () => process.exit(0));
+  });
+}
+
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
 
 async function rush(workers: number) {
-  const { db, drop } = await freshDatabase(`snapbench_${workers}w`);
-  const extra: Knex[] = [];
+  const { db, url, drop } = await freshDatabase(`snapbench_${workers}w`);
   const mods: SnapshotModule[] = [];
+  const others: Array<Awaited<ReturnType<typeof forkWorker>>> = [];
   try {
     await db.migrate.latest(migrationConfig);
     mods.push(await moduleOn(db));
-    for (let w = 1; w < workers; w++) {
-      const other = knex({ ...db.client.config, pool: { min: 0, max: 20 } });
-      extra.push(other);
-      mods.push(await moduleOn(other));
-    }
     const now = new Date();
     const occurrence = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
     const rows = services.flatMap((s) => Array.from({ length: PER_SERVICE }, (_, k) => ({ serviceId: s.id, k })))
@@ -73,7 +114,9 @@ async function rush(workers: number) {
     const syncStart = performance.now();
     await mods[0]!.start(); // creates the 'N' Agenda jobs from the schedules table
     const syncSeconds = (performance.now() - syncStart) / 1000;
-    await Promise.all(mods.slice(1).map((m) => m.start()));
+    for (let w = 1; w < workers; w++) others.push(await forkWorker(url));
+    const cpu0 = process.cpuUsage();
+    const db0 = mariadbCpuSeconds();
     const t0 = Date.now();
     await db('snapshot_jobs').where({ name: SCHEDULE_JOB }).update({ next_run_at: new Date(t0) });
     for (;;) {
@@ -81,6 +124,15 @@ async function rush(workers: number) {
       if (Number(done!.n) >= N || Date.now() - t0 > 600_000) break;
       await new Promise((r) => setTimeout(r, 250));
     }
+    // The rush ends when every schedule has run; its snapshots are Current once their operations end.
+    for (;;) {
+      const left = await db('snapshot_operations').whereIn('status', ['queued', 'running']).count({ n: '*' }).first();
+      if (Number(left!.n) === 0 || Date.now() - t0 > 900_000) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const allCurrentSeconds = (Date.now() - t0) / 1000;
+    const nodeCpu = cpuSeconds(process.cpuUsage(cpu0)) + (await Promise.all(others.map((o) => o.stop()))).reduce((a, b) => a + b, 0);
+    const dbCpu = db0 === null ? null : mariadbCpuSeconds()! - db0;
     const runs = await db('snapshot_audit_events').where({ action: 'schedule.run' }).select('occurred_at', 'result', 'code');
     const seconds = (Math.max(...runs.map((r) => new Date(r.occurred_at).getTime())) - t0) / 1000;
     const lateness = runs.map((r) => new Date(r.occurred_at).getTime() - t0).sort((a, b) => a - b);
@@ -95,32 +147,53 @@ async function rush(workers: number) {
       extraRuns: runs.length - ranSchedules, outcomes,
       missed: runs.filter((r) => r.code === 'missed').length + (N - ranSchedules), seconds, syncSeconds,
       runsPerSecond: runs.length / seconds, latenessP50Ms: pct(lateness, 50), latenessP99Ms: pct(lateness, 99),
-      occurrence: occurrence.toISOString(),
+      occurrence: occurrence.toISOString(), allCurrentSeconds, nodeCpuSeconds: nodeCpu, mariadbCpuSeconds: dbCpu,
+      current: Number((await db('snapshot_snapshots').where({ status: 'active' }).count({ n: '*' }).first())!.n),
     };
   } finally {
     for (const m of mods) await m.stop();
-    for (const e of extra) await e.destroy();
+    for (const o of others) o.child.kill();
     await db.destroy();
     await drop();
   }
 }
 
-const one = await rush(1);
-const two = await rush(2);
-const jobs = Number(process.env.BENCH_NOOP_JOBS ?? Math.min(N, 5000));
-const ours = await noopJobsPerSecond('knex-mysql', jobs, MYSQL_URL);
-const pg = await noopJobsPerSecond('postgres', jobs, process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test').catch((err) => {
-  console.log(`PostgreSQL baseline skipped: ${(err as Error).message}`);
-  return null;
-});
-const round = (x: number) => Math.round(x * 100) / 100;
-console.table([one, two].map((r) => ({ workers: r.workers, runs: r.runs, duplicates: r.duplicates, missed: r.missed, seconds: round(r.seconds), 'runs/s': round(r.runsPerSecond), 'p50 ms': r.latenessP50Ms, 'p99 ms': r.latenessP99Ms })));
-console.table({ 'no-op jobs/s, knex job store on MariaDB': round(ours), 'no-op jobs/s, Agenda PostgreSQL backend': pg === null ? 'skipped' : round(pg) });
-console.log(`RESULT ${JSON.stringify({
-  schedules: N, runs: one.runs, duplicates: one.duplicates + two.duplicates, missed: one.missed + two.missed,
-  extraRuns: one.extraRuns + two.extraRuns, outcomes: [one.outcomes, two.outcomes],
-  seconds: round(one.seconds), runsPerSecond: round(one.runsPerSecond), latenessP50Ms: one.latenessP50Ms, latenessP99Ms: one.latenessP99Ms,
-  twoWorkerSeconds: round(two.seconds), twoWorkerSpeedup: round(one.seconds / two.seconds),
-  noopJobs: jobs, noopJobsPerSecond: round(ours), postgresNoopJobsPerSecond: pg === null ? null : round(pg),
-  ratioVsPostgres: pg === null ? null : round(ours / pg),
-})}`);
+async function main(): Promise<void> {
+  const one = await rush(1);
+  const two = await rush(2);
+  const jobs = Number(process.env.BENCH_NOOP_JOBS ?? Math.min(N, 5000));
+  const ours = await noopJobsPerSecond('knex-mysql', jobs, MYSQL_URL!);
+  const pg = await noopJobsPerSecond('postgres', jobs, process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test').catch((err) => {
+    console.log(`PostgreSQL baseline skipped: ${(err as Error).message}`);
+    return null;
+  });
+  const round = (x: number) => Math.round(x * 100) / 100;
+  const busy = (r: typeof one) => (r.mariadbCpuSeconds === null ? null : (r.nodeCpuSeconds + r.mariadbCpuSeconds) / r.allCurrentSeconds);
+  console.table([one, two].map((r) => ({
+    workers: r.workers, runs: r.runs, duplicates: r.duplicates, missed: r.missed, seconds: round(r.seconds), 'runs/s': round(r.runsPerSecond),
+    'p50 ms': r.latenessP50Ms, 'p99 ms': r.latenessP99Ms, 'all Current s': round(r.allCurrentSeconds), 'Node CPU s': round(r.nodeCpuSeconds),
+    'MariaDB CPU s': r.mariadbCpuSeconds === null ? 'n/a' : round(r.mariadbCpuSeconds), 'busy cores': busy(r) === null ? 'n/a' : round(busy(r)!),
+  })));
+  const oneBusy = busy(one);
+  if (oneBusy !== null) {
+    console.log(`One worker kept ${round(oneBusy)} of ${availableParallelism()} cores busy (Node + MariaDB): however many workers, this work can finish at most ${round(availableParallelism() / oneBusy)}× faster on this machine.`);
+  }
+  console.table({ 'no-op jobs/s, knex job store on MariaDB': round(ours), 'no-op jobs/s, Agenda PostgreSQL backend': pg === null ? 'skipped' : round(pg) });
+  console.log(`RESULT ${JSON.stringify({
+    schedules: N, runs: one.runs, duplicates: one.duplicates + two.duplicates, missed: one.missed + two.missed,
+    extraRuns: one.extraRuns + two.extraRuns, outcomes: [one.outcomes, two.outcomes],
+    seconds: round(one.seconds), runsPerSecond: round(one.runsPerSecond), latenessP50Ms: one.latenessP50Ms, latenessP99Ms: one.latenessP99Ms,
+    twoWorkerSeconds: round(two.seconds), twoWorkerSpeedup: round(one.seconds / two.seconds),
+    allCurrentSeconds: round(one.allCurrentSeconds), twoWorkerAllCurrentSeconds: round(two.allCurrentSeconds),
+    busyCores: oneBusy === null ? null : round(oneBusy), speedupCeiling: oneBusy === null ? null : round(availableParallelism() / oneBusy),
+    noopJobs: jobs, noopJobsPerSecond: round(ours), postgresNoopJobsPerSecond: pg === null ? null : round(pg),
+    ratioVsPostgres: pg === null ? null : round(ours / pg),
+  })}`);
+}
+
+if (process.argv[2] === 'worker') await workerProcess(process.argv[3]!);
+else {
+  await main();
+  // A driver pool's idle timers would otherwise keep the process up for minutes after the result.
+  process.exit(0);
+}
