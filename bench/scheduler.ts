@@ -124,6 +124,8 @@ async function rush(workers: number) {
       if (Number(done!.n) >= N || Date.now() - t0 > 600_000) break;
       await new Promise((r) => setTimeout(r, 250));
     }
+    // While the schedules ran: this process's CPU (all of it, with one worker) and MariaDB's.
+    const rushCpu = { node: cpuSeconds(process.cpuUsage(cpu0)), db: db0 === null ? null : mariadbCpuSeconds()! - db0 };
     // The rush ends when every schedule has run; its snapshots are Current once their operations end.
     for (;;) {
       const left = await db('snapshot_operations').whereIn('status', ['queued', 'running']).count({ n: '*' }).first();
@@ -148,7 +150,7 @@ async function rush(workers: number) {
       missed: runs.filter((r) => r.code === 'missed').length + (N - ranSchedules), seconds, syncSeconds,
       runsPerSecond: runs.length / seconds, latenessP50Ms: pct(lateness, 50), latenessP99Ms: pct(lateness, 99),
       occurrence: occurrence.toISOString(), allCurrentSeconds, nodeCpuSeconds: nodeCpu, mariadbCpuSeconds: dbCpu,
-      current: Number((await db('snapshot_snapshots').where({ status: 'active' }).count({ n: '*' }).first())!.n),
+      rushCpu, current: Number((await db('snapshot_snapshots').where({ status: 'active' }).count({ n: '*' }).first())!.n),
     };
   } finally {
     for (const m of mods) await m.stop();
@@ -185,7 +187,9 @@ async function main(): Promise<void> {
     seconds: round(one.seconds), runsPerSecond: round(one.runsPerSecond), latenessP50Ms: one.latenessP50Ms, latenessP99Ms: one.latenessP99Ms,
     twoWorkerSeconds: round(two.seconds), twoWorkerSpeedup: round(one.seconds / two.seconds),
     allCurrentSeconds: round(one.allCurrentSeconds), twoWorkerAllCurrentSeconds: round(two.allCurrentSeconds),
-    busyCores: oneBusy === null ? null : round(oneBusy), speedupCeiling: oneBusy === null ? null : round(availableParallelism() / oneBusy),
+    busyCores: oneBusy === null ? null : round(oneBusy),
+  rushBusyCores: one.rushCpu.db === null ? null : round((one.rushCpu.node + one.rushCpu.db) / one.seconds),
+  rushNodeCpuSeconds: round(one.rushCpu.node), rushMariadbCpuSeconds: one.rushCpu.db === null ? null : round(one.rushCpu.db), speedupCeiling: oneBusy === null ? null : round(availableParallelism() / oneBusy),
     noopJobs: jobs, noopJobsPerSecond: round(ours), postgresNoopJobsPerSecond: pg === null ? null : round(pg),
     ratioVsPostgres: pg === null ? null : round(ours / pg),
   })}`);
