@@ -108,6 +108,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
   const scheduleRuns: ScheduleRunDeps = {
     deps, snapshots: ctx.snapshots,
     loadService: (id) => loadService(ctx, id).catch(() => null),
+    unschedule: async (id) => { await scheduler?.remove(id); },
   };
   deps.onCreateSettled = (s, ok, code) => onScheduledCreateSettled(scheduleRuns, s, ok, code);
   /** One reconcile pass over every live service, plus stuck operations (SPEC §3). */

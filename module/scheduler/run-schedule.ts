@@ -1,5 +1,6 @@
 import type { DomainDeps } from '../domain/deps.js';
 import { isSnapshotError } from '../domain/errors.js';
+import { adjustSchedulesToLimits } from '../domain/plan-change.js';
 import { decideScheduledRun, snapshotsBeyondKeep } from '../domain/retention.js';
 import type { SnapshotService } from '../domain/snapshot-service.js';
 import type { PanelService, Schedule, Snapshot } from '../domain/types.js';
@@ -11,6 +12,8 @@ export interface ScheduleRunDeps {
   snapshots: SnapshotService;
   /** The service as the module sees it (panel record with the module's suspension flags). */
   loadService(serviceId: string): Promise<PanelService | null>;
+  /** Drops the job of a schedule its limits turned off (the plan no longer has schedules). */
+  unschedule(scheduleId: number): Promise<void>;
 }
 
 /** "Nightly · 2026-11-22 03:00" in the schedule's own timezone, so names sort and read naturally. */
@@ -49,6 +52,18 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
   if (service.status === 'suspended') return finish('paused');
 
   const limits = await r.deps.limits.forService(service.id, service.planId);
+  // Limits an admin lowered since the schedule was saved apply from its next run, as a plan change
+  // applies them at once: keep clamped, memory off, the schedule off when the plan has none.
+  const [adjusted] = adjustSchedulesToLimits({ ...limits, maxSchedules: Number.MAX_SAFE_INTEGER }, [schedule]);
+  if (adjusted) {
+    const { id, ...patch } = adjusted;
+    await repos.schedules.update(id, patch);
+    Object.assign(schedule, patch);
+    if (patch.enabled === false) {
+      await r.unschedule(id);
+      return finish('disabled', patch.disabledReason ?? null);
+    }
+  }
   const decision = decideScheduledRun(schedule.id, limits.maxSnapshots, await repos.snapshots.listForService(service.id));
   if (decision.action === 'skip') {
     await notifier.notify({ type: 'schedule_skipped', serviceId: service.id, params: { name: schedule.name } });

@@ -104,6 +104,34 @@ describe.each(DATABASES)('scheduled runs and retention ($kind)', (kind) => {
     expect(await rows()).toHaveLength(0);
   });
 
+  it('applies limits an admin lowered since the schedule was saved: keep clamped at the next run, and retention keeps that many', async () => {
+    await setup({ maxSnapshots: 10, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true });
+    const schedule = await fx.mod.schedules.create(SERVICE, { ...WEEKLY, keep: 4, includeMemory: true }, CTX);
+    const day = 24 * 3600_000;
+    const start = Date.parse('2026-11-01T18:00:00Z');
+    for (let i = 0; i < 3; i++) await run(schedule.id, new Date(start + i * day));
+    await new LimitsRepo(handle.db).set(SERVICE.planId, { maxSnapshots: 10, maxSchedules: 2, maxKeep: 2, memoryAllowed: false, schedulesAllowed: true });
+    expect(await run(schedule.id, new Date(start + 3 * day))).toBe('started');
+    expect(await fx.mod.schedules.get(SERVICE, schedule.id)).toMatchObject({ keep: 2, includeMemory: false, enabled: true });
+    await waitFor(async () => ((await rows()).filter((r) => r.origin === 'schedule').length === 2 ? true : undefined), 5000, 'rotated to the new keep');
+    const newest = (await rows()).filter((r) => r.origin === 'schedule');
+    expect(newest.map((r) => r.name)).toEqual(['Nightly · 2026-11-04 03:00', 'Nightly · 2026-11-05 03:00']);
+    // Taken with memory while the plan allowed it; without, once it no longer does.
+    expect(newest.map((r) => Boolean(r.include_memory))).toEqual([true, false]);
+  });
+
+  it('turns a schedule off at its next run when the plan no longer has schedules, and drops its job', async () => {
+    await setup();
+    const schedule = await fx.mod.schedules.create(SERVICE, WEEKLY, CTX);
+    expect((await fx.mod.schedules.list(SERVICE))[0]!.nextRun).not.toBeNull();
+    await new LimitsRepo(handle.db).set(SERVICE.planId, { maxSnapshots: 3, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: false });
+    expect(await run(schedule.id, new Date('2026-11-21T18:00:00Z'))).toBe('disabled');
+    expect(await rows()).toEqual([]);
+    const [listed] = await fx.mod.schedules.list(SERVICE);
+    expect(listed!.schedule).toMatchObject({ enabled: false, disabledReason: 'plan_no_schedules', lastResult: 'disabled' });
+    expect(listed!.nextRun).toBeNull();
+  });
+
   it('validates schedules against the plan: count, keep, days, time and timezone', async () => {
     await setup({ maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: false, schedulesAllowed: true });
     const err = await fx.mod.schedules.create(SERVICE, { name: '', days: [], hour: 24, minute: -1, timezone: 'Mars/Base', keep: 9, includeMemory: true }, CTX).catch((e) => e);
