@@ -57,6 +57,8 @@ export { qemuDriver, type QemuDriverOptions, type QemuVmConfig } from './drivers
 export { SnapshotError } from './domain/errors.js';
 
 const RECONCILE_JOB = 'snapshot-reconcile';
+/** How long a billing delivery's first answer is kept for repeats of its event id. */
+const WEBHOOK_EVENTS_KEPT_MS = 30 * 24 * 3600_000;
 const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
 /**
@@ -111,6 +113,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     unschedule: async (id) => { await scheduler?.remove(id); },
   };
   deps.onCreateSettled = (s, ok, code) => onScheduledCreateSettled(scheduleRuns, s, ok, code);
+  const webhookEvents = new WebhookEventsRepo(db);
   /** One reconcile pass over every live service, plus stuck operations (SPEC §3). */
   const reconcile = async (): Promise<ReconcileSummary[]> => {
     const out: ReconcileSummary[] = [];
@@ -119,6 +122,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
       if (service && service.status !== 'terminated') out.push(await reconcileService(deps, service, config.namePrefix));
     }
     await failStuckOperations(deps, config.operations.operationTimeoutMs + 2 * config.operations.leaseMs);
+    await webhookEvents.prune(new Date(Date.now() - WEBHOOK_EVENTS_KEPT_MS));
     return out;
   };
 
@@ -151,7 +155,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
       api: wrap([/^\/api\/v1\/services\/[^/]+\/(snapshots|schedules|activity)(\/|$)/, /^\/api\/v1\/openapi\.json$/],
         openapiRouter(snapshotApiDocument()), apiRouter(ctx)),
       /** Signed billing webhook at POST /webhooks/snapshots. */
-      webhook: wrap([/^\/webhooks\/snapshots\/?$/], webhookRouter(ctx, new WebhookEventsRepo(db))),
+      webhook: wrap([/^\/webhooks\/snapshots\/?$/], webhookRouter(ctx, webhookEvents)),
     },
     /** In-process billing hooks: plan change (before/after), suspend, unsuspend, terminate. */
     hooks: billingHooks(ctx),

@@ -71,4 +71,12 @@ export class WebhookEventsRepo {
   async release(eventId: string): Promise<void> {
     await this.db(T).where({ event_id: eventId, state: 'processing' }).delete();
   }
+
+  /**
+   * Forgets answered deliveries older than `before`. Billing retries an event within hours or days;
+   * a repeat after that is applied again, which the idempotent hooks make harmless.
+   */
+  async prune(before: Date): Promise<number> {
+    return this.db(T).where({ state: 'done' }).where('completed_at', '<', before).delete();
+  }
 }

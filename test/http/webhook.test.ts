@@ -149,6 +149,20 @@ describe.each(DATABASES)('billing webhook ($kind)', (kind: TestDatabase) => {
     expect(await audits('billing.terminated')).toHaveLength(2);
   });
 
+  it('answered deliveries are forgotten after 30 days by the reconcile pass; newer ones and unanswered claims stay', async () => {
+    const body = (id: string) => ({ event: 'service.suspended', eventId: id, serviceId: SERVICE.id });
+    expect((await deliver(body('evt-old'))).status).toBe(200);
+    expect((await deliver(body('evt-recent'))).status).toBe(200);
+    const day = 24 * 3600_000;
+    await db('snapshot_webhook_events').where({ event_id: 'evt-old' }).update({ completed_at: new Date(Date.now() - 31 * day) });
+    await db('snapshot_webhook_events').where({ event_id: 'evt-recent' }).update({ completed_at: new Date(Date.now() - 29 * day) });
+    await db('snapshot_webhook_events').insert({
+      event_id: 'evt-stuck', event_type: 'service.suspended', service_id: SERVICE.id, request_hash: 'x', state: 'processing', received_at: new Date(Date.now() - 40 * day),
+    });
+    await fx.mod.reconcile();
+    expect((await stored()).map((r) => r.event_id).sort()).toEqual(['evt-recent', 'evt-stuck']);
+  });
+
   it('the same event id with a different body is a 409 conflict, not applied', async () => {
     expect((await deliver({ event: 'service.suspended', eventId: 'evt-x', serviceId: SERVICE.id })).status).toBe(200);
     await fx.mod.hooks.serviceUnsuspended(SERVICE.id);
