@@ -150,6 +150,9 @@ async function rush(workers: number) {
       missed: runs.filter((r) => r.code === 'missed').length + (N - ranSchedules), seconds, syncSeconds,
       runsPerSecond: runs.length / seconds, latenessP50Ms: pct(lateness, 50), latenessP99Ms: pct(lateness, 99),
       occurrence: occurrence.toISOString(), allCurrentSeconds, nodeCpuSeconds: nodeCpu, mariadbCpuSeconds: dbCpu,
+      // Runs per worker process (the job's last writer), largest first: how evenly the work was shared.
+      runsByWorker: (await db('snapshot_jobs').where({ name: SCHEDULE_JOB }).groupBy('last_modified_by').select('last_modified_by').count({ n: '*' }))
+        .map((r) => Number(r.n)).sort((a, b) => b - a),
       rushCpu, current: Number((await db('snapshot_snapshots').where({ status: 'active' }).count({ n: '*' }).first())!.n),
     };
   } finally {
@@ -172,7 +175,7 @@ async function main(): Promise<void> {
   const round = (x: number) => Math.round(x * 100) / 100;
   const busy = (r: typeof one) => (r.mariadbCpuSeconds === null ? null : (r.nodeCpuSeconds + r.mariadbCpuSeconds) / r.allCurrentSeconds);
   console.table([one, two].map((r) => ({
-    workers: r.workers, runs: r.runs, duplicates: r.duplicates, missed: r.missed, seconds: round(r.seconds), 'runs/s': round(r.runsPerSecond),
+    workers: r.workers, 'runs per worker': r.runsByWorker.join(' / '), runs: r.runs, duplicates: r.duplicates, missed: r.missed, seconds: round(r.seconds), 'runs/s': round(r.runsPerSecond),
     'p50 ms': r.latenessP50Ms, 'p99 ms': r.latenessP99Ms, 'all Current s': round(r.allCurrentSeconds), 'Node CPU s': round(r.nodeCpuSeconds),
     'MariaDB CPU s': r.mariadbCpuSeconds === null ? 'n/a' : round(r.mariadbCpuSeconds), 'busy cores': busy(r) === null ? 'n/a' : round(busy(r)!),
   })));
