@@ -1,6 +1,6 @@
 import type { LimitsRepo } from '../db/limits-repo.js';
 import { DEFAULT_PLAN } from '../db/limits-repo.js';
-import type { ServicesRepo } from '../db/services-repo.js';
+import type { ServiceStateRow, ServicesRepo } from '../db/services-repo.js';
 import { resolveLimits, type PlanLimits } from './limits.js';
 
 /**
@@ -19,8 +19,9 @@ export class LimitsService {
     return resolveLimits(this.configDefault, rows.get(planId), rows.get(DEFAULT_PLAN));
   }
 
-  async forService(serviceId: string, planId: string): Promise<PlanLimits> {
-    const [state, plan] = await Promise.all([this.services.get(serviceId), this.forPlan(planId)]);
+  /** `known`: the service's state row when the caller has just read it, saving a second read. */
+  async forService(serviceId: string, planId: string, known?: { state: ServiceStateRow | null }): Promise<PlanLimits> {
+    const [state, plan] = await Promise.all([known ? known.state : this.services.get(serviceId), this.forPlan(planId)]);
     return resolveLimits(plan, state?.overrides);
   }
 }

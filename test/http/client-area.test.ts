@@ -30,6 +30,21 @@ describe.each(DATABASES)('client area over HTTP ($kind)', (kind) => {
     expect(res.headers['content-security-policy']).toContain("script-src 'self'");
   });
 
+  it('reads the service\'s state row once per page view (limits reuse it)', async () => {
+    const app = appFor(fx.mod);
+    await supertest(app).get(PAGE).set('x-test-actor', 'alice');
+    const queries: string[] = [];
+    const count = (q: { sql: string }) => { queries.push(q.sql); };
+    handle.db.on('query', count);
+    try {
+      expect((await supertest(app).get(PAGE).set('x-test-actor', 'alice')).status).toBe(200);
+    } finally {
+      handle.db.off('query', count);
+    }
+    expect(queries.filter((sql) => /from [`"]snapshot_services[`"]/.test(sql))).toHaveLength(1);
+    expect(queries.some((sql) => /from [`"]snapshot_plan_limits[`"]/.test(sql))).toBe(true);
+  });
+
   it('answers 404 for a service of another customer, and for nobody logged in 401', async () => {
     const app = appFor(fx.mod);
     expect((await supertest(app).get('/services/svc-2/snapshots').set('x-test-actor', 'alice')).status).toBe(404);

@@ -1,18 +1,22 @@
 import type { Request } from 'express';
+import type { ServiceStateRow } from '../../db/services-repo.js';
 import { restoreBlockedReason } from '../../domain/snapshot-service.js';
 import type { PanelService } from '../../domain/types.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { formatters, presentSnapshotList, type SnapshotListModel } from './presenter.js';
 
-/** Gathers a service's snapshots, queue, limits and driver facts, and presents them for `req`'s user. */
-export async function loadListModel(ctx: ModuleContext, req: Request, service: PanelService): Promise<SnapshotListModel> {
+/**
+ * Gathers a service's snapshots, queue, limits and driver facts, and presents them for `req`'s user.
+ * `state`: the service's state row as loadServiceState just read it.
+ */
+export async function loadListModel(ctx: ModuleContext, req: Request, service: PanelService, state: ServiceStateRow | null): Promise<SnapshotListModel> {
   const { repos } = ctx.deps;
   const driver = ctx.deps.driver(service.target.driver);
   const [snapshots, pending, schedules, limits, caps] = await Promise.all([
     repos.snapshots.listForService(service.id),
     repos.operations.pendingForService(service.id),
     repos.schedules.listForService(service.id),
-    ctx.deps.limits.forService(service.id, service.planId),
+    ctx.deps.limits.forService(service.id, service.planId, { state }),
     driver.capabilities(service.target),
   ]);
   const restoreUnavailable = new Map(snapshots.map((s) => [s.id, s.status === 'active' ? restoreBlockedReason(caps, s, snapshots) : null]));

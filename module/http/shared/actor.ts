@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { ForbiddenError, NotFoundError, SnapshotError } from '../../domain/errors.js';
 import { authorize, type Action } from '../../domain/authorize.js';
+import type { ServiceStateRow } from '../../db/services-repo.js';
 import type { ActionContext } from '../../domain/deps.js';
 import type { Actor, PanelService } from '../../domain/types.js';
 import type { ModuleContext } from './module-context.js';
@@ -48,6 +49,11 @@ const SERVICE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
  * termination flags (set by billing hooks) taking effect even if the panel lags behind.
  */
 export async function loadService(ctx: ModuleContext, serviceId: string): Promise<PanelService> {
+  return (await loadServiceState(ctx, serviceId)).service;
+}
+
+/** loadService, also giving the module's state row it read (its limit overrides, for one). */
+export async function loadServiceState(ctx: ModuleContext, serviceId: string): Promise<{ service: PanelService; state: ServiceStateRow | null }> {
   if (!SERVICE_ID.test(serviceId)) throw new NotFoundError('service');
   const service = await ctx.panel.getService(serviceId);
   if (!service) throw new NotFoundError('service');
@@ -57,7 +63,7 @@ export async function loadService(ctx: ModuleContext, serviceId: string): Promis
   let status = service.status;
   if (status === 'active' && state?.terminated) status = 'terminated';
   else if (status === 'active' && state?.suspended) status = 'suspended';
-  return { ...service, status };
+  return { service: { ...service, status }, state };
 }
 
 /** Parses a numeric route id; anything else is simply not found. */
