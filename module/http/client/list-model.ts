@@ -12,10 +12,9 @@ import { formatters, presentSnapshotList, type SnapshotListModel } from './prese
 export async function loadListModel(ctx: ModuleContext, req: Request, service: PanelService, state: ServiceStateRow | null): Promise<SnapshotListModel> {
   const { repos } = ctx.deps;
   const driver = ctx.deps.driver(service.target.driver);
-  const [snapshots, pending, schedules, limits, caps] = await Promise.all([
-    repos.snapshots.listForService(service.id),
+  const [{ snapshots, scheduleNames }, pending, limits, caps] = await Promise.all([
+    repos.snapshots.listForServiceWithScheduleNames(service.id),
     repos.operations.pendingForService(service.id),
-    repos.schedules.listForService(service.id),
     ctx.deps.limits.forService(service.id, service.planId, { state }),
     driver.capabilities(service.target),
   ]);
@@ -23,7 +22,7 @@ export async function loadListModel(ctx: ModuleContext, req: Request, service: P
   const actor = req.snapshotActor!;
   const timezone = actor.timezone ?? ctx.config.defaultTimezone;
   return presentSnapshotList({
-    t: req.t, fmt: formatters(req.language, timezone), service, snapshots, pending, schedules, limits,
+    t: req.t, fmt: formatters(req.language, timezone), service, snapshots, pending, scheduleNames, limits,
     memoryCapable: caps.memory, simulated: driver.simulated, restoreUnavailable,
     readOnly: actor.role !== 'admin' && service.status !== 'active',
   });

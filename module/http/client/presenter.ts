@@ -1,7 +1,7 @@
 import type { TFunction } from 'i18next';
 import type { PlanLimits } from '../../domain/limits.js';
 import { quotaView, type QuotaView } from '../../domain/limits.js';
-import type { Operation, PanelService, Schedule, Snapshot } from '../../domain/types.js';
+import type { Operation, PanelService, Snapshot } from '../../domain/types.js';
 import { snapshotsPath } from '../shared/paths.js';
 
 export interface Formatters {
@@ -75,14 +75,15 @@ export interface SnapshotListModel {
 
 /** Builds what the Snapshots page shows; views get this and nothing else. */
 export function presentSnapshotList(input: {
-  t: TFunction; fmt: Formatters; service: PanelService; snapshots: Snapshot[]; pending: Operation[]; schedules: Schedule[];
+  t: TFunction; fmt: Formatters; service: PanelService; snapshots: Snapshot[]; pending: Operation[];
+  /** Names of the schedules that made snapshots, by id (absent: deleted). */
+  scheduleNames: ReadonlyMap<number, string>;
   limits: PlanLimits; memoryCapable: boolean; simulated: boolean; restoreUnavailable: Map<number, string | null>; readOnly: boolean;
 }): SnapshotListModel {
   const { t, fmt, service } = input;
   const used = input.snapshots.filter((s) => s.status !== 'failed').length;
   const running = new Set(input.pending.filter((o) => o.status === 'running').map((o) => o.snapshotId));
   const queuedIds = new Set(input.pending.filter((o) => o.status === 'queued').map((o) => o.snapshotId));
-  const scheduleNames = new Map(input.schedules.map((s) => [s.id, s.name]));
   const rows = input.snapshots.map((s): SnapshotRow => {
     const queued = queuedIds.has(s.id) && !running.has(s.id);
     const restoreUnavailable = input.restoreUnavailable.get(s.id) ?? null;
@@ -99,7 +100,7 @@ export function presentSnapshotList(input: {
       queued,
       pinned: s.pinned,
       origin: s.origin === 'schedule'
-        ? t('snapshots:origin.schedule', { name: scheduleNames.get(s.scheduleId ?? -1) ?? t('snapshots:origin.deleted_schedule') })
+        ? t('snapshots:origin.schedule', { name: input.scheduleNames.get(s.scheduleId ?? -1) ?? t('snapshots:origin.deleted_schedule') })
         : t(`snapshots:origin.${s.origin}`),
       error: s.errorCode ? t(`errors:${s.errorCode}`, { defaultValue: t('errors:driver_rejected') }) : null,
       can: {
