@@ -33,6 +33,7 @@ import { loadService, resolveActor } from './http/shared/actor.js';
 import { errorHandler } from './http/shared/error-handler.js';
 import type { ModuleContext } from './http/shared/module-context.js';
 import { snapshotsPath } from './http/shared/paths.js';
+import { FormatterCache } from './http/shared/formatters.js';
 import { i18nMiddleware } from './http/shared/i18n-middleware.js';
 import { ASSETS_PATH } from './http/shared/render.js';
 import { securityHeaders } from './http/shared/security.js';
@@ -104,6 +105,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
   let scheduler: AgendaScheduler | null = null;
   const ctx: ModuleContext = {
     deps, snapshots: new SnapshotService(deps), lifecycle: new LifecycleService(deps, () => scheduler), panel, config, i18n, logger,
+    formatters: new FormatterCache(),
     schedules: new ScheduleService(deps, () => scheduler),
   };
   const scheduleRuns: ScheduleRunDeps = {

@@ -3,7 +3,7 @@ import type { ServiceStateRow } from '../../db/services-repo.js';
 import { restoreBlockedReason } from '../../domain/snapshot-service.js';
 import type { PanelService } from '../../domain/types.js';
 import type { ModuleContext } from '../shared/module-context.js';
-import { formatters, presentSnapshotList, type SnapshotListModel } from './presenter.js';
+import { presentSnapshotList, type SnapshotListModel } from './presenter.js';
 
 /**
  * Gathers a service's snapshots, queue, limits and driver facts, and presents them for `req`'s user.
@@ -22,7 +22,7 @@ export async function loadListModel(ctx: ModuleContext, req: Request, service: P
   const actor = req.snapshotActor!;
   const timezone = actor.timezone ?? ctx.config.defaultTimezone;
   return presentSnapshotList({
-    t: req.t, fmt: formatters(req.language, timezone), service, snapshots, pending, scheduleNames, limits,
+    t: req.t, fmt: ctx.formatters.get(req.language, timezone), service, snapshots, pending, scheduleNames, limits,
     memoryCapable: caps.memory, simulated: driver.simulated, restoreUnavailable,
     readOnly: actor.role !== 'admin' && service.status !== 'active',
   });

@@ -2,44 +2,8 @@ import type { TFunction } from 'i18next';
 import type { PlanLimits } from '../../domain/limits.js';
 import { quotaView, type QuotaView } from '../../domain/limits.js';
 import type { Operation, PanelService, Snapshot } from '../../domain/types.js';
+import type { Formatters } from '../shared/formatters.js';
 import { snapshotsPath } from '../shared/paths.js';
-
-export interface Formatters {
-  date(d: Date | null): string;
-  bytes(n: number | null): string;
-}
-
-const UNITS = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'] as const;
-// Intl formatters are costly to build (a page formats ~100 sizes and dates) and immutable once
-// built, so they are shared per language and timezone; the bound keeps odd inputs from piling up.
-const formatterCache = new Map<string, Formatters>();
-
-/** Dates in the user's language and timezone; sizes in binary units written the locale's way. */
-export function formatters(lng: string, timeZone: string): Formatters {
-  const id = `${lng}|${timeZone}`;
-  const cached = formatterCache.get(id);
-  if (cached) return cached;
-  // Korean on a 24-hour clock: recent ICU (Node 20's 78) writes the Korean 12-hour clock as "PM 4:55".
-  const hourCycle = lng.toLowerCase().startsWith('ko') ? { hourCycle: 'h23' as const } : {};
-  const dtf = new Intl.DateTimeFormat(lng, { dateStyle: 'medium', timeStyle: 'short', timeZone, ...hourCycle });
-  const nf = UNITS.map((unit) => new Intl.NumberFormat(lng, { style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: 1 }));
-  const fmt: Formatters = {
-    date: (d) => (d ? dtf.format(d) : ''),
-    bytes: (n) => {
-      if (n === null || n === undefined) return '';
-      let v = n;
-      let i = 0;
-      while (v >= 1024 && i < UNITS.length - 1) {
-        v /= 1024;
-        i += 1;
-      }
-      return nf[i]!.format(v);
-    },
-  };
-  if (formatterCache.size >= 200) formatterCache.clear();
-  formatterCache.set(id, fmt);
-  return fmt;
-}
 
 export interface SnapshotRow {
   id: number;
