@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ejs from 'ejs';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { ViewRenderer } from '../../module/http/shared/view-cache.js';
+import { escapeXML, ViewRenderer } from '../../module/http/shared/view-cache.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'views-'));
 mkdirSync(join(dir, 'partials'));
@@ -64,5 +64,12 @@ describe('the view renderer gives exactly what classic EJS gives', () => {
   it('still fails, as classic EJS does, on a variable nobody provides', () => {
     expect(() => classic(unknown, {})).toThrow(ReferenceError);
     expect(() => new ViewRenderer().render(unknown, {})).toThrow(ReferenceError);
+  });
+});
+
+describe('the view renderer\'s escaping', () => {
+  it('escapes exactly as EJS does, skipping only values with nothing to escape', () => {
+    const values = ['', 'plain text', '<script>alert("x")</script>', `it's & "that"`, 0, 12.5, true, null, undefined, { toString: () => '<o>' }, ['a', '<b>'], '한국어 — 日本語'];
+    for (const v of values) expect(escapeXML(v)).toBe(ejs.escapeXML(v as string));
   });
 });
