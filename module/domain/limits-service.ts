@@ -15,13 +15,16 @@ export class LimitsService {
   ) {}
 
   async forPlan(planId: string): Promise<PlanLimits> {
-    const rows = await this.limits.getMany([planId, DEFAULT_PLAN]);
-    return resolveLimits(this.configDefault, rows.get(planId), rows.get(DEFAULT_PLAN));
+    return this.resolve(planId, await this.limits.getMany([planId, DEFAULT_PLAN]), null);
   }
 
-  /** `known`: the service's state row when the caller has just read it, saving a second read. */
-  async forService(serviceId: string, planId: string, known?: { state: ServiceStateRow | null }): Promise<PlanLimits> {
-    const [state, plan] = await Promise.all([known ? known.state : this.services.get(serviceId), this.forPlan(planId)]);
-    return resolveLimits(plan, state?.overrides);
+  async forService(serviceId: string, planId: string): Promise<PlanLimits> {
+    const [state, rows] = await Promise.all([this.services.get(serviceId), this.limits.getMany([planId, DEFAULT_PLAN])]);
+    return this.resolve(planId, rows, state);
+  }
+
+  /** forService from rows the caller has read itself (ServicesRepo.getWithPlanLimits). */
+  resolve(planId: string, rows: Map<string, PlanLimits>, state: ServiceStateRow | null): PlanLimits {
+    return resolveLimits(this.configDefault, state?.overrides, rows.get(planId), rows.get(DEFAULT_PLAN));
   }
 }

@@ -32,7 +32,7 @@ describe.each(DATABASES)('client area over HTTP ($kind)', (kind) => {
     expect(res.headers['content-security-policy']).toContain("script-src 'self'");
   });
 
-  it('reads the service\'s state row once per page view (limits reuse it)', async () => {
+  it('reads the page in three queries: service state with its limits, snapshots with schedule names, the queue', async () => {
     const app = appFor(fx.mod);
     await supertest(app).get(PAGE).set('x-test-actor', 'alice');
     const queries: string[] = [];
@@ -43,8 +43,9 @@ describe.each(DATABASES)('client area over HTTP ($kind)', (kind) => {
     } finally {
       handle.db.off('query', count);
     }
-    expect(queries.filter((sql) => /from [`"]snapshot_services[`"]/.test(sql))).toHaveLength(1);
-    expect(queries.some((sql) => /from [`"]snapshot_plan_limits[`"]/.test(sql))).toBe(true);
+    expect(queries).toHaveLength(3);
+    expect(queries.filter((sql) => /[`"]snapshot_services[`"]/.test(sql))).toHaveLength(1);
+    expect(queries.filter((sql) => /[`"]snapshot_plan_limits[`"]/.test(sql))).toHaveLength(1);
   });
 
   it('answers 404 for a service of another customer, and for nobody logged in 401', async () => {

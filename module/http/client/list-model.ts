@@ -1,21 +1,20 @@
 import type { Request } from 'express';
-import type { ServiceStateRow } from '../../db/services-repo.js';
 import { restoreBlockedReason } from '../../domain/snapshot-service.js';
+import type { PlanLimits } from '../../domain/limits.js';
 import type { PanelService } from '../../domain/types.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { presentSnapshotList, type SnapshotListModel } from './presenter.js';
 
 /**
  * Gathers a service's snapshots, queue, limits and driver facts, and presents them for `req`'s user.
- * `state`: the service's state row as loadServiceState just read it.
+ * `limits`: the service's, as loadServiceWithLimits read them.
  */
-export async function loadListModel(ctx: ModuleContext, req: Request, service: PanelService, state: ServiceStateRow | null): Promise<SnapshotListModel> {
+export async function loadListModel(ctx: ModuleContext, req: Request, service: PanelService, limits: PlanLimits): Promise<SnapshotListModel> {
   const { repos } = ctx.deps;
   const driver = ctx.deps.driver(service.target.driver);
-  const [{ snapshots, scheduleNames }, pending, limits, caps] = await Promise.all([
+  const [{ snapshots, scheduleNames }, pending, caps] = await Promise.all([
     repos.snapshots.listForServiceWithScheduleNames(service.id),
     repos.operations.pendingForService(service.id),
-    ctx.deps.limits.forService(service.id, service.planId, { state }),
     driver.capabilities(service.target),
   ]);
   const restoreUnavailable = new Map(snapshots.map((s) => [s.id, s.status === 'active' ? restoreBlockedReason(caps, s, snapshots) : null]));
