@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ejs from 'ejs';
@@ -64,6 +64,28 @@ describe('the view renderer gives exactly what classic EJS gives', () => {
   it('still fails, as classic EJS does, on a variable nobody provides', () => {
     expect(() => classic(unknown, {})).toThrow(ReferenceError);
     expect(() => new ViewRenderer().render(unknown, {})).toThrow(ReferenceError);
+  });
+});
+
+describe('root-based includes', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('render as relative ones do, without looking on disk for the partial on every render', () => {
+    const root = mkdtempSync(join(tmpdir(), 'views-root-'));
+    mkdirSync(join(root, 'pages'));
+    mkdirSync(join(root, 'partials'));
+    writeFileSync(join(root, 'partials/row.ejs'), '<li><%= row.name %></li>');
+    const rooted = join(root, 'pages/rooted.ejs');
+    writeFileSync(rooted, '<ul><% for (const row of rows) { %><%- include("/partials/row", { row }) %><% } %></ul>');
+    const data = { rows: [{ name: '<x>' }, { name: 'y' }] };
+    const expected = ejs.render(ejs.fileLoader(rooted).toString(), data, { filename: rooted, root });
+    expect(expected).toBe('<ul><li>&lt;x&gt;</li><li>y</li></ul>');
+    const views = new ViewRenderer(root);
+    expect(views.render(rooted, data)).toBe(expected);
+    const exists = vi.spyOn(fs, 'existsSync');
+    expect(views.render(rooted, data)).toBe(expected);
+    expect(exists).not.toHaveBeenCalled();
+    rmSync(root, { recursive: true, force: true });
   });
 });
 
