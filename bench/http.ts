@@ -7,7 +7,8 @@
 //
 // BENCH_DURATION (seconds per server, default 10, run in BENCH_ROUNDS alternating rounds, default 5),
 // BENCH_CONNECTIONS (default 50),
-// BENCH_PROFILE=1 (writes a V8 CPU profile of the module's server to bench/profiles/).
+// BENCH_PROFILE=1 (writes a V8 CPU profile of the module's server to bench/profiles/module/;
+// BENCH_PROFILE=both also the baseline's, to bench/profiles/baseline/).
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -36,8 +37,8 @@ async function serve(kind: string, dbUrl: string, bytes: number): Promise<void> 
 }
 
 function startServer(kind: 'module' | 'baseline', dbUrl: string, bytes = 0): Promise<Server> {
-  const profile = process.env.BENCH_PROFILE === '1' && kind === 'module'
-    ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL('./profiles', import.meta.url))}`] : [];
+  const profiled = process.env.BENCH_PROFILE === 'both' || (process.env.BENCH_PROFILE === '1' && kind === 'module');
+  const profile = profiled ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL(`./profiles/${kind}`, import.meta.url))}`] : [];
   const child = fork(fileURLToPath(import.meta.url), ['serve', kind, dbUrl, String(bytes)], { execArgv: [...process.execArgv, ...profile] });
   return new Promise((resolve, reject) => {
     child.once('message', (m: { port: number }) => resolve({ child, url: `http://127.0.0.1:${m.port}${PAGE(SERVICE.id)}` }));

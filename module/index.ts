@@ -33,6 +33,8 @@ import { loadService, resolveActor } from './http/shared/actor.js';
 import { errorHandler } from './http/shared/error-handler.js';
 import type { ModuleContext } from './http/shared/module-context.js';
 import { snapshotsPath } from './http/shared/paths.js';
+import { FormatterCache } from './http/shared/formatters.js';
+import { i18nMiddleware } from './http/shared/i18n-middleware.js';
 import { ASSETS_PATH } from './http/shared/render.js';
 import { securityHeaders } from './http/shared/security.js';
 import { createI18n, supportedLocale } from './i18n/i18n.js';
@@ -105,6 +107,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
   let scheduler: AgendaScheduler | null = null;
   const ctx: ModuleContext = {
     deps, snapshots: new SnapshotService(deps), lifecycle: new LifecycleService(deps, () => scheduler), panel, config, i18n, logger,
+    formatters: new FormatterCache(),
     schedules: new ScheduleService(deps, () => scheduler),
   };
   const scheduleRuns: ScheduleRunDeps = {
@@ -129,14 +132,14 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
   // Every router shares the same front: security headers, the actor (remembering their language for
   // mail), i18n; and the same back: the one error handler. Mounted at the host's root, each router
   // only touches its own paths, so host pages never get the module's headers or actor lookups.
-  const i18nMiddleware = (await import('i18next-http-middleware')).handle(i18n);
+  const i18nRequests = i18nMiddleware(i18n);
   const wrap = (paths: RegExp[], ...inner: Router[]): Router => {
     const r = express.Router();
     r.use((req: Request, _res: Response, next: NextFunction) => next(paths.some((p) => p.test(req.path)) ? undefined : 'router'));
     r.use(securityHeaders(ctx), resolveActor(ctx), (req: Request, _res: Response, next: NextFunction) => {
       if (req.snapshotActor?.locale) localeOfUser.set(req.snapshotActor.id, req.snapshotActor.locale);
       next();
-    }, i18nMiddleware, ...inner, errorHandler(ctx));
+    }, i18nRequests, ...inner, errorHandler(ctx));
     return r;
   };
   const client = express.Router();

@@ -2,11 +2,14 @@ import type { Knex } from 'knex';
 import type { PlanLimits } from '../domain/limits.js';
 import { toBool } from './values.js';
 
-const T = 'snapshot_plan_limits';
+export const LIMITS_TABLE = 'snapshot_plan_limits';
+const T = LIMITS_TABLE;
 /** The row holding the admin-edited default for plans without their own limits. */
 export const DEFAULT_PLAN = '*';
 
-function fromRow(r: Record<string, unknown>): PlanLimits {
+/** The columns of a plan's row, and the row as limits. */
+export const LIMIT_COLUMNS = ['plan_id', 'max_snapshots', 'max_schedules', 'max_keep', 'memory_allowed', 'schedules_allowed'] as const;
+export function fromRow(r: Record<string, unknown>): PlanLimits {
   return {
     maxSnapshots: Number(r.max_snapshots),
     maxSchedules: Number(r.max_schedules),

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import type { LimitOverrides } from '../domain/limits.js';
+import type { LimitOverrides, PlanLimits } from '../domain/limits.js';
+import { DEFAULT_PLAN, fromRow as limitsFromRow, LIMIT_COLUMNS, LIMITS_TABLE } from './limits-repo.js';
 import { isMysql, toBool } from './values.js';
 
 const T = 'snapshot_services';
@@ -54,6 +55,28 @@ export class ServicesRepo {
   async get(serviceId: string, db: Knex = this.db): Promise<ServiceStateRow | null> {
     const row = await db(T).where({ service_id: serviceId }).first();
     return row ? fromRow(row) : null;
+  }
+
+  /**
+   * get, with the limit rows of the service's plan and of the default in the same round trip (each
+   * may be missing, so the three are left-joined to a one-row anchor): the pages showing a quota
+   * need all three, and on those pages a round trip costs more than its rows.
+   */
+  async getWithPlanLimits(serviceId: string, planId: string): Promise<{ state: ServiceStateRow | null; plans: Map<string, PlanLimits> }> {
+    const aliased = (table: string) => LIMIT_COLUMNS.map((c) => `${table}.${c} as ${table}_${c}`);
+    const row = await this.db.select('s.*', ...aliased('p'), ...aliased('d'))
+      .from(this.db.raw('(select 1 as one) as anchor'))
+      .leftJoin(`${T} as s`, (j) => j.onVal('s.service_id', serviceId))
+      .leftJoin(`${LIMITS_TABLE} as p`, (j) => j.onVal('p.plan_id', planId))
+      .leftJoin(`${LIMITS_TABLE} as d`, (j) => j.onVal('d.plan_id', DEFAULT_PLAN))
+      .first() as Record<string, unknown>;
+    const plans = new Map<string, PlanLimits>();
+    for (const table of ['p', 'd']) {
+      if (row[`${table}_plan_id`] === null || row[`${table}_plan_id`] === undefined) continue;
+      const limits = Object.fromEntries(LIMIT_COLUMNS.map((c) => [c, row[`${table}_${c}`]]));
+      plans.set(String(limits.plan_id), limitsFromRow(limits));
+    }
+    return { state: row.service_id === null || row.service_id === undefined ? null : fromRow(row), plans };
   }
 
   /**

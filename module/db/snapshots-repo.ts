@@ -4,6 +4,7 @@ import type { Snapshot, SnapshotOrigin } from '../domain/types.js';
 import { insertedId, toBool, toDate, toDateOrNull, toNumberOrNull } from './values.js';
 
 const T = 'snapshot_snapshots';
+const newestFirst = (prefix = '') => [{ column: `${prefix}created_at`, order: 'desc' }, { column: `${prefix}id`, order: 'desc' }];
 
 /** Maps a stored row (also for the admin browser's own queries). */
 export function fromRow(r: Record<string, unknown>): Snapshot {
@@ -74,8 +75,22 @@ export class SnapshotsRepo {
   }
 
   async listForService(serviceId: string, db: Knex = this.db): Promise<Snapshot[]> {
-    const rows = await db(T).where({ service_id: serviceId }).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
+    const rows = await db(T).where({ service_id: serviceId }).orderBy(newestFirst());
     return rows.map(fromRow);
+  }
+
+  /**
+   * listForService, with the names of the service's schedules that made them (a deleted schedule's
+   * snapshots have none): the Snapshots page's one read for its rows.
+   */
+  async listForServiceWithScheduleNames(serviceId: string): Promise<{ snapshots: Snapshot[]; scheduleNames: Map<number, string> }> {
+    const rows = await this.db(`${T} as s`)
+      .leftJoin('snapshot_schedules as sc', (j) => j.on('sc.id', 's.schedule_id').andOn('sc.service_id', 's.service_id'))
+      .where('s.service_id', serviceId).orderBy(newestFirst('s.'))
+      .select('s.*', 'sc.name as schedule_name');
+    const scheduleNames = new Map<number, string>();
+    for (const r of rows) if (r.schedule_name !== null && r.schedule_name !== undefined) scheduleNames.set(Number(r.schedule_id), String(r.schedule_name));
+    return { snapshots: rows.map(fromRow), scheduleNames };
   }
 
   async list(filter: { statuses?: SnapshotStatus[]; serviceId?: string; limit?: number } = {}): Promise<Snapshot[]> {

@@ -1,6 +1,6 @@
 import type { LimitsRepo } from '../db/limits-repo.js';
 import { DEFAULT_PLAN } from '../db/limits-repo.js';
-import type { ServicesRepo } from '../db/services-repo.js';
+import type { ServiceStateRow, ServicesRepo } from '../db/services-repo.js';
 import { resolveLimits, type PlanLimits } from './limits.js';
 
 /**
@@ -15,12 +15,16 @@ export class LimitsService {
   ) {}
 
   async forPlan(planId: string): Promise<PlanLimits> {
-    const rows = await this.limits.getMany([planId, DEFAULT_PLAN]);
-    return resolveLimits(this.configDefault, rows.get(planId), rows.get(DEFAULT_PLAN));
+    return this.resolve(planId, await this.limits.getMany([planId, DEFAULT_PLAN]), null);
   }
 
   async forService(serviceId: string, planId: string): Promise<PlanLimits> {
-    const [state, plan] = await Promise.all([this.services.get(serviceId), this.forPlan(planId)]);
-    return resolveLimits(plan, state?.overrides);
+    const [state, rows] = await Promise.all([this.services.get(serviceId), this.limits.getMany([planId, DEFAULT_PLAN])]);
+    return this.resolve(planId, rows, state);
+  }
+
+  /** forService from rows the caller has read itself (ServicesRepo.getWithPlanLimits). */
+  resolve(planId: string, rows: Map<string, PlanLimits>, state: ServiceStateRow | null): PlanLimits {
+    return resolveLimits(this.configDefault, state?.overrides, rows.get(planId), rows.get(DEFAULT_PLAN));
   }
 }

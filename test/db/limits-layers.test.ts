@@ -34,4 +34,29 @@ describe.each(DATABASES)('plan limits resolve override → plan row → default 
     expect(await service.forService('svc', 'gold')).toMatchObject({ maxSnapshots: 12, memoryAllowed: true });
     expect([...(await limits.getMany(['gold', DEFAULT_PLAN, 'gold', 'none'])).keys()].sort()).toEqual([DEFAULT_PLAN, 'gold']);
   });
+
+  it('reads the state row and both limit rows in one query, resolving as forService does', async () => {
+    const services = new ServicesRepo(handle.db);
+    const both = async (id: string, plan: string) => {
+      const { state, plans } = await services.getWithPlanLimits(id, plan);
+      return { limits: service.resolve(plan, plans, state), state, plans: [...plans.keys()].sort() };
+    };
+    const same = async (id: string, plan: string) => {
+      const read = await both(id, plan);
+      expect(read.limits, `${id} ${plan}`).toEqual(await service.forService(id, plan));
+      expect(read.state).toEqual(await services.get(id));
+      return read;
+    };
+    expect(await same('nobody', 'gold')).toMatchObject({ limits: CONFIG, state: null, plans: [] });
+    expect(await same('svc', 'gold')).toMatchObject({ limits: CONFIG, state: { serviceId: 'svc', planId: 'gold' }, plans: [] });
+    await limits.set(DEFAULT_PLAN, { ...CONFIG, maxSnapshots: 5 });
+    expect((await same('svc', 'gold')).plans).toEqual([DEFAULT_PLAN]);
+    await limits.set('gold', { ...CONFIG, maxSnapshots: 9, memoryAllowed: true });
+    expect((await same('svc', 'gold')).plans).toEqual([DEFAULT_PLAN, 'gold']);
+    expect((await same('svc', DEFAULT_PLAN)).limits).toMatchObject({ maxSnapshots: 5 });
+    await services.setOverrides('svc', { maxSnapshots: 12, schedulesAllowed: true });
+    await services.update('svc', { suspended: true });
+    expect(await same('svc', 'gold')).toMatchObject({ limits: { maxSnapshots: 12, memoryAllowed: true, schedulesAllowed: true }, state: { suspended: true } });
+    expect((await same('nobody', 'gold')).limits).toMatchObject({ maxSnapshots: 9 });
+  });
 });

@@ -3,6 +3,8 @@ import supertest from 'supertest';
 import { DATABASES, migratedDatabase } from '../helpers/databases.js';
 import { makeService, moduleFixture } from '../helpers/module-fixture.js';
 import { appFor, sessionFor } from '../helpers/http-app.js';
+import { SchedulesRepo } from '../../module/db/schedules-repo.js';
+import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
 
 const PAGE = '/services/svc-1/snapshots';
 
@@ -28,6 +30,22 @@ describe.each(DATABASES)('client area over HTTP ($kind)', (kind) => {
     expect(res.text).toContain('Create New Snapshot');
     expect(res.text).toContain('Simulated hypervisor');
     expect(res.headers['content-security-policy']).toContain("script-src 'self'");
+  });
+
+  it('reads the page in three queries: service state with its limits, snapshots with schedule names, the queue', async () => {
+    const app = appFor(fx.mod);
+    await supertest(app).get(PAGE).set('x-test-actor', 'alice');
+    const queries: string[] = [];
+    const count = (q: { sql: string }) => { queries.push(q.sql); };
+    handle.db.on('query', count);
+    try {
+      expect((await supertest(app).get(PAGE).set('x-test-actor', 'alice')).status).toBe(200);
+    } finally {
+      handle.db.off('query', count);
+    }
+    expect(queries).toHaveLength(3);
+    expect(queries.filter((sql) => /[`"]snapshot_services[`"]/.test(sql))).toHaveLength(1);
+    expect(queries.filter((sql) => /[`"]snapshot_plan_limits[`"]/.test(sql))).toHaveLength(1);
   });
 
   it('answers 404 for a service of another customer, and for nobody logged in 401', async () => {
@@ -74,6 +92,24 @@ describe.each(DATABASES)('client area over HTTP ($kind)', (kind) => {
     expect(res.text).not.toContain('<b>x</b>');
     // bob's locale is Korean: no English error text.
     expect(res.text).not.toContain('The name can be at most');
+  });
+
+  it('names the schedule that made a snapshot, escaped, and a deleted or another service\'s one as deleted', async () => {
+    const schedules = new SchedulesRepo(handle.db);
+    const snapshots = new SnapshotsRepo(handle.db);
+    const schedule = { enabled: true, days: [1], hour: 3, minute: 0, timezone: 'UTC', keep: 3, includeMemory: false };
+    const own = await schedules.insert({ ...schedule, serviceId: 'svc-1', name: 'Nightly <b>' });
+    const gone = await schedules.insert({ ...schedule, serviceId: 'svc-1', name: 'Gone' });
+    const other = await schedules.insert({ ...schedule, serviceId: 'svc-2', name: 'Bob\'s' });
+    await schedules.remove(gone);
+    for (const [name, scheduleId] of [['by-own', own], ['by-gone', gone], ['by-other', other]] as const) {
+      await snapshots.insert({ serviceId: 'svc-1', name, description: null, hvName: `hv-${name}`, status: 'active', includeMemory: false, origin: 'schedule', scheduleId, createdBy: null });
+    }
+    const page = (await supertest(appFor(fx.mod)).get(PAGE).set('x-test-actor', 'alice')).text;
+    const origin = (name: string) => page.match(new RegExp(`${name}</span>[\\s\\S]*?data-label="Origin">([^<]*)<`))?.[1];
+    expect(origin('by-own')).toBe('Schedule: Nightly &lt;b&gt;');
+    expect(origin('by-gone')).toBe('Schedule: deleted schedule');
+    expect(origin('by-other')).toBe('Schedule: deleted schedule');
   });
 
   it('escapes a hostile snapshot name everywhere it is shown', async () => {

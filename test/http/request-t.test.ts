@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import type { Request, Response } from 'express';
+import { describe, expect, it, vi } from 'vitest';
 import { SUPPORTED_LOCALES } from '../../module/config/options.js';
 import { createI18n, LOCALES_DIR, NAMESPACES } from '../../module/i18n/i18n.js';
-import { requestT } from '../../module/http/shared/request-t.js';
+import { fastRequestT, LanguageStrings, requestT } from '../../module/http/shared/request-t.js';
+import type { ModuleContext } from '../../module/http/shared/module-context.js';
 
 const i18n = await createI18n('en');
 
@@ -28,7 +30,7 @@ describe('the request translate function answers exactly as i18next does', () =>
     it(`for every key of every namespace in ${lng}, with and without values`, () => {
       const full = i18n.getFixedT(lng) as unknown as (k: string | string[], o?: Record<string, unknown>) => string;
       let slowCalls = 0;
-      const t = requestT(i18n, lng, (k, o) => { slowCalls += 1; return full(k, o); });
+      const t = requestT(new LanguageStrings(i18n, lng), (k, o) => { slowCalls += 1; return full(k, o); });
       const all = keys(lng);
       expect(all.length).toBeGreaterThan(100);
       const values = [
@@ -49,7 +51,7 @@ describe('the request translate function answers exactly as i18next does', () =>
       expect(t(['snapshots:no_such_key', 'snapshots:title'])).toBe(full(['snapshots:no_such_key', 'snapshots:title']));
       // The point of it: plain keys and simple placeholders never reach i18next.
       slowCalls = 0;
-      const fresh = requestT(i18n, lng, (k, o) => { slowCalls += 1; return full(k, o); });
+      const fresh = requestT(new LanguageStrings(i18n, lng), (k, o) => { slowCalls += 1; return full(k, o); });
       fresh('snapshots:title');
       fresh('snapshots:action.pin_label', { name: 'n' });
       expect(slowCalls).toBe(0);
@@ -58,9 +60,26 @@ describe('the request translate function answers exactly as i18next does', () =>
 
   it('falls back like i18next when a key is missing in the language, and remembers slow answers per request', () => {
     let calls = 0;
-    const t = requestT(i18n, 'ko', (k, o) => { calls += 1; return (i18n.getFixedT('ko') as unknown as (a: string, b?: object) => string)(k as string, o); });
+    const t = requestT(new LanguageStrings(i18n, 'ko'), (k, o) => { calls += 1; return (i18n.getFixedT('ko') as unknown as (a: string, b?: object) => string)(k as string, o); });
     expect(t('errors:no_such_code', { defaultValue: 'fallback' })).toBe('fallback');
     expect(t('errors:no_such_code', { defaultValue: 'fallback' })).toBe('fallback');
     expect(calls).toBe(1);
+  });
+
+  it('shares a language\'s templates between requests, and sees resources added later', async () => {
+    const own = await createI18n('en');
+    const middleware = fastRequestT({ i18n: own } as unknown as ModuleContext);
+    const tFor = (language: string) => {
+      const req = { language, t: own.getFixedT(language) } as unknown as Request;
+      middleware(req, {} as Response, () => {});
+      return req.t as unknown as (k: string, o?: Record<string, unknown>) => string;
+    };
+    const getResource = vi.spyOn(own, 'getResource');
+    expect(tFor('en')('snapshots:title')).toBe('Snapshots');
+    expect(tFor('en')('snapshots:title')).toBe('Snapshots');
+    expect(tFor('ko-KR')('snapshots:title')).toBe(own.getFixedT('ko')('snapshots:title'));
+    expect(getResource).toHaveBeenCalledTimes(2);
+    own.addResource('en', 'snapshots', 'title', 'Backups of {{name}}');
+    expect(tFor('en')('snapshots:title', { name: '<b>' })).toBe('Backups of <b>');
   });
 });

@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ejs from 'ejs';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { ViewRenderer } from '../../module/http/shared/view-cache.js';
+import { escapeXML, ViewRenderer } from '../../module/http/shared/view-cache.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'views-'));
 mkdirSync(join(dir, 'partials'));
@@ -64,5 +64,34 @@ describe('the view renderer gives exactly what classic EJS gives', () => {
   it('still fails, as classic EJS does, on a variable nobody provides', () => {
     expect(() => classic(unknown, {})).toThrow(ReferenceError);
     expect(() => new ViewRenderer().render(unknown, {})).toThrow(ReferenceError);
+  });
+});
+
+describe('root-based includes', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('render as relative ones do, without looking on disk for the partial on every render', () => {
+    const root = mkdtempSync(join(tmpdir(), 'views-root-'));
+    mkdirSync(join(root, 'pages'));
+    mkdirSync(join(root, 'partials'));
+    writeFileSync(join(root, 'partials/row.ejs'), '<li><%= row.name %></li>');
+    const rooted = join(root, 'pages/rooted.ejs');
+    writeFileSync(rooted, '<ul><% for (const row of rows) { %><%- include("/partials/row", { row }) %><% } %></ul>');
+    const data = { rows: [{ name: '<x>' }, { name: 'y' }] };
+    const expected = ejs.render(ejs.fileLoader(rooted).toString(), data, { filename: rooted, root });
+    expect(expected).toBe('<ul><li>&lt;x&gt;</li><li>y</li></ul>');
+    const views = new ViewRenderer(root);
+    expect(views.render(rooted, data)).toBe(expected);
+    const exists = vi.spyOn(fs, 'existsSync');
+    expect(views.render(rooted, data)).toBe(expected);
+    expect(exists).not.toHaveBeenCalled();
+    rmSync(root, { recursive: true, force: true });
+  });
+});
+
+describe('the view renderer\'s escaping', () => {
+  it('escapes exactly as EJS does, skipping only values with nothing to escape', () => {
+    const values = ['', 'plain text', '<script>alert("x")</script>', `it's & "that"`, 0, 12.5, true, null, undefined, { toString: () => '<o>' }, ['a', '<b>'], '한국어 — 日本語'];
+    for (const v of values) expect(escapeXML(v)).toBe(ejs.escapeXML(v as string));
   });
 });

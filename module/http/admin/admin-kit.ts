@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { ValidationError, type SnapshotError } from '../../domain/errors.js';
-import { formatters, type Formatters } from '../client/presenter.js';
+import type { Formatters } from '../shared/formatters.js';
 import { requireAdmin } from '../shared/actor.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { renderPage } from '../shared/render.js';
@@ -69,7 +69,7 @@ export function presentAdminError(req: Request, e: SnapshotError) {
 
 /** The admin's date formatting (their language and timezone). */
 export function adminFormatters(ctx: ModuleContext, req: Request): Formatters {
-  return formatters(req.language, requireAdmin(req).timezone ?? ctx.config.defaultTimezone);
+  return ctx.formatters.get(req.language, requireAdmin(req).timezone ?? ctx.config.defaultTimezone);
 }
 
 /**

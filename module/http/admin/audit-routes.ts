@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.js';
 import type { AuditEvent } from '../../domain/types.js';
 import { nextDay, startOfZonedDay } from '../../domain/zoned-day.js';
-import type { Formatters } from '../client/presenter.js';
+import type { Formatters } from '../shared/formatters.js';
 import { requireAdmin } from '../shared/actor.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { ADMIN_BASE, adminFormatters, FIELD, optionalText, pageQuery, pager, parseInput, parseOrDefault, renderAdmin } from './admin-kit.js';

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import type { TFunction } from 'i18next';
-import type { Formatters } from '../client/presenter.js';
+import type { Formatters } from '../shared/formatters.js';
 import type { SchedulerHealth } from '../../scheduler/health.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { ADMIN_BASE, adminFormatters, renderAdmin } from './admin-kit.js';

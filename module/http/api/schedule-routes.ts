@@ -1,7 +1,6 @@
 import express, { type Router } from 'express';
 import type { AuditEvent, Schedule } from '../../domain/types.js';
 import { activityPage, presentActivity } from '../client/activity-presenter.js';
-import { formatters } from '../client/presenter.js';
 import { viewerTimezone } from '../client/schedule-model.js';
 import { parse } from '../client/forms.js';
 import { actionContext, authorizedService, parseId, requireActor } from '../shared/actor.js';
@@ -144,7 +143,7 @@ export function scheduleApiRouter(ctx: ModuleContext): Router {
     const service = await authorizedService(ctx, req, 'view');
     const { before, limit } = parse(d.activity.query, req.query);
     const page = await activityPage((f) => ctx.deps.repos.audit.list(f), service.id, before, limit);
-    const fmt = formatters(req.language, viewerTimezone(ctx, req));
+    const fmt = ctx.formatters.get(req.language, viewerTimezone(ctx, req));
     const viewer = requireActor(req);
     res.json({ events: page.events.map((e) => activityJson(e, presentActivity(req.t, fmt, viewer, e))), olderBefore: page.olderBefore } satisfies ActivityPageJson);
   });

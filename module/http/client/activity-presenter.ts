@@ -1,6 +1,6 @@
 import type { TFunction } from 'i18next';
 import type { Actor, AuditEvent } from '../../domain/types.js';
-import type { Formatters } from './presenter.js';
+import type { Formatters } from '../shared/formatters.js';
 
 /** Actions the module records (module/domain, operations, scheduler, billing hooks), each with a label. */
 export const KNOWN_ACTIONS = [

@@ -6,7 +6,6 @@ import { snapshotsPath } from '../shared/paths.js';
 import { renderPage } from '../shared/render.js';
 import { activityPage, presentActivity } from './activity-presenter.js';
 import { parse } from './forms.js';
-import { formatters } from './presenter.js';
 import { viewerTimezone } from './schedule-model.js';
 
 /** `?before=<event id>`: the cursor of an older page. */
@@ -16,7 +15,7 @@ export const activityQuery = z.object({ before: z.string().regex(/^[1-9]\d{0,15}
 export async function loadActivity(ctx: ModuleContext, req: Request, serviceId: string) {
   const { before } = parse(activityQuery, req.query);
   const page = await activityPage((f) => ctx.deps.repos.audit.list(f), serviceId, before);
-  const fmt = formatters(req.language, viewerTimezone(ctx, req));
+  const fmt = ctx.formatters.get(req.language, viewerTimezone(ctx, req));
   const viewer = requireActor(req);
   return { before: before ?? null, entries: page.events.map((e) => presentActivity(req.t, fmt, viewer, e)), olderBefore: page.olderBefore };
 }

@@ -1,45 +1,9 @@
 import type { TFunction } from 'i18next';
 import type { PlanLimits } from '../../domain/limits.js';
 import { quotaView, type QuotaView } from '../../domain/limits.js';
-import type { Operation, PanelService, Schedule, Snapshot } from '../../domain/types.js';
+import type { Operation, PanelService, Snapshot } from '../../domain/types.js';
+import type { Formatters } from '../shared/formatters.js';
 import { snapshotsPath } from '../shared/paths.js';
-
-export interface Formatters {
-  date(d: Date | null): string;
-  bytes(n: number | null): string;
-}
-
-const UNITS = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'] as const;
-// Intl formatters are costly to build (a page formats ~100 sizes and dates) and immutable once
-// built, so they are shared per language and timezone; the bound keeps odd inputs from piling up.
-const formatterCache = new Map<string, Formatters>();
-
-/** Dates in the user's language and timezone; sizes in binary units written the locale's way. */
-export function formatters(lng: string, timeZone: string): Formatters {
-  const id = `${lng}|${timeZone}`;
-  const cached = formatterCache.get(id);
-  if (cached) return cached;
-  // Korean on a 24-hour clock: recent ICU (Node 20's 78) writes the Korean 12-hour clock as "PM 4:55".
-  const hourCycle = lng.toLowerCase().startsWith('ko') ? { hourCycle: 'h23' as const } : {};
-  const dtf = new Intl.DateTimeFormat(lng, { dateStyle: 'medium', timeStyle: 'short', timeZone, ...hourCycle });
-  const nf = UNITS.map((unit) => new Intl.NumberFormat(lng, { style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: 1 }));
-  const fmt: Formatters = {
-    date: (d) => (d ? dtf.format(d) : ''),
-    bytes: (n) => {
-      if (n === null || n === undefined) return '';
-      let v = n;
-      let i = 0;
-      while (v >= 1024 && i < UNITS.length - 1) {
-        v /= 1024;
-        i += 1;
-      }
-      return nf[i]!.format(v);
-    },
-  };
-  if (formatterCache.size >= 200) formatterCache.clear();
-  formatterCache.set(id, fmt);
-  return fmt;
-}
 
 export interface SnapshotRow {
   id: number;
@@ -75,14 +39,15 @@ export interface SnapshotListModel {
 
 /** Builds what the Snapshots page shows; views get this and nothing else. */
 export function presentSnapshotList(input: {
-  t: TFunction; fmt: Formatters; service: PanelService; snapshots: Snapshot[]; pending: Operation[]; schedules: Schedule[];
+  t: TFunction; fmt: Formatters; service: PanelService; snapshots: Snapshot[]; pending: Operation[];
+  /** Names of the schedules that made snapshots, by id (absent: deleted). */
+  scheduleNames: ReadonlyMap<number, string>;
   limits: PlanLimits; memoryCapable: boolean; simulated: boolean; restoreUnavailable: Map<number, string | null>; readOnly: boolean;
 }): SnapshotListModel {
   const { t, fmt, service } = input;
   const used = input.snapshots.filter((s) => s.status !== 'failed').length;
   const running = new Set(input.pending.filter((o) => o.status === 'running').map((o) => o.snapshotId));
   const queuedIds = new Set(input.pending.filter((o) => o.status === 'queued').map((o) => o.snapshotId));
-  const scheduleNames = new Map(input.schedules.map((s) => [s.id, s.name]));
   const rows = input.snapshots.map((s): SnapshotRow => {
     const queued = queuedIds.has(s.id) && !running.has(s.id);
     const restoreUnavailable = input.restoreUnavailable.get(s.id) ?? null;
@@ -99,7 +64,7 @@ export function presentSnapshotList(input: {
       queued,
       pinned: s.pinned,
       origin: s.origin === 'schedule'
-        ? t('snapshots:origin.schedule', { name: scheduleNames.get(s.scheduleId ?? -1) ?? t('snapshots:origin.deleted_schedule') })
+        ? t('snapshots:origin.schedule', { name: input.scheduleNames.get(s.scheduleId ?? -1) ?? t('snapshots:origin.deleted_schedule') })
         : t(`snapshots:origin.${s.origin}`),
       error: s.errorCode ? t(`errors:${s.errorCode}`, { defaultValue: t('errors:driver_rejected') }) : null,
       can: {

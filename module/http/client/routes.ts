@@ -2,7 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { authorize } from '../../domain/authorize.js';
 import { NotFoundError, type SnapshotError } from '../../domain/errors.js';
-import { actionContext, loadService, NotLoggedInError, parseId, requireActor } from '../shared/actor.js';
+import { actionContext, loadServiceWithLimits, NotLoggedInError, parseId, requireActor } from '../shared/actor.js';
 import { formAction } from '../shared/form-action.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { snapshotsPath } from '../shared/paths.js';
@@ -33,16 +33,18 @@ export function clientRouter(ctx: ModuleContext): Router {
   const base = '/services/:serviceId/snapshots';
   const limited = actionRateLimit(20);
 
-  async function serviceFor(req: Request, action: Parameters<typeof authorize>[1]) {
-    const service = await loadService(ctx, String(req.params.serviceId));
-    authorize(requireActor(req), action, service);
-    return service;
+  // With the service's limits, read in the same round trip: the pages listing snapshots show its quota.
+  async function serviceAndLimitsFor(req: Request, action: Parameters<typeof authorize>[1]) {
+    const loaded = await loadServiceWithLimits(ctx, String(req.params.serviceId));
+    authorize(requireActor(req), action, loaded.service);
+    return loaded;
   }
+  const serviceFor = async (req: Request, action: Parameters<typeof authorize>[1]) => (await serviceAndLimitsFor(req, action)).service;
   const back = (req: Request, flash: string) => `${snapshotsPath(String(req.params.serviceId))}?flash=${flash}`;
 
   async function showList(req: Request, res: Response, extra: { form?: Record<string, unknown>; error?: SnapshotError } = {}) {
-    const service = await serviceFor(req, 'view');
-    const model = await loadListModel(ctx, req, service);
+    const { service, limits } = await serviceAndLimitsFor(req, 'view');
+    const model = await loadListModel(ctx, req, service, limits);
     const flash = FLASHES.has(String(req.query.flash)) ? req.t(`snapshots:flash.${String(req.query.flash)}`) : null;
     const error = extra.error ? presentError(req, extra.error) : null;
     await renderPage(ctx, req, res, 'client/list', { ...model, flash, error, form: extra.form ?? {} },
@@ -70,8 +72,8 @@ export function clientRouter(ctx: ModuleContext): Router {
 
   for (const page of ['edit', 'delete', 'restore'] as const) {
     const show = async (req: Request, res: Response, extra: { form?: Record<string, unknown>; error?: SnapshotError } = {}) => {
-      const service = await serviceFor(req, 'view');
-      const model = await loadListModel(ctx, req, service);
+      const { service, limits } = await serviceAndLimitsFor(req, 'view');
+      const model = await loadListModel(ctx, req, service, limits);
       const row = model.rows.find((r) => r.id === parseId(req.params.id as string));
       if (!row) throw new NotFoundError('snapshot');
       const error = extra.error ? presentError(req, extra.error) : null;

@@ -1,7 +1,6 @@
 import type { Request } from 'express';
 import type { PanelService, Schedule } from '../../domain/types.js';
 import type { ModuleContext } from '../shared/module-context.js';
-import { formatters } from './presenter.js';
 import { presentFormChoices, presentSchedulesPage, timezoneChoices, type ScheduleFormChoices, type SchedulesPageModel } from './schedule-presenter.js';
 
 /** The viewer's timezone: the panel's user setting, else the module's default. */
@@ -25,7 +24,7 @@ export async function loadSchedulesModel(ctx: ModuleContext, req: Request, servi
   const [schedules, choices] = await Promise.all([ctx.schedules.list(service), loadFormChoices(ctx, req, service)]);
   const actor = req.snapshotActor!;
   return presentSchedulesPage({
-    t: req.t, lng: req.language, fmt: formatters(req.language, viewerTimezone(ctx, req)), service, schedules, choices,
+    t: req.t, lng: req.language, fmt: ctx.formatters.get(req.language, viewerTimezone(ctx, req)), service, schedules, choices,
     readOnly: actor.role !== 'admin' && service.status !== 'active',
   });
 }

@@ -2,7 +2,7 @@ import type { TFunction } from 'i18next';
 import type { PlanLimits } from '../../domain/limits.js';
 import type { PanelService, Schedule } from '../../domain/types.js';
 import { snapshotsPath } from '../shared/paths.js';
-import type { Formatters } from './presenter.js';
+import type { Formatters } from '../shared/formatters.js';
 
 /** Weekday names in `lng`, Sunday (0) first: 2023-01-01 was a Sunday. */
 export function weekdayNames(lng: string, width: 'long' | 'short' = 'long'): string[] {

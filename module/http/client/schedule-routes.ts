@@ -11,7 +11,6 @@ import { formAction } from '../shared/form-action.js';
 import { checkbox, parse, presentError, text } from './forms.js';
 import { loadFormChoices, loadSchedulesModel, viewerTimezone } from './schedule-model.js';
 import { formValues, presentScheduleRow, submittedValues, type ScheduleFormValues } from './schedule-presenter.js';
-import { formatters } from './presenter.js';
 
 const short = z.string().max(200).optional();
 /** The schedule form as the browser sends it; ranges and plan limits are the domain's to judge. */
@@ -68,7 +67,7 @@ export function scheduleRouter(ctx: ModuleContext, csrf: ReturnType<typeof csrfP
     const schedule: Schedule = await scheduleOf(req, service);
     const choices = await loadFormChoices(ctx, req, service, schedule);
     const [next] = (await ctx.schedules.list(service)).filter((x) => x.schedule.id === schedule.id);
-    const row = presentScheduleRow(req.t, req.language, formatters(req.language, viewerTimezone(ctx, req)), schedule, next?.nextRun ?? null);
+    const row = presentScheduleRow(req.t, req.language, ctx.formatters.get(req.language, viewerTimezone(ctx, req)), schedule, next?.nextRun ?? null);
     await renderPage(ctx, req, res, `client/schedule-${page}`, {
       ...choices, tab: 'schedules', service: { id: service.id, name: service.name, status: service.status }, row,
       values: extra.values ?? formValues(schedule, { timezone: schedule.timezone, keep: schedule.keep }),

@@ -7,6 +7,7 @@ import type { LifecycleService } from '../../domain/lifecycle-service.js';
 import type { ScheduleService } from '../../domain/schedule-service.js';
 import type { SnapshotService } from '../../domain/snapshot-service.js';
 import type { Actor } from '../../domain/types.js';
+import type { FormatterCache } from './formatters.js';
 
 /** What every router gets: the domain services and the module's own infrastructure. */
 export interface ModuleContext {
@@ -17,6 +18,8 @@ export interface ModuleContext {
   panel: PanelAdapter;
   config: SnapshotModuleConfig;
   i18n: i18n;
+  /** Date and size formatters per language and timezone (module/http/shared/formatters.ts). */
+  formatters: FormatterCache;
   logger: Logger;
 }
 

@@ -12,7 +12,7 @@ export const ASSETS_PATH = '/snapshots-assets';
 const renderers = new WeakMap<ModuleContext, ViewRenderer>();
 function viewsOf(ctx: ModuleContext): ViewRenderer {
   let r = renderers.get(ctx);
-  if (!r) renderers.set(ctx, (r = new ViewRenderer()));
+  if (!r) renderers.set(ctx, (r = new ViewRenderer(VIEWS_DIR)));
   return r;
 }
 

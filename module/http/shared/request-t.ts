@@ -3,11 +3,52 @@ import type { NextFunction, Request, Response } from 'express';
 import type { ModuleContext } from './module-context.js';
 
 type Translate = (key: string | string[], opts?: Record<string, unknown>) => string;
+/** A plain-string resource split at its `{{name}}` placeholders: `parts` has one more entry than `names`. */
+type Template = { parts: string[]; names: string[] };
 
 const PLACEHOLDER = /\{\{(\w+)\}\}/g;
 // Options that change what i18next does beyond filling placeholders: those calls take the full path.
 const SPECIAL = new Set(['count', 'context', 'defaultValue', 'lng', 'lngs', 'ns', 'ordinal', 'returnObjects', 'replace',
   'interpolation', 'keyPrefix', 'postProcess', 'joinArrays', 'fallbackLng']);
+// Keys come from the code, some with a data-made part (an error code, a status): bounded all the same.
+const LIMIT = 5000;
+
+/**
+ * One language's resources as the fast path uses them, split into templates once and shared by
+ * every request in that language (splitting them per request cost as much as the lookups saved).
+ */
+export class LanguageStrings {
+  private readonly templates = new Map<string, Template | null>();
+
+  constructor(private readonly i18n: I18n, readonly lng: string) {}
+
+  /** The `ns:key` resource as a template, or null when only i18next can answer for it. */
+  template(key: string): Template | null {
+    let template = this.templates.get(key);
+    if (template === undefined) {
+      const sep = key.indexOf(':');
+      template = compile(sep > 0 ? this.i18n.getResource(this.lng, key.slice(0, sep), key.slice(sep + 1)) : undefined);
+      if (this.templates.size >= LIMIT) this.templates.clear();
+      this.templates.set(key, template);
+    }
+    return template;
+  }
+}
+
+/** Null for anything but a plain string with only `{{name}}` placeholders (nesting, formats, `{{- raw}}`, objects). */
+function compile(resource: unknown): Template | null {
+  if (typeof resource !== 'string' || resource.includes('$t(')) return null;
+  const parts: string[] = [];
+  const names: string[] = [];
+  let last = 0;
+  for (const m of resource.matchAll(PLACEHOLDER)) {
+    parts.push(resource.slice(last, m.index));
+    names.push(m[1]!);
+    last = m.index + m[0].length;
+  }
+  parts.push(resource.slice(last));
+  return parts.join('').includes('{{') ? null : { parts, names };
+}
 
 /**
  * A request's translate function that answers the common case itself. A 50-row page makes ~700
@@ -18,20 +59,14 @@ const SPECIAL = new Set(['count', 'context', 'defaultValue', 'lng', 'lngs', 'ns'
  * `escapeValue: false` (the views escape on output). Anything else (plurals, context, defaults,
  * nesting, formats, a key missing in that language) goes to i18next, remembered for the request.
  */
-export function requestT(i18n: I18n, lng: string, slow: Translate): Translate {
-  const remembered = new Map<string, string>();
-  const resources = new Map<string, unknown>();
-  const resource = (key: string): unknown => {
-    if (resources.has(key)) return resources.get(key);
-    const sep = key.indexOf(':');
-    const value = sep > 0 ? i18n.getResource(lng, key.slice(0, sep), key.slice(sep + 1)) : undefined;
-    resources.set(key, value);
-    return value;
-  };
+export function requestT(strings: LanguageStrings, slow: Translate): Translate {
+  let remembered: Map<string, string> | undefined;
   return (key, opts) => {
-    const fast = typeof key === 'string' ? quick(resource(key), opts) : null;
+    const template = typeof key === 'string' ? strings.template(key) : null;
+    const fast = template && plainOptions(opts) ? fill(template, opts) : null;
     if (fast !== null) return fast;
     const id = `${JSON.stringify(key)}\u0000${opts === undefined ? '' : JSON.stringify(opts)}`;
+    remembered ??= new Map();
     let value = remembered.get(id);
     if (value === undefined) {
       value = slow(key, opts);
@@ -41,29 +76,42 @@ export function requestT(i18n: I18n, lng: string, slow: Translate): Translate {
   };
 }
 
-function quick(resource: unknown, opts: Record<string, unknown> | undefined): string | null {
-  if (typeof resource !== 'string' || resource.includes('$t(')) return null;
-  if (!resource.includes('{{')) return opts === undefined || Object.keys(opts).every((k) => !SPECIAL.has(k)) ? resource : null;
-  if (!opts || resource.replace(PLACEHOLDER, '').includes('{{')) return null;
-  for (const k of Object.keys(opts)) if (SPECIAL.has(k)) return null;
-  let complete = true;
-  const out = resource.replace(PLACEHOLDER, (_m, name: string) => {
-    const v = opts[name];
-    if (typeof v === 'string') return v;
-    if (typeof v === 'number') return String(v);
-    complete = false;
-    return '';
-  });
-  return complete ? out : null;
+function plainOptions(opts: Record<string, unknown> | undefined): boolean {
+  if (opts !== undefined) for (const k in opts) if (Object.hasOwn(opts, k) && SPECIAL.has(k)) return false;
+  return true;
+}
+
+function fill({ parts, names }: Template, opts: Record<string, unknown> | undefined): string | null {
+  if (names.length === 0) return parts[0]!;
+  if (!opts) return null;
+  let out = parts[0]!;
+  for (let i = 0; i < names.length; i++) {
+    const v = opts[names[i]!];
+    if (typeof v === 'string') out += v;
+    else if (typeof v === 'number') out += String(v);
+    else return null;
+    out += parts[i + 1]!;
+  }
+  return out;
 }
 
 /** Middleware, after i18next's: replaces `req.t` with the request's fast translate function. */
 export function fastRequestT(ctx: ModuleContext) {
+  const languages = new Map<string, LanguageStrings>();
+  // Templates are copies of the resources: new or removed ones make them stale.
+  const forget = () => languages.clear();
+  ctx.i18n.store.on('added', forget);
+  ctx.i18n.store.on('removed', forget);
   return (req: Request, _res: Response, next: NextFunction): void => {
     if (req.t && req.language) {
       // load: 'languageOnly': 'ko-KR' reads the 'ko' resources, as i18next itself would.
       const lng = ctx.i18n.services.languageUtils.getLanguagePartFromCode(req.language) ?? req.language;
-      req.t = requestT(ctx.i18n, lng, req.t as unknown as Translate) as unknown as Request['t'];
+      let strings = languages.get(lng);
+      if (!strings) {
+        if (languages.size >= 20) languages.clear();
+        languages.set(lng, (strings = new LanguageStrings(ctx.i18n, lng)));
+      }
+      req.t = requestT(strings, req.t as unknown as Translate) as unknown as Request['t'];
     }
     next();
   };
