@@ -14,12 +14,16 @@ export async function noopJobsPerSecond(store: 'knex-mysql' | 'postgres', jobs: 
   let cleanup: () => Promise<void>;
   if (store === 'postgres') {
     const { PostgresBackend } = await import('@agendajs/postgres-backend');
-    const pg = new PostgresBackend({ connectionString: url, tableName: 'snapbench_agenda_jobs', disableNotifications: true });
-    await pg.connect();
-    await pg.repository.purgeAllJobs();
-    backend = pg;
-    // Agenda's stop() ends this backend's own pool, so tidy up before it.
-    cleanup = async () => { await pg.repository.purgeAllJobs(); };
+    const { default: pg } = await import('pg');
+    // A fresh table, as ours gets a fresh database: purging a reused one leaves dead rows behind, and
+    // the baseline would slow down from one bench run to the next until autovacuum caught up.
+    const pool = new pg.Pool({ connectionString: url });
+    const tableName = `snapbench_agenda_jobs_${process.pid}`;
+    await pool.query(`DROP TABLE IF EXISTS "${tableName}"`);
+    const backend0 = new PostgresBackend({ pool, tableName, disableNotifications: true });
+    await backend0.connect();
+    backend = backend0;
+    cleanup = async () => { await pool.query(`DROP TABLE IF EXISTS "${tableName}"`); await pool.end(); };
   } else {
     const admin = knex({ client: 'mysql2', connection: url });
     await admin.raw('DROP DATABASE IF EXISTS snapbench_noop');
@@ -46,8 +50,7 @@ export async function noopJobsPerSecond(store: 'knex-mysql' | 'postgres', jobs: 
   await agenda.start();
   await all;
   const seconds = (performance.now() - start) / 1000;
-  if (store === 'postgres') await cleanup();
   await agenda.stop();
-  if (store !== 'postgres') await cleanup();
+  await cleanup();
   return jobs / seconds;
 }

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { toJobId, type JobParameters } from 'agenda';
 import { randomBytes } from 'node:crypto';
 import { parseJson, toBool, toDateOrNull, toNumberOrNull } from '../../db/values.js';
@@ -90,7 +91,7 @@ export function definitionColumns(job: JobParameters, lastModifiedBy: string | n
 }
 
 /** The processor-owned columns saveJobState writes (the reference's exact set). */
-export function stateColumns(job: JobParameters, lastModifiedBy: string | null) {
+export function stateColumns(job: JobParameters, lastModifiedBy: string | null): Record<StateColumn, Knex.Value> {
   return {
     locked_at: dateParam(job.lockedAt),
     next_run_at: dateParam(job.nextRunAt),
@@ -102,4 +103,17 @@ export function stateColumns(job: JobParameters, lastModifiedBy: string | null) 
     last_finished_at: dateParam(job.lastFinishedAt),
     last_modified_by: lastModifiedBy,
   };
+}
+
+/** The columns a run's bookkeeping writes (saveJobState), in a fixed order for a prebuilt statement. */
+export const STATE_COLUMNS = [
+  'locked_at', 'next_run_at', 'last_run_at', 'progress', 'fail_reason', 'fail_count', 'failed_at', 'last_finished_at', 'last_modified_by',
+] as const;
+export type StateColumn = typeof STATE_COLUMNS[number];
+
+/** Rows a raw UPDATE changed: mysql2 answers [ResultSetHeader, fields], better-sqlite3 { changes }. */
+export function affectedRows(result: unknown): number {
+  const header = Array.isArray(result) ? result[0] : result;
+  const r = header as { affectedRows?: number; changes?: number } | undefined;
+  return Number(r?.affectedRows ?? r?.changes ?? 0);
 }
