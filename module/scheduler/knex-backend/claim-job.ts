@@ -1,6 +1,7 @@
 import type { JobParameters } from 'agenda';
 import type { Knex } from 'knex';
 import { retryingDbErrors } from './db-retry.js';
+import type { HeldJobs } from './held-jobs.js';
 import { dateParam, rowToJob } from './job-row.js';
 import type { JobRow, JobTable } from './job-table.js';
 
@@ -26,10 +27,11 @@ const CANDIDATES_FRESH_MS = 250;
 export class CandidateCache {
   private readonly byName = new Map<string, { at: number; rows: Candidate[] }>();
 
-  take(name: string): Candidate | undefined {
+  /** Up to `n` candidates, in claim order. */
+  take(name: string, n = 1): Candidate[] {
     const entry = this.byName.get(name);
-    if (!entry || Date.now() - entry.at > CANDIDATES_FRESH_MS) return undefined;
-    return entry.rows.shift();
+    if (!entry || Date.now() - entry.at > CANDIDATES_FRESH_MS) return [];
+    return entry.rows.splice(0, n);
   }
 
   put(name: string, rows: Candidate[]): void {
@@ -80,41 +82,66 @@ function same(q: Knex.QueryBuilder, column: string, value: unknown): Knex.QueryB
   return value === null || value === undefined ? q.whereNull(column) : q.where(column, value as Knex.Value);
 }
 
+/** The candidate as read, still the same row: neither redefined (revision) nor run (last run) since. */
+function unchanged(q: Knex.QueryBuilder, c: Candidate): Knex.QueryBuilder {
+  q.where('id', c.id as string);
+  // Not next_run_at: an equality on it makes InnoDB lock through that index before the primary
+  // key, the reverse of saveJobState's order, and the two then deadlock under load.
+  same(q, 'revision', c.revision);
+  return same(q, 'last_run_at', c.last_run_at);
+}
+
 /**
- * Each candidate is claimed by one UPDATE that re-checks the claim conditions and that the row is
- * the one read (same revision and last run, so neither redefined nor run meanwhile): atomic on both
- * databases (a row lock on MySQL/MariaDB, the write lock on SQLite), with no transaction to hold.
- * The first UPDATE that changes a row wins; the candidate read is then the row, with its new lock.
+ * Locks what it can of `batch` in one UPDATE that re-checks the claim conditions and that each row
+ * is the one read: atomic on both databases (row locks on MySQL/MariaDB, the write lock on SQLite),
+ * with no transaction to hold. Returns the candidates locked. When only some were (another worker
+ * was faster), a read of this worker's own lock time and name tells which.
  */
-async function claim(t: JobTable, cache: CandidateCache, name: string, nextScanAt: Date, lockDeadline: Date, lockedAt: Date, by: string | null): Promise<JobRow | undefined> {
+async function lockBatch(t: JobTable, batch: Candidate[], name: string, nextScanAt: Date, lockDeadline: Date, lockedAt: Date, by: string): Promise<Candidate[]> {
+  const update = claimable(t.db(t.table), name, nextScanAt, lockDeadline)
+    .where((any) => { for (const c of batch) any.orWhere((one) => unchanged(one, c)); });
+  const n = Number(await update.update({ locked_at: lockedAt, last_modified_by: by }));
+  if (n === batch.length) return batch;
+  if (n === 0) return [];
+  const mine = new Set((await t.db(t.table).whereIn('id', batch.map((c) => c.id as string))
+    .where({ locked_at: lockedAt, last_modified_by: by }).select('id')).map((r: JobRow) => String(r.id)));
+  return batch.filter((c) => mine.has(String(c.id)));
+}
+
+/**
+ * Claims one job: one held ahead by an earlier batch, or the next candidates locked in one statement
+ * (marked with the worker's name, or the store's own token when Agenda has none; see HeldJobs). The first UPDATE that
+ * changes a row wins it; the candidate read is then the row, with its new lock.
+ */
+async function claim(t: JobTable, cache: CandidateCache, held: HeldJobs, name: string, nextScanAt: Date, lockDeadline: Date, lockedAt: Date, by: string | null): Promise<JobRow | undefined> {
+  const ready = held.take(name, lockDeadline);
+  if (ready) return ready;
+  const mark = by ?? held.token;
+  const size = held.batchSize(name);
   for (let fresh = false; ;) {
-    let c = cache.take(name);
-    if (!c) {
+    let batch = cache.take(name, size);
+    if (!batch.length) {
       if (fresh) return undefined; // a fresh list, used up without a claim: nothing is claimable
       cache.put(name, await candidates(t, name, nextScanAt, lockDeadline));
       fresh = true;
-      c = cache.take(name);
-      if (!c) return undefined;
+      batch = cache.take(name, size);
+      if (!batch.length) return undefined;
     }
-    const update = claimable(t.db(t.table).where('id', c.id as string), name, nextScanAt, lockDeadline);
-    // Not next_run_at: an equality on it makes InnoDB lock through that index before the primary
-    // key, the reverse of saveJobState's order, and the two then deadlock under load.
-    same(update, 'revision', c.revision);
-    same(update, 'last_run_at', c.last_run_at);
-    const n = Number(await update.update({ locked_at: lockedAt, last_modified_by: by }));
-    if (n === 1) {
-      const { src: _src, ...row } = c;
-      return { ...row, locked_at: lockedAt, last_modified_by: by };
-    }
+    const locked = (await lockBatch(t, batch, name, nextScanAt, lockDeadline, lockedAt, mark))
+      .map(({ src: _src, ...row }) => ({ ...row, locked_at: lockedAt, last_modified_by: mark }));
+    const [first, ...rest] = locked;
+    if (!first) continue;
+    held.hold(name, rest, lockedAt, mark);
+    return first;
   }
 }
 
 /** JobRepository.getNextJobToRun: find and lock one job of `name` atomically. */
 export async function claimNextJob(
-  t: JobTable, cache: CandidateCache, name: string, nextScanAt: Date, lockDeadline: Date, now: Date | undefined, by: string | null,
+  t: JobTable, cache: CandidateCache, held: HeldJobs, name: string, nextScanAt: Date, lockDeadline: Date, now: Date | undefined, by: string | null,
 ): Promise<JobParameters | undefined> {
   const lockedAt = now ?? new Date();
-  const row = await retryingDbErrors(() => claim(t, cache, name, nextScanAt, lockDeadline, lockedAt, by));
+  const row = await retryingDbErrors(() => claim(t, cache, held, name, nextScanAt, lockDeadline, lockedAt, by));
   return row ? rowToJob(row) : undefined;
 }
 

@@ -23,10 +23,12 @@ export class KnexBackend implements AgendaBackend {
   }
 
   /**
-   * Resolves once no repository call is under way. Agenda's stop() returns while a queue fill may
+   * Unlocks jobs locked ahead and resolves once no repository call is under way. Agenda's stop() returns while a queue fill may
    * still be querying; a host that destroys its knex right after stopping would see that fail.
    */
   async idle(): Promise<void> {
+    // Jobs locked ahead for a queue that no longer asks (Agenda stopped) go back to the others first.
+    await this.repository.releaseHeld();
     while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
 

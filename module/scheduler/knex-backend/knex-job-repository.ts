@@ -2,6 +2,7 @@ import type {
   JobId, JobParameters, JobRepository, JobRepositoryOptions, JobsOverview, JobsQueryOptions, JobsResult, RemoveJobsOptions,
 } from 'agenda';
 import { CandidateCache, claimNextJob, lockJob } from './claim-job.js';
+import { HeldJobs } from './held-jobs.js';
 import { retryingDbErrors } from './db-retry.js';
 import { forMatchingJobs } from './job-filters.js';
 import { getJobsOverview, queryJobs } from './job-queries.js';
@@ -18,12 +19,14 @@ import { verifyJobTable } from './verify-table.js';
 export class KnexJobRepository implements JobRepository {
   private readonly t: JobTable;
   private readonly candidates = new CandidateCache();
+  private readonly held: HeldJobs;
   private connected = false;
   /** saveJobState's statement, built once: Agenda calls it twice per run, the store's most frequent query. */
   private readonly saveStateSql: string;
 
   constructor(options: KnexBackendOptions) {
     this.t = { db: options.db, table: options.tableName ?? DEFAULT_TABLE };
+    this.held = new HeldJobs(this.t);
     const column = (c: string) => this.t.db.client.wrapIdentifier(c);
     this.saveStateSql = `UPDATE ${column(this.t.table)} SET ${STATE_COLUMNS.map((c) => `${column(c)} = ?`).join(', ')}`
       + ` WHERE ${column('id')} = ? AND ${column('name')} = ?`;
@@ -103,7 +106,9 @@ export class KnexJobRepository implements JobRepository {
     await retryingDbErrors(() => this.q.where({ id: String(job._id) }).whereNotNull('next_run_at').update({ locked_at: null }), 5);
   }
 
+  /** Agenda unlocks the jobs in its queue when it stops: the ones locked ahead for it go too. */
   async unlockJobs(jobIds: (JobId | string)[]): Promise<void> {
+    await this.held.releaseAll();
     for (const part of chunks(jobIds.map(String))) {
       await retryingDbErrors(() => this.t.db(this.t.table).whereIn('id', part).update({ locked_at: null }), 5);
     }
@@ -112,7 +117,7 @@ export class KnexJobRepository implements JobRepository {
   getNextJobToRun(
     jobName: string, nextScanAt: Date, lockDeadline: Date, now: Date | undefined, options: JobRepositoryOptions | undefined,
   ): Promise<JobParameters | undefined> {
-    return claimNextJob(this.t, this.candidates, jobName, nextScanAt, lockDeadline, now, options?.lastModifiedBy || null);
+    return claimNextJob(this.t, this.candidates, this.held, jobName, nextScanAt, lockDeadline, now, options?.lastModifiedBy || null);
   }
 
   disableJobs(options: RemoveJobsOptions): Promise<number> {
@@ -144,5 +149,11 @@ export class KnexJobRepository implements JobRepository {
 
   async purgeAllJobs(): Promise<number> {
     return this.q.delete();
+  }
+
+  /** Jobs locked ahead go back; resolves once their unlock is done (KnexBackend.idle). */
+  async releaseHeld(): Promise<void> {
+    await this.held.releaseAll();
+    await this.held.idle();
   }
 }
