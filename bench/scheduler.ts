@@ -189,6 +189,8 @@ async function main(): Promise<void> {
     extraRuns: one.extraRuns + two.extraRuns, outcomes: [one.outcomes, two.outcomes],
     seconds: round(one.seconds), runsPerSecond: round(one.runsPerSecond), latenessP50Ms: one.latenessP50Ms, latenessP99Ms: one.latenessP99Ms,
     twoWorkerSeconds: round(two.seconds), twoWorkerSpeedup: round(one.seconds / two.seconds),
+  // The whole rush's work, operations included: a second worker also runs operations one worker leaves for later.
+  twoWorkerSpeedupAllCurrent: round(one.allCurrentSeconds / two.allCurrentSeconds),
     allCurrentSeconds: round(one.allCurrentSeconds), twoWorkerAllCurrentSeconds: round(two.allCurrentSeconds),
     busyCores: oneBusy === null ? null : round(oneBusy),
   rushBusyCores: one.rushCpu.db === null ? null : round((one.rushCpu.node + one.rushCpu.db) / one.seconds),
