@@ -19,8 +19,9 @@ export class LimitsService {
   }
 
   async forService(serviceId: string, planId: string): Promise<PlanLimits> {
-    const [state, rows] = await Promise.all([this.services.get(serviceId), this.limits.getMany([planId, DEFAULT_PLAN])]);
-    return this.resolve(planId, rows, state);
+    // One round trip for the three rows: every create and every scheduled run asks.
+    const { state, plans } = await this.services.getWithPlanLimits(serviceId, planId);
+    return this.resolve(planId, plans, state);
   }
 
   /** forService from rows the caller has read itself (ServicesRepo.getWithPlanLimits). */
