@@ -114,6 +114,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     deps, snapshots: ctx.snapshots,
     loadService: (id) => loadService(ctx, id).catch(() => null),
     unschedule: async (id) => { await scheduler?.remove(id); },
+    nameFormats: new Map(),
   };
   deps.onCreateSettled = (s, ok, code) => onScheduledCreateSettled(scheduleRuns, s, ok, code);
   const webhookEvents = new WebhookEventsRepo(db);

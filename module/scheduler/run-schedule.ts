@@ -12,16 +12,26 @@ export interface ScheduleRunDeps {
   snapshots: SnapshotService;
   /** The service as the module sees it (panel record with the module's suspension flags). */
   loadService(serviceId: string): Promise<PanelService | null>;
+  /** This module instance's name formatters (see scheduledSnapshotName). */
+  nameFormats: NameFormats;
   /** Drops the job of a schedule its limits turned off (the plan no longer has schedules). */
   unschedule(scheduleId: number): Promise<void>;
 }
 
+/** Formatters of scheduled snapshots' names by timezone (building one costs more than a whole run's queries). */
+export type NameFormats = Map<string, Intl.DateTimeFormat>;
+
 /** "Nightly · 2026-11-22 03:00" in the schedule's own timezone, so names sort and read naturally. */
-export function scheduledSnapshotName(schedule: Schedule, at: Date): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: schedule.timezone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
-  }).formatToParts(at);
-  const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
+export function scheduledSnapshotName(schedule: Schedule, at: Date, formats: NameFormats = new Map()): string {
+  let format = formats.get(schedule.timezone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-CA', {
+      timeZone: schedule.timezone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    });
+    // IANA zones are a few hundred: the map stays small without eviction.
+    formats.set(schedule.timezone, format);
+  }
+  const p = Object.fromEntries(format.formatToParts(at).map((x) => [x.type, x.value]));
   const stamp = `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
   return [...`${schedule.name} · ${stamp}`].slice(-64).join('');
 }
@@ -72,7 +82,7 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
   const replacing = decision.action === 'rotate' ? await r.snapshots.rotate(service, decision.deleteIds, ctx) : [];
   try {
     const includeMemory = schedule.includeMemory && limits.memoryAllowed;
-    await r.snapshots.create(service, { name: scheduledSnapshotName(schedule, at), includeMemory }, ctx,
+    await r.snapshots.create(service, { name: scheduledSnapshotName(schedule, at, r.nameFormats), includeMemory }, ctx,
       { origin: 'schedule', scheduleId: schedule.id, replacing, limits });
     return finish('started');
   } catch (err) {

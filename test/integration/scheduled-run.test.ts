@@ -154,4 +154,14 @@ describe('scheduledSnapshotName', () => {
     expect([...name]).toHaveLength(64);
     expect(name.endsWith('2026-07-01 08:30')).toBe(true);
   });
+
+  it('shares formatters between runs per timezone, never one zone\'s for another', () => {
+    const formats = new Map<string, Intl.DateTimeFormat>();
+    const at = new Date('2026-07-01T12:30:00Z');
+    const zone = (timezone: string) => ({ name: 'Nightly', timezone }) as Parameters<typeof scheduledSnapshotName>[0];
+    expect(scheduledSnapshotName(zone('Asia/Seoul'), at, formats)).toBe('Nightly · 2026-07-01 21:30');
+    expect(scheduledSnapshotName(zone('America/New_York'), at, formats)).toBe('Nightly · 2026-07-01 08:30');
+    expect(scheduledSnapshotName(zone('Asia/Seoul'), at, formats)).toBe('Nightly · 2026-07-01 21:30');
+    expect([...formats.keys()]).toEqual(['Asia/Seoul', 'America/New_York']);
+  });
 });
