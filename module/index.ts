@@ -12,6 +12,7 @@ import { OperationsRepo } from './db/operations-repo.js';
 import { SchedulesRepo } from './db/schedules-repo.js';
 import { ServicesRepo } from './db/services-repo.js';
 import { SnapshotsRepo } from './db/snapshots-repo.js';
+import { UserLocalesRepo } from './db/user-locales-repo.js';
 import { WebhookEventsRepo } from './db/webhook-events-repo.js';
 import { runInTransaction } from './db/transaction.js';
 import { canSeeService } from './domain/authorize.js';
@@ -30,6 +31,7 @@ import { clientRouter } from './http/client/routes.js';
 import { billingHooks } from './http/webhook/hooks.js';
 import { webhookOpenapiRoutes, webhookRouter } from './http/webhook/routes.js';
 import { loadService, resolveActor } from './http/shared/actor.js';
+import { rememberLocale } from './http/shared/remember-locale.js';
 import { errorHandler } from './http/shared/error-handler.js';
 import type { ModuleContext } from './http/shared/module-context.js';
 import { snapshotsPath } from './http/shared/paths.js';
@@ -90,7 +92,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     operations: new OperationsRepo(db), schedules: new SchedulesRepo(db), audit: new AuditRepo(db),
   };
   let runner: OperationRunner | null = null;
-  const localeOfUser = new Map<string, string>();
+  const userLocales = new UserLocalesRepo(db);
   const deps: DomainDeps = {
     repos,
     transaction: (fn) => runInTransaction(db, fn),
@@ -100,7 +102,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
       if (!d) throw new UnavailableError('driver_missing', { driver: name });
       return d;
     },
-    notifier: new PanelNotifier(panel, i18n, logger, config.defaultLocale, async (id) => localeOfUser.get(id) ?? null),
+    notifier: new PanelNotifier(panel, i18n, logger, config.defaultLocale, (id) => userLocales.get(id)),
     wake: (serviceId) => runner?.wake(serviceId),
     namePrefix: config.namePrefix,
   };
@@ -134,13 +136,11 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
   // mail), i18n; and the same back: the one error handler. Mounted at the host's root, each router
   // only touches its own paths, so host pages never get the module's headers or actor lookups.
   const i18nRequests = i18nMiddleware(i18n);
+  const remember = rememberLocale(userLocales, logger);
   const wrap = (paths: RegExp[], ...inner: Router[]): Router => {
     const r = express.Router();
     r.use((req: Request, _res: Response, next: NextFunction) => next(paths.some((p) => p.test(req.path)) ? undefined : 'router'));
-    r.use(securityHeaders(ctx), resolveActor(ctx), (req: Request, _res: Response, next: NextFunction) => {
-      if (req.snapshotActor?.locale) localeOfUser.set(req.snapshotActor.id, req.snapshotActor.locale);
-      next();
-    }, i18nRequests, ...inner, errorHandler(ctx));
+    r.use(securityHeaders(ctx), resolveActor(ctx), remember, i18nRequests, ...inner, errorHandler(ctx));
     return r;
   };
   const client = express.Router();

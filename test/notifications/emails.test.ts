@@ -126,6 +126,26 @@ describe.each(DATABASES)('notifications through panel.notify ($kind)', (kind) =>
     expect(after!.params).toEqual({ count: 1, service: 'bob-box' });
   });
 
+  it("knows the owner's language in every process: one that never served them a page, started later, writes in it", async () => {
+    const handle = await migratedDatabase(kind);
+    const services = [makeService({ id: 'svc-ko', name: 'bob-box', ownerId: 'bob' })];
+    const web = await moduleFixture(handle.db, { services });
+    // bob opens a page in the web process.
+    await supertest(appFor(web.mod)).get('/services/svc-ko/snapshots').set('x-test-actor', 'bob');
+    await web.mod.stop();
+    // A worker process, started afresh, sends his mail.
+    const worker = await moduleFixture(handle.db, { services });
+    cleanup = async () => {
+      await worker.mod.stop();
+      await handle.destroy();
+    };
+    await worker.mod.hooks.beforePlanChange('svc-ko', { newPlanId: 'big', newDiskBytes: 100 * 1024 ** 3 });
+    await worker.mod.snapshots.create(services[0]!, { name: 'one' }, { actor: { type: 'admin', id: 'root' } });
+    await worker.mod.hooks.beforePlanChange('svc-ko', { newPlanId: 'big', newDiskBytes: 100 * 1024 ** 3 });
+    expect(worker.notifications.map((n) => [n.recipientId, n.locale])).toContainEqual(['bob', 'ko']);
+    expect(worker.notifications.every((n) => n.locale === 'ko')).toBe(true);
+  });
+
   it('a manual snapshot that uses the last place tells the owner the limit is reached, once', async () => {
     const handle = await migratedDatabase(kind);
     const fx = await moduleFixture(handle.db);
