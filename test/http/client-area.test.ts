@@ -32,6 +32,20 @@ describe.each(DATABASES)('client area over HTTP ($kind)', (kind) => {
     expect(res.headers['content-security-policy']).toContain("script-src 'self'");
   });
 
+  it('pages are never stored by browsers or proxies, so they carry no ETag; HEAD answers headers only', async () => {
+    const app = appFor(fx.mod);
+    const res = await supertest(app).get(PAGE).set('x-test-actor', 'alice');
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers.etag).toBeUndefined();
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(res.text));
+    const head = await supertest(app).head(PAGE).set('x-test-actor', 'alice');
+    expect(head.status).toBe(200);
+    expect(head.text ?? '').toBe('');
+    expect(head.headers['content-length']).toBe(res.headers['content-length']);
+  });
+
   it('reads the page in three queries: service state with its limits, snapshots with schedule names, the queue', async () => {
     const app = appFor(fx.mod);
     await supertest(app).get(PAGE).set('x-test-actor', 'alice');

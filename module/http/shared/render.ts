@@ -33,5 +33,15 @@ export async function renderPage(ctx: ModuleContext, req: Request, res: Response
   const html = ctx.panel.renderLayout
     ? await ctx.panel.renderLayout(layoutCtx)
     : views.render(`${VIEWS_DIR}/layout.ejs`, { ...common, ...layoutCtx });
-  res.status(opts.status ?? 200).type('html').send(html);
+  sendPage(res, opts.status ?? 200, html);
+}
+
+/**
+ * Sends a page that is the actor's own and carries a one-time CSRF token: never stored by a browser
+ * or proxy (a shared computer's back button must not show someone's snapshots), and so without the
+ * ETag express would hash the whole page for on every request; it could never match anyway.
+ */
+export function sendPage(res: Response, status: number, html: string): void {
+  res.status(status).type('html').set('Cache-Control', 'no-store').set('Content-Length', String(Buffer.byteLength(html)));
+  res.end(html);
 }
