@@ -52,6 +52,17 @@ export class ServicesRepo {
     return (await this.db(T).where({ terminated: false }).orderBy('service_id').select('service_id')).map((r) => String(r.service_id));
   }
 
+  /**
+   * Live services with saved schedules, on `planId` or (null) on any plan: what an admin's edit of
+   * limits can change (a service without schedules has nothing to adjust).
+   */
+  async listLiveIdsWithSchedules(planId: string | null): Promise<string[]> {
+    const q = this.db(T).where({ terminated: false })
+      .whereExists((sub) => sub.select(this.db.raw('1')).from('snapshot_schedules').whereRaw('snapshot_schedules.service_id = ??', [`${T}.service_id`]));
+    if (planId !== null) q.where({ plan_id: planId });
+    return (await q.orderBy('service_id').select('service_id')).map((r) => String(r.service_id));
+  }
+
   async get(serviceId: string, db: Knex = this.db): Promise<ServiceStateRow | null> {
     const row = await db(T).where({ service_id: serviceId }).first();
     return row ? fromRow(row) : null;

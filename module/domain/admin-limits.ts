@@ -14,10 +14,14 @@ export interface PlanLimitsEntry {
 
 /**
  * Admin edits of plan limits and per-service overrides. Nothing is cached: LimitsService reads the
- * rows on every request, so an edit applies to the next one. Every change is audited.
+ * rows on every request, so an edit applies to the next one. Every change is audited, and lowered
+ * limits reach the services' saved schedules at once, as a plan change does.
  */
+/** Applies new limits to services' saved schedules (clamped, turned off), as a plan change does. */
+export type ApplyLimits = (serviceIds: string[], ctx: ActionContext) => Promise<void>;
+
 export class AdminLimitsService {
-  constructor(private readonly deps: DomainDeps, private readonly configDefault: PlanLimits) {}
+  constructor(private readonly deps: DomainDeps, private readonly configDefault: PlanLimits, private readonly apply: ApplyLimits) {}
 
   /** The '*' default first, then each plan, with its own row (if any) and what it resolves to. */
   async listPlans(planIds: string[]): Promise<{ defaultRow: PlanLimits | null; defaultEffective: PlanLimits; plans: PlanLimitsEntry[] }> {
@@ -39,6 +43,7 @@ export class AdminLimitsService {
     const before = await this.deps.repos.limits.get(planId);
     await this.deps.repos.limits.set(planId, limits);
     await this.audit(ctx, null, 'admin.plan_limits_set', { planId, before, after: limits });
+    await this.applyToPlan(planId, ctx);
   }
 
   /** Removes the plan's own row, so it follows the default again ('*': back to the config default). */
@@ -46,6 +51,12 @@ export class AdminLimitsService {
     const before = await this.deps.repos.limits.get(planId);
     await this.deps.repos.limits.remove(planId);
     await this.audit(ctx, null, 'admin.plan_limits_inherit', { planId, before });
+    await this.applyToPlan(planId, ctx);
+  }
+
+  /** The plan's services with schedules (any plan's for the default, which every plan may inherit). */
+  private async applyToPlan(planId: string, ctx: ActionContext): Promise<void> {
+    await this.apply(await this.deps.repos.services.listLiveIdsWithSchedules(planId === DEFAULT_PLAN ? null : planId), ctx);
   }
 
   /** The service's effective limits, each with the layer it comes from. */
@@ -64,6 +75,7 @@ export class AdminLimitsService {
     await this.deps.repos.services.setOverrides(service.id, overrides);
     const empty = Object.values(overrides).every((v) => v === undefined);
     await this.audit(ctx, service.id, empty ? 'admin.overrides_cleared' : 'admin.overrides_set', { before: compact(before), after: compact(overrides) });
+    await this.apply([service.id], ctx);
   }
 
   private async audit(ctx: ActionContext, serviceId: string | null, action: string, details: Record<string, unknown>): Promise<void> {

@@ -76,7 +76,7 @@ export class LifecycleService {
    * Applies new limits at once: keep clamped, memory turned off, schedules disabled where the plan no
    * longer allows them. Nothing is deleted; a service over its new limit keeps its snapshots.
    */
-  async applyPlanChange(service: PanelService, ctx: ActionContext): Promise<PlanChangeResult> {
+  async applyPlanChange(service: PanelService, ctx: ActionContext, source: 'billing' | 'admin' = 'billing'): Promise<PlanChangeResult> {
     const { repos } = this.deps;
     await repos.services.ensure(service.id, null);
     // Limits read before the transaction: SQLite has one connection, which the transaction holds.
@@ -88,10 +88,13 @@ export class LifecycleService {
       const adjustments = adjustSchedulesToLimits(limits, await repos.schedules.listForService(service.id, trx));
       for (const { id, ...patch } of adjustments) await repos.schedules.update(id, patch, trx);
       const { over } = quotaView(limits.maxSnapshots, await repos.snapshots.countOccupying(service.id, trx));
-      await repos.audit.record({
-        actor: ctx.actor, ip: ctx.ip, serviceId: service.id, action: 'billing.plan_changed', result: 'ok',
-        details: { planId: service.planId, previousPlanId: state?.planId ?? null, adjustments, over },
-      }, trx);
+      // A plan change is an event of its own; an admin's edit of limits, only where it changed something here.
+      if (source === 'billing' || adjustments.length) {
+        await repos.audit.record({
+          actor: ctx.actor, ip: ctx.ip, serviceId: service.id, action: source === 'billing' ? 'billing.plan_changed' : 'admin.limits_applied',
+          result: 'ok', details: { planId: service.planId, previousPlanId: state?.planId ?? null, adjustments, over },
+        }, trx);
+      }
       return { adjustments, over, planChanged };
     });
     await this.syncSchedules(adjustments.map((a) => a.id));

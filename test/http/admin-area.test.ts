@@ -102,6 +102,30 @@ describe.each(DATABASES)('admin area: access, plan limits, overrides ($kind)', (
     expect(JSON.parse(audit[1].details)).toMatchObject({ planId: 'basic', after: { maxSnapshots: 2 } });
   });
 
+  it('lowered limits reach saved schedules at once: the newest beyond the count off, keep clamped; an override turns the rest off', async () => {
+    const { agent, token } = await sessionFor(fx.mod, 'admin', `${A}/limits/*`);
+    const send = (path: string, form: Record<string, string>) => agent.post(path).type('form').send({ _csrf: token, ...form });
+    expect((await send(`${A}/limits/basic`, { maxSnapshots: '5', maxSchedules: '2', maxKeep: '4', schedulesAllowed: '1' })).status).toBe(303);
+    const service = makeService();
+    const ctx = { actor: { type: 'customer' as const, id: 'alice' } };
+    const weekly = { days: [1], hour: 3, minute: 0, timezone: 'UTC', keep: 4 };
+    const older = await fx.mod.schedules.create(service, { ...weekly, name: 'older' }, ctx);
+    const newer = await fx.mod.schedules.create(service, { ...weekly, name: 'newer' }, ctx);
+
+    expect((await send(`${A}/limits/basic`, { maxSnapshots: '5', maxSchedules: '1', maxKeep: '2', schedulesAllowed: '1' })).status).toBe(303);
+    expect(await fx.mod.schedules.get(service, older.id)).toMatchObject({ enabled: true, keep: 2 });
+    expect(await fx.mod.schedules.get(service, newer.id)).toMatchObject({ enabled: false, disabledReason: 'plan_schedule_limit', keep: 2 });
+    const applied = await handle.db('snapshot_audit_events').where({ action: 'admin.limits_applied', service_id: 'svc-1' });
+    expect(applied.map((a) => [a.actor_type, a.actor_id])).toEqual([['admin', 'root']]);
+    expect(fx.notifications.map((n) => [n.type, n.serviceId])).toContainEqual(['plan_clamped', 'svc-1']);
+
+    expect((await send(`${A}/services/svc-1/overrides`, { schedulesAllowed: 'no' })).status).toBe(303);
+    expect(await fx.mod.schedules.get(service, older.id)).toMatchObject({ enabled: false, disabledReason: 'plan_no_schedules' });
+    // The customer's log says what happened, in words.
+    const log = await supertest(appFor(fx.mod)).get('/services/svc-1/snapshots/activity').set('x-test-actor', 'alice');
+    expect(log.text).toContain('Limits changed by an administrator');
+  });
+
   it('answers 404 for a plan the panel does not list and that has no row', async () => {
     const { agent, token } = await sessionFor(fx.mod, 'admin', `${A}/limits/*`);
     expect(token).not.toBe('');

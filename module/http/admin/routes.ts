@@ -3,7 +3,7 @@ import { AdminQueries } from '../../db/admin-queries.js';
 import { AdminLimitsService } from '../../domain/admin-limits.js';
 import { AdminSnapshotService } from '../../domain/admin-service.js';
 import type { SchedulerHealthPort } from '../../scheduler/health.js';
-import { requireAdmin } from '../shared/actor.js';
+import { loadService, requireAdmin } from '../shared/actor.js';
 import { formAction } from '../shared/form-action.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { bodyParsers, csrfProtection } from '../shared/security.js';
@@ -36,7 +36,12 @@ export function adminRouter(ctx: ModuleContext, ports: AdminRouterPorts): Router
   router.use(csrf.router);
 
   const deps: AdminPageDeps = {
-    limits: new AdminLimitsService(ctx.deps, ctx.config.defaultLimits),
+    limits: new AdminLimitsService(ctx.deps, ctx.config.defaultLimits, async (serviceIds, actionCtx) => {
+      for (const id of serviceIds) {
+        const service = await loadService(ctx, id).catch(() => null);
+        if (service && service.status !== 'terminated') await ctx.lifecycle.applyPlanChange(service, actionCtx, 'admin');
+      }
+    }),
     actions: new AdminSnapshotService(ctx.deps),
     queries: ports.queries,
     health: ports.health,
