@@ -35,24 +35,29 @@ export interface ScheduleAdjustment {
  * schedules keep running when only some fit.
  */
 export function adjustSchedulesToLimits(limits: PlanLimits, schedules: ScheduleSettings[]): ScheduleAdjustment[] {
-  const out: ScheduleAdjustment[] = [];
   const enabledByAge = schedules.filter((s) => s.enabled).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id - b.id);
-  const toDisable = new Map<number, ScheduleAdjustment['disabledReason']>();
-  if (!limits.schedulesAllowed) {
-    for (const s of enabledByAge) toDisable.set(s.id, 'plan_no_schedules');
-  } else {
-    for (const s of enabledByAge.slice(limits.maxSchedules)) toDisable.set(s.id, 'plan_schedule_limit');
-  }
+  // With schedules allowed, the newest beyond the count go off; without, clampSchedule turns all off.
+  const overCount = new Set(limits.schedulesAllowed ? enabledByAge.slice(limits.maxSchedules).map((s) => s.id) : []);
+  const out: ScheduleAdjustment[] = [];
   for (const s of schedules) {
-    const adj: ScheduleAdjustment = { id: s.id };
-    if (s.keep > limits.maxKeep) adj.keep = Math.max(1, limits.maxKeep);
-    if (s.includeMemory && !limits.memoryAllowed) adj.includeMemory = false;
-    const reason = toDisable.get(s.id);
-    if (reason) {
-      adj.enabled = false;
-      adj.disabledReason = reason;
-    }
-    if (Object.keys(adj).length > 1) out.push(adj);
+    let adj = clampSchedule(limits, s);
+    if (overCount.has(s.id)) adj = { ...adj, id: s.id, enabled: false, disabledReason: 'plan_schedule_limit' };
+    if (adj) out.push(adj);
   }
   return out;
+}
+
+/**
+ * What limits change in one schedule on its own, whatever the service's other schedules: keep
+ * clamped, memory off, the schedule off when the plan has no schedules. Null when nothing changes.
+ */
+export function clampSchedule(limits: PlanLimits, s: ScheduleSettings): ScheduleAdjustment | null {
+  const adj: ScheduleAdjustment = { id: s.id };
+  if (s.keep > limits.maxKeep) adj.keep = Math.max(1, limits.maxKeep);
+  if (s.includeMemory && !limits.memoryAllowed) adj.includeMemory = false;
+  if (s.enabled && !limits.schedulesAllowed) {
+    adj.enabled = false;
+    adj.disabledReason = 'plan_no_schedules';
+  }
+  return Object.keys(adj).length > 1 ? adj : null;
 }

@@ -138,10 +138,10 @@ export class AgendaOperationRunner implements OperationRunner {
     const serviceId = String(job.attrs.data.serviceId);
     // The operations' own leases are extended by executeOperation; this keeps Agenda's job lock alive too.
     const beat = setInterval(() => void job.touch().catch(() => undefined), Math.max(20, this.o.leaseMs / 3));
-    let active = true;
+    let counted = true;
     const leave = () => {
-      if (!active) return;
-      active = false;
+      if (!counted) return;
+      counted = false;
       const n = (this.active.get(serviceId) ?? 1) - 1;
       if (n > 0) this.active.set(serviceId, n);
       else this.active.delete(serviceId);

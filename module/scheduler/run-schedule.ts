@@ -1,6 +1,6 @@
 import type { DomainDeps } from '../domain/deps.js';
 import { isSnapshotError } from '../domain/errors.js';
-import { adjustSchedulesToLimits } from '../domain/plan-change.js';
+import { clampSchedule } from '../domain/plan-change.js';
 import { decideScheduledRun, snapshotsBeyondKeep } from '../domain/retention.js';
 import type { SnapshotService } from '../domain/snapshot-service.js';
 import type { PanelService, Schedule, Snapshot } from '../domain/types.js';
@@ -64,7 +64,7 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
   const limits = await r.deps.limits.forService(service.id, service.planId);
   // Limits an admin lowered since the schedule was saved apply from its next run, as a plan change
   // applies them at once: keep clamped, memory off, the schedule off when the plan has none.
-  const [adjusted] = adjustSchedulesToLimits({ ...limits, maxSchedules: Number.MAX_SAFE_INTEGER }, [schedule]);
+  const adjusted = clampSchedule(limits, schedule);
   if (adjusted) {
     const { id, ...patch } = adjusted;
     await repos.schedules.update(id, patch);

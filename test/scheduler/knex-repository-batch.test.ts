@@ -1,6 +1,6 @@
 import type { JobParameters } from 'agenda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KnexJobRepository } from '../../module/scheduler/knex-backend/index.js';
+import { KnexBackend, KnexJobRepository } from '../../module/scheduler/knex-backend/index.js';
 import { HOLD_MS } from '../../module/scheduler/knex-backend/held-jobs.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
 import { newJob, openRepository, type Handle } from './job-fixtures.js';
@@ -62,6 +62,15 @@ describe.each(DATABASES)('KnexJobRepository claiming in batches ($kind)', (kind:
     for (let i = 0; i < 8; i++) mine.push(String((await claim(repo))!._id));
     expect((await locked()).length).toBeGreaterThan(mine.length);
     await repo.unlockJobs([]);
+    expect((await locked()).map((r) => String(r.id)).sort()).toEqual([...mine].sort());
+  });
+
+  it('the backend\'s idle() (a stopping module) also returns the jobs locked ahead', async () => {
+    const backend = new KnexBackend({ db: handle.db });
+    const mine: string[] = [];
+    for (let i = 0; i < 8; i++) mine.push(String((await claim(backend.repository))!._id));
+    expect((await locked()).length).toBeGreaterThan(mine.length);
+    await backend.idle();
     expect((await locked()).map((r) => String(r.id)).sort()).toEqual([...mine].sort());
   });
 

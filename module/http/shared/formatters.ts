@@ -1,3 +1,4 @@
+import { remembered } from './bounded.js';
 export interface Formatters {
   date(d: Date | null): string;
   bytes(n: number | null): string;
@@ -19,14 +20,7 @@ export class FormatterCache {
 
   /** Dates in the user's language and timezone; sizes in binary units written the locale's way. */
   get(lng: string, timeZone: string): Formatters {
-    const id = `${lng}|${timeZone}`;
-    let fmt = this.cache.get(id);
-    if (!fmt) {
-      fmt = build(lng, timeZone);
-      if (this.cache.size >= FORMATTERS) this.cache.clear();
-      this.cache.set(id, fmt);
-    }
-    return fmt;
+    return remembered(this.cache, `${lng}|${timeZone}`, FORMATTERS, () => build(lng, timeZone));
   }
 }
 
@@ -44,23 +38,15 @@ function build(lng: string, timeZone: string): Formatters {
     }
     return nf[i]!.format(v);
   };
-  const dates = remembered((ms) => dtf.format(ms));
-  const sizes = remembered(bytes);
+  const dates = answering((ms) => dtf.format(ms));
+  const sizes = answering(bytes);
   return {
     date: (d) => (d ? dates(d.getTime()) : ''),
     bytes: (n) => (n === null || n === undefined ? '' : sizes(n)),
   };
 }
 
-function remembered(f: (n: number) => string): (n: number) => string {
+function answering(f: (n: number) => string): (n: number) => string {
   const answers = new Map<number, string>();
-  return (n) => {
-    let s = answers.get(n);
-    if (s === undefined) {
-      s = f(n);
-      if (answers.size >= VALUES) answers.clear();
-      answers.set(n, s);
-    }
-    return s;
-  };
+  return (n) => remembered(answers, n, VALUES, () => f(n));
 }

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { i18n as I18n, TFunction } from 'i18next';
+import { remembered } from './bounded.js';
 
 // Detected languages are supported codes ('ko', 'ko-KR', …), but region variants come from the
 // request, so the per-language instances are bounded.
@@ -29,19 +30,15 @@ type I18nRequest = Request & { lng?: string; locale?: string; resolvedLanguage?:
 export function i18nMiddleware(i18n: I18n) {
   const languages = new Map<string, Language>();
   const forLanguage = (lng: string): Language => {
-    let entry = languages.get(lng);
-    if (!entry) {
+    return remembered(languages, lng, LIMIT, () => {
       const clone = i18n.cloneInstance({ initAsync: false });
       clone.changeLanguage(lng);
-      entry = {
+      return {
         i18n: clone, t: clone.t.bind(clone) as TFunction, exists: clone.exists.bind(clone),
         languages: Object.freeze(i18n.services.languageUtils.toResolveHierarchy(lng)),
         dir: i18n.dir(lng), header: lng.replace(/[\r\n\x00-\x1F\x7F]/g, ''),
       };
-      if (languages.size >= LIMIT) languages.clear();
-      languages.set(lng, entry);
-    }
-    return entry;
+    });
   };
   const fallback = (): string => {
     const f = i18n.options.fallbackLng;

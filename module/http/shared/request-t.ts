@@ -1,6 +1,7 @@
 import type { i18n as I18n } from 'i18next';
 import type { NextFunction, Request, Response } from 'express';
 import type { ModuleContext } from './module-context.js';
+import { remembered } from './bounded.js';
 
 type Translate = (key: string | string[], opts?: Record<string, unknown>) => string;
 /** A plain-string resource split at its `{{name}}` placeholders: `parts` has one more entry than `names`. */
@@ -24,14 +25,10 @@ export class LanguageStrings {
 
   /** The `ns:key` resource as a template, or null when only i18next can answer for it. */
   template(key: string): Template | null {
-    let template = this.templates.get(key);
-    if (template === undefined) {
+    return remembered(this.templates, key, LIMIT, () => {
       const sep = key.indexOf(':');
-      template = compile(sep > 0 ? this.i18n.getResource(this.lng, key.slice(0, sep), key.slice(sep + 1)) : undefined);
-      if (this.templates.size >= LIMIT) this.templates.clear();
-      this.templates.set(key, template);
-    }
-    return template;
+      return compile(sep > 0 ? this.i18n.getResource(this.lng, key.slice(0, sep), key.slice(sep + 1)) : undefined);
+    });
   }
 }
 
@@ -106,11 +103,7 @@ export function fastRequestT(ctx: ModuleContext) {
     if (req.t && req.language) {
       // load: 'languageOnly': 'ko-KR' reads the 'ko' resources, as i18next itself would.
       const lng = ctx.i18n.services.languageUtils.getLanguagePartFromCode(req.language) ?? req.language;
-      let strings = languages.get(lng);
-      if (!strings) {
-        if (languages.size >= 20) languages.clear();
-        languages.set(lng, (strings = new LanguageStrings(ctx.i18n, lng)));
-      }
+      const strings = remembered(languages, lng, 20, () => new LanguageStrings(ctx.i18n, lng));
       req.t = requestT(strings, req.t as unknown as Translate) as unknown as Request['t'];
     }
     next();
