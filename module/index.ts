@@ -30,7 +30,7 @@ import { scheduleOpenapiComponents, scheduleOpenapiRoutes } from './http/api/sch
 import { clientRouter } from './http/client/routes.js';
 import { billingHooks } from './http/webhook/hooks.js';
 import { webhookOpenapiRoutes, webhookRouter } from './http/webhook/routes.js';
-import { loadService, resolveActor } from './http/shared/actor.js';
+import { loadService, loadServiceWithLimits, resolveActor } from './http/shared/actor.js';
 import { rememberLocale } from './http/shared/remember-locale.js';
 import { errorHandler } from './http/shared/error-handler.js';
 import type { ModuleContext } from './http/shared/module-context.js';
@@ -115,6 +115,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
   const scheduleRuns: ScheduleRunDeps = {
     deps, snapshots: ctx.snapshots,
     loadService: (id) => loadService(ctx, id).catch(() => null),
+    loadServiceWithLimits: (id) => loadServiceWithLimits(ctx, id).catch(() => null),
     unschedule: async (id) => { await scheduler?.remove(id); },
     nameFormats: new Map(),
   };

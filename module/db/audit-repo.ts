@@ -42,9 +42,13 @@ export function fromRow(r: Record<string, unknown>): AuditEvent {
 export class AuditRepo {
   constructor(private readonly db: Knex) {}
 
-  async record(e: NewAuditEvent, db: Knex = this.db): Promise<void> {
-    await db(T).insert({
-      occurred_at: new Date(),
+  /** Appends one event, or several in one statement (a scheduled run's and its snapshot's). */
+  async record(events: NewAuditEvent | NewAuditEvent[], db: Knex = this.db): Promise<void> {
+    const list = Array.isArray(events) ? events : [events];
+    if (!list.length) return;
+    const at = new Date();
+    await db(T).insert(list.map((e) => ({
+      occurred_at: at,
       actor_type: e.actor.type,
       actor_id: e.actor.id ?? null,
       service_id: e.serviceId,
@@ -57,7 +61,7 @@ export class AuditRepo {
       code: e.code ?? null,
       details: e.details ? JSON.stringify(e.details) : null,
       ip: e.ip ?? null,
-    });
+    })));
   }
 
   async list(filter: { serviceId?: string; action?: string; limit?: number; beforeId?: number } = {}, db: Knex = this.db): Promise<AuditEvent[]> {

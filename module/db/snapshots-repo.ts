@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { OCCUPYING_STATUSES, type SnapshotStatus } from '../domain/status.js';
 import type { Snapshot, SnapshotOrigin } from '../domain/types.js';
-import { insertedId, toBool, toDate, toDateOrNull, toNumberOrNull } from './values.js';
+import { insertedId, isMysql, toBool, toDate, toDateOrNull, toNumberOrNull } from './values.js';
 
 const T = 'snapshot_snapshots';
 const newestFirst = (prefix = '') => [{ column: `${prefix}created_at`, order: 'desc' }, { column: `${prefix}id`, order: 'desc' }];
@@ -106,10 +106,19 @@ export class SnapshotsRepo {
     return Number(row?.n ?? 0);
   }
 
-  /** How many of `ids` (of this service) are in `status`. */
-  async countInStatus(serviceId: string, ids: number[], status: SnapshotStatus, db: Knex = this.db): Promise<number> {
-    const row = await db(T).where({ service_id: serviceId, status }).whereIn('id', ids).count({ n: '*' }).first();
-    return Number(row?.n ?? 0);
+  /**
+   * Takes the service's row lock for a create and reads, in the same statement, what the create
+   * decides on: the snapshots taking storage, and whether the service has unfinished operations (its
+   * operations job then exists and claims again after them: no wake needed). Null when the service
+   * has no state row yet. The counts are plain reads evaluated after the row is locked, so they see
+   * every create that held the lock before (SQLite needs no lock: its writers are serialized).
+   */
+  async lockForCreate(trx: Knex.Transaction, serviceId: string): Promise<{ occupying: number; unfinishedOperations: number } | null> {
+    const occupying = trx(T).where({ service_id: serviceId }).whereIn('status', OCCUPYING_STATUSES as SnapshotStatus[]).count('*');
+    const unfinished = trx('snapshot_operations').where({ service_id: serviceId }).whereIn('status', ['queued', 'running']).count('*');
+    const q = trx('snapshot_services').where({ service_id: serviceId }).select('service_id', occupying.as('occupying'), unfinished.as('unfinished'));
+    const row = await (isMysql(trx) ? q.forUpdate() : q).first() as Record<string, unknown> | undefined;
+    return row ? { occupying: Number(row.occupying), unfinishedOperations: Number(row.unfinished) } : null;
   }
 
   async update(id: number, patch: SnapshotPatch, db: Knex = this.db): Promise<void> {
@@ -122,6 +131,12 @@ export class SnapshotsRepo {
    */
   async transition(id: number, from: SnapshotStatus, patch: SnapshotPatch & { status: SnapshotStatus }, db: Knex = this.db): Promise<boolean> {
     const n = await db(T).where({ id, status: from }).update(toColumns(patch));
+    return Number(n) === 1;
+  }
+
+  /** Retention's transition: an active snapshot to `deleting`, unless it was pinned meanwhile. */
+  async rotateOut(id: number, db: Knex = this.db): Promise<boolean> {
+    const n = await db(T).where({ id, status: 'active', pinned: false }).update(toColumns({ status: 'deleting' }));
     return Number(n) === 1;
   }
 

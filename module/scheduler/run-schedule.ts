@@ -1,8 +1,11 @@
+import type { Knex } from 'knex';
 import type { DomainDeps } from '../domain/deps.js';
 import { isSnapshotError } from '../domain/errors.js';
 import { clampSchedule } from '../domain/plan-change.js';
-import { decideScheduledRun, snapshotsBeyondKeep } from '../domain/retention.js';
+import { snapshotsBeyondKeep } from '../domain/retention.js';
 import type { SnapshotService } from '../domain/snapshot-service.js';
+import type { NewAuditEvent } from '../db/audit-repo.js';
+import type { PlanLimits } from '../domain/limits.js';
 import type { PanelService, Schedule, Snapshot } from '../domain/types.js';
 
 export type RunResult = 'started' | 'limit_reached' | 'paused' | 'disabled' | 'gone' | 'failed' | 'missed';
@@ -12,6 +15,8 @@ export interface ScheduleRunDeps {
   snapshots: SnapshotService;
   /** The service as the module sees it (panel record with the module's suspension flags). */
   loadService(serviceId: string): Promise<PanelService | null>;
+  /** loadService with the service's limits, read in the same round trip. */
+  loadServiceWithLimits(serviceId: string): Promise<{ service: PanelService; limits: PlanLimits } | null>;
   /** This module instance's name formatters (see scheduledSnapshotName). */
   nameFormats: NameFormats;
   /** Drops the job of a schedule its limits turned off (the plan no longer has schedules). */
@@ -38,30 +43,36 @@ export function scheduledSnapshotName(schedule: Schedule, at: Date, formats: Nam
 
 /**
  * One run of a weekly schedule (SPEC §3): paused while the service is suspended; when the limit
- * would block the snapshot, rotate the schedule's own oldest unpinned snapshots first; when nothing
- * can be rotated, skip with "limit reached", delete nothing, and notify. The outcome is stored on the
- * schedule and audited; retention after success runs when the snapshot becomes active.
+ * would block the snapshot, its create rotates the schedule's own oldest unpinned snapshots first;
+ * when nothing can be rotated, skip with "limit reached", delete nothing, and notify. The outcome is
+ * stored on the schedule and audited (with the snapshot, in its transaction, when one is taken);
+ * retention after success runs when the snapshot becomes active.
  */
 export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = new Date()): Promise<RunResult> {
   const { repos, notifier } = r.deps;
   const schedule = await repos.schedules.get(scheduleId);
   if (!schedule) return 'gone';
   const ctx = { actor: { type: 'schedule' as const, id: String(schedule.id) } };
-  const finish = async (result: RunResult, code: string | null = null) => {
-    await repos.schedules.update(schedule.id, { lastRunAt: at, lastResult: result, lastError: code });
-    await repos.audit.record({
+  const outcome = (result: RunResult, code: string | null) => ({
+    patch: { lastRunAt: at, lastResult: result, lastError: code },
+    event: {
       actor: ctx.actor, serviceId: schedule.serviceId, action: 'schedule.run',
       result: result === 'started' ? 'ok' : result === 'failed' ? 'failed' : 'refused', code: code ?? (result === 'started' ? null : result),
       details: { scheduleId: schedule.id, name: schedule.name },
-    });
+    } satisfies NewAuditEvent,
+  });
+  const finish = async (result: RunResult, code: string | null = null) => {
+    const { patch, event } = outcome(result, code);
+    await repos.schedules.update(schedule.id, patch);
+    await repos.audit.record(event);
     return result;
   };
   if (!schedule.enabled) return finish('disabled');
-  const service = await r.loadService(schedule.serviceId);
-  if (!service || service.status === 'terminated') return finish('gone');
+  const loaded = await r.loadServiceWithLimits(schedule.serviceId);
+  if (!loaded || loaded.service.status === 'terminated') return finish('gone');
+  const { service, limits } = loaded;
   if (service.status === 'suspended') return finish('paused');
 
-  const limits = await r.deps.limits.forService(service.id, service.planId);
   // Limits an admin lowered since the schedule was saved apply from its next run, as a plan change
   // applies them at once: keep clamped, memory off, the schedule off when the plan has none.
   const adjusted = clampSchedule(limits, schedule);
@@ -74,17 +85,17 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
       return finish('disabled', patch.disabledReason ?? null);
     }
   }
-  const decision = decideScheduledRun(schedule.id, limits.maxSnapshots, await repos.snapshots.listForService(service.id));
-  if (decision.action === 'skip') {
-    await notifier.notify({ type: 'schedule_skipped', serviceId: service.id, params: { name: schedule.name } });
-    return finish('limit_reached', 'snapshot_limit_reached');
-  }
-  const replacing = decision.action === 'rotate' ? await r.snapshots.rotate(service, decision.deleteIds, ctx) : [];
   try {
     const includeMemory = schedule.includeMemory && limits.memoryAllowed;
+    // The run's outcome commits with its snapshot: one commit, and never one without the other.
+    const alongside = async (_s: Snapshot, trx: Knex.Transaction) => {
+      const { patch, event } = outcome('started', null);
+      await repos.schedules.update(schedule.id, patch, trx);
+      return [event];
+    };
     await r.snapshots.create(service, { name: scheduledSnapshotName(schedule, at, r.nameFormats), includeMemory }, ctx,
-      { origin: 'schedule', scheduleId: schedule.id, replacing, limits });
-    return finish('started');
+      { origin: 'schedule', scheduleId: schedule.id, limits, alongside });
+    return 'started';
   } catch (err) {
     const code = isSnapshotError(err) ? err.code : 'internal_error';
     if (code === 'snapshot_limit_reached') {
