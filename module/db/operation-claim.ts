@@ -52,8 +52,8 @@ export class OperationClaims {
     };
   }
 
-  private headRow(db: Knex, serviceId: string): Promise<Record<string, unknown> | undefined> {
-    return db(T).where({ service_id: serviceId }).whereIn('status', ['queued', 'running']).orderBy('id').first();
+  private headRow(db: Knex, serviceId: string, ...extra: Knex.QueryBuilder[]): Promise<Record<string, unknown> | undefined> {
+    return db(T).where({ service_id: serviceId }).whereIn('status', ['queued', 'running']).orderBy('id').first(`${T}.*`, ...extra);
   }
 
   /** One statement is atomic in SQLite, even between processes sharing the file. */
@@ -87,13 +87,14 @@ export class OperationClaims {
       const lock = await trx('snapshot_services').where({ service_id: r.serviceId }).forUpdate().skipLocked().first('service_id');
       if (!lock) return null;
       const at = new Date();
-      // Still the head, still due, still on that node: the read outside the locks may be stale.
-      const now = await this.headRow(trx, r.serviceId);
+      // Still the head, still due, still on that node (the read outside the locks may be stale), and
+      // the node's live leases besides it, in one read.
+      const onNode = trx(`${T} as n`).where({ 'n.driver': head.target.driver, 'n.node': head.target.node, 'n.status': 'running' })
+        .whereNot('n.id', head.id).where('n.locked_until', '>=', at).count('*');
+      const now = await this.headRow(trx, r.serviceId, onNode.as('on_node'));
       const current = now && this.read(now);
       if (!current || current.id !== head.id || notDue(current, at) || current.target.node !== head.target.node || current.target.driver !== head.target.driver) return null;
-      const onNode = await trx(T).where({ driver: head.target.driver, node: head.target.node, status: 'running' }).whereNot({ id: head.id })
-        .where('locked_until', '>=', at).count({ n: '*' }).first();
-      if (Number(onNode?.n ?? 0) >= r.perNode) return null;
+      if (Number(now.on_node ?? 0) >= r.perNode) return null;
       const n = await trx(T).where({ id: head.id }).update({
         status: 'running', locked_by: r.worker, locked_until: new Date(at.getTime() + r.leaseMs), attempts: trx.raw('attempts + 1'),
         started_at: trx.raw('COALESCE(started_at, ?)', [at]), updated_at: at,

@@ -113,8 +113,9 @@ async function poll(deps: DomainDeps, driver: SnapshotDriver, op: Operation, tas
 }
 
 /**
- * The snapshot's new state and the operation's end commit together, so nobody ever sees a snapshot
- * already Current while its operation still runs (or the reverse); notifications and retention follow.
+ * The snapshot's new state, the operation's end and its audit event commit together, so nobody ever
+ * sees a snapshot already Current while its operation still runs (or the reverse); notifications and
+ * retention follow.
  */
 async function succeed(deps: DomainDeps, driver: SnapshotDriver, op: Operation, s: Snapshot): Promise<ExecuteOutcome> {
   const { repos } = deps;
@@ -130,16 +131,16 @@ async function succeed(deps: DomainDeps, driver: SnapshotDriver, op: Operation, 
       await repos.snapshots.remove(s.id, trx);
     }
     await repos.operations.finish(op.id, 'succeeded', null, trx);
+    await repos.audit.record({
+      actor: { type: op.origin, id: op.requestedBy } as AuditActor, serviceId: s.serviceId, snapshotId: s.id, snapshotName: s.name,
+      action: `operation.${op.kind}`, result: 'ok', fromStatus: s.status, toStatus: op.kind === 'delete' ? 'deleted' : 'active',
+      details: { operationId: op.id, attempts: op.attempts },
+    }, trx);
   });
   const type = op.kind === 'create' ? 'snapshot_created' : op.kind === 'restore' ? 'snapshot_restored' : 'snapshot_deleted';
   await deps.notifier.notify({ type, serviceId: s.serviceId, params: { name: s.name } });
   if (op.kind === 'create') await notifyIfLimitReached(deps, s).catch(() => undefined); // mail only; never fails the operation
   if (op.kind === 'create') await settled(deps, { ...s, status: 'active' }, true, null);
-  await repos.audit.record({
-    actor: { type: op.origin, id: op.requestedBy } as AuditActor, serviceId: s.serviceId, snapshotId: s.id, snapshotName: s.name,
-    action: `operation.${op.kind}`, result: 'ok', fromStatus: s.status, toStatus: op.kind === 'delete' ? 'deleted' : 'active',
-    details: { operationId: op.id, attempts: op.attempts },
-  });
   return 'succeeded';
 }
 
@@ -153,10 +154,10 @@ async function fail(deps: DomainDeps, op: Operation, s: Snapshot, error: DriverE
   await deps.transaction(async (trx) => {
     await repos.snapshots.transition(s.id, s.status, { status: to, errorCode: code, errorMessage: error.detail.slice(0, 1000) }, trx);
     await repos.operations.finish(op.id, 'failed', { code, message: error.detail }, trx);
-  });
-  await repos.audit.record({
-    actor: { type: op.origin, id: op.requestedBy } as AuditActor, serviceId: s.serviceId, snapshotId: s.id, snapshotName: s.name,
-    action: `operation.${op.kind}`, result: 'failed', fromStatus: s.status, toStatus: to, code, details: { operationId: op.id, detail: error.detail },
+    await repos.audit.record({
+      actor: { type: op.origin, id: op.requestedBy } as AuditActor, serviceId: s.serviceId, snapshotId: s.id, snapshotName: s.name,
+      action: `operation.${op.kind}`, result: 'failed', fromStatus: s.status, toStatus: to, code, details: { operationId: op.id, detail: error.detail },
+    }, trx);
   });
   const type = op.kind === 'create' ? 'snapshot_failed' : op.kind === 'restore' ? 'restore_failed' : 'delete_failed';
   await deps.notifier.notify({ type, serviceId: s.serviceId, params: { name: s.name, code } });
