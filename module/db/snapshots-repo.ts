@@ -108,17 +108,16 @@ export class SnapshotsRepo {
 
   /**
    * Takes the service's row lock for a create and reads, in the same statement, what the create
-   * decides on: the snapshots taking storage, and whether the service has unfinished operations (its
-   * operations job then exists and claims again after them: no wake needed). Null when the service
-   * has no state row yet. The counts are plain reads evaluated after the row is locked, so they see
+   * decides on: the snapshots taking storage, and how many of the service's operations wait queued
+   * (see createSnapshot: then no wake is needed). Null when the service has no state row yet. The counts are plain reads evaluated after the row is locked, so they see
    * every create that held the lock before (SQLite needs no lock: its writers are serialized).
    */
-  async lockForCreate(trx: Knex.Transaction, serviceId: string): Promise<{ occupying: number; unfinishedOperations: number } | null> {
+  async lockForCreate(trx: Knex.Transaction, serviceId: string): Promise<{ occupying: number; queuedOperations: number } | null> {
     const occupying = trx(T).where({ service_id: serviceId }).whereIn('status', OCCUPYING_STATUSES as SnapshotStatus[]).count('*');
-    const unfinished = trx('snapshot_operations').where({ service_id: serviceId }).whereIn('status', ['queued', 'running']).count('*');
-    const q = trx('snapshot_services').where({ service_id: serviceId }).select('service_id', occupying.as('occupying'), unfinished.as('unfinished'));
+    const queued = trx('snapshot_operations').where({ service_id: serviceId, status: 'queued' }).count('*');
+    const q = trx('snapshot_services').where({ service_id: serviceId }).select('service_id', occupying.as('occupying'), queued.as('queued'));
     const row = await (isMysql(trx) ? q.forUpdate() : q).first() as Record<string, unknown> | undefined;
-    return row ? { occupying: Number(row.occupying), unfinishedOperations: Number(row.unfinished) } : null;
+    return row ? { occupying: Number(row.occupying), queuedOperations: Number(row.queued) } : null;
   }
 
   async update(id: number, patch: SnapshotPatch, db: Knex = this.db): Promise<void> {

@@ -12,14 +12,14 @@ export interface PlanLimitsEntry {
   effective: PlanLimits;
 }
 
+/** Applies new limits to services' saved schedules (clamped, turned off), as a plan change does. */
+export type ApplyLimits = (serviceIds: string[], ctx: ActionContext) => Promise<void>;
+
 /**
  * Admin edits of plan limits and per-service overrides. Nothing is cached: LimitsService reads the
  * rows on every request, so an edit applies to the next one. Every change is audited, and lowered
  * limits reach the services' saved schedules at once, as a plan change does.
  */
-/** Applies new limits to services' saved schedules (clamped, turned off), as a plan change does. */
-export type ApplyLimits = (serviceIds: string[], ctx: ActionContext) => Promise<void>;
-
 export class AdminLimitsService {
   constructor(private readonly deps: DomainDeps, private readonly configDefault: PlanLimits, private readonly apply: ApplyLimits) {}
 

@@ -1,31 +1,12 @@
 import type { Knex } from 'knex';
-import type { NewAuditEvent } from '../db/audit-repo.js';
 import type { DriverCapabilities } from '../drivers/contract.js';
 import type { DomainDeps, ActionContext } from './deps.js';
-import { ConflictError, NotFoundError, QuotaExceededError, ValidationError } from './errors.js';
-import type { PlanLimits } from './limits.js';
-import { decideScheduledRun } from './retention.js';
-import { generateHypervisorName, normalizeDescription, normalizeSnapshotName } from './names.js';
+import { createSnapshot, type CreateInput, type CreateOptions } from './create-snapshot.js';
+import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { normalizeDescription, normalizeSnapshotName } from './names.js';
+import { auditEvent, enqueueOperation, recordRefusal, type AuditExtra, type AuditResult } from './snapshot-records.js';
 import { assertTransition } from './status.js';
-import type { PanelService, Snapshot, SnapshotOrigin } from './types.js';
-
-export interface CreateInput {
-  name?: unknown;
-  description?: unknown;
-  includeMemory?: boolean;
-}
-
-export interface CreateOptions {
-  origin?: SnapshotOrigin;
-  scheduleId?: number | null;
-  /** The service's limits when the caller has just read them (a scheduled run), saving the lookup. */
-  limits?: PlanLimits;
-  /**
-   * Writes that commit with the snapshot (a scheduled run's outcome on its schedule); returns audit
-   * events to record with the create's own. One commit instead of several autocommitted writes.
-   */
-  alongside?(snapshot: Snapshot, trx: Knex.Transaction): Promise<NewAuditEvent[]>;
-}
+import type { PanelService, Snapshot } from './types.js';
 
 export interface DeleteInput {
   /** Every delete must be confirmed. */
@@ -42,6 +23,8 @@ export interface RestoreInput {
   startAfter?: boolean;
 }
 
+export type { CreateInput, CreateOptions };
+
 /** Customer- and admin-facing snapshot actions; each validates, enforces the rules, queues and audits. */
 export class SnapshotService {
   constructor(private readonly deps: DomainDeps) {}
@@ -53,82 +36,9 @@ export class SnapshotService {
     return s;
   }
 
-  /**
-   * Creates a snapshot: checks the name, memory rule and quota, then inserts the `creating` record and
-   * its operation in one transaction under the service's row lock, so parallel requests never exceed
-   * the limit. A scheduled create finding the limit reached makes room in that same transaction by
-   * rotating its schedule's own oldest unpinned snapshots (SPEC §3); their deletes are queued ahead
-   * of the create. When nothing can be rotated it is refused, deleting nothing.
-   */
-  async create(service: PanelService, input: CreateInput, ctx: ActionContext, opts: CreateOptions = {}): Promise<Snapshot> {
-    const { repos } = this.deps;
-    try {
-      const name = normalizeSnapshotName(input.name);
-      const description = normalizeDescription(input.description);
-      const includeMemory = input.includeMemory === true;
-      const limits = opts.limits ?? (await this.deps.limits.forService(service.id, service.planId));
-      if (includeMemory) {
-        const caps = await this.deps.driver(service.target.driver).capabilities(service.target);
-        if (!limits.memoryAllowed || !caps.memory) {
-          throw new ValidationError({ includeMemory: { code: limits.memoryAllowed ? 'memory_unsupported_by_hypervisor' : 'memory_not_in_plan' } });
-        }
-      }
-      const rotateFor = opts.origin === 'schedule' && opts.scheduleId ? opts.scheduleId : null;
-      const attempt = () => this.deps.transaction(async (trx) => {
-        const state = await repos.snapshots.lockForCreate(trx, service.id);
-        // No state row yet (first snapshot of the service): created outside, then the attempt repeats.
-        if (!state) return null;
-        let used = state.occupying;
-        const rotated = used >= limits.maxSnapshots && rotateFor !== null ? await this.rotateToMakeRoom(trx, service, rotateFor, limits.maxSnapshots, ctx) : [];
-        used -= rotated.length;
-        if (used >= limits.maxSnapshots) {
-          throw new QuotaExceededError({ limit: limits.maxSnapshots, used, over: used - limits.maxSnapshots });
-        }
-        const snapshot = await repos.snapshots.insert({
-          serviceId: service.id, name, description, includeMemory, status: 'creating',
-          hvName: generateHypervisorName(this.deps.namePrefix, new Date()),
-          origin: opts.origin ?? 'manual', scheduleId: opts.scheduleId ?? null, createdBy: ctx.actor.id ?? null,
-        }, trx);
-        await this.enqueue(trx, service, snapshot.id, 'create', ctx);
-        const also = opts.alongside ? await opts.alongside(snapshot, trx) : [];
-        await repos.audit.record([
-          ...rotated,
-          this.event(ctx, service, 'snapshot.create', 'ok', snapshot, { toStatus: 'creating', details: { includeMemory, origin: snapshot.origin } }),
-          ...also,
-        ], trx);
-        return { snapshot, unfinishedOperations: state.unfinishedOperations };
-      });
-      let created = await attempt();
-      if (!created) {
-        await repos.services.ensure(service.id, service.planId);
-        created = (await attempt())!;
-      }
-      // Seen under the service's lock: an unfinished operation means the service's operations job
-      // exists and claims again after it, so it finds these too. Otherwise it needs a job.
-      if (!created.unfinishedOperations) this.deps.wake(service.id);
-      return created.snapshot;
-    } catch (err) {
-      // A scheduled run records its own outcome (schedule.run with the code).
-      if (opts.origin !== 'schedule') await this.refused(ctx, service, 'snapshot.create', err);
-      throw err;
-    }
-  }
-
-  /**
-   * Under the create's lock: moves the schedule's oldest unpinned snapshots needed for one more slot
-   * to `deleting` and queues their deletes; none when that would not make room. Returns their audit events.
-   */
-  private async rotateToMakeRoom(trx: Knex.Transaction, service: PanelService, scheduleId: number, limit: number, ctx: ActionContext): Promise<NewAuditEvent[]> {
-    const all = await this.deps.repos.snapshots.listForService(service.id, trx);
-    const decision = decideScheduledRun(scheduleId, limit, all);
-    if (decision.action !== 'rotate') return [];
-    const events: NewAuditEvent[] = [];
-    for (const s of all.filter((x) => decision.deleteIds.includes(x.id))) {
-      if (!(await this.deps.repos.snapshots.rotateOut(s.id, trx))) continue;
-      await this.enqueue(trx, service, s.id, 'delete', ctx);
-      events.push(this.event(ctx, service, 'snapshot.rotate', 'ok', s, { fromStatus: 'active', toStatus: 'deleting' }));
-    }
-    return events;
+  /** See createSnapshot: quota under the service's lock, and a scheduled create's rotation to make room. */
+  create(service: PanelService, input: CreateInput, ctx: ActionContext, opts: CreateOptions = {}): Promise<Snapshot> {
+    return createSnapshot(this.deps, service, input, ctx, opts);
   }
 
   /**
@@ -247,27 +157,16 @@ export class SnapshotService {
     return caps.rollbackOnlyLatest ? restoreBlockedReason(caps, s, await this.deps.repos.snapshots.listForService(service.id)) : null;
   }
 
-  private async enqueue(trx: Knex.Transaction, service: PanelService, snapshotId: number, kind: 'create' | 'delete' | 'restore', ctx: ActionContext, payload: Record<string, unknown> = {}): Promise<number> {
-    return this.deps.repos.operations.insert({
-      serviceId: service.id, snapshotId, kind, target: service.target, payload, origin: ctx.actor.type, requestedBy: ctx.actor.id ?? null,
-    }, trx);
+  private enqueue(trx: Knex.Transaction, service: PanelService, snapshotId: number, kind: 'create' | 'delete' | 'restore', ctx: ActionContext, payload: Record<string, unknown> = {}): Promise<number> {
+    return enqueueOperation(this.deps, trx, service, snapshotId, kind, ctx, payload);
   }
 
-  private async audit(ctx: ActionContext, service: PanelService, action: string, result: 'ok' | 'refused' | 'failed', s: Snapshot | null,
-    extra: AuditExtra = {}): Promise<void> {
-    await this.deps.repos.audit.record(this.event(ctx, service, action, result, s, extra));
+  private async audit(ctx: ActionContext, service: PanelService, action: string, result: AuditResult, s: Snapshot | null, extra: AuditExtra = {}): Promise<void> {
+    await this.deps.repos.audit.record(auditEvent(ctx, service, action, result, s, extra));
   }
 
-  private event(ctx: ActionContext, service: PanelService, action: string, result: 'ok' | 'refused' | 'failed', s: Snapshot | null,
-    extra: AuditExtra = {}): NewAuditEvent {
-    return { actor: ctx.actor, ip: ctx.ip, serviceId: service.id, snapshotId: s?.id ?? null, snapshotName: s?.name ?? null, action, result, ...extra };
-  }
-
-  private async refused(ctx: ActionContext, service: PanelService, action: string, err: unknown, snapshotId?: number): Promise<void> {
-    const code = (err as { code?: string }).code;
-    if (!code || typeof code !== 'string') return;
-    await this.deps.repos.audit.record({ actor: ctx.actor, ip: ctx.ip, serviceId: service.id, snapshotId: snapshotId ?? null, action, result: 'refused', code })
-      .catch(() => undefined);
+  private refused(ctx: ActionContext, service: PanelService, action: string, err: unknown, snapshotId?: number): Promise<void> {
+    return recordRefusal(this.deps, ctx, service, action, err, snapshotId);
   }
 }
 
@@ -281,8 +180,6 @@ export function restoreBlockedReason(caps: DriverCapabilities, s: Snapshot, all:
   const newer = all.some((o) => o.id !== s.id && o.status !== 'failed' && (o.createdAt > s.createdAt || (o.createdAt.getTime() === s.createdAt.getTime() && o.id > s.id)));
   return newer ? 'restore_only_latest' : null;
 }
-
-type AuditExtra = { fromStatus?: string; toStatus?: string; code?: string; details?: Record<string, unknown> };
 
 function safetyName(s: Snapshot): string {
   // Names are display names; the prefix keeps it recognisable and within 64 characters.

@@ -55,7 +55,7 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
     serviceId, snapshotId: null, kind: 'delete', target: SERVICE.target, origin: 'customer', requestedBy: 'alice',
   }).then(async (id) => { await db('snapshot_operations').where({ id }).update({ status }); return id; });
 
-  it('locks the service and reads occupying snapshots and unfinished operations in one statement', async () => {
+  it('locks the service and reads occupying snapshots and queued operations in one statement', async () => {
     await snapshot('active');
     await snapshot('deleting');
     await snapshot('failed');
@@ -74,8 +74,8 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
       db.off('query', count);
       return got;
     });
-    // A failed snapshot takes no storage; a finished operation is not unfinished.
-    expect(seen).toEqual({ occupying: 3, unfinishedOperations: 2 });
+    // A failed snapshot takes no storage; running and finished operations are not queued.
+    expect(seen).toEqual({ occupying: 3, queuedOperations: 1 });
     expect(statements.filter((q) => q.startsWith('select'))).toHaveLength(1);
     if (kind.kind === 'mysql') expect(statements.find((q) => q.startsWith('select'))).toMatch(/for update$/);
     // A service without a state row has nothing to lock yet.
@@ -131,16 +131,20 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
     expect(await db('snapshot_audit_events').where({ result: 'refused' }).count({ n: '*' }).first()).toMatchObject({ n: 0 });
   });
 
-  it('wakes the runner only when the service had no unfinished operation', async () => {
+  it('wakes the runner unless the service had an operation queued', async () => {
     const service = new SnapshotService(deps);
     await service.create(SERVICE, { name: 'first' }, CTX);
     expect(woken).toEqual([SERVICE.id]);
-    // The first create's operation is still queued: its service job claims again after it.
+    // The first create's operation is still queued: the job that claims it claims this one after it.
     await service.create(SERVICE, { name: 'second' }, CTX);
     expect(woken).toEqual([SERVICE.id]);
-    await db('snapshot_operations').update({ status: 'succeeded' });
+    // A running one is no such promise: its job may find nothing left before this create commits.
+    await db('snapshot_operations').update({ status: 'running' });
     await service.create(SERVICE, { name: 'third' }, CTX);
     expect(woken).toEqual([SERVICE.id, SERVICE.id]);
+    await db('snapshot_operations').update({ status: 'succeeded' });
+    await service.create(SERVICE, { name: 'fourth' }, CTX);
+    expect(woken).toEqual([SERVICE.id, SERVICE.id, SERVICE.id]);
   });
 
   it('commits what a caller writes alongside with the snapshot, its operation and both audit events, or none of them', async () => {

@@ -1,0 +1,107 @@
+import type { Knex } from 'knex';
+import type { NewAuditEvent } from '../db/audit-repo.js';
+import type { ActionContext, DomainDeps } from './deps.js';
+import { QuotaExceededError, ValidationError } from './errors.js';
+import type { PlanLimits } from './limits.js';
+import { generateHypervisorName, normalizeDescription, normalizeSnapshotName } from './names.js';
+import { decideScheduledRun } from './retention.js';
+import { auditEvent, enqueueOperation, recordRefusal } from './snapshot-records.js';
+import type { PanelService, Snapshot, SnapshotOrigin } from './types.js';
+
+export interface CreateInput {
+  name?: unknown;
+  description?: unknown;
+  includeMemory?: boolean;
+}
+
+export interface CreateOptions {
+  origin?: SnapshotOrigin;
+  scheduleId?: number | null;
+  /** The service's limits when the caller has just read them (a scheduled run), saving the lookup. */
+  limits?: PlanLimits;
+  /**
+   * Writes that commit with the snapshot (a scheduled run's outcome on its schedule); returns audit
+   * events to record with the create's own. One commit instead of several autocommitted writes.
+   */
+  alongside?(snapshot: Snapshot, trx: Knex.Transaction): Promise<NewAuditEvent[]>;
+}
+
+/**
+ * Creates a snapshot: checks the name, memory rule and quota, then inserts the `creating` record and
+ * its operation in one transaction under the service's row lock, so parallel requests never exceed
+ * the limit. A scheduled create finding the limit reached makes room in that same transaction by
+ * rotating its schedule's own oldest unpinned snapshots (SPEC §3); their deletes are queued ahead
+ * of the create. When nothing can be rotated it is refused, deleting nothing.
+ */
+export async function createSnapshot(deps: DomainDeps, service: PanelService, input: CreateInput, ctx: ActionContext, opts: CreateOptions = {}): Promise<Snapshot> {
+  const { repos } = deps;
+  try {
+    const name = normalizeSnapshotName(input.name);
+    const description = normalizeDescription(input.description);
+    const includeMemory = input.includeMemory === true;
+    const limits = opts.limits ?? (await deps.limits.forService(service.id, service.planId));
+    if (includeMemory) {
+      const caps = await deps.driver(service.target.driver).capabilities(service.target);
+      if (!limits.memoryAllowed || !caps.memory) {
+        throw new ValidationError({ includeMemory: { code: limits.memoryAllowed ? 'memory_unsupported_by_hypervisor' : 'memory_not_in_plan' } });
+      }
+    }
+    const rotateFor = opts.origin === 'schedule' && opts.scheduleId ? opts.scheduleId : null;
+    const attempt = () => deps.transaction(async (trx) => {
+      const state = await repos.snapshots.lockForCreate(trx, service.id);
+      // No state row yet (first snapshot of the service): created outside, then the attempt repeats.
+      if (!state) return null;
+      let used = state.occupying;
+      const rotated = used >= limits.maxSnapshots && rotateFor !== null ? await rotateToMakeRoom(deps, trx, service, rotateFor, limits.maxSnapshots, ctx) : [];
+      used -= rotated.length;
+      if (used >= limits.maxSnapshots) {
+        throw new QuotaExceededError({ limit: limits.maxSnapshots, used, over: used - limits.maxSnapshots });
+      }
+      const snapshot = await repos.snapshots.insert({
+        serviceId: service.id, name, description, includeMemory, status: 'creating',
+        hvName: generateHypervisorName(deps.namePrefix, new Date()),
+        origin: opts.origin ?? 'manual', scheduleId: opts.scheduleId ?? null, createdBy: ctx.actor.id ?? null,
+      }, trx);
+      await enqueueOperation(deps, trx, service, snapshot.id, 'create', ctx);
+      const also = opts.alongside ? await opts.alongside(snapshot, trx) : [];
+      await repos.audit.record([
+        ...rotated,
+        auditEvent(ctx, service, 'snapshot.create', 'ok', snapshot, { toStatus: 'creating', details: { includeMemory, origin: snapshot.origin } }),
+        ...also,
+      ], trx);
+      return { snapshot, queuedOperations: state.queuedOperations };
+    });
+    let created = await attempt();
+    if (!created) {
+      await repos.services.ensure(service.id, service.planId);
+      created = (await attempt())!;
+    }
+    // An operation seen queued under the service's lock has a job that must claim it, which needs
+    // this lock (SQLite: the write lock) and so happens after this commit; after it that job claims
+    // these too. A running one gives no such promise: its job may go idle before this commits.
+    if (!created.queuedOperations) deps.wake(service.id);
+    return created.snapshot;
+  } catch (err) {
+    // A scheduled run records its own outcome (schedule.run with the code).
+    if (opts.origin !== 'schedule') await recordRefusal(deps, ctx, service, 'snapshot.create', err);
+    throw err;
+  }
+}
+
+/**
+ * Under the create's lock: moves the schedule's oldest unpinned snapshots needed for one more slot
+ * to `deleting` and queues their deletes; none when that would not make room. Returns their audit events.
+ */
+async function rotateToMakeRoom(deps: DomainDeps, trx: Knex.Transaction, service: PanelService, scheduleId: number, limit: number, ctx: ActionContext): Promise<NewAuditEvent[]> {
+  const all = await deps.repos.snapshots.listForService(service.id, trx);
+  const decision = decideScheduledRun(scheduleId, limit, all);
+  if (decision.action !== 'rotate') return [];
+  const events: NewAuditEvent[] = [];
+  for (const id of decision.deleteIds) {
+    const s = all.find((x) => x.id === id)!;
+    if (!(await deps.repos.snapshots.rotateOut(s.id, trx))) continue;
+    await enqueueOperation(deps, trx, service, s.id, 'delete', ctx);
+    events.push(auditEvent(ctx, service, 'snapshot.rotate', 'ok', s, { fromStatus: 'active', toStatus: 'deleting' }));
+  }
+  return events;
+}

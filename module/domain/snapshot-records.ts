@@ -1,0 +1,29 @@
+import type { Knex } from 'knex';
+import type { NewAuditEvent } from '../db/audit-repo.js';
+import type { ActionContext, DomainDeps } from './deps.js';
+import type { PanelService, Snapshot } from './types.js';
+
+export type AuditExtra = { fromStatus?: string; toStatus?: string; code?: string; details?: Record<string, unknown> };
+export type AuditResult = 'ok' | 'refused' | 'failed';
+
+/** Queues an operation on `snapshotId` for the service's hypervisor, inside the caller's transaction. */
+export function enqueueOperation(deps: DomainDeps, trx: Knex.Transaction, service: PanelService, snapshotId: number,
+  kind: 'create' | 'delete' | 'restore', ctx: ActionContext, payload: Record<string, unknown> = {}): Promise<number> {
+  return deps.repos.operations.insert({
+    serviceId: service.id, snapshotId, kind, target: service.target, payload, origin: ctx.actor.type, requestedBy: ctx.actor.id ?? null,
+  }, trx);
+}
+
+/** The audit event of a snapshot action by `ctx`'s actor. */
+export function auditEvent(ctx: ActionContext, service: PanelService, action: string, result: AuditResult, s: Snapshot | null,
+  extra: AuditExtra = {}): NewAuditEvent {
+  return { actor: ctx.actor, ip: ctx.ip, serviceId: service.id, snapshotId: s?.id ?? null, snapshotName: s?.name ?? null, action, result, ...extra };
+}
+
+/** Audits a refused action with its error's code; an error without one (a bug) is not the customer's doing. */
+export async function recordRefusal(deps: DomainDeps, ctx: ActionContext, service: PanelService, action: string, err: unknown, snapshotId?: number): Promise<void> {
+  const code = (err as { code?: string }).code;
+  if (!code || typeof code !== 'string') return;
+  await deps.repos.audit.record({ actor: ctx.actor, ip: ctx.ip, serviceId: service.id, snapshotId: snapshotId ?? null, action, result: 'refused', code })
+    .catch(() => undefined);
+}
