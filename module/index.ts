@@ -16,7 +16,7 @@ import { UserLocalesRepo } from './db/user-locales-repo.js';
 import { WebhookEventsRepo } from './db/webhook-events-repo.js';
 import { runInTransaction } from './db/transaction.js';
 import { canSeeService } from './domain/authorize.js';
-import type { DomainDeps } from './domain/deps.js';
+import type { ActionContext, DomainDeps } from './domain/deps.js';
 import { UnavailableError } from './domain/errors.js';
 import { LifecycleService } from './domain/lifecycle-service.js';
 import { LimitsService } from './domain/limits-service.js';
@@ -43,8 +43,8 @@ import { createI18n, supportedLocale } from './i18n/i18n.js';
 import { PanelNotifier } from './notifications/panel-notifier.js';
 import { executeOperation } from './operations/execute-operation.js';
 import { AgendaOperationRunner } from './operations/agenda-runner.js';
-import type { OperationRunner } from './operations/runner.js';
 import { AgendaScheduler } from './scheduler/agenda-scheduler.js';
+import { defineLimitsApplyJob, limitsApplier } from './scheduler/limits-apply-job.js';
 import { schedulerHealthReader } from './scheduler/health.js';
 import { KnexBackend } from './scheduler/knex-backend/index.js';
 import { failStuckOperations, reconcileService, type ReconcileSummary } from './scheduler/reconcile.js';
@@ -91,7 +91,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     services: new ServicesRepo(db), limits: new LimitsRepo(db), snapshots: new SnapshotsRepo(db),
     operations: new OperationsRepo(db), schedules: new SchedulesRepo(db), audit: new AuditRepo(db),
   };
-  let runner: OperationRunner | null = null;
+  let runner: AgendaOperationRunner | null = null;
   const userLocales = new UserLocalesRepo(db);
   const deps: DomainDeps = {
     repos,
@@ -120,6 +120,13 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     nameFormats: new Map(),
   };
   deps.onCreateSettled = (s, ok, code) => onScheduledCreateSettled(scheduleRuns, s, ok, code);
+  /** An admin's limit edit, applied to these services' saved schedules as a plan change would. */
+  const applyLimitsNow = async (serviceIds: string[], actionCtx: ActionContext): Promise<void> => {
+    for (const id of serviceIds) {
+      const service = await loadService(ctx, id).catch(() => null);
+      if (service && service.status !== 'terminated') await ctx.lifecycle.applyPlanChange(service, actionCtx, 'admin');
+    }
+  };
   const webhookEvents = new WebhookEventsRepo(db);
   /** One reconcile pass over every live service, plus stuck operations (SPEC §3). */
   const reconcile = async (): Promise<ReconcileSummary[]> => {
@@ -155,6 +162,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
       /** Admin pages under /admin/snapshots. */
       admin: wrap([/^\/admin\/snapshots(\/|$)/], adminRouter(ctx, {
         queries: new AdminQueries(db), health: schedulerHealthReader(db, () => scheduler !== null),
+        applyLimits: limitsApplier(applyLimitsNow, () => runner?.agenda ?? null),
       })),
       /** JSON API under /api/v1, and its OpenAPI document at /api/v1/openapi.json (no session needed). */
       api: wrap([/^\/api\/v1\/services\/[^/]+\/(snapshots|schedules|activity)(\/|$)/, /^\/api\/v1\/openapi\.json$/],
@@ -190,11 +198,13 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
       if (!runner) {
         const backend = new KnexBackend({ db });
         await backend.connect(); // Agenda's constructor would swallow this error; surface it here.
-        runner = new AgendaOperationRunner({
+        const started = new AgendaOperationRunner({
           backend, operations: repos.operations, logger, workerName, ...config.operations,
           execute: (op, execCtx) => executeOperation(deps, op, execCtx, config.operations),
         });
-        await runner.start();
+        defineLimitsApplyJob(started.agenda, applyLimitsNow);
+        await started.start();
+        runner = started;
       }
       if (!scheduler) {
         const started = new AgendaScheduler({

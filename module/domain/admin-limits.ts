@@ -12,8 +12,11 @@ export interface PlanLimitsEntry {
   effective: PlanLimits;
 }
 
-/** Applies new limits to services' saved schedules (clamped, turned off), as a plan change does. */
-export type ApplyLimits = (serviceIds: string[], ctx: ActionContext) => Promise<void>;
+/**
+ * Applies new limits to services' saved schedules (clamped, turned off), as a plan change does:
+ * 'applied' when done, 'queued' when left to a background job (many services).
+ */
+export type ApplyLimits = (serviceIds: string[], ctx: ActionContext) => Promise<'applied' | 'queued'>;
 
 /**
  * Admin edits of plan limits and per-service overrides. Nothing is cached: LimitsService reads the
@@ -39,24 +42,24 @@ export class AdminLimitsService {
     return [...(await this.deps.repos.limits.list()).keys()].filter((id) => id !== DEFAULT_PLAN);
   }
 
-  async setPlanLimits(planId: string, limits: PlanLimits, ctx: ActionContext): Promise<void> {
+  async setPlanLimits(planId: string, limits: PlanLimits, ctx: ActionContext): Promise<'applied' | 'queued'> {
     const before = await this.deps.repos.limits.get(planId);
     await this.deps.repos.limits.set(planId, limits);
     await this.audit(ctx, null, 'admin.plan_limits_set', { planId, before, after: limits });
-    await this.applyToPlan(planId, ctx);
+    return this.applyToPlan(planId, ctx);
   }
 
   /** Removes the plan's own row, so it follows the default again ('*': back to the config default). */
-  async inheritDefault(planId: string, ctx: ActionContext): Promise<void> {
+  async inheritDefault(planId: string, ctx: ActionContext): Promise<'applied' | 'queued'> {
     const before = await this.deps.repos.limits.get(planId);
     await this.deps.repos.limits.remove(planId);
     await this.audit(ctx, null, 'admin.plan_limits_inherit', { planId, before });
-    await this.applyToPlan(planId, ctx);
+    return this.applyToPlan(planId, ctx);
   }
 
   /** The plan's services with schedules (any plan's for the default, which every plan may inherit). */
-  private async applyToPlan(planId: string, ctx: ActionContext): Promise<void> {
-    await this.apply(await this.deps.repos.services.listLiveIdsWithSchedules(planId === DEFAULT_PLAN ? null : planId), ctx);
+  private async applyToPlan(planId: string, ctx: ActionContext): Promise<'applied' | 'queued'> {
+    return this.apply(await this.deps.repos.services.listLiveIdsWithSchedules(planId === DEFAULT_PLAN ? null : planId), ctx);
   }
 
   /** The service's effective limits, each with the layer it comes from. */

@@ -18,7 +18,7 @@ const TAB_PATHS: Record<Tab, string> = {
 };
 
 /** Messages shown after a redirect (?flash=...), each an `admin:flash.*` key. */
-const FLASHES = new Set(['limits_saved', 'limits_inherited', 'overrides_saved', 'overrides_cleared', 'retried', 'adopted', 'delete_scheduled', 'removed']);
+const FLASHES = new Set(['limits_saved', 'limits_saved_queued', 'limits_inherited', 'limits_inherited_queued', 'overrides_saved', 'overrides_cleared', 'retried', 'adopted', 'delete_scheduled', 'removed']);
 
 /** Field error codes the admin forms raise themselves; their text is under `admin:field_error`. */
 export const FIELD = { number: 'number_range', choice: 'choice_invalid', date: 'date_invalid', text: 'text_invalid' } as const;

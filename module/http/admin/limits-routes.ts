@@ -70,13 +70,13 @@ export function limitsRoutes(router: Router, ctx: ModuleContext, deps: AdminPage
     const plan = await knownPlan(req);
     const form = parseInput(limitsForm, req.body, NUMBER_CODES);
     const limits: PlanLimits = { ...form };
-    await service.setPlanLimits(plan.planId, limits, actionContext(req));
-    redirectBack(req, res, `${ADMIN_BASE}/limits`, 'limits_saved');
+    const applied = await service.setPlanLimits(plan.planId, limits, actionContext(req));
+    redirectBack(req, res, `${ADMIN_BASE}/limits`, applied === 'queued' ? 'limits_saved_queued' : 'limits_saved');
   }, (req, res, error) => showForm(req, res, { form: req.body ?? {}, error })));
 
   router.post(`${ADMIN_BASE}/limits/:planId/inherit`, ...deps.post, deps.formAction(async (req, res) => {
     const plan = await knownPlan(req);
-    await service.inheritDefault(plan.planId, actionContext(req));
-    redirectBack(req, res, limitsPath(plan.planId), 'limits_inherited');
+    const applied = await service.inheritDefault(plan.planId, actionContext(req));
+    redirectBack(req, res, limitsPath(plan.planId), applied === 'queued' ? 'limits_inherited_queued' : 'limits_inherited');
   }, (req, res, error) => showForm(req, res, { error })));
 }

@@ -1,9 +1,9 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { AdminQueries } from '../../db/admin-queries.js';
-import { AdminLimitsService } from '../../domain/admin-limits.js';
+import { AdminLimitsService, type ApplyLimits } from '../../domain/admin-limits.js';
 import { AdminSnapshotService } from '../../domain/admin-service.js';
 import type { SchedulerHealthPort } from '../../scheduler/health.js';
-import { loadService, requireAdmin } from '../shared/actor.js';
+import { requireAdmin } from '../shared/actor.js';
 import { formAction } from '../shared/form-action.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { bodyParsers, csrfProtection } from '../shared/security.js';
@@ -20,6 +20,8 @@ export interface AdminRouterPorts {
   health: SchedulerHealthPort;
   /** The knex instance the module's tables live in (read-only queries of the browser and audit log). */
   queries: AdminQueries;
+  /** Brings an admin's limit edit to the affected services' saved schedules. */
+  applyLimits: ApplyLimits;
 }
 
 /**
@@ -36,12 +38,7 @@ export function adminRouter(ctx: ModuleContext, ports: AdminRouterPorts): Router
   router.use(csrf.router);
 
   const deps: AdminPageDeps = {
-    limits: new AdminLimitsService(ctx.deps, ctx.config.defaultLimits, async (serviceIds, actionCtx) => {
-      for (const id of serviceIds) {
-        const service = await loadService(ctx, id).catch(() => null);
-        if (service && service.status !== 'terminated') await ctx.lifecycle.applyPlanChange(service, actionCtx, 'admin');
-      }
-    }),
+    limits: new AdminLimitsService(ctx.deps, ctx.config.defaultLimits, ports.applyLimits),
     actions: new AdminSnapshotService(ctx.deps),
     queries: ports.queries,
     health: ports.health,
