@@ -104,11 +104,13 @@ export class OperationsRepo {
     await this.db(T).where({ id, locked_by: worker }).update({ driver_task: task, updated_at: new Date() });
   }
 
-  async finish(id: number, status: 'succeeded' | 'failed', error: { code: string; message: string } | null = null, db: Knex = this.db): Promise<void> {
+  /** Ends an operation; `driverTask`, when given, is recorded with it (a task over before it was stored). */
+  async finish(id: number, status: 'succeeded' | 'failed', error: { code: string; message: string } | null = null, db: Knex = this.db,
+    driverTask?: string | null): Promise<void> {
     const now = new Date();
     await db(T).where({ id }).update({
       status, error_code: error?.code ?? null, error_message: error?.message?.slice(0, 1000) ?? null,
-      locked_by: null, locked_until: null, finished_at: now, updated_at: now,
+      locked_by: null, locked_until: null, finished_at: now, updated_at: now, ...(driverTask ? { driver_task: driverTask } : {}),
     });
   }
 

@@ -29,7 +29,8 @@ export type ExecuteOutcome = 'succeeded' | 'failed' | 'requeued' | 'released';
  * stored task reference is polled, not restarted, and a create/delete that already happened is
  * recognised from the hypervisor's list.
  */
-export async function executeOperation(deps: DomainDeps, op: Operation, ctx: ExecuteContext, opts: ExecuteOptions): Promise<ExecuteOutcome> {
+export async function executeOperation(deps: DomainDeps, claimed: Operation, ctx: ExecuteContext, opts: ExecuteOptions): Promise<ExecuteOutcome> {
+  let op = claimed;
   const { repos } = deps;
   const snapshot = op.snapshotId === null ? null : await repos.snapshots.get(op.snapshotId);
   if (!snapshot) {
@@ -44,14 +45,19 @@ export async function executeOperation(deps: DomainDeps, op: Operation, ctx: Exe
   }
   try {
     let task = op.driverTask;
+    let first: TaskState | undefined;
     if (!task) {
       // An admin's retry (payload.retryOf) follows an attempt that may have happened after all.
       const done = (op.attempts > 1 || op.payload.retryOf !== undefined) && (await alreadyDone(driver, op, snapshot));
       if (done) return succeed(deps, driver, op, snapshot);
       task = await start(driver, op, snapshot);
-      await repos.operations.setDriverTask(op.id, ctx.token, task);
+      // Stored only while there is something to resume: a task already over when first asked needs
+      // no reference (after a crash here, alreadyDone recognises what happened).
+      first = await driver.taskStatus(op.target, task);
+      if (first.state === 'running') await repos.operations.setDriverTask(op.id, ctx.token, task);
+      else op = { ...op, driverTask: task }; // recorded with the outcome instead
     }
-    const state = await poll(deps, driver, op, task, ctx, opts);
+    const state = await poll(deps, driver, op, task, ctx, opts, first);
     if (state === 'released') {
       await repos.operations.requeue(op.id, new Date(), null, false, ctx.token);
       return 'released';
@@ -90,11 +96,15 @@ async function alreadyDone(driver: SnapshotDriver, op: Operation, s: Snapshot): 
   return op.kind === 'create' ? present : !present;
 }
 
-async function poll(deps: DomainDeps, driver: SnapshotDriver, op: Operation, task: string, ctx: ExecuteContext, opts: ExecuteOptions): Promise<TaskState | 'released'> {
+/** Polls the task until it ends; `first` is a status just read, saving the first call. */
+async function poll(deps: DomainDeps, driver: SnapshotDriver, op: Operation, task: string, ctx: ExecuteContext, opts: ExecuteOptions,
+  first?: TaskState): Promise<TaskState | 'released'> {
   const startedAt = Date.now();
   let leaseRenewedAt = Date.now();
+  let known = first;
   for (;;) {
-    const state = await driver.taskStatus(op.target, task);
+    const state = known ?? await driver.taskStatus(op.target, task);
+    known = undefined;
     if (state.state !== 'running') return state;
     if (Date.now() - startedAt > opts.operationTimeoutMs) {
       return { state: 'failed', error: new DriverError('timeout', `task ${task} still running after ${opts.operationTimeoutMs} ms`) };
@@ -130,7 +140,7 @@ async function succeed(deps: DomainDeps, driver: SnapshotDriver, op: Operation, 
     } else {
       await repos.snapshots.remove(s.id, trx);
     }
-    await repos.operations.finish(op.id, 'succeeded', null, trx);
+    await repos.operations.finish(op.id, 'succeeded', null, trx, op.driverTask);
     await repos.audit.record({
       actor: { type: op.origin, id: op.requestedBy } as AuditActor, serviceId: s.serviceId, snapshotId: s.id, snapshotName: s.name,
       action: `operation.${op.kind}`, result: 'ok', fromStatus: s.status, toStatus: op.kind === 'delete' ? 'deleted' : 'active',
@@ -153,7 +163,7 @@ async function fail(deps: DomainDeps, op: Operation, s: Snapshot, error: DriverE
       : 'error';
   await deps.transaction(async (trx) => {
     await repos.snapshots.transition(s.id, s.status, { status: to, errorCode: code, errorMessage: error.detail.slice(0, 1000) }, trx);
-    await repos.operations.finish(op.id, 'failed', { code, message: error.detail }, trx);
+    await repos.operations.finish(op.id, 'failed', { code, message: error.detail }, trx, op.driverTask);
     await repos.audit.record({
       actor: { type: op.origin, id: op.requestedBy } as AuditActor, serviceId: s.serviceId, snapshotId: s.id, snapshotName: s.name,
       action: `operation.${op.kind}`, result: 'failed', fromStatus: s.status, toStatus: to, code, details: { operationId: op.id, detail: error.detail },

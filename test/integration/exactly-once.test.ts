@@ -21,7 +21,7 @@ describe.each(DATABASES)('each scheduled run fires exactly once with two workers
     await handle.destroy();
   });
 
-  it(`${runs} due runs → exactly ${runs} snapshots`, { timeout: 120_000 }, async () => {
+  it(`${runs} due runs → exactly ${runs} snapshots`, { timeout: 240_000 }, async () => {
     handle = await migratedDatabase(kind);
     second = await openSecondHandle(kind.kind, handle.url);
     const services: PanelService[] = Array.from({ length: runs / PER_SERVICE }, (_, i) =>
@@ -50,7 +50,7 @@ describe.each(DATABASES)('each scheduled run fires exactly once with two workers
     await handle.db('snapshot_jobs').where({ name: SCHEDULE_JOB }).update({ next_run_at: new Date(Date.now() - 1000) });
 
     const count = async () => Number((await handle.db('snapshot_snapshots').count({ n: '*' }).first())!.n);
-    await waitFor(async () => (await count()) >= runs, 100_000, `${runs} scheduled snapshots`);
+    await waitFor(async () => (await count()) >= runs, 200_000, `${runs} scheduled snapshots`);
     // Give a duplicate the chance to show up before counting for good.
     await new Promise((r) => setTimeout(r, 1500));
     expect(await count()).toBe(runs);

@@ -54,6 +54,30 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
     return (await snapshots.get(s.id))!;
   }
 
+  it('stores a task reference while there is something to resume, and with the outcome when the task ended at once', async () => {
+    fx = await moduleFixture(db, { driver: new SimulatedDriver({ delayMs: { create: [400, 400] } }) });
+    await fx.mod.start();
+    const slow = await fx.mod.snapshots.create(SERVICE, { name: 'slow' }, CTX);
+    // Still running on the hypervisor: a worker taking over must find the task to poll.
+    const running = await waitFor(async () => (await opsOf(slow.id)).find((o) => o.status === 'running' && o.driverTask), 5_000, 'task stored while running');
+    expect(running.driverTask).toMatch(/create/);
+    await untilOpEnds(slow.id, 'create');
+    await fx.mod.stop();
+
+    fx = await moduleFixture(db);
+    const updates: string[] = [];
+    const watch = (q: { sql: string }) => { if (/driver_task/.test(q.sql) && q.sql.startsWith('update')) updates.push(q.sql); };
+    db.on('query', watch);
+    await fx.mod.start();
+    const fast = await fx.mod.snapshots.create(SERVICE, { name: 'fast' }, CTX);
+    const op = await untilOpEnds(fast.id, 'create');
+    db.off('query', watch);
+    expect(op).toMatchObject({ status: 'succeeded', driverTask: expect.stringMatching(/create/) });
+    // One write: the reference goes with the outcome.
+    expect(updates).toHaveLength(1);
+    expect(updates[0]).toMatch(/`status` = \?/);
+  });
+
   it('create runs on the hypervisor and ends active, audited and notified', async () => {
     fx = await moduleFixture(db);
     await fx.mod.start();
