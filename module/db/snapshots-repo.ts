@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { OCCUPYING_STATUSES, type SnapshotStatus } from '../domain/status.js';
 import type { Snapshot, SnapshotOrigin } from '../domain/types.js';
+import { joinStateAndLimits, stateAndLimitsOf, type StateAndLimits } from './services-repo.js';
 import { insertedId, toBool, toDate, toDateOrNull, toNumberOrNull } from './values.js';
 
 const T = 'snapshot_snapshots';
@@ -51,6 +52,19 @@ const COLUMNS: Record<keyof SnapshotPatch, string> = {
   includeMemory: 'include_memory',
 };
 
+/** What SnapshotsRepo.listPage reads for the Snapshots page. */
+export interface ListPage extends StateAndLimits {
+  /** Newest first. */
+  snapshots: Snapshot[];
+  /** Names of the schedules that made snapshots, by id (absent: deleted). */
+  scheduleNames: Map<number, string>;
+  /** Ids of the snapshots with a running operation, and with a queued one. */
+  running: Set<number>;
+  queued: Set<number>;
+  /** The service's operations waiting or running. */
+  pendingCount: number;
+}
+
 /** Snapshot records. Status changes go through `transition` so a concurrent change is never overwritten. */
 export class SnapshotsRepo {
   constructor(private readonly db: Knex) {}
@@ -80,17 +94,35 @@ export class SnapshotsRepo {
   }
 
   /**
-   * listForService, with the names of the service's schedules that made them (a deleted schedule's
-   * snapshots have none): the Snapshots page's one read for its rows.
+   * All the Snapshots page reads, in one query: the service's state and limit rows, its snapshots
+   * newest first with the names of the schedules that made them, whether each has a running or a
+   * queued operation, and how many operations the service has waiting or running. Each round trip
+   * costs the page more than all its rows; and one statement reads one moment of the database.
    */
-  async listForServiceWithScheduleNames(serviceId: string): Promise<{ snapshots: Snapshot[]; scheduleNames: Map<number, string> }> {
-    const rows = await this.db(`${T} as s`)
+  async listPage(serviceId: string, planId: string): Promise<ListPage> {
+    const pending = (status: string) => this.db.raw(
+      'exists (select 1 from snapshot_operations o where o.snapshot_id = s.id and o.service_id = s.service_id and o.status = ?)', [status]);
+    const q = this.db.from(this.db.raw('(select 1 as one) as anchor'))
+      .leftJoin(`${T} as s`, (j) => j.onVal('s.service_id', serviceId))
       .leftJoin('snapshot_schedules as sc', (j) => j.on('sc.id', 's.schedule_id').andOn('sc.service_id', 's.service_id'))
-      .where('s.service_id', serviceId).orderBy(newestFirst('s.'))
-      .select('s.*', 'sc.name as schedule_name');
+      .select('s.*', 'sc.name as schedule_name', pending('running').wrap('', ' as op_running'), pending('queued').wrap('', ' as op_queued'),
+        this.db.raw("(select count(*) from snapshot_operations o where o.service_id = ? and o.status in ('queued', 'running')) as pending_count", [serviceId]))
+      .orderBy(newestFirst('s.'));
+    const rows: Array<Record<string, unknown>> = await joinStateAndLimits(q, serviceId, planId);
+    const snapshots: Snapshot[] = [];
     const scheduleNames = new Map<number, string>();
-    for (const r of rows) if (r.schedule_name !== null && r.schedule_name !== undefined) scheduleNames.set(Number(r.schedule_id), String(r.schedule_name));
-    return { snapshots: rows.map(fromRow), scheduleNames };
+    const running = new Set<number>();
+    const queued = new Set<number>();
+    for (const r of rows) {
+      // No snapshots: the anchor's one row, with the rest of the page's facts.
+      if (r.id === null || r.id === undefined) continue;
+      const s = fromRow(r);
+      snapshots.push(s);
+      if (r.schedule_name !== null && r.schedule_name !== undefined) scheduleNames.set(Number(r.schedule_id), String(r.schedule_name));
+      if (toBool(r.op_running)) running.add(s.id);
+      if (toBool(r.op_queued)) queued.add(s.id);
+    }
+    return { ...stateAndLimitsOf(rows[0]!), snapshots, scheduleNames, running, queued, pendingCount: Number(rows[0]!.pending_count) };
   }
 
   async list(filter: { statuses?: SnapshotStatus[]; serviceId?: string; limit?: number } = {}): Promise<Snapshot[]> {
