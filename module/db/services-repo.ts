@@ -43,14 +43,14 @@ export type StateAndLimits = { state: ServiceStateRow | null; plans: Map<string,
 /**
  * Left-joins to `q`, whose FROM has one row per row wanted, the service's state row and the limit
  * rows of its plan and of the default, selected as `st_*`, `p_*` and `d_*` columns (each row may be
- * missing); stateAndLimitsOf reads them back.
+ * missing); stateAndLimitsOf reads them back. `defaultPlan`: DEFAULT_PLAN, or where a prepared query puts it.
  */
-export function joinStateAndLimits(q: Knex.QueryBuilder, serviceId: string, planId: string): Knex.QueryBuilder {
+export function joinStateAndLimits(q: Knex.QueryBuilder, serviceId: string, planId: string, defaultPlan = DEFAULT_PLAN): Knex.QueryBuilder {
   return q.select(...STATE_COLUMNS.map((c) => `st.${c} as st_${c}`),
     ...LIMIT_COLUMNS.map((c) => `p.${c} as p_${c}`), ...LIMIT_COLUMNS.map((c) => `d.${c} as d_${c}`))
     .leftJoin(`${T} as st`, (j) => j.onVal('st.service_id', serviceId))
     .leftJoin(`${LIMITS_TABLE} as p`, (j) => j.onVal('p.plan_id', planId))
-    .leftJoin(`${LIMITS_TABLE} as d`, (j) => j.onVal('d.plan_id', DEFAULT_PLAN));
+    .leftJoin(`${LIMITS_TABLE} as d`, (j) => j.onVal('d.plan_id', defaultPlan));
 }
 
 /** The state and limit rows of a row selected with joinStateAndLimits. */

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import { OCCUPYING_STATUSES, type SnapshotStatus } from '../domain/status.js';
 import type { Snapshot, SnapshotOrigin } from '../domain/types.js';
+import { DEFAULT_PLAN } from './limits-repo.js';
+import { PreparedQuery } from './prepared-query.js';
 import { joinStateAndLimits, stateAndLimitsOf, type StateAndLimits } from './services-repo.js';
 import { insertedId, toBool, toDate, toDateOrNull, toNumberOrNull } from './values.js';
 
@@ -67,7 +69,21 @@ export interface ListPage extends StateAndLimits {
 
 /** Snapshot records. Status changes go through `transition` so a concurrent change is never overwritten. */
 export class SnapshotsRepo {
-  constructor(private readonly db: Knex) {}
+  private readonly page: PreparedQuery<'serviceId' | 'planId' | 'defaultPlan'>;
+
+  constructor(private readonly db: Knex) {
+    this.page = new PreparedQuery(db, (param) => {
+      const pending = (status: string) => db.raw(
+        'exists (select 1 from snapshot_operations o where o.snapshot_id = s.id and o.service_id = s.service_id and o.status = ?)', [status]);
+      const q = db.from(db.raw('(select 1 as one) as anchor'))
+        .leftJoin(`${T} as s`, (j) => j.onVal('s.service_id', param('serviceId')))
+        .leftJoin('snapshot_schedules as sc', (j) => j.on('sc.id', 's.schedule_id').andOn('sc.service_id', 's.service_id'))
+        .select('s.*', 'sc.name as schedule_name', pending('running').wrap('', ' as op_running'), pending('queued').wrap('', ' as op_queued'),
+          db.raw("(select count(*) from snapshot_operations o where o.service_id = ? and o.status in ('queued', 'running')) as pending_count", [param('serviceId')]))
+        .orderBy(newestFirst('s.'));
+      return joinStateAndLimits(q, param('serviceId'), param('planId'), param('defaultPlan'));
+    });
+  }
 
   /** Inserts a record and returns it as stored (no read-back: every field is known here). */
   async insert(s: NewSnapshot, db: Knex = this.db): Promise<Snapshot> {
@@ -100,15 +116,7 @@ export class SnapshotsRepo {
    * costs the page more than all its rows; and one statement reads one moment of the database.
    */
   async listPage(serviceId: string, planId: string): Promise<ListPage> {
-    const pending = (status: string) => this.db.raw(
-      'exists (select 1 from snapshot_operations o where o.snapshot_id = s.id and o.service_id = s.service_id and o.status = ?)', [status]);
-    const q = this.db.from(this.db.raw('(select 1 as one) as anchor'))
-      .leftJoin(`${T} as s`, (j) => j.onVal('s.service_id', serviceId))
-      .leftJoin('snapshot_schedules as sc', (j) => j.on('sc.id', 's.schedule_id').andOn('sc.service_id', 's.service_id'))
-      .select('s.*', 'sc.name as schedule_name', pending('running').wrap('', ' as op_running'), pending('queued').wrap('', ' as op_queued'),
-        this.db.raw("(select count(*) from snapshot_operations o where o.service_id = ? and o.status in ('queued', 'running')) as pending_count", [serviceId]))
-      .orderBy(newestFirst('s.'));
-    const rows: Array<Record<string, unknown>> = await joinStateAndLimits(q, serviceId, planId);
+    const rows = await this.page.rows({ serviceId, planId, defaultPlan: DEFAULT_PLAN });
     const snapshots: Snapshot[] = [];
     const scheduleNames = new Map<number, string>();
     const running = new Set<number>();

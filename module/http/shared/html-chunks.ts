@@ -17,14 +17,9 @@ export class Html {
   }
 }
 
-/** The page as UTF-8, encoded piece by piece into one buffer. */
+/** The page as UTF-8, encoded piece by piece (faster than measuring, then writing, each piece). */
 export function encodeHtml(html: string | Html): Buffer {
   if (typeof html === 'string') return Buffer.from(html);
-  const { chunks } = html;
-  let bytes = 0;
-  for (const c of chunks) bytes += Buffer.byteLength(c);
-  const out = Buffer.allocUnsafe(bytes);
-  let at = 0;
-  for (const c of chunks) at += out.write(c, at);
-  return out;
+  const buffers = html.chunks.map((c) => Buffer.from(c));
+  return buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers);
 }
