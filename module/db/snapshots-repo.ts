@@ -73,12 +73,16 @@ export class SnapshotsRepo {
 
   constructor(private readonly db: Knex) {
     this.page = new PreparedQuery(db, (param) => {
-      const pending = (status: string) => db.raw(
-        'exists (select 1 from snapshot_operations o where o.snapshot_id = s.id and o.service_id = s.service_id and o.status = ?)', [status]);
+      // The service's waiting and running operations by snapshot, gathered once: a correlated
+      // EXISTS per row and status cost MariaDB more than the rest of the query.
+      const flag = (status: string) => db.raw(`max(case when o.status = '${status}' then 1 else 0 end) as op_${status}`);
+      const pending = db('snapshot_operations as o').where('o.service_id', param('serviceId')).whereIn('o.status', ['queued', 'running'])
+        .groupBy('o.snapshot_id').select('o.snapshot_id', flag('running'), flag('queued')).as('ops');
       const q = db.from(db.raw('(select 1 as one) as anchor'))
         .leftJoin(`${T} as s`, (j) => j.onVal('s.service_id', param('serviceId')))
         .leftJoin('snapshot_schedules as sc', (j) => j.on('sc.id', 's.schedule_id').andOn('sc.service_id', 's.service_id'))
-        .select('s.*', 'sc.name as schedule_name', pending('running').wrap('', ' as op_running'), pending('queued').wrap('', ' as op_queued'),
+        .leftJoin(pending, 'ops.snapshot_id', 's.id')
+        .select('s.*', 'sc.name as schedule_name', 'ops.op_running', 'ops.op_queued',
           db.raw("(select count(*) from snapshot_operations o where o.service_id = ? and o.status in ('queued', 'running')) as pending_count", [param('serviceId')]))
         .orderBy(newestFirst('s.'));
       return joinStateAndLimits(q, param('serviceId'), param('planId'), param('defaultPlan'));
