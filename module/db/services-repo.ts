@@ -34,6 +34,37 @@ function fromRow(r: Record<string, unknown>): ServiceStateRow {
   };
 }
 
+const STATE_COLUMNS = ['service_id', 'plan_id', 'owner_id', 'override_max_snapshots', 'override_max_schedules', 'override_max_keep',
+  'override_memory_allowed', 'override_schedules_allowed', 'suspended', 'terminated'] as const;
+
+/** A service's state row (null before the module first stores it) and the limit rows of its plan and of the default. */
+export type StateAndLimits = { state: ServiceStateRow | null; plans: Map<string, PlanLimits> };
+
+/**
+ * Left-joins to `q`, whose FROM has one row per row wanted, the service's state row and the limit
+ * rows of its plan and of the default, selected as `st_*`, `p_*` and `d_*` columns (each row may be
+ * missing); stateAndLimitsOf reads them back. `defaultPlan`: DEFAULT_PLAN, or where a prepared query puts it.
+ */
+export function joinStateAndLimits(q: Knex.QueryBuilder, serviceId: string, planId: string, defaultPlan = DEFAULT_PLAN): Knex.QueryBuilder {
+  return q.select(...STATE_COLUMNS.map((c) => `st.${c} as st_${c}`),
+    ...LIMIT_COLUMNS.map((c) => `p.${c} as p_${c}`), ...LIMIT_COLUMNS.map((c) => `d.${c} as d_${c}`))
+    .leftJoin(`${T} as st`, (j) => j.onVal('st.service_id', serviceId))
+    .leftJoin(`${LIMITS_TABLE} as p`, (j) => j.onVal('p.plan_id', planId))
+    .leftJoin(`${LIMITS_TABLE} as d`, (j) => j.onVal('d.plan_id', defaultPlan));
+}
+
+/** The state and limit rows of a row selected with joinStateAndLimits. */
+export function stateAndLimitsOf(row: Record<string, unknown>): StateAndLimits {
+  const plans = new Map<string, PlanLimits>();
+  for (const table of ['p', 'd']) {
+    if (row[`${table}_plan_id`] === null || row[`${table}_plan_id`] === undefined) continue;
+    const limits = Object.fromEntries(LIMIT_COLUMNS.map((c) => [c, row[`${table}_${c}`]]));
+    plans.set(String(limits.plan_id), limitsFromRow(limits));
+  }
+  if (row.st_service_id === null || row.st_service_id === undefined) return { state: null, plans };
+  return { state: fromRow(Object.fromEntries(STATE_COLUMNS.map((c) => [c, row[`st_${c}`]]))), plans };
+}
+
 /** Per-service state: overrides, suspension, and the row that serializes a service's quota. */
 export class ServicesRepo {
   constructor(private readonly db: Knex) {}
@@ -73,21 +104,9 @@ export class ServicesRepo {
    * may be missing, so the three are left-joined to a one-row anchor): the pages showing a quota
    * need all three, and on those pages a round trip costs more than its rows.
    */
-  async getWithPlanLimits(serviceId: string, planId: string): Promise<{ state: ServiceStateRow | null; plans: Map<string, PlanLimits> }> {
-    const aliased = (table: string) => LIMIT_COLUMNS.map((c) => `${table}.${c} as ${table}_${c}`);
-    const row = await this.db.select('s.*', ...aliased('p'), ...aliased('d'))
-      .from(this.db.raw('(select 1 as one) as anchor'))
-      .leftJoin(`${T} as s`, (j) => j.onVal('s.service_id', serviceId))
-      .leftJoin(`${LIMITS_TABLE} as p`, (j) => j.onVal('p.plan_id', planId))
-      .leftJoin(`${LIMITS_TABLE} as d`, (j) => j.onVal('d.plan_id', DEFAULT_PLAN))
-      .first() as Record<string, unknown>;
-    const plans = new Map<string, PlanLimits>();
-    for (const table of ['p', 'd']) {
-      if (row[`${table}_plan_id`] === null || row[`${table}_plan_id`] === undefined) continue;
-      const limits = Object.fromEntries(LIMIT_COLUMNS.map((c) => [c, row[`${table}_${c}`]]));
-      plans.set(String(limits.plan_id), limitsFromRow(limits));
-    }
-    return { state: row.service_id === null || row.service_id === undefined ? null : fromRow(row), plans };
+  async getWithPlanLimits(serviceId: string, planId: string): Promise<StateAndLimits> {
+    const row = await joinStateAndLimits(this.db.from(this.db.raw('(select 1 as one) as anchor')), serviceId, planId).first();
+    return stateAndLimitsOf(row as Record<string, unknown>);
   }
 
   /**

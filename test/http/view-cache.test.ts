@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ejs from 'ejs';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { CHUNK, encodeHtml, Html } from '../../module/http/shared/html-chunks.js';
 import { escapeXML, ViewRenderer } from '../../module/http/shared/view-cache.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'views-'));
@@ -93,5 +94,37 @@ describe('the view renderer\'s escaping', () => {
   it('escapes exactly as EJS does, skipping only values with nothing to escape', () => {
     const values = ['', 'plain text', '<script>alert("x")</script>', `it's & "that"`, 0, 12.5, true, null, undefined, { toString: () => '<o>' }, ['a', '<b>'], '한국어 — 日本語'];
     for (const v of values) expect(escapeXML(v)).toBe(ejs.escapeXML(v as string));
+  });
+});
+
+describe('rendering in pieces', () => {
+  const root = mkdtempSync(join(tmpdir(), 'views-chunks-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  writeFileSync(join(root, 'rows.ejs'), '<table><% for (const r of rows) { %><tr><td><%= r %></td></tr><% } %></table>');
+  writeFileSync(join(root, 'layout.ejs'), '<main><%- body %></main><footer><%= title %></footer>');
+  const rows = Array.from({ length: 2000 }, (_, i) => `Snapshot ${i} — <before>`);
+
+  it('cuts a long view into pieces of about CHUNK characters that join to what EJS gives', () => {
+    const file = join(root, 'rows.ejs');
+    const html = new ViewRenderer(root).renderHtml(file, { rows });
+    expect(html.toString()).toBe(classic(file, { rows }));
+    expect(html.chunks.length).toBeGreaterThan(5);
+    // Each piece ends at the first output past CHUNK characters.
+    for (const c of html.chunks) expect(c.length).toBeLessThan(CHUNK + 100);
+  });
+
+  it('splices a rendered view output raw into another as its pieces, not as one string', () => {
+    const views = new ViewRenderer(root);
+    const body = views.renderHtml(join(root, 'rows.ejs'), { rows });
+    const page = views.renderHtml(join(root, 'layout.ejs'), { body, title: 'a & b' });
+    expect(page.toString()).toBe(classic(join(root, 'layout.ejs'), { body: body.toString(), title: 'a & b' }));
+    for (const c of page.chunks) expect(c.length).toBeLessThan(CHUNK + 100);
+    expect(page.chunks).toEqual(expect.arrayContaining(body.chunks as string[]));
+  });
+
+  it('encodes the pieces as the whole text would be encoded', () => {
+    const html = new Html(['<p>한국어 — ', '', '日本語</p>', 'x'.repeat(CHUNK)]);
+    expect(encodeHtml(html).equals(Buffer.from(html.toString()))).toBe(true);
+    expect(encodeHtml('<p>— é</p>').equals(Buffer.from('<p>— é</p>'))).toBe(true);
   });
 });

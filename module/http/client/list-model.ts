@@ -1,28 +1,34 @@
 import type { Request } from 'express';
-import { restoreBlockedReason } from '../../domain/snapshot-service.js';
+import { authorize } from '../../domain/authorize.js';
 import type { PlanLimits } from '../../domain/limits.js';
+import { restoreBlockedReason } from '../../domain/snapshot-service.js';
 import type { PanelService } from '../../domain/types.js';
+import { panelService, requireActor, withState } from '../shared/actor.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { presentSnapshotList, type SnapshotListModel } from './presenter.js';
 
 /**
- * Gathers a service's snapshots, queue, limits and driver facts, and presents them for `req`'s user.
- * `limits`: the service's, as loadServiceWithLimits read them.
+ * The route's service (`:serviceId`) for a page listing its snapshots, once its actor may view it,
+ * with its limits and the list presented for `req`'s user: one query (SnapshotsRepo.listPage) for
+ * everything the database holds.
  */
-export async function loadListModel(ctx: ModuleContext, req: Request, service: PanelService, limits: PlanLimits): Promise<SnapshotListModel> {
-  const { repos } = ctx.deps;
-  const driver = ctx.deps.driver(service.target.driver);
-  const [{ snapshots, scheduleNames }, pending, caps] = await Promise.all([
-    repos.snapshots.listForServiceWithScheduleNames(service.id),
-    repos.operations.pendingForService(service.id),
-    driver.capabilities(service.target),
-  ]);
+export async function loadListPage(ctx: ModuleContext, req: Request): Promise<{ service: PanelService; limits: PlanLimits; model: SnapshotListModel }> {
+  const panel = await panelService(ctx, String(req.params.serviceId));
+  const actor = requireActor(req);
+  // Viewing depends only on who may see the service (the panel's record), not on its state row:
+  // checked before anything is read, so another customer's id costs no query.
+  authorize(actor, 'view', panel);
+  const driver = ctx.deps.driver(panel.target.driver);
+  const [page, caps] = await Promise.all([ctx.deps.repos.snapshots.listPage(panel.id, panel.planId), driver.capabilities(panel.target)]);
+  const service = await withState(ctx, panel, page.state);
+  const limits = ctx.deps.limits.resolve(service.planId, page.plans, page.state);
+  const { snapshots } = page;
   const restoreUnavailable = new Map(snapshots.map((s) => [s.id, s.status === 'active' ? restoreBlockedReason(caps, s, snapshots) : null]));
-  const actor = req.snapshotActor!;
-  const timezone = actor.timezone ?? ctx.config.defaultTimezone;
-  return presentSnapshotList({
-    t: req.t, fmt: ctx.formatters.get(req.language, timezone), service, snapshots, pending, scheduleNames, limits,
+  const model = presentSnapshotList({
+    t: req.t, fmt: ctx.formatters.get(req.language, actor.timezone ?? ctx.config.defaultTimezone), service, snapshots,
+    running: page.running, queued: page.queued, pendingCount: page.pendingCount, scheduleNames: page.scheduleNames, limits,
     memoryCapable: caps.memory, simulated: driver.simulated, restoreUnavailable,
     readOnly: actor.role !== 'admin' && service.status !== 'active',
   });
+  return { service, limits, model };
 }

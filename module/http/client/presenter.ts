@@ -1,7 +1,7 @@
 import type { TFunction } from 'i18next';
 import type { PlanLimits } from '../../domain/limits.js';
 import { quotaView, type QuotaView } from '../../domain/limits.js';
-import type { Operation, PanelService, Snapshot } from '../../domain/types.js';
+import type { PanelService, Snapshot } from '../../domain/types.js';
 import type { Formatters } from '../shared/formatters.js';
 import { snapshotsPath } from '../shared/paths.js';
 
@@ -39,15 +39,16 @@ export interface SnapshotListModel {
 
 /** Builds what the Snapshots page shows; views get this and nothing else. */
 export function presentSnapshotList(input: {
-  t: TFunction; fmt: Formatters; service: PanelService; snapshots: Snapshot[]; pending: Operation[];
+  t: TFunction; fmt: Formatters; service: PanelService; snapshots: Snapshot[];
+  /** Ids of the snapshots with a running and with a queued operation; the service's operations waiting or running. */
+  running: ReadonlySet<number>; queued: ReadonlySet<number>; pendingCount: number;
   /** Names of the schedules that made snapshots, by id (absent: deleted). */
   scheduleNames: ReadonlyMap<number, string>;
   limits: PlanLimits; memoryCapable: boolean; simulated: boolean; restoreUnavailable: Map<number, string | null>; readOnly: boolean;
 }): SnapshotListModel {
   const { t, fmt, service } = input;
   const used = input.snapshots.filter((s) => s.status !== 'failed').length;
-  const running = new Set(input.pending.filter((o) => o.status === 'running').map((o) => o.snapshotId));
-  const queuedIds = new Set(input.pending.filter((o) => o.status === 'queued').map((o) => o.snapshotId));
+  const { running, queued: queuedIds } = input;
   const rows = input.snapshots.map((s): SnapshotRow => {
     const queued = queuedIds.has(s.id) && !running.has(s.id);
     const restoreUnavailable = input.restoreUnavailable.get(s.id) ?? null;
@@ -88,7 +89,7 @@ export function presentSnapshotList(input: {
     storageNotice: used > 0,
     simulated: input.simulated,
     readOnly: input.readOnly,
-    pendingCount: input.pending.length,
+    pendingCount: input.pendingCount,
     basePath: snapshotsPath(service.id),
   };
 }

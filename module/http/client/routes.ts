@@ -1,8 +1,8 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { authorize } from '../../domain/authorize.js';
+import type { Action } from '../../domain/authorize.js';
 import { NotFoundError, type SnapshotError } from '../../domain/errors.js';
-import { actionContext, loadServiceWithLimits, NotLoggedInError, parseId, requireActor } from '../shared/actor.js';
+import { actionContext, authorizedService, NotLoggedInError, parseId } from '../shared/actor.js';
 import { formAction } from '../shared/form-action.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { snapshotsPath } from '../shared/paths.js';
@@ -11,7 +11,7 @@ import { fastRequestT } from '../shared/request-t.js';
 import { actionRateLimit, bodyParsers, csrfProtection } from '../shared/security.js';
 import { activityRouter } from './activity-routes.js';
 import { checkbox, parse, presentError, text } from './forms.js';
-import { loadListModel } from './list-model.js';
+import { loadListPage } from './list-model.js';
 import { scheduleRouter } from './schedule-routes.js';
 
 const createForm = z.object({ name: text, description: text, includeMemory: checkbox });
@@ -33,18 +33,11 @@ export function clientRouter(ctx: ModuleContext): Router {
   const base = '/services/:serviceId/snapshots';
   const limited = actionRateLimit(20);
 
-  // With the service's limits, read in the same round trip: the pages listing snapshots show its quota.
-  async function serviceAndLimitsFor(req: Request, action: Parameters<typeof authorize>[1]) {
-    const loaded = await loadServiceWithLimits(ctx, String(req.params.serviceId));
-    authorize(requireActor(req), action, loaded.service);
-    return loaded;
-  }
-  const serviceFor = async (req: Request, action: Parameters<typeof authorize>[1]) => (await serviceAndLimitsFor(req, action)).service;
+  const serviceFor = (req: Request, action: Action) => authorizedService(ctx, req, action);
   const back = (req: Request, flash: string) => `${snapshotsPath(String(req.params.serviceId))}?flash=${flash}`;
 
   async function showList(req: Request, res: Response, extra: { form?: Record<string, unknown>; error?: SnapshotError } = {}) {
-    const { service, limits } = await serviceAndLimitsFor(req, 'view');
-    const model = await loadListModel(ctx, req, service, limits);
+    const { service, model } = await loadListPage(ctx, req);
     const flash = FLASHES.has(String(req.query.flash)) ? req.t(`snapshots:flash.${String(req.query.flash)}`) : null;
     const error = extra.error ? presentError(req, extra.error) : null;
     await renderPage(ctx, req, res, 'client/list', { ...model, flash, error, form: extra.form ?? {} },
@@ -72,8 +65,7 @@ export function clientRouter(ctx: ModuleContext): Router {
 
   for (const page of ['edit', 'delete', 'restore'] as const) {
     const show = async (req: Request, res: Response, extra: { form?: Record<string, unknown>; error?: SnapshotError } = {}) => {
-      const { service, limits } = await serviceAndLimitsFor(req, 'view');
-      const model = await loadListModel(ctx, req, service, limits);
+      const { service, model } = await loadListPage(ctx, req);
       const row = model.rows.find((r) => r.id === parseId(req.params.id as string));
       if (!row) throw new NotFoundError('snapshot');
       const error = extra.error ? presentError(req, extra.error) : null;

@@ -54,21 +54,23 @@ export async function loadService(ctx: ModuleContext, serviceId: string): Promis
   return withState(ctx, service, await ctx.deps.repos.services.get(service.id));
 }
 
-/** loadService, with the service's limits read in the same round trip (for the pages showing a quota). */
+/** loadService, with the service's limits read in the same round trip (a scheduled run needs both). */
 export async function loadServiceWithLimits(ctx: ModuleContext, serviceId: string): Promise<{ service: PanelService; limits: PlanLimits }> {
   const service = await panelService(ctx, serviceId);
   const { state, plans } = await ctx.deps.repos.services.getWithPlanLimits(service.id, service.planId);
   return { service: await withState(ctx, service, state), limits: ctx.deps.limits.resolve(service.planId, plans, state) };
 }
 
-async function panelService(ctx: ModuleContext, serviceId: string): Promise<PanelService> {
+/** The panel's record of a service, or not found. */
+export async function panelService(ctx: ModuleContext, serviceId: string): Promise<PanelService> {
   if (!SERVICE_ID.test(serviceId)) throw new NotFoundError('service');
   const service = await ctx.panel.getService(serviceId);
   if (!service) throw new NotFoundError('service');
   return service;
 }
 
-async function withState(ctx: ModuleContext, service: PanelService, state: ServiceStateRow | null): Promise<PanelService> {
+/** The panel's record with the module's suspension and termination (`state`: the service's state row) taking effect. */
+export async function withState(ctx: ModuleContext, service: PanelService, state: ServiceStateRow | null): Promise<PanelService> {
   // Written only when it changed (a new row, or a transferred service), never on an ordinary view.
   if (state && state.ownerId !== service.ownerId) await ctx.deps.repos.services.setOwner(service.id, service.ownerId);
   let status = service.status;

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import type { PanelService } from '../../domain/types.js';
 import type { ModuleContext } from './module-context.js';
 import { snapshotsPath } from './paths.js';
+import { encodeHtml, type Html } from './html-chunks.js';
 import { ViewRenderer } from './view-cache.js';
 
 export const VIEWS_DIR = fileURLToPath(new URL('../../../views', import.meta.url));
@@ -24,15 +25,15 @@ export async function renderPage(ctx: ModuleContext, req: Request, res: Response
   model: Record<string, unknown>, opts: { title: string; service?: PanelService | null; status?: number }): Promise<void> {
   const common = { t: req.t, lng: req.language, csrfToken: res.locals.snapshotCsrf ?? '', assets: ASSETS_PATH };
   const views = viewsOf(ctx);
-  const body = views.render(`${VIEWS_DIR}/${view}.ejs`, { ...common, ...model });
+  const body = views.renderHtml(`${VIEWS_DIR}/${view}.ejs`, { ...common, ...model });
   const stylesheets = [`${ASSETS_PATH}/snapshots.css`];
   const scripts = [`${ASSETS_PATH}/snapshots.js`, `${ASSETS_PATH}/snapshots-dialogs.js`];
   const actor = req.snapshotActor!;
   const menuItem = opts.service ? { label: req.t('common:menu_label'), href: snapshotsPath(opts.service.id) } : null;
   const layoutCtx = { req, actor, service: opts.service ?? null, title: opts.title, body, stylesheets, scripts, lang: req.language, menuItem };
   const html = ctx.panel.renderLayout
-    ? await ctx.panel.renderLayout(layoutCtx)
-    : views.render(`${VIEWS_DIR}/layout.ejs`, { ...common, ...layoutCtx });
+    ? await ctx.panel.renderLayout({ ...layoutCtx, body: body.toString() })
+    : views.renderHtml(`${VIEWS_DIR}/layout.ejs`, { ...common, ...layoutCtx });
   sendPage(res, opts.status ?? 200, html);
 }
 
@@ -41,7 +42,9 @@ export async function renderPage(ctx: ModuleContext, req: Request, res: Response
  * or proxy (a shared computer's back button must not show someone's snapshots), and so without the
  * ETag express would hash the whole page for on every request; it could never match anyway.
  */
-export function sendPage(res: Response, status: number, html: string): void {
-  res.status(status).type('html').set('Cache-Control', 'no-store').set('Content-Length', String(Buffer.byteLength(html)));
-  res.end(html);
+export function sendPage(res: Response, status: number, html: string | Html): void {
+  // One buffer, encoded once: given a string, Node measures it and then encodes it again.
+  const bytes = encodeHtml(html);
+  res.status(status).type('html').set('Cache-Control', 'no-store').set('Content-Length', String(bytes.length));
+  res.end(bytes);
 }

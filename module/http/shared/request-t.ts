@@ -25,6 +25,9 @@ export class LanguageStrings {
 
   /** The `ns:key` resource as a template, or null when only i18next can answer for it. */
   template(key: string): Template | null {
+    // Looked up first: a closure for remembered() on each of a page's hundreds of calls is garbage.
+    const known = this.templates.get(key);
+    if (known !== undefined) return known;
     return remembered(this.templates, key, LIMIT, () => {
       const sep = key.indexOf(':');
       return compile(sep > 0 ? this.i18n.getResource(this.lng, key.slice(0, sep), key.slice(sep + 1)) : undefined);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import ejs from 'ejs';
+import { CHUNK, Html } from './html-chunks.js';
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 // How an include reaches back to the renderer: partials get the including view's data plus their own.
@@ -34,36 +35,49 @@ export class ViewRenderer {
    */
   constructor(private readonly root?: string) {}
 
+  /** For the compiled views' `__append`, which reach the renderer through their data only. */
+  readonly Html = Html;
   private readonly compiled = new Map<string, ejs.TemplateFunction>();
   private readonly classic = new Set<string>();
   private readonly sources = new Map<string, string>();
 
   render(file: string, data: Record<string, unknown>): string {
+    return this.renderHtml(file, data).toString();
+  }
+
+  /**
+   * The view in pieces of about CHUNK characters (html-chunks.ts). An `Html` value output raw
+   * (`<%- body %>`) joins the pieces as they are, so a layout never makes the page one string.
+   */
+  renderHtml(file: string, data: Record<string, unknown>): Html {
     const keys = Object.keys(data).filter((k) => IDENTIFIER.test(k) && k !== SELF);
     const id = `${file}\u0000${keys.join(',')}`;
     if (!this.classic.has(id)) {
       try {
-        return this.template(id, file, keys)({ ...data, [SELF]: this }) as string;
+        return new Html(this.template(id, file, keys)({ ...data, [SELF]: this }) as unknown as string[]);
       } catch (err) {
         if (!(err instanceof ReferenceError || err instanceof SyntaxError)) throw err;
         this.remember(this.classic, id);
       }
     }
-    return ejs.render(this.source(file), data, { filename: file, cache: true, root: this.root }) as string;
+    return new Html([ejs.render(this.source(file), data, { filename: file, cache: true, root: this.root }) as string]);
   }
 
   private template(id: string, file: string, keys: string[]): ejs.TemplateFunction {
     let fn = this.compiled.get(id);
     if (!fn) {
-      const compiled = ejs.compile(this.source(file), {
-        filename: file, cache: true, root: this.root, _with: false, destructuredLocals: [...keys, SELF], escape: escapeXML,
+      const template = new ejs.Template(this.source(file), {
+        filename: file, cache: true, root: this.root, _with: false, escape: escapeXML,
         // An include becomes a call back into render() with the data EJS hands it; EJS caches that
         // one-line stand-in under its own name, apart from classic renders of the file.
         includer: (_path: string, resolved: string) => ({
           filename: `${resolved}?via=${SELF}`, template: `<%- locals.${SELF}.render(${JSON.stringify(resolved)}, locals) %>`,
         }),
-      } as unknown as ejs.Options & { async: false }) as ejs.TemplateFunction;
-      fn = compiled;
+      } as unknown as ejs.Options) as unknown as EjsTemplate;
+      // EJS's own prelude collects the output in one string; given a source, compile() keeps ours.
+      template.generateSource();
+      template.source = prelude([...keys, SELF]) + template.source + '  __chunks.push(__output);\n  return __chunks;\n';
+      fn = template.compile();
       if (this.compiled.size >= LIMIT) this.compiled.clear();
       this.compiled.set(id, fn);
     }
@@ -83,4 +97,37 @@ export class ViewRenderer {
     if (set.size >= LIMIT) set.clear();
     set.add(id);
   }
+}
+
+/** The parts of ejs.Template used to give a compiled view its own output handling. */
+interface EjsTemplate {
+  source: string;
+  generateSource(): void;
+  compile(): ejs.TemplateFunction;
+}
+
+/**
+ * What EJS puts before a view's code (its locals as variables, then `__append`), except that the
+ * output is cut into pieces of about CHUNK characters and an `Html` value is spliced in as pieces.
+ */
+function prelude(names: string[]): string {
+  const locals = names.map((n) => `${n} = __locals.${n}`).join(', ');
+  return `  const __Html = locals.${SELF}.Html;
+  const __chunks = [];
+  let __output = "";
+  function __append(s) {
+    if (s === undefined || s === null) return;
+    if (s instanceof __Html) {
+      __chunks.push(__output, ...s.chunks);
+      __output = "";
+      return;
+    }
+    __output += s;
+    if (__output.length >= ${CHUNK}) {
+      __chunks.push(__output);
+      __output = "";
+    }
+  }
+  let __locals = (locals || {}), ${locals};
+`;
 }

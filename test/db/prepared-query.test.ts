@@ -1,0 +1,34 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PreparedQuery } from '../../module/db/prepared-query.js';
+import { ServicesRepo } from '../../module/db/services-repo.js';
+import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+
+describe.each(DATABASES)('a prepared query ($kind)', (kind) => {
+  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
+  beforeEach(async () => {
+    handle = await migratedDatabase(kind);
+    const services = new ServicesRepo(handle.db);
+    await services.ensure('a', 'gold');
+    await services.ensure('b', 'silver');
+    await services.ensure('c', 'gold');
+  });
+  afterEach(async () => handle.destroy());
+
+  it('is compiled once and run with each call\'s values, wherever they go', async () => {
+    let built = 0;
+    const q = new PreparedQuery<'plan' | 'not'>(handle.db, (param) => {
+      built += 1;
+      return handle.db('snapshot_services').where('plan_id', param('plan')).whereNot('service_id', param('not')).orderBy('service_id').select('service_id', 'plan_id');
+    });
+    expect(await q.rows({ plan: 'gold', not: 'x' })).toEqual([{ service_id: 'a', plan_id: 'gold' }, { service_id: 'c', plan_id: 'gold' }]);
+    expect(await q.rows({ plan: 'gold', not: 'a' })).toEqual([{ service_id: 'c', plan_id: 'gold' }]);
+    expect(await q.rows({ plan: 'silver', not: 'a' })).toEqual([{ service_id: 'b', plan_id: 'silver' }]);
+    expect(await q.rows({ plan: 'none', not: 'a' })).toEqual([]);
+    expect(built).toBe(1);
+  });
+
+  it('refuses a parameter that became SQL text instead of a bound value', async () => {
+    const q = new PreparedQuery<'column'>(handle.db, (param) => handle.db('snapshot_services').select(param('column')));
+    await expect(q.rows({ column: 'plan_id' })).rejects.toThrow(/SQL text/);
+  });
+});
