@@ -1,4 +1,4 @@
-import type { Agenda, Job } from 'agenda';
+import { exponential, type Agenda, type Job } from 'agenda';
 import type { ApplyLimits } from '../domain/admin-limits.js';
 import type { ActionContext } from '../domain/deps.js';
 import type { AuditActor } from '../domain/types.js';
@@ -33,9 +33,12 @@ export function limitsApplier(applyNow: (serviceIds: string[], ctx: ActionContex
   };
 }
 
-/** Defines the background job on `agenda` (before it starts); applying a service again is harmless. */
+/**
+ * Defines the background job on `agenda` (before it starts). A failed piece is retried with backoff
+ * (applying a service again is harmless); a done one is removed, a given-up one stays to be seen.
+ */
 export function defineLimitsApplyJob(agenda: Agenda, applyNow: (serviceIds: string[], ctx: ActionContext) => Promise<void>): void {
   agenda.define(LIMITS_APPLY_JOB, async (job: ApplyJob) => {
     await applyNow(job.attrs.data.serviceIds, { actor: job.attrs.data.actor });
-  }, { concurrency: 1 });
+  }, { concurrency: 1, removeOnComplete: true, backoff: exponential({ delay: 5_000, factor: 2, maxRetries: 5 }) });
 }
