@@ -153,13 +153,16 @@ export class SnapshotsRepo {
   /**
    * Takes the service's row lock for a create and reads, in the same statement, what the create
    * decides on: the snapshots taking storage, and how many of the service's operations wait queued
-   * (see createSnapshot: then no wake is needed). Null when the service has no state row yet. The counts are plain reads evaluated after the row is locked, so they see
-   * every create that held the lock before (SQLite needs no lock: its writers are serialized).
+   * (see createSnapshot: then no wake is needed). Null when the service has no state row yet. The
+   * counts are correlated with the locked row, so they are plain reads made after it is locked (never
+   * computed ahead as constants) and see every create that held the lock before. SQLite needs no
+   * lock: its writers are serialized.
    */
   async lockForCreate(trx: Knex.Transaction, serviceId: string): Promise<{ occupying: number; queuedOperations: number } | null> {
-    const occupying = trx(T).where({ service_id: serviceId }).whereIn('status', OCCUPYING_STATUSES as SnapshotStatus[]).count('*');
-    const queued = trx('snapshot_operations').where({ service_id: serviceId, status: 'queued' }).count('*');
-    const q = trx('snapshot_services').where({ service_id: serviceId }).select('service_id', occupying.as('occupying'), queued.as('queued'));
+    const locked = trx.ref('st.service_id');
+    const occupying = trx(`${T} as sn`).where('sn.service_id', locked).whereIn('sn.status', OCCUPYING_STATUSES as SnapshotStatus[]).count('*');
+    const queued = trx('snapshot_operations as op').where('op.service_id', locked).where('op.status', 'queued').count('*');
+    const q = trx('snapshot_services as st').where('st.service_id', serviceId).select('st.service_id', occupying.as('occupying'), queued.as('queued'));
     const row = await (isMysql(trx) ? q.forUpdate() : q).first() as Record<string, unknown> | undefined;
     return row ? { occupying: Number(row.occupying), queuedOperations: Number(row.queued) } : null;
   }
