@@ -5,7 +5,7 @@ import { QuotaExceededError, ValidationError } from './errors.js';
 import type { PlanLimits } from './limits.js';
 import { generateHypervisorName, normalizeDescription, normalizeSnapshotName } from './names.js';
 import { decideScheduledRun } from './retention.js';
-import { auditEvent, enqueueOperation, recordRefusal } from './snapshot-records.js';
+import { auditEvent, enqueueOperation, recordRefusal, rotateOut } from './snapshot-records.js';
 import type { PanelService, Snapshot, SnapshotOrigin } from './types.js';
 
 export interface CreateInput {
@@ -96,12 +96,5 @@ async function rotateToMakeRoom(deps: DomainDeps, trx: Knex.Transaction, service
   const all = await deps.repos.snapshots.listForService(service.id, trx);
   const decision = decideScheduledRun(scheduleId, limit, all);
   if (decision.action !== 'rotate') return [];
-  const events: NewAuditEvent[] = [];
-  for (const id of decision.deleteIds) {
-    const s = all.find((x) => x.id === id)!;
-    if (!(await deps.repos.snapshots.rotateOut(s.id, trx))) continue;
-    await enqueueOperation(deps, trx, service, s.id, 'delete', ctx);
-    events.push(auditEvent(ctx, service, 'snapshot.rotate', 'ok', s, { fromStatus: 'active', toStatus: 'deleting' }));
-  }
-  return events;
+  return rotateOut(deps, trx, service, decision.deleteIds.map((id) => all.find((x) => x.id === id)!), ctx);
 }

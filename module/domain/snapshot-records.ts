@@ -27,3 +27,18 @@ export async function recordRefusal(deps: DomainDeps, ctx: ActionContext, servic
   await deps.repos.audit.record({ actor: ctx.actor, ip: ctx.ip, serviceId: service.id, snapshotId: snapshotId ?? null, action, result: 'refused', code })
     .catch(() => undefined);
 }
+
+/**
+ * Retention's move, inside the caller's transaction: each snapshot still active and unpinned goes to
+ * `deleting` with its delete queued (one pinned or changed meanwhile is skipped). Returns the audit
+ * events of those moved, for the caller to record with its own.
+ */
+export async function rotateOut(deps: DomainDeps, trx: Knex.Transaction, service: PanelService, snapshots: Snapshot[], ctx: ActionContext): Promise<NewAuditEvent[]> {
+  const events: NewAuditEvent[] = [];
+  for (const s of snapshots) {
+    if (!(await deps.repos.snapshots.rotateOut(s.id, trx))) continue;
+    await enqueueOperation(deps, trx, service, s.id, 'delete', ctx);
+    events.push(auditEvent(ctx, service, 'snapshot.rotate', 'ok', s, { fromStatus: 'active', toStatus: 'deleting' }));
+  }
+  return events;
+}

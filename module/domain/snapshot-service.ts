@@ -4,7 +4,7 @@ import type { DomainDeps, ActionContext } from './deps.js';
 import { createSnapshot, type CreateInput, type CreateOptions } from './create-snapshot.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { normalizeDescription, normalizeSnapshotName } from './names.js';
-import { auditEvent, enqueueOperation, recordRefusal, type AuditExtra, type AuditResult } from './snapshot-records.js';
+import { auditEvent, enqueueOperation, recordRefusal, rotateOut, type AuditExtra, type AuditResult } from './snapshot-records.js';
 import { assertTransition } from './status.js';
 import type { PanelService, Snapshot } from './types.js';
 
@@ -46,21 +46,19 @@ export class SnapshotService {
    * meanwhile (a pinned snapshot is never deleted automatically). Returns the ids now being deleted.
    */
   async rotate(service: PanelService, ids: number[], ctx: ActionContext): Promise<number[]> {
-    const rotated: number[] = [];
+    const candidates: Snapshot[] = [];
     for (const id of ids) {
       const s = await this.deps.repos.snapshots.get(id);
-      if (!s || s.serviceId !== service.id || s.pinned || s.status !== 'active') continue;
-      const moved = await this.deps.transaction(async (trx) => {
-        if (!(await this.deps.repos.snapshots.rotateOut(s.id, trx))) return false;
-        await this.enqueue(trx, service, s.id, 'delete', ctx);
-        return true;
-      });
-      if (!moved) continue;
-      rotated.push(s.id);
-      await this.audit(ctx, service, 'snapshot.rotate', 'ok', s, { fromStatus: 'active', toStatus: 'deleting' });
+      if (s && s.serviceId === service.id && !s.pinned && s.status === 'active') candidates.push(s);
     }
-    if (rotated.length) this.deps.wake(service.id);
-    return rotated;
+    if (!candidates.length) return [];
+    const events = await this.deps.transaction(async (trx) => {
+      const moved = await rotateOut(this.deps, trx, service, candidates, ctx);
+      await this.deps.repos.audit.record(moved, trx);
+      return moved;
+    });
+    if (events.length) this.deps.wake(service.id);
+    return events.map((e) => e.snapshotId!);
   }
 
   /** Pins or unpins: a pinned snapshot is never deleted automatically. */

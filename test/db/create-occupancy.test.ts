@@ -9,6 +9,7 @@ import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
 import { runInTransaction } from '../../module/db/transaction.js';
 import type { DomainDeps } from '../../module/domain/deps.js';
 import { LimitsService } from '../../module/domain/limits-service.js';
+import { rotateOut } from '../../module/domain/snapshot-records.js';
 import { SnapshotService } from '../../module/domain/snapshot-service.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
 import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
@@ -116,6 +117,24 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
     await db('snapshot_snapshots').update({ status: 'active' }).whereNot({ status: 'deleting' });
     await expect(service.create(SERVICE, { name: 'manual' }, CTX, { limits: full })).rejects.toMatchObject({ code: 'snapshot_limit_reached' });
     expect(await status(next.id)).toBe('active');
+  });
+
+  it('never rotates out a snapshot pinned after it was read, nor one no longer active', async () => {
+    const service = new SnapshotService(deps);
+    const kept = await service.create(SERVICE, { name: 'pinned meanwhile' }, CTX);
+    const gone = await service.create(SERVICE, { name: 'already deleting' }, CTX);
+    const old = await service.create(SERVICE, { name: 'old' }, CTX);
+    await db('snapshot_snapshots').update({ status: 'active' });
+    await db('snapshot_operations').update({ status: 'succeeded' });
+    // What retention read: all three active and unpinned. Then one is pinned, one starts deleting.
+    const read = await Promise.all([kept, gone, old].map(async (s) => (await new SnapshotsRepo(db).get(s.id))!));
+    await db('snapshot_snapshots').where({ id: kept.id }).update({ pinned: true });
+    await db('snapshot_snapshots').where({ id: gone.id }).update({ status: 'deleting' });
+    const rotated = await db.transaction((trx) => rotateOut(deps, trx, SERVICE, read, CTX));
+    expect(rotated.map((e) => e.snapshotId)).toEqual([old.id]);
+    const rows = await db('snapshot_snapshots').orderBy('id').select('id', 'status', 'pinned');
+    expect(rows.map((r) => [Number(r.id), r.status])).toEqual([[kept.id, 'active'], [gone.id, 'deleting'], [old.id, 'deleting']]);
+    expect((await db('snapshot_operations').where({ status: 'queued', kind: 'delete' }).select('snapshot_id')).map((o) => Number(o.snapshot_id))).toEqual([old.id]);
   });
 
   it('a scheduled create with nothing of its own to rotate is refused and deletes nothing', async () => {
