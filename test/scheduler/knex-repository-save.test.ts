@@ -138,6 +138,31 @@ describe.each(DATABASES)('KnexJobRepository saveJob ($kind)', (kind: TestDatabas
     await expect(repo.saveJob(newJob({ name: 'bad', unique: { 'evil; DROP': 1 } }), undefined)).rejects.toThrow(/Invalid unique constraint field/);
   });
 
+  it('unique + insertOnly: saves racing on one key all get the one row; a new job costs two statements', async () => {
+    const save = (v: number) => repo.saveJob(newJob({
+      name: 'wake', data: { serviceId: 's-1', v }, unique: { 'data.serviceId': 's-1' }, uniqueOpts: { insertOnly: true },
+    }), undefined);
+    const statements: string[] = [];
+    const count = (q: { sql: string }) => statements.push(q.sql);
+    handle.db.on('query', count);
+    const first = await save(0);
+    handle.db.off('query', count);
+    expect(statements).toHaveLength(2);
+    expect(first.data).toEqual({ serviceId: 's-1', v: 0 });
+
+    const raced = await Promise.all(Array.from({ length: 8 }, (_, i) => save(i + 1)));
+    expect(new Set(raced.map((j) => String(j._id)))).toEqual(new Set([String(first._id)]));
+    // The first save's definition stands: an insert-only save never rewrites the row it finds.
+    expect(raced.every((j) => (j.data as { v: number }).v === 0)).toBe(true);
+    expect(await countJobs(handle.db, 'wake')).toBe(1);
+
+    // Gone (the job ran and removed itself): the next save creates it again.
+    await repo.removeJobs({ id: first._id });
+    const again = await save(9);
+    expect(again._id).not.toBe(first._id);
+    expect(again.data).toEqual({ serviceId: 's-1', v: 9 });
+  });
+
   it('debounce trailing pushes nextRunAt on each save within the window; maxWait forces a run and resets the window', async () => {
     const t0 = at('2030-06-01T00:00:00.000Z').getTime();
     vi.useFakeTimers({ toFake: ['Date'] });

@@ -68,6 +68,27 @@ async function upsertSingle(t: JobTable, props: Props, by: string | null): Promi
 }
 
 /**
+ * `.unique(query, { insertOnly: true })`: the row as it now is, ours or the one that was there, which
+ * stays untouched. Two round trips whichever it is (the unique index settles a race in the insert
+ * itself), where looking first costs three when the job is new: the operations runner's wake after
+ * every queued snapshot is this call. The conflict clause names only unique_key, so any other error
+ * still fails the save.
+ */
+async function insertOnly(t: JobTable, props: Props, by: string | null, key: string): Promise<JobParameters> {
+  for (let attempt = 1; ; attempt++) {
+    await t.db(t.table)
+      .insert({ id: randomUUID(), name: props.name, ...definitionColumns(props, by), unique_key: key })
+      .onConflict('unique_key')
+      // A no-op assignment: MySQL has no DO NOTHING, and INSERT IGNORE would also swallow other errors.
+      .merge({ unique_key: t.db.raw('??', ['unique_key']) });
+    const row = await readBy(t, { unique_key: key });
+    if (row) return rowToJob(row);
+    // Removed between the two statements (it ran and went): save it again, as a first save would.
+    if (attempt >= UNIQUE_ATTEMPTS) throw new Error(`could not save unique job "${props.name}": it kept changing concurrently`);
+  }
+}
+
+/**
  * `.unique(query)`: insertOnly returns the existing job untouched; otherwise the existing row takes the
  * new definition, with debounce deciding nextRunAt. The unique index turns a concurrent first save
  * into a duplicate-key error, after which the existing-row path runs.
@@ -75,12 +96,12 @@ async function upsertSingle(t: JobTable, props: Props, by: string | null): Promi
 async function saveUnique(t: JobTable, props: Props, unique: Record<string, unknown>, opts: UniqueOpts | undefined, by: string | null): Promise<JobParameters> {
   const key = uniqueKey(props.name, unique);
   const debounce = opts?.debounce;
+  if (opts?.insertOnly && !debounce) return insertOnly(t, props, by, key);
   for (let attempt = 1; ; attempt++) {
     const now = new Date();
     const row = await readBy(t, { unique_key: key });
     if (row) {
       const existing = rowToJob(row);
-      if (opts?.insertOnly && !debounce) return existing;
       const timing: DebounceTiming = debounce
         ? debounceAgain(debounce, existing, now)
         : { next_run_at: dateParam(props.nextRunAt), debounce_started_at: null };
