@@ -75,6 +75,21 @@ export function baselineApp(bytes: number): Express {
   return app;
 }
 
+/**
+ * The machine's floor: bare express sending one prebuilt buffer of the page's size (no template, no
+ * database, no middleware). Nothing serving this page can be faster here, so its p99 says what p99
+ * any page of this size can reach on this machine at this many connections.
+ */
+export function floorApp(bytes: number): Express {
+  const body = Buffer.alloc(bytes, 'p');
+  const app = express();
+  app.disable('x-powered-by');
+  app.get(/.*/, (_req, res) => {
+    res.type('html').send(body);
+  });
+  return app;
+}
+
 /** A fresh database with the module's tables, one service, 50 active snapshots and 5 schedules. */
 export async function seed(MYSQL_URL: string): Promise<{ dbUrl: string; drop: () => Promise<void> }> {
   const admin = knex({ client: 'mysql2', connection: MYSQL_URL });

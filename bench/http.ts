@@ -1,7 +1,8 @@
 // `npm run bench:http`: the Snapshots page of a service with 50 snapshots and 5 schedules on MariaDB,
 // for a logged-in customer, in a minimal express host that mounts the module through its public
 // entry (as examples/demo-panel does); against a bare express + EJS page of the same size in the
-// same run. Each server runs in its own process; autocannon drives them from this one.
+// same run; and, as the machine's floor, bare express sending a prebuilt buffer of that size (no
+// template, no database). Each server runs in its own process; autocannon drives them from this one.
 //
 //   MYSQL_URL=mysql://root@127.0.0.1:3306/test npm run bench:http
 //
@@ -12,7 +13,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { baselineApp, moduleApp, PAGE, seed, SERVICE, SNAPSHOTS, SCHEDULES } from './http-apps.js';
+import { baselineApp, floorApp, moduleApp, PAGE, seed, SERVICE, SNAPSHOTS, SCHEDULES } from './http-apps.js';
 
 const MYSQL_URL = process.env.MYSQL_URL;
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -22,7 +23,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 /** Child process: serve one of the two apps on an ephemeral port and report it. */
 async function serve(kind: string, dbUrl: string, bytes: number): Promise<void> {
-  const app = kind === 'module' ? await moduleApp(dbUrl, SERVICE) : baselineApp(bytes);
+  const app = kind === 'module' ? await moduleApp(dbUrl, SERVICE) : kind === 'floor' ? floorApp(bytes) : baselineApp(bytes);
   const server = app.listen(0, '127.0.0.1', () => {
     const address = server.address();
     process.send!({ port: typeof address === 'object' && address ? address.port : 0 });
@@ -36,7 +37,7 @@ async function serve(kind: string, dbUrl: string, bytes: number): Promise<void> 
   process.on('disconnect', () => process.exit(0));
 }
 
-function startServer(kind: 'module' | 'baseline', dbUrl: string, bytes = 0): Promise<Server> {
+function startServer(kind: 'module' | 'baseline' | 'floor', dbUrl: string, bytes = 0): Promise<Server> {
   const profiled = process.env.BENCH_PROFILE === 'both' || (process.env.BENCH_PROFILE === '1' && kind === 'module');
   const profile = profiled ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL(`./profiles/${kind}`, import.meta.url))}`] : [];
   const child = fork(fileURLToPath(import.meta.url), ['serve', kind, dbUrl, String(bytes)], { execArgv: [...process.execArgv, ...profile] });
@@ -101,32 +102,38 @@ async function main(): Promise<void> {
     const bytes = Buffer.byteLength(html);
     const base = await startServer('baseline', dbUrl, bytes);
     const baseBytes = Buffer.byteLength(await (await fetch(base.url)).text());
+    const floor = await startServer('floor', dbUrl, bytes);
     // Warm-up (JIT, template and statement caches, pool), then alternating rounds so that the load
     // other processes put on the machine falls on both alike.
     await load(mod, 2);
     await load(base, 2);
+    await load(floor, 2);
     const oursRuns: Run[] = [];
     const baseRuns: Run[] = [];
+    const floorRuns: Run[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       oursRuns.push(await load(mod, DURATION / ROUNDS));
       baseRuns.push(await load(base, DURATION / ROUNDS));
+      floorRuns.push(await load(floor, DURATION / ROUNDS));
     }
-    await stopServer(mod.child);
-    await stopServer(base.child);
+    for (const s of [mod, base, floor]) await stopServer(s.child);
     const ours = summary(oursRuns);
     const baseline = summary(baseRuns);
+    const floorRun = summary(floorRuns);
 
-    console.table({ module: { ...ours, pageBytes: bytes }, baseline: { ...baseline, pageBytes: baseBytes } });
+    console.table({ module: { ...ours, pageBytes: bytes }, baseline: { ...baseline, pageBytes: baseBytes }, 'floor (prebuilt buffer)': { ...floorRun, pageBytes: bytes } });
     const ratio = Number((ours.reqPerSec / baseline.reqPerSec).toFixed(3));
     const cpuRatio = Number((baseline.cpuMsPerReq / ours.cpuMsPerReq).toFixed(3));
     console.log(`Snapshots page (${SNAPSHOTS} snapshots, ${SCHEDULES} schedules, MariaDB): ${ours.reqPerSec} req/s, p99 ${ours.p99Ms} ms; `
       + `bare express + EJS page of ${baseBytes} bytes: ${baseline.reqPerSec} req/s; ratio ${ratio} (goal ≥ 0.5, p99 ≤ 30 ms); `
       + `server CPU per page ${ours.cpuMsPerReq} ms vs ${baseline.cpuMsPerReq} ms (CPU ratio ${cpuRatio}). `
+      + `Floor: bare express sending a prebuilt buffer of ${bytes} bytes makes ${floorRun.reqPerSec} req/s with p99 ${floorRun.p99Ms} ms at ${CONNECTIONS} connections: `
+      + `no express route sending a page of this size does better on this machine, and the module mounts into express. `
       + `Shared machine (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores): other processes affect absolute numbers; the ratio alternates both in the same run.`);
     console.log(`RESULT ${JSON.stringify({
       reqPerSec: ours.reqPerSec, baselineReqPerSec: baseline.reqPerSec, ratio, cpuMsPerReq: ours.cpuMsPerReq,
       baselineCpuMsPerReq: baseline.cpuMsPerReq, cpuRatio, p50Ms: ours.p50Ms, p99Ms: ours.p99Ms,
-      baselineP99Ms: baseline.p99Ms, pageBytes: bytes, loadAvg1m: Number(loadavg()[0]!.toFixed(1)), connections: CONNECTIONS, durationS: DURATION, non2xx: ours.non2xx + baseline.non2xx,
+      baselineP99Ms: baseline.p99Ms, floorReqPerSec: floorRun.reqPerSec, floorP99Ms: floorRun.p99Ms, pageBytes: bytes, loadAvg1m: Number(loadavg()[0]!.toFixed(1)), connections: CONNECTIONS, durationS: DURATION, non2xx: ours.non2xx + baseline.non2xx,
     })}`);
   } finally {
     await drop();

@@ -4,7 +4,9 @@
 // use). Also: how long until every snapshot of the rush is Current, and the CPU time Node and
 // MariaDB spent (what bounds a second worker on a 2-core machine). In the same run, the baseline: N
 // no-op jobs through Agenda on Agenda's own PostgreSQL backend (PG_URL, default the local server),
-// against the same no-op jobs on our knex job store. Prints a table, then `RESULT {json}`.
+// against the same no-op jobs on our knex job store. And the machine's floor for a second worker:
+// plain primary-key SELECT round trips from one process, then split over two (round-trip-probe.ts).
+// Prints a table, then `RESULT {json}`.
 import { fork, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -15,6 +17,7 @@ import { migrationConfig } from '../migrations/index.js';
 import { createSnapshotModule, simulatedDriver, type PanelService, type SnapshotModule } from '../module/index.js';
 import { SCHEDULE_JOB } from '../module/scheduler/agenda-scheduler.js';
 import { noopJobsPerSecond } from './noop-jobs.js';
+import { roundTripScaling } from './round-trip-probe.js';
 
 const N = Number(process.env.BENCH_SCHEDULES ?? 10_000);
 const PER_SERVICE = 10;
@@ -172,6 +175,7 @@ async function main(): Promise<void> {
     console.log(`PostgreSQL baseline skipped: ${(err as Error).message}`);
     return null;
   });
+  const probe = await roundTripScaling(MYSQL_URL!);
   const round = (x: number) => Math.round(x * 100) / 100;
   const busy = (r: typeof one) => (r.mariadbCpuSeconds === null ? null : (r.nodeCpuSeconds + r.mariadbCpuSeconds) / r.allCurrentSeconds);
   console.table([one, two].map((r) => ({
@@ -183,6 +187,8 @@ async function main(): Promise<void> {
   if (oneBusy !== null) {
     console.log(`One worker kept ${round(oneBusy)} of ${availableParallelism()} cores busy (Node + MariaDB): however many workers, this work can finish at most ${round(availableParallelism() / oneBusy)}× faster on this machine.`);
   }
+  console.log(`Floor for a second worker: plain primary-key SELECTs make ${probe.oneProcessPerSecond}/s from one process and ${probe.twoProcessesPerSecond}/s split over two `
+    + `(${probe.speedup}×; each costs Node ${probe.cpuGrowth}× the CPU once both cores are contended). A scheduled run is a chain of such round trips.`);
   console.table({ 'no-op jobs/s, knex job store on MariaDB': round(ours), 'no-op jobs/s, Agenda PostgreSQL backend': pg === null ? 'skipped' : round(pg) });
   console.log(`RESULT ${JSON.stringify({
     schedules: N, runs: one.runs, duplicates: one.duplicates + two.duplicates, missed: one.missed + two.missed,
@@ -197,6 +203,7 @@ async function main(): Promise<void> {
   rushNodeCpuSeconds: round(one.rushCpu.node), rushMariadbCpuSeconds: one.rushCpu.db === null ? null : round(one.rushCpu.db), speedupCeiling: oneBusy === null ? null : round(availableParallelism() / oneBusy),
     noopJobs: jobs, noopJobsPerSecond: round(ours), postgresNoopJobsPerSecond: pg === null ? null : round(pg),
     ratioVsPostgres: pg === null ? null : round(ours / pg),
+    roundTripTwoProcessSpeedup: probe.speedup, roundTripCpuGrowth: probe.cpuGrowth,
   })}`);
 }
 
