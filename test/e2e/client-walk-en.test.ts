@@ -137,7 +137,8 @@ describe.skipIf(!demoUrl)('client area walk in English (alice, web-01)', () => {
     expect(await dialog.getByLabel('Take a safety snapshot of the current state first').isChecked()).toBe(true);
 
     await typed.fill(SERVICE.name);
-    await screenshot(page, 'en-restore');
+    // The dialog's backdrop covers the viewport only: a full-page picture would show the page below it uncovered.
+    await screenshot(page, 'en-restore', { fullPage: false });
     // A wrong name posts, and the server answers with the restore page again, saying why.
     await typed.fill('web-02');
     await dialog.getByRole('button', { name: 'Restore' }).click();
