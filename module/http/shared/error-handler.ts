@@ -17,6 +17,8 @@ export function toSnapshotError(ctx: ModuleContext, err: unknown): SnapshotError
   if (isSnapshotError(translated)) return translated;
   const bodyError = BODY_ERRORS[(err as { type?: string })?.type ?? ''];
   if (bodyError) return new SnapshotError(bodyError[0], bodyError[1]);
+  // The router could not percent-decode a path parameter (`/snapshots/%C3%28`): the address names nothing.
+  if (err instanceof URIError && (err as { status?: number }).status === 400) return new SnapshotError('route_not_found', 404);
   ctx.logger.error({ err }, 'snapshot module: unexpected error');
   return new SnapshotError('internal_error', 500);
 }
