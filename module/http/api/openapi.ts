@@ -57,7 +57,7 @@ export function errorCodes(doc: ApiRouteDoc): Record<number, string[]> {
   // A path parameter that is not valid percent-encoding (`/snapshots/%C3%28`) names nothing.
   if (doc.path.includes(':')) add(404, 'route_not_found');
   if (doc.body && !doc.rawBody) {
-    add(400, 'invalid_json');
+    add(400, 'invalid_json', 'invalid_body');
     add(413, 'payload_too_large');
     add(415, 'json_required', 'invalid_body');
     add(422, 'validation_failed');
