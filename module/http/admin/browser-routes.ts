@@ -22,10 +22,10 @@ const QUERY_CODES = Object.fromEntries(['status', 'kind', 'problem', 'page', 'si
 const adoptForm = z.object({ name: z.string().max(20_000).optional(), allowOverLimit: checkbox, back: z.string().optional() });
 const confirmForm = z.object({ confirm: checkbox, back: z.string().optional() });
 
-/** Query of the page a form came back from (`back`), so a refused action re-renders that same view. */
+/** Query of the admin page a form came back from (`back`), so a refused action re-renders that same view. */
 function queryOf(req: Request): Record<string, string> {
-  const back = (req.body as { back?: unknown } | undefined)?.back;
-  return typeof back === 'string' ? Object.fromEntries(new URL(back, 'http://x').searchParams) : {};
+  const back = safeBack((req.body as { back?: unknown } | undefined)?.back, '');
+  return back ? Object.fromEntries(new URL(back, 'http://x').searchParams) : {};
 }
 
 /** The snapshots and operations browser, and the admin's actions on their rows. */

@@ -54,8 +54,10 @@ export function errorCodes(doc: ApiRouteDoc): Record<number, string[]> {
   add(503, 'service_unavailable', 'database_busy');
   if (!doc.public) add(401, 'not_logged_in');
   if (doc.path.includes(':serviceId')) add(404, 'service_not_found');
+  // A path parameter that is not valid percent-encoding (`/snapshots/%C3%28`) names nothing.
+  if (doc.path.includes(':')) add(404, 'route_not_found');
   if (doc.body && !doc.rawBody) {
-    add(400, 'invalid_json');
+    add(400, 'invalid_json', 'invalid_body');
     add(413, 'payload_too_large');
     add(415, 'json_required', 'invalid_body');
     add(422, 'validation_failed');

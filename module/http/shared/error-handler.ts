@@ -6,6 +6,7 @@ import type { ModuleContext } from './module-context.js';
 
 const BODY_ERRORS: Record<string, [string, number]> = {
   'entity.too.large': ['payload_too_large', 413],
+  'parameters.too.many': ['payload_too_large', 413],
   'entity.parse.failed': ['invalid_json', 400],
   'charset.unsupported': ['invalid_body', 415],
   'encoding.unsupported': ['invalid_body', 415],
@@ -17,6 +18,12 @@ export function toSnapshotError(ctx: ModuleContext, err: unknown): SnapshotError
   if (isSnapshotError(translated)) return translated;
   const bodyError = BODY_ERRORS[(err as { type?: string })?.type ?? ''];
   if (bodyError) return new SnapshotError(bodyError[0], bodyError[1]);
+  // The router could not percent-decode a path parameter (`/snapshots/%C3%28`): the address names nothing.
+  if (err instanceof URIError && (err as { status?: number }).status === 400) return new SnapshotError('route_not_found', 404);
+  // Any other 400 of the body parsers (http-errors marks them `expose`): a body that does not match
+  // its Content-Encoding, or ends before its Content-Length.
+  const http = err as { status?: number; expose?: boolean } | null;
+  if (http?.expose === true && http.status === 400) return new SnapshotError('invalid_body', 400);
   ctx.logger.error({ err }, 'snapshot module: unexpected error');
   return new SnapshotError('internal_error', 500);
 }

@@ -29,7 +29,7 @@ export const webhookRoute = {
   body: webhookBodySchema,
   responses: { 200: { description: 'Applied (or a replay of the first answer)', schema: webhookResponseSchema } },
   errors: {
-    400: ['invalid_json', 'webhook_unknown_event', 'webhook_invalid_payload'],
+    400: ['invalid_json', 'invalid_body', 'webhook_unknown_event', 'webhook_invalid_payload'],
     401: ['webhook_signature_missing', 'webhook_timestamp_invalid', 'webhook_timestamp_expired', 'webhook_signature_invalid'],
     404: ['service_not_found'],
     409: ['webhook_event_in_progress', 'webhook_event_id_reused'],
