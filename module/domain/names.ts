@@ -4,10 +4,12 @@ import { ValidationError } from './errors.js';
 export const NAME_MAX = 64;
 export const DESCRIPTION_MAX = 255;
 
-// Control characters and the bidirectional overrides that can make a name read differently than it sorts.
-const NAME_FORBIDDEN = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+// Control characters and the bidirectional overrides that can make a name read differently than it
+// sorts; and lone surrogates (\p{Cs} matches only unpaired halves in a `u` pattern), which a JSON body
+// can carry but UTF-8 cannot: the database would store U+FFFD instead of what was sent.
+const NAME_FORBIDDEN = /[\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]/u;
 // Descriptions may span lines; other control characters are still refused.
-const DESCRIPTION_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/u;
+const DESCRIPTION_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\p{Cs}\u202A-\u202E\u2066-\u2069]/u;
 
 /** Length in user-perceived code points, so Korean, Japanese and emoji count as one each. */
 function codePoints(s: string): number {

@@ -114,6 +114,8 @@ describe('normalizeSnapshotName', () => {
     ['right-to-left override', '\u202E'],
     ['left-to-right embedding', '\u202A'],
     ['first strong isolate', '\u2068'],
+    ['lone high surrogate', '\ud800'],
+    ['lone low surrogate', '\udc00'],
   ])('refuses an inner %s with name_invalid_characters', (_label, ch) => {
     const err = validationErrorOf(() => normalizeSnapshotName(`before${ch}upgrade`));
     expect(err.fields).toEqual({ name: { code: 'name_invalid_characters' } });
@@ -151,6 +153,13 @@ describe('normalizeDescription', () => {
       const err = validationErrorOf(() => normalizeDescription(raw));
       expect(err.fields).toEqual({ description: { code: 'description_too_long', params: { max: 255 } } });
     }
+  });
+
+  it('refuses a lone surrogate (UTF-8 cannot store it) but keeps emoji, whose surrogates are paired', () => {
+    const err = validationErrorOf(() => normalizeDescription('half \ud83d of an emoji'));
+    expect(err.fields).toEqual({ description: { code: 'description_invalid_characters' } });
+    expect(normalizeDescription(`whole ${EMOJI} emoji`)).toBe(`whole ${EMOJI} emoji`);
+    expect(normalizeSnapshotName(`${EMOJI} nightly`)).toBe(`${EMOJI} nightly`);
   });
 
   it('allows line breaks inside', () => {

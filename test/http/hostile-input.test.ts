@@ -127,6 +127,12 @@ describe.each(DATABASES)('hostile names and descriptions ($kind)', (kind) => {
       expect(json.status, c.code).toBe(422);
       expect(json.body.error.fields[c.field].code).toBe(c.code);
     }
+    // A JSON string may hold half a surrogate pair, which UTF-8 (so the database) cannot: refused, never stored as U+FFFD.
+    for (const [body, field] of [[{ name: 'half \ud83d' }, 'name'], [{ name: 'ok', description: 'half \udc00' }, 'description']] as const) {
+      const half = await api.post('/api/v1/services/svc-bob/snapshots').set('x-test-actor', 'bob').send(body);
+      expect(half.status, field).toBe(422);
+      expect(half.body.error.fields[field], field).toEqual({ code: `${field}_invalid_characters`, message: ko(`${field}_invalid_characters`) });
+    }
     expect(await names()).toEqual([['plain', null]]);
   });
 
