@@ -11,7 +11,7 @@ export async function screenshot(page: Page, name: string, opts: { fullPage?: bo
   const dirs = [path.join(ROOT, 'test-results', 'screenshots')];
   if (process.env.E2E_UPDATE_SCREENSHOTS === '1') dirs.push(path.join(ROOT, 'docs', 'screenshots'));
   // A full-page picture taken while scrolled shows the panel's sticky sidebar halfway down the page.
-  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.evaluate('window.scrollTo(0, 0)');
   for (const dir of dirs) {
     mkdirSync(dir, { recursive: true });
     await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: opts.fullPage ?? true, animations: 'disabled', caret: 'hide' });
