@@ -41,6 +41,12 @@ export const configSchema = z.object({
     enabled: z.boolean().default(true),
     processEveryMs: z.number().int().min(20).default(5_000),
     concurrency: z.number().int().min(1).max(200).default(10),
+    /**
+     * How long a schedule run's job stays locked to the worker that claimed it: a worker that dies
+     * holding jobs leaves them to the others after this long (Agenda's default, under graceMs, so
+     * they still run). A run takes milliseconds; lower it to make a crash cost less lateness.
+     */
+    lockLifetimeMs: z.number().int().min(1_000).default(10 * 60_000),
     /** An occurrence missed while the panel was down still runs if at most this late; else it is recorded as missed. */
     graceMs: z.number().int().min(0).default(15 * 60_000),
     /** How often hypervisor snapshots are compared with the records (0 turns reconcile off). */

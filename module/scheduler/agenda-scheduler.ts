@@ -25,6 +25,11 @@ export interface AgendaSchedulerOptions {
   processEveryMs: number;
   /** Schedule runs one worker process handles at once. */
   concurrency: number;
+  /**
+   * How long a claimed schedule job stays locked; a dead worker's jobs go to the others after this
+   * long. Schedule jobs only: the reconcile pass can take longer and keeps Agenda's default.
+   */
+  lockLifetimeMs: number;
   workerName: string;
 }
 
@@ -48,7 +53,9 @@ export class AgendaScheduler implements SchedulerPort {
       defaultConcurrency: o.concurrency,
       maxConcurrency: o.concurrency * 2,
     });
-    this.agenda.define(SCHEDULE_JOB, (job: Job<{ scheduleId: number; cron: string; timezone: string }>) => this.handle(job), { concurrency: o.concurrency });
+    this.agenda.define(SCHEDULE_JOB, (job: Job<{ scheduleId: number; cron: string; timezone: string }>) => this.handle(job), {
+      concurrency: o.concurrency, lockLifetime: o.lockLifetimeMs,
+    });
     this.agenda.on('error', (err) => o.logger.error({ err }, 'snapshot scheduler: agenda error'));
   }
 

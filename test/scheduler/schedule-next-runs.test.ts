@@ -31,7 +31,7 @@ describe.each(DATABASES)('schedule next runs and removal read only the schedules
     const backend = new KnexBackend({ db });
     await backend.connect();
     const scheduler = new AgendaScheduler({
-      backend, logger: pino({ level: 'silent' }), graceMs: 60_000, processEveryMs: 60_000, concurrency: 1, workerName: 'test',
+      backend, logger: pino({ level: 'silent' }), graceMs: 60_000, processEveryMs: 60_000, concurrency: 1, lockLifetimeMs: 60_000, workerName: 'test',
       run: async () => 'started', missed: async () => undefined,
     });
     // Thousands of schedule jobs (each due a minute after the previous) plus jobs of another name.
