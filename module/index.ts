@@ -216,7 +216,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
         // execution shows, wherever the workers are); only scheduler processes run the jobs.
         if (config.scheduler.enabled) {
           // Jobs follow the schedules table: repairs anything saved while no scheduler ran.
-          for (const s of await repos.schedules.listEnabled()) await started.sync(s);
+          await started.syncAll(await repos.schedules.listEnabled());
           if (config.scheduler.reconcileEveryMs > 0) {
             started.agenda.define(RECONCILE_JOB, async () => { await reconcile(); });
             // A single job shared by every worker: each pass runs once, wherever.

@@ -70,14 +70,32 @@ export class AgendaScheduler implements SchedulerPort {
   }
 
   async sync(schedule: Schedule): Promise<void> {
-    if (!schedule.enabled) {
-      await this.remove(schedule.id);
-      return;
+    await this.syncAll([schedule]);
+  }
+
+  /**
+   * Makes the schedules' jobs match them, leaving alone the jobs already in step (same cron expression
+   * and timezone). Saving recomputes the next run from now, so re-saving an unchanged job would move an
+   * occurrence that is due but not yet run (a worker starting mid-rush, or a panel back up within the
+   * grace window) to next week, where it is neither run nor recorded as missed.
+   */
+  async syncAll(schedules: Schedule[]): Promise<void> {
+    const enabled = schedules.filter((s) => s.enabled);
+    const jobs = enabled.length ? await this.o.backend.repository.findUnique(SCHEDULE_JOB, enabled.map((s) => scheduleJobKey(s.id))) : [];
+    const existing = new Map(enabled.map((s, i) => [s.id, jobs[i] ?? null]));
+    for (const schedule of schedules) {
+      if (!schedule.enabled) {
+        await this.remove(schedule.id);
+        continue;
+      }
+      const cron = scheduleCron(schedule);
+      const current = existing.get(schedule.id);
+      if (current && !current.disabled && current.nextRunAt && current.repeatInterval === cron && current.repeatTimezone === schedule.timezone) continue;
+      const job = this.agenda.create(SCHEDULE_JOB, { scheduleId: schedule.id, cron, timezone: schedule.timezone });
+      job.unique(scheduleJobKey(schedule.id));
+      job.repeatEvery(cron, { timezone: schedule.timezone, skipImmediate: true });
+      await job.save();
     }
-    const job = this.agenda.create(SCHEDULE_JOB, { scheduleId: schedule.id, cron: scheduleCron(schedule), timezone: schedule.timezone });
-    job.unique(scheduleJobKey(schedule.id));
-    job.repeatEvery(scheduleCron(schedule), { timezone: schedule.timezone, skipImmediate: true });
-    await job.save();
   }
 
   /** Deletes the schedule's job by its unique key (Agenda's cancel by data would read every job). */

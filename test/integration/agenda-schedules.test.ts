@@ -72,6 +72,20 @@ describe.each(DATABASES)('weekly schedules on Agenda ($kind)', (kind) => {
     expect(next.getTime()).toBeGreaterThan(Date.now() + 6 * 24 * 3600_000);
   });
 
+  it('a due occurrence not yet run when the panel restarts still runs (start re-syncs without moving it)', async () => {
+    await setup();
+    const clock = wallClock(new Date(), 'UTC');
+    const s = await fx.mod.schedules.create(SERVICE, { name: 'Now', days: [clock.day], hour: clock.hour, minute: clock.minute, timezone: 'UTC', keep: 2 }, CTX);
+    await fx.mod.stop();
+    // Due while no scheduler ran; the next start re-syncs every schedule's job first.
+    await jobs().update({ next_run_at: new Date(Date.now() - 1000) });
+    const revision = (await jobs().first()).revision;
+    await fx.mod.start();
+    await waitFor(async () => (await handle.db('snapshot_snapshots').where({ schedule_id: s.id })).length === 1, 10_000, 'scheduled snapshot after restart');
+    // Left as it was by the re-sync (its definition was current), then run.
+    expect((await jobs().first()).revision).toBe(revision);
+  });
+
   it('an occurrence missed beyond the grace window is recorded as missed, not run late', async () => {
     await setup();
     const threeDaysAgo = new Date(Date.now() - 3 * 24 * 3600_000);
