@@ -71,6 +71,16 @@ export class SchedulesRepo {
     await db(T).where({ id }).update(toColumns(patch));
   }
 
+  /**
+   * Records a run of the occurrence `patch.lastRunAt` unless one at or after it is recorded already
+   * (false then: the occurrence ran before). One conditional UPDATE, so of two runs of one occurrence
+   * only one can record it.
+   */
+  async recordRun(id: number, patch: SchedulePatch & { lastRunAt: Date }, db: Knex = this.db): Promise<boolean> {
+    const n = await db(T).where({ id }).where((q) => q.whereNull('last_run_at').orWhere('last_run_at', '<', patch.lastRunAt)).update(toColumns(patch));
+    return Number(n) === 1;
+  }
+
   async remove(id: number, db: Knex = this.db): Promise<void> {
     await db(T).where({ id }).delete();
   }

@@ -8,7 +8,11 @@ import type { NewAuditEvent } from '../db/audit-repo.js';
 import type { PlanLimits } from '../domain/limits.js';
 import type { PanelService, Schedule, Snapshot } from '../domain/types.js';
 
-export type RunResult = 'started' | 'limit_reached' | 'paused' | 'disabled' | 'gone' | 'failed' | 'missed';
+/** 'already_run': the occurrence was run before (a run repeated after its worker died); nothing done. */
+export type RunResult = 'started' | 'limit_reached' | 'paused' | 'disabled' | 'gone' | 'failed' | 'missed' | 'already_run';
+
+/** Rolls a scheduled create back: its occurrence turned out to be recorded already. */
+class AlreadyRun extends Error {}
 
 export interface ScheduleRunDeps {
   deps: DomainDeps;
@@ -52,6 +56,8 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
   const { repos, notifier } = r.deps;
   const schedule = await repos.schedules.get(scheduleId);
   if (!schedule) return 'gone';
+  // Each occurrence runs once: a run repeated after its worker died mid-run finds it recorded.
+  if (schedule.lastRunAt && schedule.lastRunAt.getTime() >= at.getTime()) return 'already_run';
   const ctx = { actor: { type: 'schedule' as const, id: String(schedule.id) } };
   const outcome = (result: RunResult, code: string | null) => ({
     patch: { lastRunAt: at, lastResult: result, lastError: code },
@@ -90,13 +96,15 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
     // The run's outcome commits with its snapshot: one commit, and never one without the other.
     const alongside = async (_s: Snapshot, trx: Knex.Transaction) => {
       const { patch, event } = outcome('started', null);
-      await repos.schedules.update(schedule.id, patch, trx);
+      // Two runs of one occurrence (one outliving its lock) both got past the check above: one records it.
+      if (!(await repos.schedules.recordRun(schedule.id, patch, trx))) throw new AlreadyRun();
       return [event];
     };
     await r.snapshots.create(service, { name: scheduledSnapshotName(schedule, at, r.nameFormats), includeMemory }, ctx,
       { origin: 'schedule', scheduleId: schedule.id, limits, alongside });
     return 'started';
   } catch (err) {
+    if (err instanceof AlreadyRun) return 'already_run';
     const code = isSnapshotError(err) ? err.code : 'internal_error';
     if (code === 'snapshot_limit_reached') {
       await notifier.notify({ type: 'schedule_skipped', serviceId: service.id, params: { name: schedule.name } });

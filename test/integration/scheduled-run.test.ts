@@ -47,6 +47,16 @@ describe.each(DATABASES)('scheduled runs and retention ($kind)', (kind) => {
     await waitFor(async () => (await fx.mod.schedules.get(SERVICE, schedule.id)).lastResult === 'ok', 3000, 'last result ok');
   });
 
+  it('runs an occurrence once: a repeated run of it (its first worker died before Agenda knew) does nothing', async () => {
+    await setup();
+    const schedule = await fx.mod.schedules.create(SERVICE, WEEKLY, CTX);
+    const at = new Date('2026-11-21T18:00:00Z');
+    expect(await run(schedule.id, at)).toBe('started');
+    expect(await run(schedule.id, at)).toBe('already_run');
+    expect(await rows()).toHaveLength(1);
+    expect(await handle.db('snapshot_audit_events').where({ action: 'schedule.run' })).toHaveLength(1);
+  });
+
   it('keeps only `keep` unpinned snapshots of the schedule; pinned and manual ones stay', async () => {
     await setup({ maxSnapshots: 10, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true });
     const mine = await manual('manual one');

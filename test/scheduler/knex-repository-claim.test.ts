@@ -80,6 +80,28 @@ describe.each(DATABASES)('KnexJobRepository claiming ($kind)', (kind: TestDataba
     expect(ms(again!.lockedAt)).toBe(later.getTime());
   });
 
+  it('a repeating job whose worker died mid-run is claimed due again; one whose run had finished keeps its next run', async () => {
+    const nextWeek = new Date(Date.now() + 7 * 24 * 3600_000);
+    const save = async (name: string) => {
+      await repo.saveJob(newJob({ name, nextRunAt: new Date(Date.now() - 1000), repeatInterval: '0 3 * * 0' }), undefined);
+      return (await claim(repo, name))!;
+    };
+    // What Job.run() persists before the handler: the next run already moved to next week.
+    const cut = await save('cut');
+    const startedAt = new Date();
+    await repo.saveJobState({ ...cut, nextRunAt: nextWeek, lastRunAt: startedAt }, undefined);
+    // The same, but the run finished; only its unlock was lost.
+    const done = await save('done');
+    await repo.saveJobState({ ...done, nextRunAt: nextWeek, lastRunAt: startedAt, lastFinishedAt: new Date(startedAt.getTime() + 5) }, undefined);
+
+    const later = new Date(done.lockedAt!.getTime() + LIFETIME + 1);
+    const again = (await claim(repo, 'cut', 0, later))!;
+    expect([again._id, ms(again.nextRunAt), ms(again.lockedAt)]).toEqual([cut._id, startedAt.getTime(), later.getTime()]);
+    expect(ms((await repo.getJobById(cut._id!))!.nextRunAt)).toBe(startedAt.getTime());
+    const kept = (await claim(repo, 'done', 0, later))!;
+    expect([kept._id, ms(kept.nextRunAt)]).toEqual([done._id, nextWeek.getTime()]);
+  });
+
   it('lockJob locks only an unlocked, enabled job whose nextRunAt is unchanged', async () => {
     const j = await repo.saveJob(newJob({ name: 'lock-me', nextRunAt: new Date(Date.now() - 10) }), undefined);
     expect(await repo.lockJob({ ...j, nextRunAt: new Date(j.nextRunAt!.getTime() + 1) }, undefined)).toBeUndefined();

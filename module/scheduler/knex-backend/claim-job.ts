@@ -92,6 +92,19 @@ function unchanged(q: Knex.QueryBuilder, c: Candidate): Knex.QueryBuilder {
 }
 
 /**
+ * The claim's next_run_at: a job whose lock expired in the middle of a run (it started after the last
+ * finished one: its worker died) is due again at once. Agenda moves a repeating job's next run ahead
+ * before running it, and the reference then only releases such a job, so the run the crash cut short
+ * would be skipped until the next interval (a scheduled snapshot missed for a week). Its handler runs
+ * again instead and must tolerate that (a scheduled run checks whether its occurrence was recorded).
+ */
+function nextRunOnClaim(t: JobTable, lockDeadline: Date): Knex.Raw {
+  return t.db.raw('CASE WHEN ?? <= ? AND ?? IS NOT NULL AND (?? IS NULL OR ?? < ??) THEN ?? ELSE ?? END', [
+    'locked_at', lockDeadline, 'last_run_at', 'last_finished_at', 'last_finished_at', 'last_run_at', 'last_run_at', 'next_run_at',
+  ]);
+}
+
+/**
  * Locks what it can of `batch` in one UPDATE that re-checks the claim conditions and that each row
  * is the one read: atomic on both databases (row locks on MySQL/MariaDB, the write lock on SQLite),
  * with no transaction to hold. Returns the candidates locked. When only some were (another worker
@@ -100,12 +113,20 @@ function unchanged(q: Knex.QueryBuilder, c: Candidate): Knex.QueryBuilder {
 async function lockBatch(t: JobTable, batch: Candidate[], name: string, nextScanAt: Date, lockDeadline: Date, lockedAt: Date, by: string): Promise<Candidate[]> {
   const update = claimable(t.db(t.table), name, nextScanAt, lockDeadline)
     .where((any) => { for (const c of batch) any.orWhere((one) => unchanged(one, c)); });
-  const n = Number(await update.update({ locked_at: lockedAt, last_modified_by: by }));
+  // next_run_at first: MySQL's SET sees the columns it already assigned (locked_at would be the new one).
+  const n = Number(await update.update({ next_run_at: nextRunOnClaim(t, lockDeadline), locked_at: lockedAt, last_modified_by: by }));
   if (n === batch.length) return batch;
   if (n === 0) return [];
   const mine = new Set((await t.db(t.table).whereIn('id', batch.map((c) => c.id as string))
     .where({ locked_at: lockedAt, last_modified_by: by }).select('id')).map((r: JobRow) => String(r.id)));
   return batch.filter((c) => mine.has(String(c.id)));
+}
+
+/** The rows of `claimed` as they now are, in the same order. */
+async function reread(t: JobTable, claimed: Candidate[]): Promise<JobRow[]> {
+  const rows: JobRow[] = await t.db(t.table).whereIn('id', claimed.map((c) => c.id as string));
+  const byId = new Map(rows.map((r) => [String(r.id), r]));
+  return claimed.map((c) => byId.get(String(c.id))).filter((r): r is JobRow => r !== undefined);
 }
 
 /**
@@ -127,8 +148,11 @@ async function claim(t: JobTable, cache: CandidateCache, held: HeldJobs, name: s
       batch = cache.take(name, size);
       if (!batch.length) return undefined;
     }
-    const locked = (await lockBatch(t, batch, name, nextScanAt, lockDeadline, lockedAt, mark))
-      .map(({ src: _src, ...row }) => ({ ...row, locked_at: lockedAt, last_modified_by: mark }));
+    const claimed = await lockBatch(t, batch, name, nextScanAt, lockDeadline, lockedAt, mark);
+    // A dead worker's job may have been made due again by the claim (rare): read what it wrote.
+    const locked = claimed.some((c) => Number(c.src) === 0)
+      ? await reread(t, claimed)
+      : claimed.map(({ src: _src, ...row }) => ({ ...row, locked_at: lockedAt, last_modified_by: mark }));
     const [first, ...rest] = locked;
     if (!first) continue;
     held.hold(name, rest, lockedAt, mark);
