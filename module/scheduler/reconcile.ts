@@ -20,6 +20,9 @@ const ACTOR = { type: 'reconcile' as const, id: null };
 export async function reconcileService(deps: DomainDeps, service: PanelService, prefix: string): Promise<ReconcileSummary> {
   const { repos } = deps;
   const summary: ReconcileSummary = { serviceId: service.id, vanished: 0, unmanaged: 0, stuck: 0 };
+  // Only records there before the check below are judged: a create committed after it is `creating`
+  // with its task not started (a panel starting mid-rush), and would look vanished.
+  const settled = new Set((await repos.snapshots.listForService(service.id)).map((r) => r.id));
   if ((await repos.operations.pendingForService(service.id)).length > 0) return { ...summary, skipped: 'busy' };
   let listed;
   try {
@@ -30,12 +33,12 @@ export async function reconcileService(deps: DomainDeps, service: PanelService, 
   const onHypervisor = new Map(listed.map((s) => [s.name, s]));
   const rows = await repos.snapshots.listForService(service.id);
   for (const row of rows) {
-    if (onHypervisor.has(row.hvName) || !['active', 'creating', 'restoring', 'deleting'].includes(row.status)) continue;
+    if (!settled.has(row.id) || onHypervisor.has(row.hvName) || !['active', 'creating', 'restoring', 'deleting'].includes(row.status)) continue;
     // deleting + gone is simply a finished delete whose operation record was lost: drop the row.
     if (row.status === 'deleting') {
       await repos.snapshots.remove(row.id);
-    } else {
-      await repos.snapshots.transition(row.id, row.status, { status: 'error', errorCode: 'snapshot_vanished', errorMessage: 'not found on the hypervisor' });
+    } else if (!(await repos.snapshots.transition(row.id, row.status, { status: 'error', errorCode: 'snapshot_vanished', errorMessage: 'not found on the hypervisor' }))) {
+      continue; // changed since it was read (an operation queued meanwhile): the next pass looks again
     }
     summary.vanished += 1;
     await repos.audit.record({ actor: ACTOR, serviceId: service.id, snapshotId: row.id, snapshotName: row.name, action: 'reconcile.vanished', result: 'ok', fromStatus: row.status, toStatus: row.status === 'deleting' ? 'deleted' : 'error' });

@@ -61,6 +61,21 @@ describe.each(DATABASES)('reconcile ($kind)', (kind) => {
     expect((await fx.mod.reconcile())[0]).toMatchObject({ skipped: 'busy', unmanaged: 0 });
   });
 
+  it('never judges a snapshot whose create committed during the pass (its task not started yet) as vanished', async () => {
+    await setup();
+    await active('kept');
+    await fx.mod.stop();
+    let created: number | null = null;
+    // While the pass lists the hypervisor, a create commits (a scheduled rush as a panel process starts).
+    const list = driver.list.bind(driver);
+    driver.list = async (target) => {
+      if (created === null) created = (await fx.mod.snapshots.create(SERVICE, { name: 'meanwhile' }, CTX)).id;
+      return list(target);
+    };
+    expect((await fx.mod.reconcile())[0]).toMatchObject({ vanished: 0, unmanaged: 0 });
+    expect(await row(created!)).toMatchObject({ status: 'creating', error_code: null });
+  });
+
   it('fails an operation that has been running far past the timeout and marks its snapshot error', async () => {
     await setup();
     await fx.mod.stop();
