@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { HypervisorTarget } from '../drivers/contract.js';
 import type { Operation, OperationKind, OperationStatus } from '../domain/types.js';
 import { OperationClaims, type ClaimRequest, type ClaimResult } from './operation-claim.js';
-import { insertedId, parseJson, toDate, toDateOrNull, toNumberOrNull } from './values.js';
+import { insertedId, isMysql, parseJson, toDate, toDateOrNull, toNumberOrNull } from './values.js';
 
 const T = 'snapshot_operations';
 
@@ -127,10 +127,18 @@ export class OperationsRepo {
     await q.update(row);
   }
 
-  /** Cancels queued operations of a service (termination supersedes them). */
-  async failQueued(serviceId: string, code: string, db: Knex = this.db): Promise<number[]> {
-    const rows = await db(T).where({ service_id: serviceId, status: 'queued' }).select('id', 'snapshot_id', 'kind');
-    if (rows.length) await db(T).whereIn('id', rows.map((r) => r.id)).update({ status: 'failed', error_code: code, finished_at: new Date(), updated_at: new Date() });
-    return rows.map((r) => Number(r.id));
+  /**
+   * Cancels the queued operations of a service (termination supersedes them) and returns them. The
+   * rows are locked as they are read (MariaDB), so a worker claiming one at the same moment either
+   * claimed it first (it is running, not returned) or waits and finds it failed.
+   */
+  async failQueued(serviceId: string, code: string, db: Knex = this.db): Promise<Array<{ id: number; snapshotId: number | null; kind: OperationKind }>> {
+    const q = db(T).where({ service_id: serviceId, status: 'queued' }).select('id', 'snapshot_id', 'kind');
+    const rows: Array<Record<string, unknown>> = await (isMysql(db) ? q.forUpdate() : q);
+    if (rows.length) {
+      await db(T).whereIn('id', rows.map((r) => Number(r.id))).where({ status: 'queued' })
+        .update({ status: 'failed', error_code: code, finished_at: new Date(), updated_at: new Date() });
+    }
+    return rows.map((r) => ({ id: Number(r.id), snapshotId: toNumberOrNull(r.snapshot_id), kind: r.kind as OperationKind }));
   }
 }

@@ -104,8 +104,8 @@ export class ServicesRepo {
    * may be missing, so the three are left-joined to a one-row anchor): the pages showing a quota
    * need all three, and on those pages a round trip costs more than its rows.
    */
-  async getWithPlanLimits(serviceId: string, planId: string): Promise<StateAndLimits> {
-    const row = await joinStateAndLimits(this.db.from(this.db.raw('(select 1 as one) as anchor')), serviceId, planId).first();
+  async getWithPlanLimits(serviceId: string, planId: string, db: Knex = this.db): Promise<StateAndLimits> {
+    const row = await joinStateAndLimits(db.from(db.raw('(select 1 as one) as anchor')), serviceId, planId).first();
     return stateAndLimitsOf(row as Record<string, unknown>);
   }
 

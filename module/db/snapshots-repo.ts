@@ -67,6 +67,14 @@ export interface ListPage extends StateAndLimits {
   pendingCount: number;
 }
 
+/** What a create decides on, read under the service's row lock (SnapshotsRepo.lockForCreate). */
+export interface CreateLock {
+  occupying: number;
+  queuedOperations: number;
+  suspended: boolean;
+  terminated: boolean;
+}
+
 /** Snapshot records. Status changes go through `transition` so a concurrent change is never overwritten. */
 export class SnapshotsRepo {
   private readonly page: PreparedQuery<'serviceId' | 'planId' | 'defaultPlan'>;
@@ -156,19 +164,32 @@ export class SnapshotsRepo {
    * (see createSnapshot: then no wake is needed). Null when the service has no state row yet. The
    * counts are correlated with the locked row, so they are plain reads made after it is locked (never
    * computed ahead as constants) and see every create that held the lock before. SQLite needs no
-   * lock: its writers are serialized.
+   * lock: its writers are serialized. The service's suspension flags come with it (see assertServiceOpen).
    */
-  async lockForCreate(trx: Knex.Transaction, serviceId: string): Promise<{ occupying: number; queuedOperations: number } | null> {
+  async lockForCreate(trx: Knex.Transaction, serviceId: string): Promise<CreateLock | null> {
     const locked = trx.ref('st.service_id');
     const occupying = trx(`${T} as sn`).where('sn.service_id', locked).whereIn('sn.status', OCCUPYING_STATUSES as SnapshotStatus[]).count('*');
     const queued = trx('snapshot_operations as op').where('op.service_id', locked).where('op.status', 'queued').count('*');
-    const q = trx('snapshot_services as st').where('st.service_id', serviceId).select('st.service_id', occupying.as('occupying'), queued.as('queued'));
+    const q = trx('snapshot_services as st').where('st.service_id', serviceId)
+      .select('st.service_id', 'st.suspended', 'st.terminated', occupying.as('occupying'), queued.as('queued'));
     const row = await (isMysql(trx) ? q.forUpdate() : q).first() as Record<string, unknown> | undefined;
-    return row ? { occupying: Number(row.occupying), queuedOperations: Number(row.queued) } : null;
+    return row ? {
+      occupying: Number(row.occupying), queuedOperations: Number(row.queued), suspended: toBool(row.suspended), terminated: toBool(row.terminated),
+    } : null;
   }
 
-  async update(id: number, patch: SnapshotPatch, db: Knex = this.db): Promise<void> {
-    await db(T).where({ id }).update(toColumns(patch));
+  /** Updates a record; false when it is gone (a delete finished meanwhile). */
+  async update(id: number, patch: SnapshotPatch, db: Knex = this.db): Promise<boolean> {
+    return Number(await db(T).where({ id }).update(toColumns(patch))) === 1;
+  }
+
+  /**
+   * Pins or unpins unless the snapshot is being deleted or failed: one conditional UPDATE, so a
+   * rotation moving it to deleting at the same moment either comes first (and the pin is refused) or
+   * sees it pinned (and skips it). False when nothing was changed.
+   */
+  async setPinned(id: number, pinned: boolean, db: Knex = this.db): Promise<boolean> {
+    return Number(await db(T).where({ id }).whereNotIn('status', ['deleting', 'failed']).update(toColumns({ pinned }))) === 1;
   }
 
   /**

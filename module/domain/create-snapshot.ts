@@ -1,10 +1,12 @@
 import type { Knex } from 'knex';
 import type { NewAuditEvent } from '../db/audit-repo.js';
+import type { CreateLock } from '../db/snapshots-repo.js';
 import type { ActionContext, DomainDeps } from './deps.js';
 import { QuotaExceededError, ValidationError } from './errors.js';
 import type { PlanLimits } from './limits.js';
 import { generateHypervisorName, normalizeDescription, normalizeSnapshotName } from './names.js';
 import { decideScheduledRun } from './retention.js';
+import { assertServiceOpen } from './service-guard.js';
 import { auditEvent, enqueueOperation, recordRefusal, rotateOut } from './snapshot-records.js';
 import type { PanelService, Snapshot, SnapshotOrigin } from './types.js';
 
@@ -26,50 +28,48 @@ export interface CreateOptions {
   alongside?(snapshot: Snapshot, trx: Knex.Transaction): Promise<NewAuditEvent[]>;
 }
 
+/** A create's input, checked and resolved before its transaction (see prepareCreate). */
+export interface PreparedCreate {
+  name: string;
+  description: string | null;
+  includeMemory: boolean;
+  limits: PlanLimits;
+}
+
+/** Checks a create's name, description and memory rule, and reads the limits it will be held to. */
+export async function prepareCreate(deps: DomainDeps, service: PanelService, input: CreateInput, opts: CreateOptions = {}): Promise<PreparedCreate> {
+  const name = normalizeSnapshotName(input.name);
+  const description = normalizeDescription(input.description);
+  const includeMemory = input.includeMemory === true;
+  const limits = opts.limits ?? (await deps.limits.forService(service.id, service.planId));
+  if (includeMemory) {
+    const caps = await deps.driver(service.target.driver).capabilities(service.target);
+    if (!limits.memoryAllowed || !caps.memory) {
+      throw new ValidationError({ includeMemory: { code: limits.memoryAllowed ? 'memory_unsupported_by_hypervisor' : 'memory_not_in_plan' } });
+    }
+  }
+  return { name, description, includeMemory, limits };
+}
+
 /**
  * Creates a snapshot: checks the name, memory rule and quota, then inserts the `creating` record and
  * its operation in one transaction under the service's row lock, so parallel requests never exceed
  * the limit. A scheduled create finding the limit reached makes room in that same transaction by
- * rotating its schedule's own oldest unpinned snapshots (SPEC §3); their deletes are queued ahead
- * of the create. When nothing can be rotated it is refused, deleting nothing.
+ * rotating its schedule's own oldest unpinned snapshots; their deletes are queued ahead of the
+ * create. When nothing can be rotated it is refused, deleting nothing.
  */
 export async function createSnapshot(deps: DomainDeps, service: PanelService, input: CreateInput, ctx: ActionContext, opts: CreateOptions = {}): Promise<Snapshot> {
   const { repos } = deps;
   try {
-    const name = normalizeSnapshotName(input.name);
-    const description = normalizeDescription(input.description);
-    const includeMemory = input.includeMemory === true;
-    const limits = opts.limits ?? (await deps.limits.forService(service.id, service.planId));
-    if (includeMemory) {
-      const caps = await deps.driver(service.target.driver).capabilities(service.target);
-      if (!limits.memoryAllowed || !caps.memory) {
-        throw new ValidationError({ includeMemory: { code: limits.memoryAllowed ? 'memory_unsupported_by_hypervisor' : 'memory_not_in_plan' } });
-      }
-    }
-    const rotateFor = opts.origin === 'schedule' && opts.scheduleId ? opts.scheduleId : null;
+    const prepared = await prepareCreate(deps, service, input, opts);
     const attempt = () => deps.transaction(async (trx) => {
-      const state = await repos.snapshots.lockForCreate(trx, service.id);
+      const lock = await repos.snapshots.lockForCreate(trx, service.id);
       // No state row yet (first snapshot of the service): created outside, then the attempt repeats.
-      if (!state) return null;
-      let used = state.occupying;
-      const rotated = used >= limits.maxSnapshots && rotateFor !== null ? await rotateToMakeRoom(deps, trx, service, rotateFor, limits.maxSnapshots, ctx) : [];
-      used -= rotated.length;
-      if (used >= limits.maxSnapshots) {
-        throw new QuotaExceededError({ limit: limits.maxSnapshots, used, over: used - limits.maxSnapshots });
-      }
-      const snapshot = await repos.snapshots.insert({
-        serviceId: service.id, name, description, includeMemory, status: 'creating',
-        hvName: generateHypervisorName(deps.namePrefix, new Date()),
-        origin: opts.origin ?? 'manual', scheduleId: opts.scheduleId ?? null, createdBy: ctx.actor.id ?? null,
-      }, trx);
-      await enqueueOperation(deps, trx, service, snapshot.id, 'create', ctx);
-      const also = opts.alongside ? await opts.alongside(snapshot, trx) : [];
-      await repos.audit.record([
-        ...rotated,
-        auditEvent(ctx, service, 'snapshot.create', 'ok', snapshot, { toStatus: 'creating', details: { includeMemory, origin: snapshot.origin } }),
-        ...also,
-      ], trx);
-      return { snapshot, queuedOperations: state.queuedOperations };
+      if (!lock) return null;
+      assertServiceOpen(lock, ctx.actor);
+      const { snapshot, events } = await createLocked(deps, trx, service, prepared, lock, ctx, opts);
+      await repos.audit.record(events, trx);
+      return { snapshot, queuedOperations: lock.queuedOperations };
     });
     let created = await attempt();
     if (!created) {
@@ -86,6 +86,32 @@ export async function createSnapshot(deps: DomainDeps, service: PanelService, in
     if (opts.origin !== 'schedule') await recordRefusal(deps, ctx, service, 'snapshot.create', err);
     throw err;
   }
+}
+
+/**
+ * The create itself, inside a transaction already holding the service's row lock (`lock`, read by
+ * lockForCreate): quota, a scheduled create's rotation, the record and its queued operation.
+ * Returns the snapshot and the audit events to record with the caller's own; a restore's safety
+ * snapshot is made this way, in the restore's transaction, so a refused restore leaves none.
+ */
+export async function createLocked(deps: DomainDeps, trx: Knex.Transaction, service: PanelService, p: PreparedCreate, lock: CreateLock,
+  ctx: ActionContext, opts: CreateOptions = {}): Promise<{ snapshot: Snapshot; events: NewAuditEvent[] }> {
+  const { repos } = deps;
+  const max = p.limits.maxSnapshots;
+  const rotateFor = opts.origin === 'schedule' && opts.scheduleId ? opts.scheduleId : null;
+  let used = lock.occupying;
+  const rotated = used >= max && rotateFor !== null ? await rotateToMakeRoom(deps, trx, service, rotateFor, max, ctx) : [];
+  used -= rotated.length;
+  if (used >= max) throw new QuotaExceededError({ limit: max, used, over: used - max });
+  const snapshot = await repos.snapshots.insert({
+    serviceId: service.id, name: p.name, description: p.description, includeMemory: p.includeMemory, status: 'creating',
+    hvName: generateHypervisorName(deps.namePrefix, new Date()),
+    origin: opts.origin ?? 'manual', scheduleId: opts.scheduleId ?? null, createdBy: ctx.actor.id ?? null,
+  }, trx);
+  await enqueueOperation(deps, trx, service, snapshot.id, 'create', ctx);
+  const also = opts.alongside ? await opts.alongside(snapshot, trx) : [];
+  const created = auditEvent(ctx, service, 'snapshot.create', 'ok', snapshot, { toStatus: 'creating', details: { includeMemory: p.includeMemory, origin: snapshot.origin } });
+  return { snapshot, events: [...rotated, created, ...also] };
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { NewAuditEvent } from '../db/audit-repo.js';
 import type { ActionContext, DomainDeps } from './deps.js';
 import { quotaView } from './limits.js';
 import { adjustSchedulesToLimits, checkDiskChange, type ScheduleAdjustment } from './plan-change.js';
@@ -131,31 +132,45 @@ export class LifecycleService {
     await repos.services.ensure(service.id, service.planId);
     const result = await this.deps.transaction(async (trx) => {
       const state = await repos.services.lock(trx, service.id);
-      if (state?.terminated) return { changed: false, deleting: 0 };
+      const terminated = (details: Record<string, unknown>): NewAuditEvent => ({
+        actor: ctx.actor, ip: ctx.ip, serviceId: service.id, action: 'billing.terminated', result: 'ok', details,
+      });
+      if (state?.terminated) {
+        // Delivered again: audited as such, nothing changes.
+        await repos.audit.record(terminated({ changed: false, deleting: 0 }), trx);
+        return { changed: false, deleting: 0, cancelled: 0, schedules: [] as number[] };
+      }
       await repos.services.update(service.id, { terminated: true }, trx);
       // Queued work is superseded; a create that never started leaves nothing on the hypervisor.
-      const cancelled = new Set(await repos.operations.failQueued(service.id, 'service_terminated', trx));
-      const pending = await repos.operations.pendingForService(service.id, trx);
+      const cancelled = await repos.operations.failQueued(service.id, 'service_terminated', trx);
+      const running = await repos.operations.pendingForService(service.id, trx);
+      const events: NewAuditEvent[] = cancelled.map((op) => ({
+        actor: ctx.actor, ip: ctx.ip, serviceId: service.id, snapshotId: op.snapshotId, action: 'operation.cancelled', result: 'failed',
+        code: 'service_terminated', details: { operationId: op.id, kind: op.kind },
+      }));
       let deleting = 0;
       for (const s of await repos.snapshots.listForService(service.id, trx)) {
-        const running = pending.some((op) => op.snapshotId === s.id);
-        if (s.status === 'failed' || (s.status === 'creating' && !running)) {
+        const op = running.find((o) => o.snapshotId === s.id);
+        if (s.status === 'failed' || (s.status === 'creating' && !op)) {
           await repos.snapshots.remove(s.id, trx);
           continue;
         }
-        const status = s.status === 'restoring' && !running ? 'active' : s.status;
+        deleting += 1;
+        const status = s.status === 'restoring' && !op ? 'active' : s.status;
         if (canTransition(status, 'deleting')) await repos.snapshots.update(s.id, { status: 'deleting', pinned: false }, trx);
+        // A delete already running removes it; a second one would act on a snapshot already gone.
+        if (op?.kind === 'delete') continue;
         // A running create or restore finishes first: operations of a service run in order.
         await repos.operations.insert({ serviceId: service.id, snapshotId: s.id, kind: 'delete', target: service.target, origin: ctx.actor.type, requestedBy: ctx.actor.id ?? null }, trx);
-        deleting += 1;
       }
       const schedules = (await repos.schedules.listForService(service.id, trx)).map((x) => x.id);
       await repos.schedules.removeForService(service.id, trx);
-      return { changed: true, deleting, cancelled: cancelled.size, schedules };
+      const summary = { changed: true, deleting, cancelled: cancelled.length, schedules };
+      await repos.audit.record([...events, terminated(summary)], trx);
+      return summary;
     });
-    for (const id of result.schedules ?? []) await this.scheduler()?.remove(id);
-    await repos.audit.record({ actor: ctx.actor, ip: ctx.ip, serviceId: service.id, action: 'billing.terminated', result: 'ok', details: result });
-    this.deps.wake(service.id);
+    for (const id of result.schedules) await this.scheduler()?.remove(id);
+    if (result.changed) this.deps.wake(service.id);
     return { changed: result.changed, deleting: result.deleting };
   }
 

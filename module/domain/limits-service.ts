@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { LimitsRepo } from '../db/limits-repo.js';
 import { DEFAULT_PLAN } from '../db/limits-repo.js';
 import type { ServiceStateRow, ServicesRepo } from '../db/services-repo.js';
@@ -18,9 +19,10 @@ export class LimitsService {
     return this.resolve(planId, await this.limits.getMany([planId, DEFAULT_PLAN]), null);
   }
 
-  async forService(serviceId: string, planId: string): Promise<PlanLimits> {
+  /** `db`: a transaction to read in (SQLite's one connection is held by it). */
+  async forService(serviceId: string, planId: string, db?: Knex): Promise<PlanLimits> {
     // One round trip for the three rows: every create and every scheduled run asks.
-    const { state, plans } = await this.services.getWithPlanLimits(serviceId, planId);
+    const { state, plans } = await this.services.getWithPlanLimits(serviceId, planId, db);
     return this.resolve(planId, plans, state);
   }
 

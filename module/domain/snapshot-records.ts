@@ -28,6 +28,17 @@ export async function recordRefusal(deps: DomainDeps, ctx: ActionContext, servic
     .catch(() => undefined);
 }
 
+/** Runs an action and audits its refusal (recordRefusal) before rethrowing: one path for every action. */
+export async function withRefusalAudit<T>(deps: DomainDeps, ctx: ActionContext, service: PanelService, action: string, fn: () => Promise<T>,
+  snapshotId?: number): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    await recordRefusal(deps, ctx, service, action, err, snapshotId);
+    throw err;
+  }
+}
+
 /**
  * Retention's move, inside the caller's transaction: each snapshot still active and unpinned goes to
  * `deleting` with its delete queued (one pinned or changed meanwhile is skipped). Returns the audit

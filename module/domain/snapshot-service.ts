@@ -1,10 +1,11 @@
 import type { Knex } from 'knex';
 import type { DriverCapabilities } from '../drivers/contract.js';
 import type { DomainDeps, ActionContext } from './deps.js';
-import { createSnapshot, type CreateInput, type CreateOptions } from './create-snapshot.js';
+import { createLocked, createSnapshot, prepareCreate, type CreateInput, type CreateOptions } from './create-snapshot.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { normalizeDescription, normalizeSnapshotName } from './names.js';
-import { auditEvent, enqueueOperation, recordRefusal, rotateOut, type AuditExtra, type AuditResult } from './snapshot-records.js';
+import { assertServiceOpen, lockOpenService } from './service-guard.js';
+import { auditEvent, enqueueOperation, rotateOut, withRefusalAudit } from './snapshot-records.js';
 import { assertTransition } from './status.js';
 import type { PanelService, Snapshot } from './types.js';
 
@@ -46,14 +47,14 @@ export class SnapshotService {
    * meanwhile (a pinned snapshot is never deleted automatically). Returns the ids now being deleted.
    */
   async rotate(service: PanelService, ids: number[], ctx: ActionContext): Promise<number[]> {
-    const candidates: Snapshot[] = [];
-    for (const id of ids) {
-      const s = await this.deps.repos.snapshots.get(id);
-      if (s && s.serviceId === service.id && !s.pinned && s.status === 'active') candidates.push(s);
-    }
-    if (!candidates.length) return [];
     const events = await this.deps.transaction(async (trx) => {
-      const moved = await rotateOut(this.deps, trx, service, candidates, ctx);
+      await this.deps.repos.services.lock(trx, service.id);
+      const candidates: Snapshot[] = [];
+      for (const id of ids) {
+        const s = await this.deps.repos.snapshots.get(id, trx);
+        if (s && s.serviceId === service.id && !s.pinned && s.status === 'active') candidates.push(s);
+      }
+      const moved = candidates.length ? await rotateOut(this.deps, trx, service, candidates, ctx) : [];
       await this.deps.repos.audit.record(moved, trx);
       return moved;
     });
@@ -62,22 +63,27 @@ export class SnapshotService {
   }
 
   /** Pins or unpins: a pinned snapshot is never deleted automatically. */
-  async setPinned(service: PanelService, id: number, pinned: boolean, ctx: ActionContext): Promise<Snapshot> {
-    const s = await this.get(service, id);
-    if (s.status === 'deleting' || s.status === 'failed') throw new ConflictError('snapshot_not_pinnable', { status: s.status });
-    await this.deps.repos.snapshots.update(s.id, { pinned });
-    await this.audit(ctx, service, pinned ? 'snapshot.pin' : 'snapshot.unpin', 'ok', s);
-    return { ...s, pinned };
+  setPinned(service: PanelService, id: number, pinned: boolean, ctx: ActionContext): Promise<Snapshot> {
+    const action = pinned ? 'snapshot.pin' : 'snapshot.unpin';
+    return this.refusalsAudited(ctx, service, action, id, () => this.underLock(service, id, ctx, async (trx, s) => {
+      if (!(await this.deps.repos.snapshots.setPinned(s.id, pinned, trx))) throw new ConflictError('snapshot_not_pinnable', { status: s.status });
+      await this.deps.repos.audit.record(auditEvent(ctx, service, action, 'ok', s), trx);
+      return { ...s, pinned };
+    }));
   }
 
   /** Renames or re-describes our record only; the hypervisor-side name never changes. */
-  async edit(service: PanelService, id: number, input: { name?: unknown; description?: unknown }, ctx: ActionContext): Promise<Snapshot> {
-    const s = await this.get(service, id);
-    const name = normalizeSnapshotName(input.name);
-    const description = normalizeDescription(input.description);
-    await this.deps.repos.snapshots.update(s.id, { name, description });
-    await this.audit(ctx, service, 'snapshot.edit', 'ok', s, { details: { from: s.name, to: name } });
-    return { ...s, name, description };
+  edit(service: PanelService, id: number, input: { name?: unknown; description?: unknown }, ctx: ActionContext): Promise<Snapshot> {
+    return this.refusalsAudited(ctx, service, 'snapshot.edit', id, async () => {
+      const name = normalizeSnapshotName(input.name);
+      const description = normalizeDescription(input.description);
+      return this.underLock(service, id, ctx, async (trx, s) => {
+        // Gone meanwhile: its delete finished (operations end without the service's lock).
+        if (!(await this.deps.repos.snapshots.update(s.id, { name, description }, trx))) throw new NotFoundError('snapshot');
+        await this.deps.repos.audit.record(auditEvent(ctx, service, 'snapshot.edit', 'ok', s, { details: { from: s.name, to: name } }), trx);
+        return { ...s, name, description };
+      });
+    });
   }
 
   /**
@@ -85,65 +91,70 @@ export class SnapshotService {
    * the hypervisor, so it is dismissed at once; others are "scheduled for removal" (deleting).
    */
   async delete(service: PanelService, id: number, input: DeleteInput, ctx: ActionContext): Promise<Snapshot> {
-    try {
-      const s = await this.get(service, id);
+    const deleted = await this.refusalsAudited(ctx, service, 'snapshot.delete', id, async () => {
+      await this.get(service, id);
       if (!input.confirm) throw new ValidationError({ confirm: { code: 'confirm_required' } });
-      if (s.pinned && (input.typedName ?? '').normalize('NFC').trim() !== s.name) {
-        throw new ValidationError({ typedName: { code: 'pinned_name_mismatch' } });
-      }
-      if (s.status === 'failed') {
-        await this.deps.repos.snapshots.remove(s.id);
-        await this.audit(ctx, service, 'snapshot.dismiss', 'ok', s, { fromStatus: 'failed', toStatus: 'deleted' });
-        return s;
-      }
-      assertTransition(s.status, 'deleting');
-      await this.deps.transaction(async (trx) => {
-        if (!(await this.deps.repos.snapshots.transition(s.id, s.status, { status: 'deleting' }, trx))) {
-          throw new ConflictError('snapshot_changed');
+      return this.underLock(service, id, ctx, async (trx, s) => {
+        // Read under the lock: a pin that committed just before counts.
+        if (s.pinned && (input.typedName ?? '').normalize('NFC').trim() !== s.name) {
+          throw new ValidationError({ typedName: { code: 'pinned_name_mismatch' } });
         }
+        if (s.status === 'failed') {
+          await this.deps.repos.snapshots.remove(s.id, trx);
+          await this.deps.repos.audit.record(auditEvent(ctx, service, 'snapshot.dismiss', 'ok', s, { fromStatus: 'failed', toStatus: 'deleted' }), trx);
+          return s;
+        }
+        assertTransition(s.status, 'deleting');
+        if (!(await this.deps.repos.snapshots.transition(s.id, s.status, { status: 'deleting' }, trx))) throw new ConflictError('snapshot_changed');
         await this.enqueue(trx, service, s.id, 'delete', ctx);
+        await this.deps.repos.audit.record(auditEvent(ctx, service, 'snapshot.delete', 'ok', s, { fromStatus: s.status, toStatus: 'deleting' }), trx);
+        return { ...s, status: 'deleting' as const };
       });
-      await this.audit(ctx, service, 'snapshot.delete', 'ok', s, { fromStatus: s.status, toStatus: 'deleting' });
-      this.deps.wake(service.id);
-      return { ...s, status: 'deleting' };
-    } catch (err) {
-      await this.refused(ctx, service, 'snapshot.delete', err, id);
-      throw err;
-    }
+    });
+    if (deleted.status === 'deleting') this.deps.wake(service.id);
+    return deleted;
   }
 
   /**
    * Restores the server to an active snapshot after the service's name is typed. Optionally queues a
    * safety snapshot of the current state first; operations run in order, so it is taken before.
+   * Everything is decided and written in one transaction under the service's lock: at most one
+   * restore waits or runs per service, and a refused restore leaves no safety snapshot behind.
    */
   async restore(service: PanelService, id: number, input: RestoreInput, ctx: ActionContext): Promise<{ snapshot: Snapshot; safety: Snapshot | null }> {
-    try {
-      const s = await this.get(service, id);
+    const result = await this.refusalsAudited(ctx, service, 'snapshot.restore', id, async () => {
+      const seen = await this.get(service, id);
       if (input.typedServiceName.normalize('NFC').trim() !== service.name) {
         throw new ValidationError({ typedServiceName: { code: 'service_name_mismatch' } });
       }
-      if (s.status !== 'active') throw new ConflictError('restore_needs_active', { status: s.status });
-      const pending = await this.deps.repos.operations.pendingForService(service.id);
-      if (pending.some((op) => op.kind === 'restore')) throw new ConflictError('restore_in_progress');
-      const unavailable = await this.restoreUnavailableReason(service, s);
-      if (unavailable) throw new ConflictError(unavailable);
-      let safety: Snapshot | null = null;
-      if (input.safetySnapshot) {
-        safety = await this.create(service, { name: safetyName(s), includeMemory: false }, ctx, { origin: 'safety' });
-      }
-      await this.deps.transaction(async (trx) => {
+      if (seen.status !== 'active') throw new ConflictError('restore_needs_active', { status: seen.status });
+      const caps = await this.deps.driver(service.target.driver).capabilities(service.target);
+      const safetyInput = input.safetySnapshot
+        ? await prepareCreate(this.deps, service, { name: safetyName(seen), includeMemory: false }) : null;
+      await this.deps.repos.services.ensure(service.id, service.planId);
+      return this.deps.transaction(async (trx) => {
+        const lock = (await this.deps.repos.snapshots.lockForCreate(trx, service.id))!;
+        assertServiceOpen(lock, ctx.actor);
+        const s = await this.deps.repos.snapshots.get(id, trx);
+        if (!s || s.serviceId !== service.id) throw new NotFoundError('snapshot');
+        if (s.status !== 'active') throw new ConflictError('restore_needs_active', { status: s.status });
+        const pending = await this.deps.repos.operations.pendingForService(service.id, trx);
+        if (pending.some((op) => op.kind === 'restore')) throw new ConflictError('restore_in_progress');
+        const unavailable = restoreBlockedReason(caps, s, caps.rollbackOnlyLatest ? await this.deps.repos.snapshots.listForService(service.id, trx) : []);
+        if (unavailable) throw new ConflictError(unavailable);
+        const safety = safetyInput ? await createLocked(this.deps, trx, service, safetyInput, lock, ctx, { origin: 'safety' }) : null;
         if (!(await this.deps.repos.snapshots.transition(s.id, 'active', { status: 'restoring', errorCode: null, errorMessage: null }, trx))) {
           throw new ConflictError('snapshot_changed');
         }
         await this.enqueue(trx, service, s.id, 'restore', ctx, { startAfter: input.startAfter ?? true });
+        await this.deps.repos.audit.record([...(safety?.events ?? []), auditEvent(ctx, service, 'snapshot.restore', 'ok', s, {
+          fromStatus: 'active', toStatus: 'restoring', details: { safetySnapshotId: safety?.snapshot.id ?? null },
+        })], trx);
+        return { snapshot: { ...s, status: 'restoring' as const }, safety: safety?.snapshot ?? null };
       });
-      await this.audit(ctx, service, 'snapshot.restore', 'ok', s, { fromStatus: 'active', toStatus: 'restoring', details: { safetySnapshotId: safety?.id ?? null } });
-      this.deps.wake(service.id);
-      return { snapshot: { ...s, status: 'restoring' }, safety };
-    } catch (err) {
-      await this.refused(ctx, service, 'snapshot.restore', err, id);
-      throw err;
-    }
+    });
+    this.deps.wake(service.id);
+    return result;
   }
 
   /**
@@ -159,12 +170,22 @@ export class SnapshotService {
     return enqueueOperation(this.deps, trx, service, snapshotId, kind, ctx, payload);
   }
 
-  private async audit(ctx: ActionContext, service: PanelService, action: string, result: AuditResult, s: Snapshot | null, extra: AuditExtra = {}): Promise<void> {
-    await this.deps.repos.audit.record(auditEvent(ctx, service, action, result, s, extra));
+  /**
+   * Runs `fn` on the service's snapshot `id` as read under the service's row lock (and refused when
+   * the service is closed to the actor): every customer action decides on what is there now.
+   */
+  private underLock<T>(service: PanelService, id: number, ctx: ActionContext, fn: (trx: Knex.Transaction, s: Snapshot) => Promise<T>): Promise<T> {
+    return this.deps.transaction(async (trx) => {
+      await lockOpenService(this.deps, trx, service, ctx);
+      const s = Number.isSafeInteger(id) ? await this.deps.repos.snapshots.get(id, trx) : null;
+      if (!s || s.serviceId !== service.id) throw new NotFoundError('snapshot');
+      return fn(trx, s);
+    });
   }
 
-  private refused(ctx: ActionContext, service: PanelService, action: string, err: unknown, snapshotId?: number): Promise<void> {
-    return recordRefusal(this.deps, ctx, service, action, err, snapshotId);
+  /** Runs an action, auditing a refusal with its code before it reaches the caller. */
+  private refusalsAudited<T>(ctx: ActionContext, service: PanelService, action: string, snapshotId: number, fn: () => Promise<T>): Promise<T> {
+    return withRefusalAudit(this.deps, ctx, service, action, fn, snapshotId);
   }
 }
 

@@ -106,6 +106,9 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
   } catch (err) {
     if (err instanceof AlreadyRun) return 'already_run';
     const code = isSnapshotError(err) ? err.code : 'internal_error';
+    // Suspended or terminated after the run read the service: decided under its lock, as for people.
+    if (code === 'service_suspended') return finish('paused');
+    if (code === 'service_terminated') return finish('gone');
     if (code === 'snapshot_limit_reached') {
       await notifier.notify({ type: 'schedule_skipped', serviceId: service.id, params: { name: schedule.name } });
       return finish('limit_reached', code);

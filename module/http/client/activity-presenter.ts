@@ -8,7 +8,7 @@ export const KNOWN_ACTIONS = [
   'snapshot.restore', 'operation.create', 'operation.delete', 'operation.restore', 'schedule.create', 'schedule.update',
   'schedule.enable', 'schedule.disable', 'schedule.delete', 'schedule.run', 'reconcile.vanished', 'reconcile.unmanaged',
   'reconcile.stuck', 'billing.before_plan_change', 'billing.plan_changed', 'billing.suspended', 'billing.unsuspended',
-  'billing.terminated', 'admin.limits_applied',
+  'billing.terminated', 'admin.limits_applied', 'operation.cancelled',
 ] as const;
 
 /** Codes of skipped schedule runs that are not error codes of their own. */
