@@ -286,6 +286,28 @@ describe.each(DATABASES)('billing webhook ($kind)', (kind: TestDatabase) => {
     expect(ok.status).toBe(200);
   });
 
+  it('refuses text, form and untyped bodies with a localized 415 before the signature is looked at; JSON with a charset is fine', async () => {
+    const body = { event: 'service.suspended', eventId: 'evt-type', serviceId: SERVICE.id };
+    const refused = [
+      await deliver(body, { headers: { 'content-type': 'text/plain' } }),
+      await deliver(body, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, lang: 'ko' }),
+      await deliver(body, { headers: { 'content-type': 'text/plain', 'x-snapshots-signature': null }, lang: 'ja' }),
+      // A Buffer goes out without a Content-Type header.
+      await supertest(app).post(PATH).set('x-snapshots-timestamp', String(now()))
+        .set('x-snapshots-signature', sign(JSON.stringify(body), now())).send(Buffer.from(JSON.stringify(body))),
+    ];
+    expect(refused.map((r) => [r.status, r.body.error?.code])).toEqual(Array(4).fill([415, 'unsupported_media_type']));
+    expect(refused[0]!.body.error.message).toMatch(/JSON only/);
+    expect(refused[1]!.body.error.message).toMatch(/JSON만/);
+    expect(refused[2]!.body.error.message).toMatch(/JSON のみ/);
+    expect(await stored()).toEqual([]);
+    expect(await suspended()).toBe(false);
+
+    const ok = await deliver(body, { headers: { 'content-type': 'application/json; charset=utf-8' } });
+    expect(ok.status).toBe(200);
+    expect(await suspended()).toBe(true);
+  });
+
   it('tells a panel that parsed the body before the webhook what is wrong', async () => {
     const wrong = express();
     wrong.use(express.json());
