@@ -61,8 +61,6 @@ export { qemuDriver, type QemuDriverOptions, type QemuVmConfig } from './drivers
 export { SnapshotError } from './domain/errors.js';
 
 const RECONCILE_JOB = 'snapshot-reconcile';
-/** How long a billing delivery's first answer is kept for repeats of its event id. */
-const WEBHOOK_EVENTS_KEPT_MS = 30 * 24 * 3600_000;
 const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
 /**
@@ -128,7 +126,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     }
   };
   const webhookEvents = new WebhookEventsRepo(db);
-  /** One reconcile pass over every live service, plus stuck operations (SPEC §3). */
+  /** One reconcile pass over every live service, plus stuck operations. */
   const reconcile = async (): Promise<ReconcileSummary[]> => {
     const out: ReconcileSummary[] = [];
     for (const id of await repos.services.listLiveIds()) {
@@ -136,7 +134,6 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
       if (service && service.status !== 'terminated') out.push(await reconcileService(deps, service, config.namePrefix));
     }
     await failStuckOperations(deps, config.operations.operationTimeoutMs + 2 * config.operations.leaseMs);
-    await webhookEvents.prune(new Date(Date.now() - WEBHOOK_EVENTS_KEPT_MS));
     return out;
   };
 
@@ -200,6 +197,8 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
         await backend.connect(); // Agenda's constructor would swallow this error; surface it here.
         const started = new AgendaOperationRunner({
           backend, operations: repos.operations, logger, workerName, ...config.operations,
+          // The sweep runs wherever the module is started, reconcile only where schedules run.
+          housekeeping: async () => { await webhookEvents.prune(new Date(Date.now() - config.webhookEventRetentionMs)); },
           execute: (op, execCtx) => executeOperation(deps, op, execCtx, config.operations),
         });
         defineLimitsApplyJob(started.agenda, applyLimitsNow);

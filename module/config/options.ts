@@ -4,7 +4,15 @@ import { z } from 'zod';
 import { isValidNamePrefix } from '../domain/names.js';
 import { isTimezone } from '../domain/timezones.js';
 import type { SnapshotDriver } from '../drivers/contract.js';
+import { SIGNATURE_TOLERANCE_SECONDS } from '../http/webhook/signature.js';
 import type { PanelAdapter } from './panel-adapter.js';
+
+/**
+ * A captured delivery is accepted while its signed timestamp is within the tolerance of the clock,
+ * either way: up to twice the tolerance after it first arrived. Its row must outlive that, with a
+ * margin for clock drift between panel processes and for a claim still running.
+ */
+export const MIN_WEBHOOK_EVENT_RETENTION_MS = 2 * SIGNATURE_TOLERANCE_SECONDS * 1000 + 10 * 60_000;
 
 export const SUPPORTED_LOCALES = ['en', 'ko', 'ja'] as const;
 export type Locale = (typeof SUPPORTED_LOCALES)[number];
@@ -23,6 +31,11 @@ export const configSchema = z.object({
   csrfSecret: z.string().min(32),
   /** Shared secret of the billing webhook (HMAC-SHA256); the webhook answers 503 without it. */
   webhookSecret: z.string().min(32).optional(),
+  /**
+   * How long a webhook delivery's row (its event id and first answer) is kept. Never below the replay
+   * window; the default also covers the billing system's own retries, which it signs again.
+   */
+  webhookEventRetentionMs: z.number().int().min(MIN_WEBHOOK_EVENT_RETENTION_MS).default(30 * 24 * 3600_000),
   /** Limits for plans an admin has not configured. */
   defaultLimits: limitsSchema.default({ maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true }),
   /** Prefix of hypervisor-side snapshot names; reconcile recognises ours by it. */

@@ -4,6 +4,8 @@ import { translateDbError } from './db-errors.js';
 import { parseJson, toDate } from './values.js';
 
 const T = 'snapshot_webhook_events';
+/** Rows one prune statement deletes at most. */
+const PRUNE_BATCH = 500;
 
 export interface WebhookEventKey {
   eventId: string;
@@ -73,10 +75,20 @@ export class WebhookEventsRepo {
   }
 
   /**
-   * Forgets answered deliveries older than `before`. Billing retries an event within hours or days;
-   * a repeat after that is applied again, which the idempotent hooks make harmless.
+   * Forgets deliveries that arrived before `before`, answered or not: a claim that old is one whose
+   * process died, which the next delivery would take over anyway. A repeat after that is applied
+   * again, which the idempotent hooks make harmless. Small batches read off the received_at index,
+   * so no statement scans the table or holds many row locks; each delete re-checks the time, since
+   * a take-over in between makes a row new again.
    */
-  async prune(before: Date): Promise<number> {
-    return this.db(T).where({ state: 'done' }).where('completed_at', '<', before).delete();
+  async prune(before: Date, batch = PRUNE_BATCH): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const ids = (await this.db(T).where('received_at', '<', before).orderBy('received_at').limit(batch).select('event_id'))
+        .map((r: { event_id: string }) => r.event_id);
+      if (!ids.length) return total;
+      total += await this.db(T).whereIn('event_id', ids).where('received_at', '<', before).delete();
+      if (ids.length < batch) return total;
+    }
   }
 }

@@ -59,6 +59,13 @@ export class QuotaExceededError extends ConflictError {
   }
 }
 
+/** A body in a media type the route does not read (the signed webhook takes JSON only). */
+export class UnsupportedMediaTypeError extends SnapshotError {
+  constructor(params: Record<string, unknown> = {}) {
+    super('unsupported_media_type', 415, params);
+  }
+}
+
 /** The database or hypervisor is out of reach; the request may be retried later. */
 export class UnavailableError extends SnapshotError {
   constructor(code = 'service_unavailable', params: Record<string, unknown> = {}) {

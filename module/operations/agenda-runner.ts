@@ -23,6 +23,8 @@ export interface AgendaRunnerOptions {
   /** Operations running at once on one hypervisor node, across every worker process. */
   perNodeConcurrency: number;
   workerName: string;
+  /** Upkeep of other tables, run by every sweep; its failure is logged and leaves the sweep's work alone. */
+  housekeeping?: () => Promise<void>;
 }
 
 type ServiceJob = Job<{ serviceId: string }>;
@@ -72,7 +74,10 @@ export class AgendaOperationRunner implements OperationRunner {
       waiting?.shift()?.();
       if (waiting && !waiting.length) this.completions.delete(key);
     });
-    this.agenda.define(SWEEP_JOB, (job: Job) => this.track(job, () => this.dispatch()), { concurrency: 1, lockLifetime: o.leaseMs });
+    this.agenda.define(SWEEP_JOB, (job: Job) => this.track(job, async () => {
+      await this.dispatch();
+      await o.housekeeping?.().catch((err: unknown) => o.logger.error({ err }, 'snapshot operations: housekeeping failed'));
+    }), { concurrency: 1, lockLifetime: o.leaseMs });
     this.agenda.on('error', (err) => o.logger.error({ err }, 'snapshot operations: agenda error'));
   }
 

@@ -5,7 +5,9 @@ import supertest from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditRepo } from '../../module/db/audit-repo.js';
 import { ServicesRepo } from '../../module/db/services-repo.js';
+import { configSchema, MIN_WEBHOOK_EVENT_RETENTION_MS } from '../../module/config/options.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
+import { WebhookEventsRepo } from '../../module/db/webhook-events-repo.js';
 import type { ActionContext } from '../../module/domain/deps.js';
 import { canonicalJson } from '../../module/http/webhook/dispatch.js';
 import type { PanelService } from '../../module/index.js';
@@ -149,18 +151,50 @@ describe.each(DATABASES)('billing webhook ($kind)', (kind: TestDatabase) => {
     expect(await audits('billing.terminated')).toHaveLength(2);
   });
 
-  it('answered deliveries are forgotten after 30 days by the reconcile pass; newer ones and unanswered claims stay', async () => {
+  it('the operations sweep forgets deliveries older than the retention (30 days), dead claims too; a recent one still answers as a replay', async () => {
     const body = (id: string) => ({ event: 'service.suspended', eventId: id, serviceId: SERVICE.id });
     expect((await deliver(body('evt-old'))).status).toBe(200);
     expect((await deliver(body('evt-recent'))).status).toBe(200);
     const day = 24 * 3600_000;
-    await db('snapshot_webhook_events').where({ event_id: 'evt-old' }).update({ completed_at: new Date(Date.now() - 31 * day) });
-    await db('snapshot_webhook_events').where({ event_id: 'evt-recent' }).update({ completed_at: new Date(Date.now() - 29 * day) });
+    const age = (id: string, days: number) => db('snapshot_webhook_events').where({ event_id: id })
+      .update({ received_at: new Date(Date.now() - days * day), completed_at: new Date(Date.now() - days * day + 50) });
+    await age('evt-old', 31);
+    await age('evt-recent', 29);
     await db('snapshot_webhook_events').insert({
       event_id: 'evt-stuck', event_type: 'service.suspended', service_id: SERVICE.id, request_hash: 'x', state: 'processing', received_at: new Date(Date.now() - 40 * day),
     });
-    await fx.mod.reconcile();
-    expect((await stored()).map((r) => r.event_id).sort()).toEqual(['evt-recent', 'evt-stuck']);
+    await fx.mod.start();
+    await waitFor(async () => (await stored()).length === 1, 5_000, 'old rows pruned');
+    await fx.mod.stop();
+    expect((await stored()).map((r) => r.event_id)).toEqual(['evt-recent']);
+
+    const applied = (await audits('billing.suspended')).length;
+    const replay = await deliver(body('evt-recent'));
+    expect(replay.status).toBe(200);
+    expect(replay.headers['x-snapshots-replayed']).toBe('true');
+    expect((await audits('billing.suspended')).length).toBe(applied);
+    // A pruned delivery captured on the wire cannot come back: its signed time is long outside the window.
+    const captured = await deliver(body('evt-old'), { ts: now() - 31 * 24 * 3600 });
+    expect(captured.status).toBe(401);
+    expect(captured.body.error.code).toBe('webhook_timestamp_expired');
+  });
+
+  it('prunes in batches off the received_at index, so each statement deletes a few rows', async () => {
+    const repo = new WebhookEventsRepo(db);
+    const old = new Date(Date.now() - 3 * 3600_000);
+    for (let i = 0; i < 5; i++) {
+      await db('snapshot_webhook_events').insert({
+        event_id: `evt-${i}`, event_type: 'service.suspended', service_id: SERVICE.id, request_hash: 'x', state: 'done', received_at: old,
+      });
+    }
+    expect((await deliver({ event: 'service.suspended', eventId: 'evt-new', serviceId: SERVICE.id })).status).toBe(200);
+    expect(await repo.prune(new Date(Date.now() - 3600_000), 2)).toBe(5);
+    expect((await stored()).map((r) => r.event_id)).toEqual(['evt-new']);
+    expect(await repo.prune(new Date(Date.now() - 3600_000), 2)).toBe(0);
+    const retention = (ms?: number) => configSchema.safeParse({ csrfSecret: 'c'.repeat(32), webhookEventRetentionMs: ms });
+    expect(retention().data?.webhookEventRetentionMs).toBe(30 * 24 * 3600_000);
+    expect(retention(MIN_WEBHOOK_EVENT_RETENTION_MS).success).toBe(true);
+    expect(retention(2 * 5 * 60_000).success).toBe(false); // inside the replay window plus margin
   });
 
   it('the same event id with a different body is a 409 conflict, not applied', async () => {
@@ -284,6 +318,28 @@ describe.each(DATABASES)('billing webhook ($kind)', (kind: TestDatabase) => {
     expect(res.type).toBe('application/json');
     const ok = await deliver({ event: 'service.suspended', eventId: 'evt-browser', serviceId: SERVICE.id }, { headers: { 'x-test-actor': 'alice' } });
     expect(ok.status).toBe(200);
+  });
+
+  it('refuses text, form and untyped bodies with a localized 415 before the signature is looked at; JSON with a charset is fine', async () => {
+    const body = { event: 'service.suspended', eventId: 'evt-type', serviceId: SERVICE.id };
+    const refused = [
+      await deliver(body, { headers: { 'content-type': 'text/plain' } }),
+      await deliver(body, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, lang: 'ko' }),
+      await deliver(body, { headers: { 'content-type': 'text/plain', 'x-snapshots-signature': null }, lang: 'ja' }),
+      // A Buffer goes out without a Content-Type header.
+      await supertest(app).post(PATH).set('x-snapshots-timestamp', String(now()))
+        .set('x-snapshots-signature', sign(JSON.stringify(body), now())).send(Buffer.from(JSON.stringify(body))),
+    ];
+    expect(refused.map((r) => [r.status, r.body.error?.code])).toEqual(Array(4).fill([415, 'unsupported_media_type']));
+    expect(refused[0]!.body.error.message).toMatch(/JSON only/);
+    expect(refused[1]!.body.error.message).toMatch(/JSON만/);
+    expect(refused[2]!.body.error.message).toMatch(/JSON のみ/);
+    expect(await stored()).toEqual([]);
+    expect(await suspended()).toBe(false);
+
+    const ok = await deliver(body, { headers: { 'content-type': 'application/json; charset=utf-8' } });
+    expect(ok.status).toBe(200);
+    expect(await suspended()).toBe(true);
   });
 
   it('tells a panel that parsed the body before the webhook what is wrong', async () => {

@@ -1,7 +1,7 @@
-import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { WebhookEventsRepo } from '../../db/webhook-events-repo.js';
-import { UnavailableError } from '../../domain/errors.js';
+import { UnavailableError, UnsupportedMediaTypeError } from '../../domain/errors.js';
 import { errorJson, toSnapshotError } from '../shared/error-handler.js';
 import type { ApiRouteDoc } from '../api/openapi.js';
 import type { ModuleContext } from '../shared/module-context.js';
@@ -34,7 +34,7 @@ export const webhookRoute = {
     404: ['service_not_found'],
     409: ['webhook_event_in_progress', 'webhook_event_id_reused'],
     413: ['payload_too_large'],
-    415: ['invalid_body'],
+    415: ['invalid_body', 'unsupported_media_type'],
     500: ['webhook_raw_body_unavailable'],
     503: ['webhook_not_configured'],
   },
@@ -43,6 +43,16 @@ export const webhookOpenapiRoutes: ApiRouteDoc[] = [webhookRoute];
 /** A claim older than this whose process never answered is taken over by the next delivery. */
 const STALE_CLAIM_MS = 2 * 60_000;
 const RETRY_AFTER_SECONDS = 2;
+
+/**
+ * The contract is JSON: a form, text or a body without a type is refused before anything reads it,
+ * so a sender learns what is wrong rather than meeting a signature or JSON error. Parameters such as
+ * `charset=utf-8` are allowed; the body is read as UTF-8 either way.
+ */
+function requireJson(req: Request, _res: Response, next: NextFunction): void {
+  const type = req.get('content-type')?.split(';')[0]!.trim().toLowerCase();
+  next(type === 'application/json' ? undefined : new UnsupportedMediaTypeError());
+}
 
 /** The body exactly as sent: the signature covers these bytes, so nothing may parse them first. */
 function rawBody(ctx: ModuleContext, req: Request): Buffer {
@@ -61,7 +71,7 @@ export function webhookRouter(ctx: ModuleContext, events: WebhookEventsRepo): Ro
   const router = express.Router();
   router[webhookRoute.method](webhookRoute.path, (_req, _res, next) => {
     next(ctx.config.webhookSecret ? undefined : new UnavailableError('webhook_not_configured'));
-  }, express.raw({ type: () => true, limit: '64kb' }), async (req: Request, res: Response) => {
+  }, requireJson, express.raw({ type: () => true, limit: '64kb' }), async (req: Request, res: Response) => {
     verifyWebhookSignature({
       secret: ctx.config.webhookSecret!, timestamp: req.get('x-snapshots-timestamp'), signature: req.get('x-snapshots-signature'),
       rawBody: rawBody(ctx, req),

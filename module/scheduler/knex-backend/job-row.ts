@@ -3,6 +3,7 @@ import { toJobId, type JobParameters } from 'agenda';
 import { randomBytes } from 'node:crypto';
 import { parseJson, toBool, toDateOrNull, toNumberOrNull } from '../../db/values.js';
 import type { JobRow } from './job-table.js';
+import { failReasonParam, progressParam } from './text-param.js';
 
 const optDate = (v: unknown): Date | undefined => toDateOrNull(v) ?? undefined;
 const optNumber = (v: unknown): number | undefined => toNumberOrNull(v) ?? undefined;
@@ -96,8 +97,8 @@ export function stateColumns(job: JobParameters, lastModifiedBy: string | null):
     locked_at: dateParam(job.lockedAt),
     next_run_at: dateParam(job.nextRunAt),
     last_run_at: dateParam(job.lastRunAt),
-    progress: job.progress ?? null,
-    fail_reason: job.failReason ?? null,
+    progress: progressParam(job.progress),
+    fail_reason: failReasonParam(job.failReason),
     fail_count: job.failCount ?? null,
     failed_at: dateParam(job.failedAt),
     last_finished_at: dateParam(job.lastFinishedAt),

@@ -9,6 +9,7 @@ import { getJobsOverview, queryJobs } from './job-queries.js';
 import { affectedRows, rowToJob, STATE_COLUMNS, stateColumns } from './job-row.js';
 import { chunks, DEFAULT_TABLE, type JobRow, type JobTable, type KnexBackendOptions } from './job-table.js';
 import { saveJob } from './save-job.js';
+import { modifiedByParam } from './text-param.js';
 import { uniqueKey } from './unique-key.js';
 import { verifyJobTable } from './verify-table.js';
 
@@ -85,7 +86,7 @@ export class KnexJobRepository implements JobRepository {
    */
   async saveJobState(job: JobParameters, options: JobRepositoryOptions | undefined): Promise<void> {
     if (!job._id) throw new Error('Cannot save job state without job ID');
-    const state = stateColumns(job, options?.lastModifiedBy || null);
+    const state = stateColumns(job, modifiedByParam(options?.lastModifiedBy));
     const bindings = [...STATE_COLUMNS.map((c) => state[c]), String(job._id), job.name];
     const n = affectedRows(await retryingDbErrors(() => this.t.db.raw(this.saveStateSql, bindings), 5));
     if (n !== 1) {
@@ -94,7 +95,7 @@ export class KnexJobRepository implements JobRepository {
   }
 
   lockJob(job: JobParameters, options: JobRepositoryOptions | undefined): Promise<JobParameters | undefined> {
-    return retryingDbErrors(() => lockJob(this.t, job, options?.lastModifiedBy || null));
+    return retryingDbErrors(() => lockJob(this.t, job, modifiedByParam(options?.lastModifiedBy)));
   }
 
   /**
@@ -117,7 +118,7 @@ export class KnexJobRepository implements JobRepository {
   getNextJobToRun(
     jobName: string, nextScanAt: Date, lockDeadline: Date, now: Date | undefined, options: JobRepositoryOptions | undefined,
   ): Promise<JobParameters | undefined> {
-    return claimNextJob(this.t, this.candidates, this.held, jobName, nextScanAt, lockDeadline, now, options?.lastModifiedBy || null);
+    return claimNextJob(this.t, this.candidates, this.held, jobName, nextScanAt, lockDeadline, now, modifiedByParam(options?.lastModifiedBy));
   }
 
   disableJobs(options: RemoveJobsOptions): Promise<number> {

@@ -4,6 +4,7 @@ import { retryingDbErrors } from './db-retry.js';
 import { debounceAgain, debounceFirst, type DebounceTiming } from './debounce.js';
 import { dateParam, definitionColumns, rowToJob } from './job-row.js';
 import type { JobRow, JobTable } from './job-table.js';
+import { failReasonParam, modifiedByParam } from './text-param.js';
 import { singleKey, uniqueKey } from './unique-key.js';
 
 type Props = Omit<JobParameters, '_id' | 'unique' | 'uniqueOpts'>;
@@ -33,7 +34,7 @@ async function updateById(t: JobTable, job: JobParameters, id: string, props: Pr
   const single = singleKey(props.name);
   await t.db(t.table).where({ id, name: props.name }).update({
     ...definitionColumns(props, by),
-    fail_reason: props.failReason ?? null,
+    fail_reason: failReasonParam(props.failReason),
     fail_count: props.failCount ?? null,
     failed_at: dateParam(props.failedAt),
     // Keep unique_key in step with `type`, which this path may change: a row turned 'single' must take
@@ -123,7 +124,7 @@ async function saveUnique(t: JobTable, props: Props, unique: Record<string, unkn
 /** JobRepository.saveJob: the reference's branches in its order (by id, single, unique, plain insert). */
 export async function saveJob(t: JobTable, job: JobParameters, lastModifiedBy: string | undefined): Promise<JobParameters> {
   const { _id, unique, uniqueOpts, ...props } = job;
-  const by = lastModifiedBy || null;
+  const by = modifiedByParam(lastModifiedBy);
   if (_id) return updateById(t, job, String(_id), props, by);
   if (props.type === 'single') return upsertSingle(t, props, by);
   if (unique) return saveUnique(t, props, unique, uniqueOpts, by);
