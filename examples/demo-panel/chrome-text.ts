@@ -14,6 +14,8 @@ const en = {
   // Login
   loginTitle: 'Log in', username: 'Username', password: 'Password', loginButton: 'Log in',
   loginFailed: 'Unknown user or wrong password.', demoLogins: 'Demo logins',
+  loginRateLimited: 'Too many failed logins. Please wait {minutes} min and try again.',
+  formExpired: 'This form has expired or was not sent from this panel. Please try again.',
   demoPassword: 'Every demo user\'s password is {password}.', quickLogin: 'Log in as {name}',
   // Services and the service overview
   servicesTitle: 'Your services', colService: 'Service', colHostname: 'Hostname', colPlan: 'Plan', colOwner: 'Owner',
@@ -40,6 +42,8 @@ const ko: ChromeText = {
   lang_en: '영어', lang_ko: '한국어', lang_ja: '일본어',
   loginTitle: '로그인', username: '사용자 이름', password: '비밀번호', loginButton: '로그인',
   loginFailed: '사용자가 없거나 비밀번호가 올바르지 않습니다.', demoLogins: '데모 계정',
+  loginRateLimited: '로그인에 너무 많이 실패했습니다. {minutes}분 후에 다시 시도해 주세요.',
+  formExpired: '이 양식은 만료되었거나 이 패널에서 보낸 것이 아닙니다. 다시 시도해 주세요.',
   demoPassword: '모든 데모 계정의 비밀번호는 {password}입니다.', quickLogin: '{name}(으)로 로그인',
   servicesTitle: '내 서비스', colService: '서비스', colHostname: '호스트 이름', colPlan: '요금제', colOwner: '소유자',
   colStatus: '상태', noServices: '서비스가 없습니다.',
@@ -61,6 +65,8 @@ const ja: ChromeText = {
   lang_en: '英語', lang_ko: '韓国語', lang_ja: '日本語',
   loginTitle: 'ログイン', username: 'ユーザー名', password: 'パスワード', loginButton: 'ログイン',
   loginFailed: 'ユーザーが存在しないか、パスワードが正しくありません。', demoLogins: 'デモ用アカウント',
+  loginRateLimited: 'ログインの失敗が多すぎます。{minutes} 分後にもう一度お試しください。',
+  formExpired: 'このフォームは有効期限が切れているか、このパネルから送信されたものではありません。もう一度お試しください。',
   demoPassword: 'デモ用アカウントのパスワードはすべて {password} です。', quickLogin: '{name} としてログイン',
   servicesTitle: 'ご契約中のサービス', colService: 'サービス', colHostname: 'ホスト名', colPlan: 'プラン', colOwner: '契約者',
   colStatus: '状態', noServices: 'サービスはありません。',

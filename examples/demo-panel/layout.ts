@@ -29,9 +29,10 @@ export type RenderLayout = (page: PanelPage) => string;
 /**
  * The panel's chrome: header bar, the service menu (when the page belongs to a service) and main.
  * `getModule` breaks the cycle between the adapter (needed to create the module) and the module's
- * menu item (needed to render the adapter's layout).
+ * menu item (needed to render the adapter's layout). `csrfTokenOf` gives the header's logout form
+ * its token, module pages included.
  */
-export function createLayout(getModule: () => SnapshotModule | null): RenderLayout {
+export function createLayout(getModule: () => SnapshotModule | null, csrfTokenOf: (req: Request) => string): RenderLayout {
   return (page) => {
     const path = page.req.originalUrl.split('?')[0] ?? '';
     // Module pages bring the language the module picked; the panel's own pages pick it the same way.
@@ -52,7 +53,7 @@ export function createLayout(getModule: () => SnapshotModule | null): RenderLayo
 ${links.join('\n')}
 </head>
 <body>
-${header(page.actor, path, text)}
+${header(page.actor, path, text, () => csrfTokenOf(page.req))}
 <div class="panel-shell${sidebar ? ' has-sidebar' : ''}">
 ${sidebar}
 <main class="panel-main" id="main">
@@ -64,14 +65,14 @@ ${page.body}
   };
 }
 
-function header(actor: Actor | null, path: string, text: ChromeText): string {
+function header(actor: Actor | null, path: string, text: ChromeText, csrfToken: () => string): string {
   const nav: MenuItem[] = actor ? [{ label: text.services, href: '/services' }] : [];
   if (actor?.role === 'admin') nav.push({ label: text.admin, href: '/admin/snapshots' }, { label: text.outbox, href: '/outbox' });
   const role = actor ? roleLabel(text, actor.role) : '';
   const user = actor ? `<div class="panel-user">
   <span class="panel-user-name">${escapeHtml(actor.name ?? actor.id)}</span>
   <span class="panel-role">${escapeHtml(role)}</span>
-  <form method="post" action="/logout" class="panel-logout"><button type="submit" class="btn btn-quiet">${escapeHtml(text.logout)}</button></form>
+  <form method="post" action="/logout" class="panel-logout"><input type="hidden" name="_csrf" value="${escapeHtml(csrfToken())}"><button type="submit" class="btn btn-quiet">${escapeHtml(text.logout)}</button></form>
 </div>` : '';
   return `<header class="panel-header">
 <a class="panel-brand" href="/">${escapeHtml(text.brand)}</a>

@@ -1,4 +1,4 @@
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Actor, PanelService } from '../../module/index.js';
 import { chromeText, fill, languageName, pageLanguage, statusLabel, type ChromeText } from './chrome-text.js';
 import { canSee, findService, findUser, planName, visibleServices } from './demo-data.js';
@@ -6,7 +6,12 @@ import { escapeHtml, type RenderLayout } from './layout.js';
 import { outbox } from './panel-adapter.js';
 
 /** The panel's own pages: service list, service overview, the notification outbox. */
-export function pagesRouter(deps: { actorOf: (req: Request) => Actor | null; layout: RenderLayout }): Router {
+export function pagesRouter(deps: {
+  actorOf: (req: Request) => Actor | null;
+  layout: RenderLayout;
+  /** The outbox's content policy, which lets the mail previews keep their inline styles. */
+  mailPreviewPolicy: RequestHandler;
+}): Router {
   const r = express.Router();
   /** Sends a page in the user's language; `content` gets the words of that language. */
   const page = (req: Request, res: Response, actor: Actor | null, content: (text: ChromeText) => { title: string; body: string },
@@ -71,7 +76,7 @@ ${rows}
 </section>` }), service);
   });
 
-  r.get('/outbox', (req, res) => {
+  r.get('/outbox', deps.mailPreviewPolicy, (req, res) => {
     const actor = requireLogin(req, res);
     if (!actor) return;
     if (actor.role !== 'admin') {

@@ -9,7 +9,8 @@
  *   DATABASE_URL           mysql://user:pass@host:3306/db for MySQL/MariaDB; otherwise a SQLite file
  *                          (default examples/demo-panel/data/demo.sqlite, directory created)
  *   SNAPSHOTS_CSRF_SECRET  ≥32 characters; the default is a public demo value
- *   DEMO_SESSION_SECRET    signs the demo login cookie; the default is a public demo value
+ *   DEMO_CSRF_SECRET       signs the CSRF tokens of the demo's own login and logout forms; the default
+ *                          is a public demo value
  *   PROXMOX_URL, …         optional: snapshot real Proxmox VE VMs for some services (see proxmox-env.ts)
  *   DEMO_QEMU_DISKS, DEMO_QEMU_QMP   put web-01 on a local QEMU VM (see qemu-demo.ts)
  *   DEMO_DATA_DIR          where the simulated hypervisor (and the default SQLite file) live
@@ -23,15 +24,12 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import cookieParser from 'cookie-parser';
 import express from 'express';
 import knex, { type Knex } from 'knex';
 import { createSnapshotModule, simulatedDriver, type SnapshotModule } from '../../module/index.js';
-import { createAuth } from './auth.js';
 import { USERS } from './demo-data.js';
-import { createLayout, DEMO_ASSETS } from './layout.js';
+import { createDemoPanel } from './demo-panel.js';
 import { createPanelAdapter } from './panel-adapter.js';
-import { pagesRouter } from './pages.js';
 import { proxmoxFromEnv } from './proxmox-env.js';
 import { demoQemuDrivers } from './qemu-demo.js';
 
@@ -42,7 +40,7 @@ const PORT = Number(process.env.PORT ?? 3000);
 const DELAY_SCALE = ((n) => (Number.isFinite(n) && n >= 0 ? n : 1))(Number(process.env.DEMO_DELAY_SCALE ?? 1));
 // Demo values only: production must set its own long random secrets.
 const CSRF_SECRET = process.env.SNAPSHOTS_CSRF_SECRET ?? 'demo-only-csrf-secret-change-me-in-production-0123456789';
-const SESSION_SECRET = process.env.DEMO_SESSION_SECRET ?? 'demo-only-session-secret-change-me-in-production-9876543210';
+const DEMO_CSRF_SECRET = process.env.DEMO_CSRF_SECRET ?? 'demo-only-panel-csrf-secret-change-me-in-production-9876543210';
 
 function openDatabase(url: string | undefined): { db: Knex; label: string; init: () => Promise<void> } {
   if (url?.startsWith('mysql://')) {
@@ -78,10 +76,9 @@ async function main(): Promise<void> {
   });
 
   let snapshots: SnapshotModule | null = null;
-  const layout = createLayout(() => snapshots);
-  const auth = createAuth(SESSION_SECRET);
+  const demo = createDemoPanel({ csrfSecret: DEMO_CSRF_SECRET, getModule: () => snapshots });
   const pve = proxmoxFromEnv(process.env);
-  const basePanel = createPanelAdapter({ actorOf: auth.actorOf, layout });
+  const basePanel = createPanelAdapter({ actorOf: demo.actorOf, layout: demo.layout });
   const panel = pve ? { ...basePanel, getService: async (id: string) => pve.retarget(await basePanel.getService(id)) } : basePanel;
 
   snapshots = await createSnapshotModule({
@@ -106,14 +103,8 @@ async function main(): Promise<void> {
       res.status(503).json({ ok: false });
     }
   });
-  app.use(DEMO_ASSETS, express.static(path.join(HERE, 'public'), { maxAge: '1h', index: false }));
-  app.use(cookieParser()); // before the module: the adapter's getActor reads the session cookie
-  app.use(snapshots.routers.client);
-  app.use(snapshots.routers.admin);
-  app.use(snapshots.routers.api);
-  app.use(snapshots.routers.webhook);
-  app.use(auth.router(layout));
-  app.use(pagesRouter({ actorOf: auth.actorOf, layout }));
+  const { client, admin, api, webhook } = snapshots.routers;
+  app.use(demo.router([client, admin, api, webhook]));
 
   const server: Server = app.listen(PORT, () => {
     console.log(`Demo panel: http://localhost:${PORT}/  (database: ${label})`);

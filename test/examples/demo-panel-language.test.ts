@@ -1,29 +1,8 @@
-import cookieParser from 'cookie-parser';
-import express from 'express';
 import supertest from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { createAuth, SESSION_COOKIE } from '../../examples/demo-panel/auth.js';
-import { createLayout } from '../../examples/demo-panel/layout.js';
-import { pagesRouter } from '../../examples/demo-panel/pages.js';
+import { atLoginPage, demoApp, loggedIn as loggedInAs } from './helpers/demo-app.js';
 
-/** The demo panel's own pages (no snapshot module needed for these). */
-function demoApp() {
-  const auth = createAuth('test-secret-test-secret-test-secret');
-  const layout = createLayout(() => null);
-  const app = express();
-  app.use(cookieParser());
-  app.use(auth.router(layout));
-  app.use(pagesRouter({ actorOf: auth.actorOf, layout }));
-  return app;
-}
-
-async function loggedIn(user: string) {
-  const agent = supertest.agent(demoApp());
-  const res = await agent.post('/login').type('form').send({ username: user, password: 'demo', next: '/services' });
-  expect(res.status).toBe(303);
-  expect(res.headers['set-cookie']?.[0]).toContain(SESSION_COOKIE);
-  return agent;
-}
+const loggedIn = async (user: string) => (await loggedInAs(user)).agent;
 
 describe('demo panel pages speak the user\'s language', () => {
   it('shows the login page in the browser\'s language, ?lng first, English otherwise', async () => {
@@ -39,7 +18,8 @@ describe('demo panel pages speak the user\'s language', () => {
   });
 
   it('refuses a wrong password in the page\'s language', async () => {
-    const res = await supertest(demoApp()).post('/login').set('Accept-Language', 'ja').type('form').send({ username: 'yuki', password: 'nope' });
+    const { agent, token } = await atLoginPage();
+    const res = await agent.post('/login').set('Accept-Language', 'ja').type('form').send({ _csrf: token, username: 'yuki', password: 'nope' });
     expect(res.status).toBe(401);
     expect(res.text).toContain('パスワードが正しくありません');
   });
