@@ -37,9 +37,13 @@ export type TaskState =
   | { state: 'succeeded'; warnings?: number }
   | { state: 'failed'; error: DriverError };
 
+/**
+ * `restore_incomplete`: a restore failed after the hypervisor had begun to change the VM (disks
+ * reverted, memory only partly loaded), so the VM was left stopped for an admin to look at.
+ */
 export const DRIVER_ERROR_CODES = [
   'locked', 'not_found', 'already_exists', 'unsupported_storage', 'unreachable', 'timeout', 'rejected',
-  'permission',
+  'permission', 'restore_incomplete',
 ] as const;
 export type DriverErrorCode = (typeof DRIVER_ERROR_CODES)[number];
 

@@ -183,6 +183,22 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
     expect((await sim().list(SERVICE.target)).map((x) => x.name)).toEqual([s.hvName]);
   });
 
+  it('a restore interrupted after the disks were reverted is reported as such, once, to customer and admin', async () => {
+    fx = await moduleFixture(db);
+    await fx.mod.start();
+    const s = await createActive('known good');
+    sim().injectFailure({ operation: 'restore', code: 'restore_incomplete' });
+    await fx.mod.snapshots.restore(SERVICE, s.id, { typedServiceName: SERVICE.name }, CTX);
+    const op = await untilOpEnds(s.id, 'restore');
+    // Not transient: a second automatic attempt would load into a VM left stopped for an admin.
+    expect(op).toMatchObject({ status: 'failed', errorCode: 'driver_restore_incomplete', attempts: 1 });
+    expect(op.errorMessage).toMatch(/left stopped/);
+    // The snapshot itself is intact: it can be restored again once the VM was looked at.
+    expect(await snapshots.get(s.id)).toMatchObject({ status: 'active', errorCode: 'driver_restore_incomplete' });
+    const sent = await waitFor(() => fx!.notifications.find((n) => n.type === 'restore_failed'), 2_000, 'restore_failed notification');
+    expect(sent.params).toMatchObject({ code: 'driver_restore_incomplete' });
+  });
+
   it('an injected hypervisor failure ends the snapshot failed with a classified code', async () => {
     fx = await moduleFixture(db);
     await fx.mod.start();

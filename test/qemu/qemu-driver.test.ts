@@ -87,6 +87,42 @@ describe.skipIf(!HAS_QEMU)(`QEMU driver against real QEMU${SKIP_NOTE}`, () => {
     expect(state.error).toMatchObject({ code: 'unreachable' });
   });
 
+  it('a restore QEMU refuses before touching a disk (tag missing on one disk) resumes the VM, disks as they were', async () => {
+    dir = tempDir();
+    const disks = [createDisk(dir.path, 'a.qcow2'), createDisk(dir.path, 'b.qcow2')];
+    vm = await TestVm.start(dir.path, disks);
+    const driver = qemuDriver({ vms: { 'local/vm1': { qmpSocket: vm.socket, disks } }, commandTimeoutMs: 20_000 });
+    await done(driver, await driver.create(target, { name: 'half', description: null, includeMemory: true }));
+    await vm.qmp('blockdev-snapshot-delete-internal-sync', { device: 'virtio1', name: 'half' });
+    await vm.write('virtio0', 0x33, 0, 64 * KiB);
+    const state = await done(driver, await driver.restore(target, 'half', { startAfter: true })) as Extract<TaskState, { state: 'failed' }>;
+    expect(state.state).toBe('failed');
+    expect(state.error).toMatchObject({ code: 'not_found', detail: expect.stringContaining('does not exist in one or more devices') });
+    expect(await vm.status()).toBe('running');
+    expect(await vm.holds('virtio0', 0x33, 0, 64 * KiB)).toBe(true);
+  });
+
+  it('a restore whose memory state fails to load after the disks were reverted leaves the VM stopped: restore_incomplete', async () => {
+    dir = tempDir();
+    const disks = [createDisk(dir.path, 'a.qcow2')];
+    vm = await TestVm.start(dir.path, disks);
+    const driver = qemuDriver({ vms: { 'local/vm1': { qmpSocket: vm.socket, disks } }, commandTimeoutMs: 20_000 });
+    await done(driver, await driver.create(target, { name: 'small-ram', description: null, includeMemory: true }));
+    await vm.stop();
+    // The same disks under another RAM size: QEMU reverts them, then refuses the 64 MiB memory state.
+    vm = await TestVm.start(dir.path, disks, { memoryMiB: 128 });
+    await vm.write('virtio0', 0x55, 0, 64 * KiB);
+    const state = await done(driver, await driver.restore(target, 'small-ram', { startAfter: true })) as Extract<TaskState, { state: 'failed' }>;
+    expect(state.state).toBe('failed');
+    expect(state.error).toMatchObject({ code: 'restore_incomplete', detail: expect.stringContaining('while loading VM state') });
+    expect(state.error.transient).toBe(false);
+    expect(await vm.qmp('query-status')).toMatchObject({ running: false, status: 'restore-vm' });
+    expect(await vm.holds('virtio0', 0x00, 0, 64 * KiB)).toBe(true); // reverted: why it must not run on
+    expect(await driver.taskStatus(target, await driver.restore(target, 'small-ram', { startAfter: true })))
+      .toMatchObject({ state: 'failed', error: { code: 'restore_incomplete' } });
+    expect(await vm.status()).toBe('restore-vm');
+  });
+
   it('a disk held by a QEMU the driver cannot reach is locked, and stays untouched', async () => {
     const { driver, disks } = await setup({ running: true, config: { qmpSocket: undefined } });
     const err = await failure(driver.create(target, { name: 'x', description: null, includeMemory: false }));

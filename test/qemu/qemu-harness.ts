@@ -85,11 +85,14 @@ export class TestVm {
     this.exited = new Promise((resolve) => process.once('exit', () => resolve()));
   }
 
-  /** Starts QEMU paused (-S) with the disks as virtio0, virtio1, … and waits for QMP. */
-  static async start(dir: string, disks: string[], opts: { run?: boolean } = {}): Promise<TestVm> {
+  /**
+   * Starts QEMU paused (-S) with the disks as virtio0, virtio1, … and waits for QMP. `memoryMiB`
+   * (default 64) lets a test boot the same disks with another RAM size than its snapshots hold.
+   */
+  static async start(dir: string, disks: string[], opts: { run?: boolean; memoryMiB?: number } = {}): Promise<TestVm> {
     const socket = join(dir, 'qmp.sock');
     const args = [
-      '-oL', 'qemu-system-x86_64', '-machine', 'q35,accel=tcg', '-m', '64', '-nodefaults', '-display', 'none', '-S',
+      '-oL', 'qemu-system-x86_64', '-machine', 'q35,accel=tcg', '-m', String(opts.memoryMiB ?? 64), '-nodefaults', '-display', 'none', '-S',
       '-qmp', `unix:${socket},server=on,wait=off`,
       ...disks.flatMap((d) => ['-drive', `file=${d},if=virtio,format=qcow2`]),
     ];

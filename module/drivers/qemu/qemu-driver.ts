@@ -92,7 +92,8 @@ export class QemuDriver implements SnapshotDriver {
 
   /**
    * Loads a snapshot. Running VM: a snapshot-load job (QEMU checks the name itself; a failed load
-   * stops the VM, and the job's end continues it). A disk-only snapshot pauses the VM first, so the
+   * stops the VM, and the job's end continues it unless the disks were already reverted, see
+   * concludeJob). A disk-only snapshot pauses the VM first, so the
    * restored memory never runs before the reset. Stopped VM: the disks are reverted; the VM is not
    * started, since its process belongs to whoever runs it.
    */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DriverError, type TaskState } from '../contract.js';
-import { classifyQemuError } from './classify.js';
+import { classifyLoadFailure, classifyQemuError } from './classify.js';
 import type { QemuVm } from './options.js';
 import type { QmpClient } from './qmp-client.js';
 import type { QemuSnapshotInfo } from './snapshots.js';
@@ -61,20 +61,23 @@ export async function startJob(qmp: QmpClient, vm: QemuVm, op: QemuOp, tag: stri
 
 /**
  * The job's state; once concluded, its outcome is read and the job dismissed (QEMU keeps concluded
- * jobs until then). After a load: a failed one leaves the VM stopped, so a VM that ran is continued.
- * A successful disk-only load resets the guest (it boots from the restored disks, its memory
- * discarded); with start-after a paused VM is continued. Null: QEMU does not know the job.
+ * jobs until then). A failed load leaves the VM stopped: a VM that ran is continued only when QEMU
+ * refused before touching a disk; otherwise it stays stopped (`restore_incomplete`), because its
+ * disks are reverted under a partly loaded memory. A successful disk-only load resets the guest (it
+ * boots from the restored disks, its memory discarded); with start-after a paused VM is continued.
+ * Null: QEMU does not know the job.
  */
 export async function concludeJob(qmp: QmpClient, jobId: string, after: { op: QemuOp; wasRunning: boolean; startAfter: boolean; diskOnly: boolean }): Promise<TaskState | null> {
   const job = (await qmp.execute<JobInfo[]>('query-jobs')).find((j) => j.id === jobId);
   if (!job) return null;
   if (job.status !== 'concluded') return { state: 'running' };
   await qmp.execute('job-dismiss', { id: jobId });
-  if (after.op === 'load') {
-    if (!job.error && after.diskOnly) await qmp.execute('system_reset');
-    if ((job.error ? after.wasRunning : after.startAfter) && !(await isRunning(qmp))) await qmp.execute('cont');
-  }
-  return job.error ? { state: 'failed', error: classifyQemuError(job.error) } : { state: 'succeeded' };
+  if (after.op !== 'load') return job.error ? { state: 'failed', error: classifyQemuError(job.error) } : { state: 'succeeded' };
+  const error = job.error === undefined ? null : classifyLoadFailure(job.error);
+  if (!error && after.diskOnly) await qmp.execute('system_reset');
+  const resume = error ? after.wasRunning && error.code !== 'restore_incomplete' : after.startAfter;
+  if (resume && !(await isRunning(qmp))) await qmp.execute('cont');
+  return error ? { state: 'failed', error } : { state: 'succeeded' };
 }
 
 function samePath(a: string, b: string): boolean {

@@ -68,6 +68,7 @@ const FAILURE_TEXT: Record<DriverErrorCode, string> = {
   timeout: 'got timeout',
   rejected: 'simulated failure',
   permission: 'permission denied',
+  restore_incomplete: 'rollback interrupted after the disks were reverted; VM left stopped',
 };
 
 /**
