@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { UNPINNABLE_STATUSES } from '../domain/allowed-actions.js';
 import { OCCUPYING_STATUSES, type SnapshotStatus } from '../domain/status.js';
 import type { Snapshot, SnapshotOrigin } from '../domain/types.js';
 import { DEFAULT_PLAN } from './limits-repo.js';
@@ -189,7 +190,7 @@ export class SnapshotsRepo {
    * sees it pinned (and skips it). False when nothing was changed.
    */
   async setPinned(id: number, pinned: boolean, db: Knex = this.db): Promise<boolean> {
-    return Number(await db(T).where({ id }).whereNotIn('status', ['deleting', 'failed']).update(toColumns({ pinned }))) === 1;
+    return Number(await db(T).where({ id }).whereNotIn('status', UNPINNABLE_STATUSES as SnapshotStatus[]).update(toColumns({ pinned }))) === 1;
   }
 
   /**

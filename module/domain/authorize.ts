@@ -22,3 +22,11 @@ export function authorize(actor: Actor, action: Action, service: PanelService): 
   if (service.status === 'terminated') throw new ConflictError('service_terminated');
   if (service.status === 'suspended') throw new ConflictError('service_suspended');
 }
+
+/**
+ * Whether the actor may change anything on the service now (authorize's rule for every action but
+ * viewing): admins always, others while the service is active. Pages show read-only otherwise.
+ */
+export function mayChange(actor: Actor, service: PanelService): boolean {
+  return actor.role === 'admin' || service.status === 'active';
+}

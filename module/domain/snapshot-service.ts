@@ -2,11 +2,11 @@ import type { Knex } from 'knex';
 import type { DriverCapabilities } from '../drivers/contract.js';
 import type { DomainDeps, ActionContext } from './deps.js';
 import { createLocked, createSnapshot, prepareCreate, type CreateInput, type CreateOptions } from './create-snapshot.js';
-import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { allowedActions } from './allowed-actions.js';
+import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from './errors.js';
 import { normalizeDescription, normalizeSnapshotName } from './names.js';
 import { assertServiceOpen, lockOpenService } from './service-guard.js';
 import { auditEvent, enqueueOperation, rotateOut, withRefusalAudit } from './snapshot-records.js';
-import { assertTransition } from './status.js';
 import type { PanelService, Snapshot } from './types.js';
 
 export interface DeleteInput {
@@ -66,7 +66,7 @@ export class SnapshotService {
   setPinned(service: PanelService, id: number, pinned: boolean, ctx: ActionContext): Promise<Snapshot> {
     const action = pinned ? 'snapshot.pin' : 'snapshot.unpin';
     return this.refusalsAudited(ctx, service, action, id, () => this.underLock(service, id, ctx, async (trx, s) => {
-      if (!(await this.deps.repos.snapshots.setPinned(s.id, pinned, trx))) throw new ConflictError('snapshot_not_pinnable', { status: s.status });
+      if (!allowedActions(s, { open: true }).pin || !(await this.deps.repos.snapshots.setPinned(s.id, pinned, trx))) throw new ConflictError('snapshot_not_pinnable', { status: s.status });
       await this.deps.repos.audit.record(auditEvent(ctx, service, action, 'ok', s), trx);
       return { ...s, pinned };
     }));
@@ -78,6 +78,7 @@ export class SnapshotService {
       const name = normalizeSnapshotName(input.name);
       const description = normalizeDescription(input.description);
       return this.underLock(service, id, ctx, async (trx, s) => {
+        if (!allowedActions(s, { open: true }).edit) throw new ConflictError('snapshot_not_editable', { status: s.status });
         // Gone meanwhile: its delete finished (operations end without the service's lock).
         if (!(await this.deps.repos.snapshots.update(s.id, { name, description }, trx))) throw new NotFoundError('snapshot');
         await this.deps.repos.audit.record(auditEvent(ctx, service, 'snapshot.edit', 'ok', s, { details: { from: s.name, to: name } }), trx);
@@ -104,7 +105,7 @@ export class SnapshotService {
           await this.deps.repos.audit.record(auditEvent(ctx, service, 'snapshot.dismiss', 'ok', s, { fromStatus: 'failed', toStatus: 'deleted' }), trx);
           return s;
         }
-        assertTransition(s.status, 'deleting');
+        if (!allowedActions(s, { open: true }).delete) throw new IllegalTransitionError(s.status, 'deleting');
         if (!(await this.deps.repos.snapshots.transition(s.id, s.status, { status: 'deleting' }, trx))) throw new ConflictError('snapshot_changed');
         await this.enqueue(trx, service, s.id, 'delete', ctx);
         await this.deps.repos.audit.record(auditEvent(ctx, service, 'snapshot.delete', 'ok', s, { fromStatus: s.status, toStatus: 'deleting' }), trx);

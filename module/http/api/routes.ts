@@ -1,10 +1,12 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { z } from 'zod';
-import { authorize, type Action } from '../../domain/authorize.js';
+import { mayChange } from '../../domain/authorize.js';
 import { SnapshotError } from '../../domain/errors.js';
-import { quotaView } from '../../domain/limits.js';
-import type { Snapshot } from '../../domain/types.js';
-import { actionContext, loadService, parseId, requireActor } from '../shared/actor.js';
+import { SNAPSHOT_REFUSALS } from '../../domain/refusals.js';
+import { allowedActions, quotaOf, type SnapshotActions } from '../../domain/allowed-actions.js';
+import { restoreBlockedReason } from '../../domain/snapshot-service.js';
+import type { PanelService, Snapshot } from '../../domain/types.js';
+import { actionContext, authorizedService, parseId, requireActor } from '../shared/actor.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { actionRateLimit } from '../shared/security.js';
 import { apiBody, jsonBody } from './api-input.js';
@@ -20,8 +22,9 @@ export { apiSchemas } from './schemas.js';
 const body = <T extends z.ZodType>(schema: T, req: Request) => apiBody(schema, req, { confirm: 'confirm_required' });
 
 /** The API's snapshot shape (`snapshotSchema`, documented in openapi.json). */
-export function snapshotJson(s: Snapshot): SnapshotJson {
+export function snapshotJson(s: Snapshot, actions?: SnapshotActions): SnapshotJson {
   return {
+    ...(actions ? { actions } : {}),
     id: s.id, name: s.name, description: s.description, status: s.status, pinned: s.pinned, includeMemory: s.includeMemory,
     origin: s.origin, scheduleId: s.scheduleId, diskBytes: s.diskBytes, memoryBytes: s.memoryBytes,
     error: s.errorCode ? { code: s.errorCode } : null, createdAt: s.createdAt.toISOString(),
@@ -34,7 +37,6 @@ const ONE = `${BASE}/:id`;
 const tag = 'Snapshots';
 const params = pathParams;
 const notFound = { 404: ['snapshot_not_found'] } as const;
-const serviceState = ['service_suspended', 'service_terminated'] as const;
 
 /** The snapshot routes: what the router registers and what openapi.json documents, from the same entries. */
 export const snapshotRoutes = {
@@ -50,33 +52,30 @@ export const snapshotRoutes = {
     method: 'post', path: BASE, operationId: 'createSnapshot', tag, params, body: apiSchemas.create,
     summary: 'Take a snapshot', description: 'Queued: the snapshot is `creating` until the hypervisor finishes. Rate-limited per user.',
     responses: { 202: { description: 'Queued', schema: snapshotEnvelopeSchema } },
-    errors: { 409: ['snapshot_limit_reached', 'duplicate_record', ...serviceState], 429: ['rate_limited'], 503: ['driver_missing'] },
+    errors: { ...SNAPSHOT_REFUSALS.create, 429: ['rate_limited'], 503: ['driver_missing'] },
   },
   edit: {
     method: 'patch', path: ONE, operationId: 'editSnapshot', tag, params, body: apiSchemas.edit, summary: 'Rename or re-describe a snapshot',
     responses: { 200: { description: 'The snapshot', schema: snapshotEnvelopeSchema } },
-    errors: { ...notFound, 409: ['illegal_transition', 'snapshot_changed', ...serviceState] },
+    errors: SNAPSHOT_REFUSALS.edit,
   },
   pin: {
     method: 'post', path: `${ONE}/pin`, operationId: 'pinSnapshot', tag, params, body: apiSchemas.pin,
     summary: 'Pin or unpin (pinned snapshots are never rotated and need the typed name to delete)',
     responses: { 200: { description: 'The snapshot', schema: snapshotEnvelopeSchema } },
-    errors: { ...notFound, 409: ['snapshot_not_pinnable', 'snapshot_changed', ...serviceState] },
+    errors: SNAPSHOT_REFUSALS.pin,
   },
   delete: {
     method: 'delete', path: ONE, operationId: 'deleteSnapshot', tag, params, body: apiSchemas.delete,
     summary: 'Delete a snapshot (a failed one is dismissed at once)',
     responses: { 202: { description: 'Queued (status `deleting`), or dismissed', schema: snapshotEnvelopeSchema } },
-    errors: { ...notFound, 409: ['illegal_transition', 'snapshot_changed', ...serviceState] },
+    errors: SNAPSHOT_REFUSALS.delete,
   },
   restore: {
     method: 'post', path: `${ONE}/restore`, operationId: 'restoreSnapshot', tag, params, body: apiSchemas.restore,
     summary: 'Roll the server back to a snapshot', description: 'Queued; optionally takes a safety snapshot first. Rate-limited per user.',
     responses: { 202: { description: 'Queued', schema: restoreResultSchema } },
-    errors: {
-      ...notFound, 409: ['restore_needs_active', 'restore_in_progress', 'restore_only_latest', 'snapshot_changed', 'snapshot_limit_reached', ...serviceState],
-      429: ['rate_limited'], 503: ['driver_missing'],
-    },
+    errors: { ...SNAPSHOT_REFUSALS.restore, 429: ['rate_limited'], 503: ['driver_missing'] },
   },
 } satisfies Record<string, ApiRouteDoc>;
 
@@ -99,62 +98,66 @@ export function apiRouter(ctx: ModuleContext): Router {
   const route = (doc: ApiRouteDoc, handler: Handler, extra: express.RequestHandler[] = []) =>
     router[doc.method](doc.path, ...(doc.body ? mutating : []), ...extra, handler);
 
-  async function serviceFor(req: Request, action: Action) {
-    const service = await loadService(ctx, String(req.params.serviceId));
-    authorize(requireActor(req), action, service);
-    return service;
-  }
   const sid = (req: Request) => parseId(req.params.id as string);
+  /** allowedActions for the request's actor over the service's snapshots (`all`: for the newest-only restore rule). */
+  async function actionsFor(req: Request, service: PanelService, all: Snapshot[]) {
+    const caps = await ctx.deps.driver(service.target.driver).capabilities(service.target);
+    const open = mayChange(requireActor(req), service);
+    return (s: Snapshot) => allowedActions(s, { open, restoreBlocked: s.status === 'active' ? restoreBlockedReason(caps, s, all) : null });
+  }
 
   route(snapshotRoutes.list, async (req, res) => {
-    const service = await serviceFor(req, 'view');
+    const service = await authorizedService(ctx, req, 'view');
     const [snapshots, pending, limits] = await Promise.all([
       ctx.deps.repos.snapshots.listForService(service.id),
       ctx.deps.repos.operations.pendingForService(service.id),
       ctx.deps.limits.forService(service.id, service.planId),
     ]);
-    const used = snapshots.filter((s) => s.status !== 'failed').length;
+    const quota = quotaOf(limits.maxSnapshots, snapshots);
+    const actions = await actionsFor(req, service, snapshots);
     res.json({
-      snapshots: snapshots.map(snapshotJson),
-      quota: quotaView(limits.maxSnapshots, used),
+      snapshots: snapshots.map((s) => snapshotJson(s, actions(s))),
+      quota,
       limits,
       queue: pending.map((o) => ({ id: o.id, kind: o.kind, status: o.status, snapshotId: o.snapshotId })),
-      storageExpansionBlocked: used > 0,
+      storageExpansionBlocked: quota.used > 0,
     } satisfies z.output<typeof snapshotListSchema>);
   });
 
   route(snapshotRoutes.get, async (req, res) => {
-    const service = await serviceFor(req, 'view');
-    res.json({ snapshot: snapshotJson(await ctx.snapshots.get(service, sid(req))) });
+    const service = await authorizedService(ctx, req, 'view');
+    const snapshot = await ctx.snapshots.get(service, sid(req));
+    const actions = await actionsFor(req, service, snapshot.status === 'active' ? await ctx.deps.repos.snapshots.listForService(service.id) : [snapshot]);
+    res.json({ snapshot: snapshotJson(snapshot, actions(snapshot)) });
   });
 
   route(snapshotRoutes.create, async (req, res) => {
     const input = body(snapshotRoutes.create.body, req);
-    const service = await serviceFor(req, 'create');
+    const service = await authorizedService(ctx, req, 'create');
     res.status(202).json({ snapshot: snapshotJson(await ctx.snapshots.create(service, input, actionContext(req))) });
   }, [limited]);
 
   route(snapshotRoutes.edit, async (req, res) => {
     const input = body(snapshotRoutes.edit.body, req);
-    const service = await serviceFor(req, 'edit');
+    const service = await authorizedService(ctx, req, 'edit');
     res.json({ snapshot: snapshotJson(await ctx.snapshots.edit(service, sid(req), input, actionContext(req))) });
   });
 
   route(snapshotRoutes.pin, async (req, res) => {
     const { pinned } = body(snapshotRoutes.pin.body, req);
-    const service = await serviceFor(req, 'pin');
+    const service = await authorizedService(ctx, req, 'pin');
     res.json({ snapshot: snapshotJson(await ctx.snapshots.setPinned(service, sid(req), pinned, actionContext(req))) });
   });
 
   route(snapshotRoutes.delete, async (req, res) => {
     const input = body(snapshotRoutes.delete.body, req);
-    const service = await serviceFor(req, 'delete');
+    const service = await authorizedService(ctx, req, 'delete');
     res.status(202).json({ snapshot: snapshotJson(await ctx.snapshots.delete(service, sid(req), input, actionContext(req))) });
   });
 
   route(snapshotRoutes.restore, async (req, res) => {
     const input = body(snapshotRoutes.restore.body, req);
-    const service = await serviceFor(req, 'restore');
+    const service = await authorizedService(ctx, req, 'restore');
     const r = await ctx.snapshots.restore(service, sid(req), input, actionContext(req));
     res.status(202).json({ snapshot: snapshotJson(r.snapshot), safetySnapshot: r.safety ? snapshotJson(r.safety) : null });
   }, [limited]);

@@ -51,6 +51,8 @@ export const snapshotSchema = z.object({
   error: z.object({ code: z.string() }).nullable().describe('Set when the hypervisor refused or failed the last operation'),
   createdAt: isoDate,
   completedAt: isoDate.nullable(),
+  actions: z.object({ pin: z.boolean(), edit: z.boolean(), restore: z.boolean(), delete: z.boolean(), dismiss: z.boolean() }).optional()
+    .describe('What the viewer may do with it now (in lists and single reads); the same rule the pages and the checks use'),
 });
 
 export const quotaSchema = z.object({

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { authorize } from '../../domain/authorize.js';
+import { authorize, mayChange } from '../../domain/authorize.js';
 import type { PlanLimits } from '../../domain/limits.js';
 import { restoreBlockedReason } from '../../domain/snapshot-service.js';
 import type { PanelService } from '../../domain/types.js';
@@ -28,7 +28,7 @@ export async function loadListPage(ctx: ModuleContext, req: Request): Promise<{ 
     t: req.t, fmt: ctx.formatters.get(req.language, actor.timezone ?? ctx.config.defaultTimezone), service, snapshots,
     running: page.running, queued: page.queued, pendingCount: page.pendingCount, scheduleNames: page.scheduleNames, limits,
     memoryCapable: caps.memory, simulated: driver.simulated, restoreUnavailable,
-    readOnly: actor.role !== 'admin' && service.status !== 'active',
+    readOnly: !mayChange(actor, service),
   });
   return { service, limits, model };
 }

@@ -1,6 +1,7 @@
 import type { TFunction } from 'i18next';
 import type { PlanLimits } from '../../domain/limits.js';
-import { quotaView, type QuotaView } from '../../domain/limits.js';
+import type { QuotaView } from '../../domain/limits.js';
+import { allowedActions, canCreate, quotaOf, type SnapshotActions } from '../../domain/allowed-actions.js';
 import type { PanelService, Snapshot } from '../../domain/types.js';
 import type { Formatters } from '../shared/formatters.js';
 import { snapshotsPath } from '../shared/paths.js';
@@ -19,7 +20,7 @@ export interface SnapshotRow {
   pinned: boolean;
   origin: string;
   error: string | null;
-  can: { pin: boolean; edit: boolean; restore: boolean; delete: boolean; dismiss: boolean };
+  can: SnapshotActions;
   restoreUnavailable: string | null;
 }
 
@@ -27,6 +28,8 @@ export interface SnapshotListModel {
   service: { id: string; name: string; status: PanelService['status'] };
   rows: SnapshotRow[];
   quota: QuotaView;
+  /** A new snapshot may be asked for (the service open to the viewer and a slot left). */
+  canCreate: boolean;
   limits: PlanLimits;
   memoryAvailable: boolean;
   memoryReason: string | null;
@@ -47,7 +50,7 @@ export function presentSnapshotList(input: {
   limits: PlanLimits; memoryCapable: boolean; simulated: boolean; restoreUnavailable: Map<number, string | null>; readOnly: boolean;
 }): SnapshotListModel {
   const { t, fmt, service } = input;
-  const used = input.snapshots.filter((s) => s.status !== 'failed').length;
+  const quota = quotaOf(input.limits.maxSnapshots, input.snapshots);
   const { running, queued: queuedIds } = input;
   const rows = input.snapshots.map((s): SnapshotRow => {
     const queued = queuedIds.has(s.id) && !running.has(s.id);
@@ -68,13 +71,7 @@ export function presentSnapshotList(input: {
         ? t('snapshots:origin.schedule', { name: input.scheduleNames.get(s.scheduleId ?? -1) ?? t('snapshots:origin.deleted_schedule') })
         : t(`snapshots:origin.${s.origin}`),
       error: s.errorCode ? t(`errors:${s.errorCode}`, { defaultValue: t('errors:driver_rejected') }) : null,
-      can: {
-        pin: !input.readOnly && !['deleting', 'failed'].includes(s.status),
-        edit: !input.readOnly && s.status !== 'deleting',
-        restore: !input.readOnly && s.status === 'active' && !restoreUnavailable,
-        delete: !input.readOnly && ['active', 'error', 'unmanaged'].includes(s.status),
-        dismiss: !input.readOnly && s.status === 'failed',
-      },
+      can: allowedActions(s, { open: !input.readOnly, restoreBlocked: restoreUnavailable }),
       restoreUnavailable: restoreUnavailable ? t(`errors:${restoreUnavailable}`) : null,
     };
   });
@@ -82,11 +79,12 @@ export function presentSnapshotList(input: {
   return {
     service: { id: service.id, name: service.name, status: service.status },
     rows,
-    quota: quotaView(input.limits.maxSnapshots, used),
+    quota,
+    canCreate: canCreate(quota, !input.readOnly),
     limits: input.limits,
     memoryAvailable,
     memoryReason: memoryAvailable ? null : t(input.limits.memoryAllowed ? 'errors:memory_unsupported_by_hypervisor' : 'errors:memory_not_in_plan'),
-    storageNotice: used > 0,
+    storageNotice: quota.used > 0,
     simulated: input.simulated,
     readOnly: input.readOnly,
     pendingCount: input.pendingCount,

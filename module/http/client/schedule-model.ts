@@ -1,3 +1,4 @@
+import { mayChange } from '../../domain/authorize.js';
 import type { Request } from 'express';
 import type { PanelService, Schedule } from '../../domain/types.js';
 import type { ModuleContext } from '../shared/module-context.js';
@@ -25,6 +26,6 @@ export async function loadSchedulesModel(ctx: ModuleContext, req: Request, servi
   const actor = req.snapshotActor!;
   return presentSchedulesPage({
     t: req.t, lng: req.language, fmt: ctx.formatters.get(req.language, viewerTimezone(ctx, req)), service, schedules, choices,
-    readOnly: actor.role !== 'admin' && service.status !== 'active',
+    readOnly: !mayChange(actor, service),
   });
 }

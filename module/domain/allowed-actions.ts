@@ -1,0 +1,47 @@
+import { quotaView, type QuotaView } from './limits.js';
+import { canTransition, occupiesStorage, type SnapshotStatus } from './status.js';
+import type { Snapshot } from './types.js';
+
+/** What may be done with one snapshot now; pages, the API and the domain's own checks all read this. */
+export interface SnapshotActions {
+  pin: boolean;
+  edit: boolean;
+  restore: boolean;
+  delete: boolean;
+  /** A failed snapshot occupies nothing and is removed at once rather than deleted on the hypervisor. */
+  dismiss: boolean;
+}
+
+/** Statuses in which a snapshot cannot be pinned or unpinned: on its way out, or never made. */
+export const UNPINNABLE_STATUSES: readonly SnapshotStatus[] = ['deleting', 'failed'];
+
+/**
+ * The one rule of what a snapshot allows, by its status: pin unless it is going or never made;
+ * rename unless it is going; delete where the status machine allows `deleting`; restore an active
+ * one that the hypervisor can roll back to (`restoreBlocked`: the reason it cannot, see
+ * restoreBlockedReason); dismiss a failed one. `open`: false while the service is suspended or
+ * terminated for this actor (authorize), which allows nothing.
+ */
+export function allowedActions(s: Pick<Snapshot, 'status'>, opts: { open: boolean; restoreBlocked?: string | null }): SnapshotActions {
+  const { open } = opts;
+  return {
+    pin: open && !UNPINNABLE_STATUSES.includes(s.status),
+    edit: open && s.status !== 'deleting',
+    restore: open && s.status === 'active' && !opts.restoreBlocked,
+    delete: open && canTransition(s.status, 'deleting'),
+    dismiss: open && s.status === 'failed',
+  };
+}
+
+/** "Snapshots left" of a service: the snapshots taking storage count against the limit. */
+export function quotaOf(limit: number, snapshots: ReadonlyArray<Pick<Snapshot, 'status'>>): QuotaView {
+  return quotaView(limit, snapshots.filter((s) => occupiesStorage(s.status)).length);
+}
+
+/**
+ * Whether a new snapshot may be asked for now: the service open to the actor (mayChange) and a slot
+ * left. The create itself checks again under the service's lock; this is what a page offers.
+ */
+export function canCreate(quota: QuotaView, open: boolean): boolean {
+  return open && quota.left > 0;
+}
