@@ -16,7 +16,7 @@ export interface AdoptInput {
 }
 
 /**
- * An admin's repairs of what reconcile and failed operations leave behind (SPEC §3 "Reconcile"):
+ * An admin's repairs of what reconcile and failed operations leave behind:
  * retry, adopt, delete unmanaged, force-remove a vanished record. Each checks the snapshot is still
  * in the state the admin saw, acts in one transaction, and is audited with the admin as actor.
  */

@@ -29,7 +29,7 @@ const BEFORE_PLAN_CHANGE = 'billing.before_plan_change';
 /** The same refusal asked again within this window is audited but not mailed again. */
 const REPEAT_WINDOW_MS = 24 * 60 * 60_000;
 
-/** Effects of billing events on a service's snapshots and schedules (SPEC §3). */
+/** Effects of billing events on a service's snapshots and schedules. */
 export class LifecycleService {
   constructor(private readonly deps: DomainDeps, private readonly scheduler: () => SchedulerPort | null = () => null) {}
 

@@ -12,7 +12,7 @@ export interface ReconcileSummary {
 const ACTOR = { type: 'reconcile' as const, id: null };
 
 /**
- * Compares one service's hypervisor snapshots with our records (SPEC §3): a record whose snapshot is
+ * Compares one service's hypervisor snapshots with our records: a record whose snapshot is
  * gone becomes `error` (an admin force-removes it); a snapshot carrying our name prefix with no record
  * becomes an `unmanaged` record (an admin adopts or deletes it). A service with operations in flight is
  * left for the next pass, so a create that just finished is never mistaken for drift.

@@ -46,7 +46,7 @@ export function scheduledSnapshotName(schedule: Schedule, at: Date, formats: Nam
 }
 
 /**
- * One run of a weekly schedule (SPEC §3): paused while the service is suspended; when the limit
+ * One run of a weekly schedule: paused while the service is suspended; when the limit
  * would block the snapshot, its create rotates the schedule's own oldest unpinned snapshots first;
  * when nothing can be rotated, skip with "limit reached", delete nothing, and notify. The outcome is
  * stored on the schedule and audited (with the snapshot, in its transaction, when one is taken);

@@ -12,7 +12,7 @@ import {
 import { IllegalTransitionError, ConflictError, SnapshotError } from '../../module/domain/errors.js';
 
 /**
- * Expected legal moves, written out independently from the source (SPEC §3 "Statuses"):
+ * Expected legal moves, written out independently from the source:
  * every pair not listed here must be illegal.
  */
 const EXPECTED_LEGAL: Record<SnapshotStatus, readonly TransitionTarget[]> = {

@@ -1,4 +1,4 @@
-// SPEC 6: the client area works without JavaScript — plain forms, 303 redirects, and a reload to see
+// The client area works without JavaScript — plain forms, 303 redirects, and a reload to see
 // a status change. Same browser, scripts turned off.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';

@@ -7,7 +7,7 @@ import { appFor, sessionFor } from '../helpers/http-app.js';
 import { makeService, moduleFixture } from '../helpers/module-fixture.js';
 import { expectDocumented } from '../helpers/routes.js';
 
-// SPEC §6: all input validated with clear localized errors and never a 500; output escaped.
+// All input validated with clear localized errors and never a 500; output escaped.
 const STORED = [
   '<script>alert(1)</script>',
   '"><img src=x onerror=alert(1)>',

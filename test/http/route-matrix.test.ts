@@ -9,7 +9,7 @@ import { makeService, moduleFixture } from '../helpers/module-fixture.js';
 import { expectDocumented, registeredRoutes, routeKey } from '../helpers/routes.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-// SPEC §6: every route checks the actor may act on that service. Each route below is requested by
+// Every route checks the actor may act on that service. Each route below is requested by
 // six kinds of actor; the table must list every route the module's client and API routers register,
 // so a new route cannot ship without its row.
 const LOGIN = '/login?next=back';
