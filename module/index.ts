@@ -28,9 +28,10 @@ import { buildOpenApiDocument, openapiRouter } from './http/api/openapi.js';
 import { apiRouter, openapiComponents, openapiRoutes } from './http/api/routes.js';
 import { scheduleOpenapiComponents, scheduleOpenapiRoutes } from './http/api/schedule-routes.js';
 import { clientRouter } from './http/client/routes.js';
-import { billingHooks } from './http/webhook/hooks.js';
+import { billingHooks } from './billing/billing-hooks.js';
 import { webhookOpenapiRoutes, webhookRouter } from './http/webhook/routes.js';
-import { loadService, loadServiceWithLimits, resolveActor } from './http/shared/actor.js';
+import { resolveActor } from './http/shared/actor.js';
+import { ServiceDirectory } from './domain/service-directory.js';
 import { rememberLocale } from './http/shared/remember-locale.js';
 import { errorHandler } from './http/shared/error-handler.js';
 import type { ModuleContext } from './http/shared/module-context.js';
@@ -109,11 +110,12 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     deps, snapshots: new SnapshotService(deps), lifecycle: new LifecycleService(deps, () => scheduler), panel, config, i18n, logger,
     formatters: new FormatterCache(),
     schedules: new ScheduleService(deps, () => scheduler),
+    services: new ServiceDirectory((id) => panel.getService(id), repos.services, deps.limits),
   };
   const scheduleRuns: ScheduleRunDeps = {
     deps, snapshots: ctx.snapshots,
-    loadService: (id) => loadService(ctx, id).catch(() => null),
-    loadServiceWithLimits: (id) => loadServiceWithLimits(ctx, id).catch(() => null),
+    loadService: (id) => ctx.services.load(id).catch(() => null),
+    loadServiceWithLimits: (id) => ctx.services.loadWithLimits(id).catch(() => null),
     unschedule: async (id) => { await scheduler?.remove(id); },
     nameFormats: new Map(),
   };
@@ -121,7 +123,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
   /** An admin's limit edit, applied to these services' saved schedules as a plan change would. */
   const applyLimitsNow = async (serviceIds: string[], actionCtx: ActionContext): Promise<void> => {
     for (const id of serviceIds) {
-      const service = await loadService(ctx, id).catch(() => null);
+      const service = await ctx.services.load(id).catch(() => null);
       if (service && service.status !== 'terminated') await ctx.lifecycle.applyPlanChange(service, actionCtx, 'admin');
     }
   };
@@ -130,7 +132,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
   const reconcile = async (): Promise<ReconcileSummary[]> => {
     const out: ReconcileSummary[] = [];
     for (const id of await repos.services.listLiveIds()) {
-      const service = await loadService(ctx, id).catch(() => null);
+      const service = await ctx.services.load(id).catch(() => null);
       if (service && service.status !== 'terminated') out.push(await reconcileService(deps, service, config.namePrefix));
     }
     await failStuckOperations(deps, config.operations.operationTimeoutMs + 2 * config.operations.leaseMs);
@@ -168,7 +170,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
       webhook: wrap([/^\/webhooks\/snapshots\/?$/], webhookRouter(ctx, webhookEvents)),
     },
     /** In-process billing hooks: plan change (before/after), suspend, unsuspend, terminate. */
-    hooks: billingHooks(ctx),
+    hooks: billingHooks({ ...ctx, defaultLocale: config.defaultLocale }),
     /** The Snapshots entry for a service page's menu, or null when the actor may not see it. */
     menuItem(service: PanelService, actor: Actor): MenuItem | null {
       if (!canSeeService(actor, service) || service.status === 'terminated') return null;

@@ -3,7 +3,7 @@ import { authorize, mayChange } from '../../domain/authorize.js';
 import type { PlanLimits } from '../../domain/limits.js';
 import { restoreBlockedReason } from '../../domain/snapshot-service.js';
 import type { PanelService } from '../../domain/types.js';
-import { panelService, requireActor, withState } from '../shared/actor.js';
+import { requireActor } from '../shared/actor.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { presentSnapshotList, type SnapshotListModel } from './presenter.js';
 
@@ -13,14 +13,14 @@ import { presentSnapshotList, type SnapshotListModel } from './presenter.js';
  * everything the database holds.
  */
 export async function loadListPage(ctx: ModuleContext, req: Request): Promise<{ service: PanelService; limits: PlanLimits; model: SnapshotListModel }> {
-  const panel = await panelService(ctx, String(req.params.serviceId));
+  const panel = await ctx.services.panelService(String(req.params.serviceId));
   const actor = requireActor(req);
   // Viewing depends only on who may see the service (the panel's record), not on its state row:
   // checked before anything is read, so another customer's id costs no query.
   authorize(actor, 'view', panel);
   const driver = ctx.deps.driver(panel.target.driver);
   const [page, caps] = await Promise.all([ctx.deps.repos.snapshots.listPage(panel.id, panel.planId), driver.capabilities(panel.target)]);
-  const service = await withState(ctx, panel, page.state);
+  const service = await ctx.services.withState(panel, page.state);
   const limits = ctx.deps.limits.resolve(service.planId, page.plans, page.state);
   const { snapshots } = page;
   const restoreUnavailable = new Map(snapshots.map((s) => [s.id, s.status === 'active' ? restoreBlockedReason(caps, s, snapshots) : null]));

@@ -1,9 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { ForbiddenError, NotFoundError, SnapshotError } from '../../domain/errors.js';
 import { authorize, type Action } from '../../domain/authorize.js';
-import type { ServiceStateRow } from '../../db/services-repo.js';
 import type { ActionContext } from '../../domain/deps.js';
-import type { PlanLimits } from '../../domain/limits.js';
 import type { Actor, PanelService } from '../../domain/types.js';
 import type { ModuleContext } from './module-context.js';
 
@@ -43,40 +41,9 @@ export function requireAdmin(req: Request): Actor {
   return actor;
 }
 
-const SERVICE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
-
-/**
- * The service as the module sees it: the panel's record, with the module's own suspension and
- * termination flags (set by billing hooks) taking effect even if the panel lags behind.
- */
-export async function loadService(ctx: ModuleContext, serviceId: string): Promise<PanelService> {
-  const service = await panelService(ctx, serviceId);
-  return withState(ctx, service, await ctx.deps.repos.services.get(service.id));
-}
-
-/** loadService, with the service's limits read in the same round trip (a scheduled run needs both). */
-export async function loadServiceWithLimits(ctx: ModuleContext, serviceId: string): Promise<{ service: PanelService; limits: PlanLimits }> {
-  const service = await panelService(ctx, serviceId);
-  const { state, plans } = await ctx.deps.repos.services.getWithPlanLimits(service.id, service.planId);
-  return { service: await withState(ctx, service, state), limits: ctx.deps.limits.resolve(service.planId, plans, state) };
-}
-
-/** The panel's record of a service, or not found. */
-export async function panelService(ctx: ModuleContext, serviceId: string): Promise<PanelService> {
-  if (!SERVICE_ID.test(serviceId)) throw new NotFoundError('service');
-  const service = await ctx.panel.getService(serviceId);
-  if (!service) throw new NotFoundError('service');
-  return service;
-}
-
-/** The panel's record with the module's suspension and termination (`state`: the service's state row) taking effect. */
-export async function withState(ctx: ModuleContext, service: PanelService, state: ServiceStateRow | null): Promise<PanelService> {
-  // Written only when it changed (a new row, or a transferred service), never on an ordinary view.
-  if (state && state.ownerId !== service.ownerId) await ctx.deps.repos.services.setOwner(service.id, service.ownerId);
-  let status = service.status;
-  if (status === 'active' && state?.terminated) status = 'terminated';
-  else if (status === 'active' && state?.suspended) status = 'suspended';
-  return { ...service, status };
+/** The route's service as the module sees it (ServiceDirectory.load). */
+export function loadService(ctx: ModuleContext, serviceId: string): Promise<PanelService> {
+  return ctx.services.load(serviceId);
 }
 
 /** Parses a numeric route id; anything else is simply not found. */

@@ -5,6 +5,7 @@ import type { PanelAdapter } from '../../config/panel-adapter.js';
 import type { DomainDeps } from '../../domain/deps.js';
 import type { LifecycleService } from '../../domain/lifecycle-service.js';
 import type { ScheduleService } from '../../domain/schedule-service.js';
+import type { ServiceDirectory } from '../../domain/service-directory.js';
 import type { SnapshotService } from '../../domain/snapshot-service.js';
 import type { Actor } from '../../domain/types.js';
 import type { FormatterCache } from './formatters.js';
@@ -15,6 +16,8 @@ export interface ModuleContext {
   snapshots: SnapshotService;
   lifecycle: LifecycleService;
   schedules: ScheduleService;
+  /** Services as the module sees them (the panel's record with the module's state). */
+  services: ServiceDirectory;
   panel: PanelAdapter;
   config: SnapshotModuleConfig;
   i18n: i18n;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SnapshotError } from '../../domain/errors.js';
-import type { BillingHooks } from './hooks.js';
+import type { BillingHooks } from '../../billing/billing-hooks.js';
 import { WEBHOOK_EVENTS, webhookBodySchema, type WebhookBody } from './schemas.js';
 import { WebhookError } from './webhook-error.js';
 

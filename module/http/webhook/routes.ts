@@ -6,7 +6,7 @@ import { errorJson, toSnapshotError } from '../shared/error-handler.js';
 import type { ApiRouteDoc } from '../api/openapi.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { applyWebhookEvent, parseWebhookBody } from './dispatch.js';
-import { billingHooks } from './hooks.js';
+import { billingHooks } from '../../billing/billing-hooks.js';
 import { webhookBodySchema, webhookResponseSchema } from './schemas.js';
 import { SIGNATURE_TOLERANCE_SECONDS, verifyWebhookSignature } from './signature.js';
 import { WebhookError } from './webhook-error.js';
@@ -88,7 +88,7 @@ export function webhookRouter(ctx: ModuleContext, events: WebhookEventsRepo): Ro
       res.set('X-Snapshots-Replayed', 'true').status(claim.status).json(claim.body);
       return;
     }
-    const hooks = billingHooks(ctx, { actor: { type: 'billing', id: body.eventId }, ip: req.ip ?? null });
+    const hooks = billingHooks({ ...ctx, defaultLocale: ctx.config.defaultLocale }, { actor: { type: 'billing', id: body.eventId }, ip: req.ip ?? null });
     let status = 200;
     let answer: unknown;
     try {

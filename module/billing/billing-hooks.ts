@@ -1,11 +1,11 @@
-import type { ActionContext } from '../../domain/deps.js';
-import { ValidationError } from '../../domain/errors.js';
-import type { PlanChangeRequest } from '../../domain/lifecycle-service.js';
-import type { PanelService } from '../../domain/types.js';
-import { supportedLocale } from '../../i18n/i18n.js';
-import { loadService } from '../shared/actor.js';
-import type { ModuleContext } from '../shared/module-context.js';
-import { planChangeSchema } from './schemas.js';
+import type { i18n } from 'i18next';
+import type { ActionContext } from '../domain/deps.js';
+import { ValidationError } from '../domain/errors.js';
+import type { LifecycleService, PlanChangeRequest } from '../domain/lifecycle-service.js';
+import type { ServiceDirectory } from '../domain/service-directory.js';
+import type { PanelService } from '../domain/types.js';
+import { supportedLocale } from '../i18n/i18n.js';
+import { planChangeSchema } from '../http/webhook/schemas.js';
 
 const BILLING: ActionContext = { actor: { type: 'billing', id: null } };
 
@@ -21,13 +21,21 @@ function parseChange(change: PlanChangeRequest): PlanChangeRequest {
   throw new ValidationError(fields);
 }
 
+/** What the billing hooks need: the services and their lifecycle, and messages in the module's languages. */
+export interface BillingHooksDeps {
+  services: ServiceDirectory;
+  lifecycle: LifecycleService;
+  i18n: i18n;
+  defaultLocale: string;
+}
+
 /**
  * The billing hooks a panel calls in-process (the signed webhook calls the same ones). Each takes a
  * service id (the panel's current record is read through the adapter), is safe to deliver twice, and
  * is audited with `action` as the actor (the billing system; the webhook adds its event id and IP).
  */
-export function billingHooks(ctx: ModuleContext, action: ActionContext = BILLING) {
-  const service = (id: string): Promise<PanelService> => loadService(ctx, id);
+export function billingHooks(ctx: BillingHooksDeps, action: ActionContext = BILLING) {
+  const service = (id: string): Promise<PanelService> => ctx.services.load(id);
   const storageExpansion = async (serviceId: string): Promise<{ canExpand: boolean; snapshotCount: number }> => {
     const r = await ctx.lifecycle.checkStorageExpansion(await service(serviceId), action);
     return { canExpand: r.allowed, snapshotCount: r.snapshotCount };
@@ -41,7 +49,7 @@ export function billingHooks(ctx: ModuleContext, action: ActionContext = BILLING
       const input = parseChange(change);
       const decision = await ctx.lifecycle.checkPlanChange(await service(serviceId), input, action);
       if (decision.allowed) return { allowed: true, snapshotCount: decision.snapshotCount, message: null };
-      const t = ctx.i18n.getFixedT(supportedLocale(opts.locale) ?? ctx.config.defaultLocale, 'errors');
+      const t = ctx.i18n.getFixedT(supportedLocale(opts.locale) ?? ctx.defaultLocale, 'errors');
       return {
         allowed: false, reason: 'snapshots_exist', snapshotCount: decision.snapshotCount,
         message: t('snapshots_exist', { count: decision.snapshotCount }),
