@@ -63,6 +63,12 @@ export { SnapshotError } from './domain/errors.js';
 const RECONCILE_JOB = 'snapshot-reconcile';
 /** How long a billing delivery's first answer is kept for repeats of its event id. */
 const WEBHOOK_EVENTS_KEPT_MS = 30 * 24 * 3600_000;
+/**
+ * How far past the task timeout a running operation counts as hung: room for an attempt's driver
+ * calls around the polling (each bounded by the driver's own request timeout). Not a multiple of the
+ * lease, which is short: a slow but live attempt must not be failed under its worker.
+ */
+const STUCK_MARGIN_MS = 5 * 60_000;
 const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
 /**
@@ -135,7 +141,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
       const service = await loadService(ctx, id).catch(() => null);
       if (service && service.status !== 'terminated') out.push(await reconcileService(deps, service, config.namePrefix));
     }
-    await failStuckOperations(deps, config.operations.operationTimeoutMs + 2 * config.operations.leaseMs);
+    await failStuckOperations(deps, config.operations.operationTimeoutMs + STUCK_MARGIN_MS);
     await webhookEvents.prune(new Date(Date.now() - WEBHOOK_EVENTS_KEPT_MS));
     return out;
   };
