@@ -62,6 +62,12 @@ export { qemuDriver, type QemuDriverOptions, type QemuVmConfig } from './drivers
 export { SnapshotError } from './domain/errors.js';
 
 const RECONCILE_JOB = 'snapshot-reconcile';
+/**
+ * How far past the task timeout a running operation counts as hung: room for an attempt's driver
+ * calls around the polling (each bounded by the driver's own request timeout). Not a multiple of the
+ * lease, which is short: a slow but live attempt must not be failed under its worker.
+ */
+const STUCK_MARGIN_MS = 5 * 60_000;
 const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
 /**
@@ -135,7 +141,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
       const service = await ctx.services.load(id).catch(() => null);
       if (service && service.status !== 'terminated') out.push(await reconcileService(deps, service, config.namePrefix));
     }
-    await failStuckOperations(deps, config.operations.operationTimeoutMs + 2 * config.operations.leaseMs);
+    await failStuckOperations(deps, config.operations.operationTimeoutMs + STUCK_MARGIN_MS);
     return out;
   };
 

@@ -68,7 +68,14 @@ export const configSchema = z.object({
   operations: z.object({
     pollMs: z.number().int().min(10).default(1000),
     taskPollMs: z.number().int().min(5).default(1000),
-    leaseMs: z.number().int().min(100).default(60_000),
+    /**
+     * Lease of a running operation (its row and its Agenda job), renewed every third of it by a
+     * heartbeat: a worker that dies leaves its operations to the others within one lease. Short for a
+     * quick recovery, but every renewal in a third of it must get through (several slow database
+     * round trips fit into the two thirds of margin), and the workers' clocks must agree to well
+     * under that margin.
+     */
+    leaseMs: z.number().int().min(100).default(10_000),
     concurrency: z.number().int().min(1).max(64).default(4),
     /** At most this many operations run on one hypervisor node at once, across all worker processes. */
     perNodeConcurrency: z.number().int().min(1).max(64).default(2),

@@ -95,10 +95,15 @@ export class OperationClaims {
       const current = now && this.read(now);
       if (!current || current.id !== head.id || notDue(current, at) || current.target.node !== head.target.node || current.target.driver !== head.target.driver) return null;
       if (Number(now.on_node ?? 0) >= r.perNode) return null;
-      const n = await trx(T).where({ id: head.id }).update({
-        status: 'running', locked_by: r.worker, locked_until: new Date(at.getTime() + r.leaseMs), attempts: trx.raw('attempts + 1'),
-        started_at: trx.raw('COALESCE(started_at, ?)', [at]), updated_at: at,
-      });
+      // Due again in the UPDATE itself (InnoDB's current read): a holder whose lease just ran out may
+      // have committed its outcome after this transaction's snapshot was taken.
+      const n = await trx(T).where({ id: head.id }).where((due) => due
+        .where((q) => q.where({ status: 'queued' }).where('run_after', '<=', at))
+        .orWhere((q) => q.where({ status: 'running' }).where('locked_until', '<', at)))
+        .update({
+          status: 'running', locked_by: r.worker, locked_until: new Date(at.getTime() + r.leaseMs), attempts: trx.raw('attempts + 1'),
+          started_at: trx.raw('COALESCE(started_at, ?)', [at]), updated_at: at,
+        });
       return Number(n) === 1 ? at : null;
     });
   }

@@ -100,31 +100,39 @@ export class OperationsRepo {
     return Number(n) === 1;
   }
 
-  async setDriverTask(id: number, worker: string, task: string | null): Promise<void> {
-    await this.db(T).where({ id, locked_by: worker }).update({ driver_task: task, updated_at: new Date() });
+  /** Stores the running task's reference; false when the lease was lost (the task is then not ours to resume). */
+  async setDriverTask(id: number, worker: string, task: string | null): Promise<boolean> {
+    const n = await this.db(T).where({ id, locked_by: worker, status: 'running' }).update({ driver_task: task, updated_at: new Date() });
+    return Number(n) === 1;
   }
 
-  /** Ends an operation; `driverTask`, when given, is recorded with it (a task over before it was stored). */
-  async finish(id: number, status: 'succeeded' | 'failed', error: { code: string; message: string } | null = null, db: Knex = this.db,
-    driverTask?: string | null): Promise<void> {
+  /**
+   * Ends an operation, if the claim `holder` (its `locked_by`) still runs it; false otherwise: a worker
+   * whose lease ran out, and was taken over, must not write its outcome over the new holder's work.
+   * `driverTask`, when given, is recorded with it (a task over before it was stored).
+   */
+  async finish(id: number, holder: string | null, status: 'succeeded' | 'failed', error: { code: string; message: string } | null = null,
+    db: Knex = this.db, driverTask?: string | null): Promise<boolean> {
     const now = new Date();
-    await db(T).where({ id }).update({
+    const n = await db(T).where({ id, status: 'running', locked_by: holder }).update({
       status, error_code: error?.code ?? null, error_message: error?.message?.slice(0, 1000) ?? null,
       locked_by: null, locked_until: null, finished_at: now, updated_at: now, ...(driverTask ? { driver_task: driverTask } : {}),
     });
+    return Number(n) === 1;
   }
 
-  /** Puts a running operation back in the queue (kept driver task: the next worker resumes polling it). */
-  async requeue(id: number, runAfter: Date, error: { code: string; message: string } | null = null, resetTask = false, worker?: string): Promise<void> {
+  /**
+   * Puts a running operation back in the queue (kept driver task: the next worker resumes polling it),
+   * if the claim `holder` still runs it: a worker that lost its lease must not put back an operation
+   * another worker now runs.
+   */
+  async requeue(id: number, holder: string, runAfter: Date, error: { code: string; message: string } | null = null, resetTask = false): Promise<void> {
     const row: Record<string, unknown> = {
       status: 'queued', locked_by: null, locked_until: null, run_after: runAfter, updated_at: new Date(),
       error_code: error?.code ?? null, error_message: error?.message?.slice(0, 1000) ?? null,
     };
     if (resetTask) row.driver_task = null;
-    // A worker that lost its lease must not put back an operation another worker now runs.
-    const q = this.db(T).where({ id, status: 'running' });
-    if (worker) q.where({ locked_by: worker });
-    await q.update(row);
+    await this.db(T).where({ id, status: 'running', locked_by: holder }).update(row);
   }
 
   /**

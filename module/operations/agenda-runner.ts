@@ -16,7 +16,7 @@ export interface AgendaRunnerOptions {
   logger: Logger;
   /** How soon an operation waiting for its node looks again (and how often this worker scans for jobs). */
   pollMs: number;
-  /** Lock lifetime of a running operation; kept alive while the operation runs. */
+  /** Lease of a running operation and lock lifetime of its service's job, both renewed every third of it while it runs. */
   leaseMs: number;
   /** Operations run at once by this process (always on different services). */
   concurrency: number;
@@ -87,6 +87,7 @@ export class AgendaOperationRunner implements OperationRunner {
     await this.agenda.start();
     // Whatever was queued or interrupted while no worker ran gets its job now.
     await this.dispatch();
+    // Once a lease: work a crash left without a job waits no longer than the dead worker's leased work.
     await this.agenda.every(this.o.leaseMs, SWEEP_JOB);
   }
 
@@ -191,7 +192,7 @@ export class AgendaOperationRunner implements OperationRunner {
       this.o.logger.info({ op: op.id, kind: op.kind, service: op.serviceId, outcome }, 'snapshot operation');
     } catch (err) {
       this.o.logger.error({ err, op: op.id }, 'snapshot operation crashed; back to the queue');
-      await this.o.operations.requeue(op.id, new Date(Date.now() + this.o.leaseMs), null, false, token).catch(() => undefined);
+      await this.o.operations.requeue(op.id, token, new Date(Date.now() + this.o.leaseMs)).catch(() => undefined);
     }
   }
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DriverError, type SnapshotDriver, type TaskState } from '../drivers/contract.js';
 import type { DomainDeps } from '../domain/deps.js';
+import type { OperationsRepo } from '../db/operations-repo.js';
 import type { AuditActor, Operation, Snapshot } from '../domain/types.js';
 import { notifyIfLimitReached } from '../notifications/limit-reached.js';
 
@@ -21,7 +22,69 @@ export interface ExecuteContext {
   signal: AbortSignal;
 }
 
-export type ExecuteOutcome = 'succeeded' | 'failed' | 'requeued' | 'released';
+/** `lost`: the lease ran out and another worker may run the operation now; this one wrote nothing more. */
+export type ExecuteOutcome = 'succeeded' | 'failed' | 'requeued' | 'released' | 'lost';
+
+/** Where the lease turns out to be lost: whatever this attempt would still write is someone else's to write. */
+class LeaseLost extends Error {
+  constructor() {
+    super('lease lost');
+  }
+}
+
+/**
+ * The claim's lease, renewed every third of it by a timer of its own rather than between two polls of
+ * the task: a slow driver call or database round trip must not make a live worker lose its lease, or
+ * another worker would run the same operation. Renewal refused (taken over), or not confirmed within
+ * the lease (the process was paused, or the database was out of reach for that long, so it may have
+ * been taken over), the lease is lost: `signal` aborts the attempt.
+ */
+class Lease {
+  private readonly lostCtl = new AbortController();
+  readonly signal: AbortSignal;
+  private renewedAt: number;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly ops: OperationsRepo, private readonly op: Operation, private readonly token: string,
+    private readonly leaseMs: number, outer: AbortSignal) {
+    this.signal = AbortSignal.any([outer, this.lostCtl.signal]);
+    this.renewedAt = op.lockedUntil ? op.lockedUntil.getTime() - leaseMs : Date.now();
+    this.beat();
+  }
+
+  get lost(): boolean {
+    return this.lostCtl.signal.aborted;
+  }
+
+  /** Renews now; false once the lease is lost. Called before anything the hypervisor would do twice. */
+  async renew(): Promise<boolean> {
+    const sentAt = Date.now();
+    if (!this.stopped && !this.lost && sentAt - this.renewedAt < this.leaseMs) {
+      try {
+        if (await this.ops.extendLease(this.op.id, this.token, this.leaseMs)) this.renewedAt = Math.max(this.renewedAt, sentAt);
+        else this.lostCtl.abort();
+      } catch {
+        // The database is out of reach: the lease stands until it runs out; the next beat tries again.
+      }
+    }
+    if (Date.now() - this.renewedAt >= this.leaseMs) this.lostCtl.abort();
+    return !this.lost;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private beat(): void {
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.renew().then((held) => { if (held && !this.stopped) this.beat(); });
+    }, this.leaseMs / 3);
+  }
+}
 
 /**
  * Carries one claimed operation through the hypervisor: start (or resume) the driver task, poll it,
@@ -30,18 +93,31 @@ export type ExecuteOutcome = 'succeeded' | 'failed' | 'requeued' | 'released';
  * recognised from the hypervisor's list.
  */
 export async function executeOperation(deps: DomainDeps, claimed: Operation, ctx: ExecuteContext, opts: ExecuteOptions): Promise<ExecuteOutcome> {
+  const lease = new Lease(deps.repos.operations, claimed, ctx.token, opts.leaseMs, ctx.signal);
+  try {
+    return await attempt(deps, claimed, { token: ctx.token, signal: lease.signal }, lease, opts);
+  } catch (err) {
+    if (err instanceof LeaseLost || lease.lost) return 'lost';
+    throw err;
+  } finally {
+    lease.stop();
+  }
+}
+
+async function attempt(deps: DomainDeps, claimed: Operation, ctx: ExecuteContext, lease: Lease, opts: ExecuteOptions): Promise<ExecuteOutcome> {
   let op = claimed;
   const { repos } = deps;
   const snapshot = op.snapshotId === null ? null : await repos.snapshots.get(op.snapshotId);
   if (!snapshot) {
-    await repos.operations.finish(op.id, op.kind === 'delete' ? 'succeeded' : 'failed', op.kind === 'delete' ? null : { code: 'snapshot_gone', message: 'record removed' });
-    return op.kind === 'delete' ? 'succeeded' : 'failed';
+    const ok = op.kind === 'delete';
+    if (!(await repos.operations.finish(op.id, ctx.token, ok ? 'succeeded' : 'failed', ok ? null : { code: 'snapshot_gone', message: 'record removed' }))) throw new LeaseLost();
+    return ok ? 'succeeded' : 'failed';
   }
   let driver: SnapshotDriver;
   try {
     driver = deps.driver(op.target.driver);
   } catch {
-    return fail(deps, op, snapshot, new DriverError('unreachable', `no driver named '${op.target.driver}'`));
+    return fail(deps, op, ctx.token, snapshot, new DriverError('unreachable', `no driver named '${op.target.driver}'`));
   }
   try {
     let task = op.driverTask;
@@ -49,35 +125,40 @@ export async function executeOperation(deps: DomainDeps, claimed: Operation, ctx
     if (!task) {
       // An admin's retry (payload.retryOf) follows an attempt that may have happened after all.
       const done = (op.attempts > 1 || op.payload.retryOf !== undefined) && (await alreadyDone(driver, op, snapshot));
-      if (done) return succeed(deps, driver, op, snapshot);
+      if (done) return succeed(deps, driver, op, ctx.token, snapshot);
+      // The last moment to find out the operation went to another worker before the hypervisor acts twice.
+      if (!(await lease.renew())) throw new LeaseLost();
       task = await start(driver, op, snapshot);
       // Stored only while there is something to resume: a task already over when first asked needs
       // no reference (after a crash here, alreadyDone recognises what happened).
       first = await driver.taskStatus(op.target, task);
-      if (first.state === 'running') await repos.operations.setDriverTask(op.id, ctx.token, task);
-      else op = { ...op, driverTask: task }; // recorded with the outcome instead
+      if (first.state === 'running') {
+        if (!(await repos.operations.setDriverTask(op.id, ctx.token, task))) throw new LeaseLost();
+      } else op = { ...op, driverTask: task }; // recorded with the outcome instead
     }
-    const state = await poll(deps, driver, op, task, ctx, opts, first);
+    const state = await poll(driver, op, task, ctx, opts, first);
     if (state === 'released') {
-      await repos.operations.requeue(op.id, new Date(), null, false, ctx.token);
+      if (lease.lost) throw new LeaseLost();
+      await repos.operations.requeue(op.id, ctx.token, new Date());
       return 'released';
     }
     if (state.state === 'failed') throw state.error;
-    return succeed(deps, driver, op, snapshot);
+    return succeed(deps, driver, op, ctx.token, snapshot);
   } catch (err) {
+    if (err instanceof LeaseLost || lease.lost) throw err;
     if (ctx.signal.aborted) {
-      await repos.operations.requeue(op.id, new Date(), null, false, ctx.token);
+      await repos.operations.requeue(op.id, ctx.token, new Date());
       return 'released';
     }
     const error = err instanceof DriverError ? err : new DriverError('rejected', err instanceof Error ? err.message : String(err));
     // Deleting something already gone is what was asked for.
-    if (op.kind === 'delete' && error.code === 'not_found') return succeed(deps, driver, op, snapshot);
+    if (op.kind === 'delete' && error.code === 'not_found') return succeed(deps, driver, op, ctx.token, snapshot);
     if (error.transient && op.attempts < opts.maxAttempts) {
       const delay = opts.backoffMs * 2 ** (op.attempts - 1);
-      await repos.operations.requeue(op.id, new Date(Date.now() + delay), { code: `driver_${error.code}`, message: error.detail }, true, ctx.token);
+      await repos.operations.requeue(op.id, ctx.token, new Date(Date.now() + delay), { code: `driver_${error.code}`, message: error.detail }, true);
       return 'requeued';
     }
-    return fail(deps, op, snapshot, error);
+    return fail(deps, op, ctx.token, snapshot, error);
   }
 }
 
@@ -97,10 +178,9 @@ async function alreadyDone(driver: SnapshotDriver, op: Operation, s: Snapshot): 
 }
 
 /** Polls the task until it ends; `first` is a status just read, saving the first call. */
-async function poll(deps: DomainDeps, driver: SnapshotDriver, op: Operation, task: string, ctx: ExecuteContext, opts: ExecuteOptions,
+async function poll(driver: SnapshotDriver, op: Operation, task: string, ctx: ExecuteContext, opts: ExecuteOptions,
   first?: TaskState): Promise<TaskState | 'released'> {
   const startedAt = Date.now();
-  let leaseRenewedAt = Date.now();
   let known = first;
   for (;;) {
     const state = known ?? await driver.taskStatus(op.target, task);
@@ -108,11 +188,6 @@ async function poll(deps: DomainDeps, driver: SnapshotDriver, op: Operation, tas
     if (state.state !== 'running') return state;
     if (Date.now() - startedAt > opts.operationTimeoutMs) {
       return { state: 'failed', error: new DriverError('timeout', `task ${task} still running after ${opts.operationTimeoutMs} ms`) };
-    }
-    if (Date.now() - leaseRenewedAt > opts.leaseMs / 3) {
-      // Lost lease: another worker took the operation over after believing this one dead.
-      if (!(await deps.repos.operations.extendLease(op.id, ctx.token, opts.leaseMs))) return 'released';
-      leaseRenewedAt = Date.now();
     }
     try {
       await sleep(opts.taskPollMs, undefined, { signal: ctx.signal });
@@ -127,7 +202,7 @@ async function poll(deps: DomainDeps, driver: SnapshotDriver, op: Operation, tas
  * sees a snapshot already Current while its operation still runs (or the reverse); notifications and
  * retention follow.
  */
-async function succeed(deps: DomainDeps, driver: SnapshotDriver, op: Operation, s: Snapshot): Promise<ExecuteOutcome> {
+async function succeed(deps: DomainDeps, driver: SnapshotDriver, op: Operation, token: string, s: Snapshot): Promise<ExecuteOutcome> {
   const { repos } = deps;
   const info = op.kind === 'create' ? (await driver.list(op.target).catch(() => [])).find((x) => x.name === s.hvName) : undefined;
   await deps.transaction(async (trx) => {
@@ -140,7 +215,8 @@ async function succeed(deps: DomainDeps, driver: SnapshotDriver, op: Operation, 
     } else {
       await repos.snapshots.remove(s.id, trx);
     }
-    await repos.operations.finish(op.id, 'succeeded', null, trx, op.driverTask);
+    // Refused once the lease went to another worker: the whole outcome rolls back, theirs stands.
+    if (!(await repos.operations.finish(op.id, token, 'succeeded', null, trx, op.driverTask))) throw new LeaseLost();
     await repos.audit.record({
       actor: { type: op.origin, id: op.requestedBy } as AuditActor, serviceId: s.serviceId, snapshotId: s.id, snapshotName: s.name,
       action: `operation.${op.kind}`, result: 'ok', fromStatus: s.status, toStatus: op.kind === 'delete' ? 'deleted' : 'active',
@@ -154,7 +230,7 @@ async function succeed(deps: DomainDeps, driver: SnapshotDriver, op: Operation, 
   return 'succeeded';
 }
 
-async function fail(deps: DomainDeps, op: Operation, s: Snapshot, error: DriverError): Promise<ExecuteOutcome> {
+async function fail(deps: DomainDeps, op: Operation, token: string, s: Snapshot, error: DriverError): Promise<ExecuteOutcome> {
   const { repos } = deps;
   const code = `driver_${error.code}`;
   // A create that fails cleanly occupies nothing; one that timed out may have left something behind.
@@ -163,7 +239,7 @@ async function fail(deps: DomainDeps, op: Operation, s: Snapshot, error: DriverE
       : 'error';
   await deps.transaction(async (trx) => {
     await repos.snapshots.transition(s.id, s.status, { status: to, errorCode: code, errorMessage: error.detail.slice(0, 1000) }, trx);
-    await repos.operations.finish(op.id, 'failed', { code, message: error.detail }, trx, op.driverTask);
+    if (!(await repos.operations.finish(op.id, token, 'failed', { code, message: error.detail }, trx, op.driverTask))) throw new LeaseLost();
     await repos.audit.record({
       actor: { type: op.origin, id: op.requestedBy } as AuditActor, serviceId: s.serviceId, snapshotId: s.id, snapshotName: s.name,
       action: `operation.${op.kind}`, result: 'failed', fromStatus: s.status, toStatus: to, code, details: { operationId: op.id, detail: error.detail },

@@ -67,7 +67,8 @@ export async function failStuckOperations(deps: DomainDeps, olderThanMs: number)
   let n = 0;
   for (const op of await repos.operations.list({ status: 'running', limit: 500 })) {
     if (!op.startedAt || op.startedAt.getTime() > cutoff) continue;
-    await repos.operations.finish(op.id, 'failed', { code: 'operation_stuck', message: `running since ${op.startedAt.toISOString()}` });
+    // Only the hung claim as read: a worker that took the operation over meanwhile keeps it.
+    if (!(await repos.operations.finish(op.id, op.lockedBy, 'failed', { code: 'operation_stuck', message: `running since ${op.startedAt.toISOString()}` }))) continue;
     const s = op.snapshotId === null ? null : await repos.snapshots.get(op.snapshotId);
     if (s && ['creating', 'restoring', 'deleting'].includes(s.status)) {
       await repos.snapshots.transition(s.id, s.status, { status: 'error', errorCode: 'operation_stuck', errorMessage: 'the operation did not finish' });

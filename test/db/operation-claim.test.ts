@@ -29,11 +29,14 @@ describe.each(DATABASES)('claiming the head operation of a service ($kind)', (ki
   });
   let n = 0;
   const claim = (serviceId: string, perNode = 2) => ops.claimHead({ serviceId, worker: `w#${++n}`, leaseMs: LEASE, perNode });
+  /** Ends a claimed operation as its holder does. */
+  const finish = async (id: number) => expect(await ops.finish(id, (await ops.get(id))!.lockedBy, 'succeeded')).toBe(true);
 
   it('is idle for a service with nothing unfinished', async () => {
     expect(await claim('a')).toEqual({ kind: 'idle' });
     const id = await queue('a');
-    await ops.finish(id, 'succeeded');
+    await claim('a');
+    await finish(id);
     expect(await claim('a')).toEqual({ kind: 'idle' });
   });
 
@@ -49,7 +52,7 @@ describe.each(DATABASES)('claiming the head operation of a service ($kind)', (ki
     const held = await claim('a');
     expect(held).toMatchObject({ kind: 'wait', reason: 'held' });
     expect(held.kind === 'wait' && held.retryAt!.getTime()).toBe(got.op.lockedUntil!.getTime());
-    await ops.finish(first, 'succeeded');
+    await finish(first);
     expect(await claim('a')).toMatchObject({ kind: 'claimed', op: { id: second } });
   });
 
@@ -70,6 +73,21 @@ describe.each(DATABASES)('claiming the head operation of a service ($kind)', (ki
     expect(await claim('a')).toMatchObject({ kind: 'claimed', op: { id, attempts: 2 } });
   });
 
+  it('a holder whose lease was taken over can no longer renew it, store a task, requeue or finish', async () => {
+    const id = await queue('a');
+    await claim('a');
+    const old = `w#${n}`;
+    await db('snapshot_operations').where({ id }).update({ locked_until: new Date(Date.now() - 1_000) });
+    expect(await claim('a')).toMatchObject({ kind: 'claimed', op: { id, attempts: 2 } });
+    const holder = `w#${n}`;
+    expect(await ops.extendLease(id, old, LEASE)).toBe(false);
+    expect(await ops.setDriverTask(id, old, 'task-of-the-old-holder')).toBe(false);
+    await ops.requeue(id, old, new Date());
+    expect(await ops.finish(id, old, 'failed', { code: 'late', message: 'an outcome over the new holder' })).toBe(false);
+    expect(await ops.get(id)).toMatchObject({ status: 'running', lockedBy: holder, driverTask: null, errorCode: null });
+    expect(await ops.finish(id, holder, 'succeeded')).toBe(true);
+  });
+
   it('keeps to the cap per node, across services, and frees the place when one ends', async () => {
     const a = await queue('a');
     await queue('b');
@@ -78,7 +96,7 @@ describe.each(DATABASES)('claiming the head operation of a service ($kind)', (ki
     expect((await claim('a', 2)).kind).toBe('claimed');
     expect((await claim('b', 2)).kind).toBe('claimed');
     expect(await claim('c', 2)).toEqual({ kind: 'wait', reason: 'node_busy', retryAt: null });
-    await ops.finish(a, 'succeeded');
+    await finish(a);
     expect(await claim('c', 2)).toMatchObject({ kind: 'claimed', op: { target: { node: 'n1' } } });
   });
 });

@@ -177,6 +177,34 @@ describe.each(DATABASES)('operations resume across instances ($kind)', (kind: Te
     expect(await new OperationsRepo(db).get(del.id)).toMatchObject({ status: 'succeeded', attempts: 2, errorCode: null });
   });
 
+  it('a worker whose lease went to another while a driver call hung writes no outcome over it', async () => {
+    const a = await instanceA({ delayMs: { create: [50, 50] } });
+    let release!: () => void;
+    const hung = new Promise<void>((resolve) => { release = resolve; });
+    const asked = { status: 0, list: 0 };
+    const { taskStatus, list } = { taskStatus: a.sim.taskStatus.bind(a.sim), list: a.sim.list.bind(a.sim) };
+    a.sim.taskStatus = async (target, task) => {
+      if (asked.status++ === 0) await hung;
+      return taskStatus(target, task);
+    };
+    a.sim.list = async (target) => { asked.list += 1; return list(target); };
+    await a.mod.start();
+    const s = await a.mod.snapshots.create(SERVICE, { name: 'taken over' }, CTX);
+    await waitFor(() => asked.status > 0, 5_000, 'the task asked about');
+    // Meanwhile the lease ran out and another worker claimed the operation.
+    const op0 = await opOf(s.id);
+    await db('snapshot_operations').where({ id: op0.id }).update({ locked_by: 'other#1', locked_until: new Date(Date.now() + 60_000), attempts: 2 });
+    // The answer comes once the task is over: the worker reads the hypervisor for its outcome, then tries to write it.
+    await new Promise((r) => setTimeout(r, 200));
+    release();
+    await waitFor(() => asked.list > 0, 5_000, 'the outcome looked up');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await opOf(s.id)).toMatchObject({ status: 'running', lockedBy: 'other#1', attempts: 2, finishedAt: null });
+    expect((await snapshotRow(s.id))!.status).toBe('creating');
+    expect(await db('snapshot_audit_events').where({ snapshot_id: s.id, action: 'operation.create' })).toEqual([]);
+    expect(a.notifications).toEqual([]);
+  });
+
   it('a live lease of another worker is left alone at start', async () => {
     const a = await instanceA();
     const s = await a.mod.snapshots.create(SERVICE, { name: 'owned elsewhere' }, CTX);
