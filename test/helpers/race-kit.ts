@@ -47,11 +47,10 @@ export async function setPlan(db: Knex, planId: string, over: Partial<{ maxSnaps
 export async function activeSnapshots(db: Knex, mod: SnapshotModule, service: PanelService, n: number,
   opts: { origin?: 'schedule'; scheduleId?: number } = {}): Promise<Snapshot[]> {
   const made: Snapshot[] = [];
-  for (let i = 0; i < n; i++) {
-    const s = await mod.snapshots.create(service, { name: `seed ${i}` }, CUSTOMER, opts.origin ? { origin: 'schedule', scheduleId: opts.scheduleId } : {});
-    made.push(s);
-  }
+  for (let i = 0; i < n; i++) made.push(await mod.snapshots.create(service, { name: `seed ${i}` }, CUSTOMER));
   await settle(db, service.id);
+  // As the schedule's own (its runs made them): what its rotation may take.
+  if (opts.origin) await db('snapshot_snapshots').whereIn('id', made.map((s) => s.id)).update({ origin: 'schedule', schedule_id: opts.scheduleId });
   return Promise.all(made.map(async (s) => (await new SnapshotsRepo(db).get(s.id))!));
 }
 

@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { AdminQueries } from '../../db/admin-queries.js';
-import { AdminLimitsService, type ApplyLimits } from '../../domain/admin-limits.js';
-import { AdminSnapshotService } from '../../domain/admin-service.js';
+import type { AdminQueries } from '../../db/admin-queries.js';
+import type { AdminLimitsService } from '../../domain/admin-limits.js';
+import type { AdminSnapshotService } from '../../domain/admin-service.js';
 import type { SchedulerHealthPort } from '../../scheduler/health.js';
 import { requireAdmin } from '../shared/actor.js';
 import { formAction } from '../shared/form-action.js';
@@ -20,8 +20,10 @@ export interface AdminRouterPorts {
   health: SchedulerHealthPort;
   /** The knex instance the module's tables live in (read-only queries of the browser and audit log). */
   queries: AdminQueries;
-  /** Brings an admin's limit edit to the affected services' saved schedules. */
-  applyLimits: ApplyLimits;
+  /** Admin edits of plan limits and per-service overrides. */
+  limits: AdminLimitsService;
+  /** Admin repairs: retry, adopt, delete unmanaged, force-remove. */
+  actions: AdminSnapshotService;
 }
 
 /**
@@ -38,8 +40,8 @@ export function adminRouter(ctx: ModuleContext, ports: AdminRouterPorts): Router
   router.use(csrf.router);
 
   const deps: AdminPageDeps = {
-    limits: new AdminLimitsService(ctx.deps, ctx.config.defaultLimits, ports.applyLimits),
-    actions: new AdminSnapshotService(ctx.deps),
+    limits: ports.limits,
+    actions: ports.actions,
     queries: ports.queries,
     health: ports.health,
     csrf,
