@@ -1,6 +1,6 @@
 import type { i18n } from 'i18next';
 import type { ActionContext } from '../domain/deps.js';
-import { ValidationError } from '../domain/errors.js';
+import { parseInput } from '../domain/parse-input.js';
 import type { LifecycleService, PlanChangeRequest } from '../domain/lifecycle-service.js';
 import type { ServiceDirectory } from '../domain/service-directory.js';
 import type { PanelService } from '../domain/types.js';
@@ -15,10 +15,7 @@ export type PlanChangeAnswer =
   | { allowed: false; reason: 'snapshots_exist'; snapshotCount: number; message: string };
 
 function parseChange(change: PlanChangeRequest): PlanChangeRequest {
-  const parsed = planChangeSchema.safeParse(change);
-  if (parsed.success) return parsed.data;
-  const fields = Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0] ?? 'change'), { code: 'field_invalid' }]));
-  throw new ValidationError(fields);
+  return parseInput(planChangeSchema, change, { whole: 'change' });
 }
 
 /** What the billing hooks need: the services and their lifecycle, and messages in the module's languages. */

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { ActionContext, DomainDeps } from './deps.js';
 import { ConflictError, NotFoundError, QuotaExceededError, UnavailableError } from './errors.js';
 import { normalizeSnapshotName } from './names.js';
+import { auditEvent, enqueueOperation, withRefusalAudit, type AuditExtra } from './snapshot-records.js';
 import { canTransition, occupiesStorage } from './status.js';
 import type { Operation, PanelService, Snapshot } from './types.js';
 
@@ -45,7 +46,7 @@ export class AdminSnapshotService {
   async retryOperation(service: PanelService, operationId: number, ctx: ActionContext): Promise<{ operationId: number }> {
     const op = await this.deps.repos.operations.get(operationId);
     if (!op || op.serviceId !== service.id) throw new NotFoundError('operation');
-    try {
+    return withRefusalAudit(this.deps, ctx, service, 'admin.retry', async () => {
       const blocker = await this.retryBlocker(service, op);
       if (blocker) throw new ConflictError(blocker);
       const kind = op.kind as keyof typeof RETRY_STATUS;
@@ -69,10 +70,7 @@ export class AdminSnapshotService {
       });
       this.deps.wake();
       return { operationId: newId };
-    } catch (err) {
-      await this.refused(ctx, service, 'admin.retry', err, op.snapshotId, { operationId: op.id });
-      throw err;
-    }
+    }, op.snapshotId, { operationId: op.id });
   }
 
   /** The quota picture for adopting: unmanaged snapshots already count, so adopting changes no number. */
@@ -88,8 +86,8 @@ export class AdminSnapshotService {
    * It already occupies storage and counts against the limit, so adopting never changes "Snapshots
    * left"; if the service is over its limit anyway, the admin must confirm adopting it over the limit.
    */
-  async adopt(service: PanelService, snapshotId: number, input: AdoptInput, ctx: ActionContext): Promise<Snapshot> {
-    try {
+  adopt(service: PanelService, snapshotId: number, input: AdoptInput, ctx: ActionContext): Promise<Snapshot> {
+    return withRefusalAudit(this.deps, ctx, service, 'admin.adopt', async () => {
       const s = await this.snapshot(service, snapshotId);
       const name = typeof input.name === 'string' && input.name.trim() !== '' ? normalizeSnapshotName(input.name) : s.name;
       const quota = await this.adoptQuota(service);
@@ -100,16 +98,13 @@ export class AdminSnapshotService {
       await this.audit(ctx, service, 'admin.adopt', 'ok', { ...s, name }, {
         fromStatus: 'unmanaged', toStatus: 'active', details: { previousName: s.name, overLimit: quota.over > 0, ...quota },
       });
-      return { ...s, name, status: 'active' };
-    } catch (err) {
-      await this.refused(ctx, service, 'admin.adopt', err, snapshotId);
-      throw err;
-    }
+      return { ...s, name, status: 'active' as const };
+    }, snapshotId);
   }
 
   /** Deletes an unmanaged snapshot from the hypervisor: "scheduled for removal" like any delete. */
-  async deleteUnmanaged(service: PanelService, snapshotId: number, ctx: ActionContext): Promise<void> {
-    try {
+  deleteUnmanaged(service: PanelService, snapshotId: number, ctx: ActionContext): Promise<void> {
+    return withRefusalAudit(this.deps, ctx, service, 'admin.delete_unmanaged', async () => {
       const s = await this.snapshot(service, snapshotId);
       await this.deps.transaction(async (trx) => {
         if (!(await this.deps.repos.snapshots.transition(s.id, 'unmanaged', { status: 'deleting' }, trx))) throw new ConflictError('snapshot_changed');
@@ -117,10 +112,7 @@ export class AdminSnapshotService {
       });
       await this.audit(ctx, service, 'admin.delete_unmanaged', 'ok', s, { fromStatus: 'unmanaged', toStatus: 'deleting' });
       this.deps.wake();
-    } catch (err) {
-      await this.refused(ctx, service, 'admin.delete_unmanaged', err, snapshotId);
-      throw err;
-    }
+    }, snapshotId);
   }
 
   /**
@@ -128,8 +120,8 @@ export class AdminSnapshotService {
    * 'snapshot_vanished'); nothing is sent to the hypervisor. Asks the hypervisor once more first, so a
    * snapshot that is back (a node was only briefly unreachable) is never orphaned.
    */
-  async forceRemove(service: PanelService, snapshotId: number, ctx: ActionContext): Promise<void> {
-    try {
+  forceRemove(service: PanelService, snapshotId: number, ctx: ActionContext): Promise<void> {
+    return withRefusalAudit(this.deps, ctx, service, 'admin.force_remove', async () => {
       const s = await this.snapshot(service, snapshotId);
       if (s.status !== 'error' || s.errorCode !== 'snapshot_vanished') throw new ConflictError('snapshot_changed');
       if ((await this.deps.repos.operations.pendingForService(service.id)).some((op) => op.snapshotId === s.id)) throw new ConflictError('snapshot_changed');
@@ -142,10 +134,7 @@ export class AdminSnapshotService {
       if (listed.some((x) => x.name === s.hvName)) throw new ConflictError('snapshot_still_on_hypervisor');
       await this.deps.repos.snapshots.remove(s.id);
       await this.audit(ctx, service, 'admin.force_remove', 'ok', s, { fromStatus: 'error', toStatus: 'deleted', code: 'snapshot_vanished', details: { hvName: s.hvName } });
-    } catch (err) {
-      await this.refused(ctx, service, 'admin.force_remove', err, snapshotId);
-      throw err;
-    }
+    }, snapshotId);
   }
 
   private async snapshot(service: PanelService, id: number): Promise<Snapshot> {
@@ -155,20 +144,10 @@ export class AdminSnapshotService {
   }
 
   private enqueue(trx: Knex.Transaction, service: PanelService, snapshotId: number, kind: 'create' | 'delete', ctx: ActionContext, payload: Record<string, unknown> = {}): Promise<number> {
-    return this.deps.repos.operations.insert({
-      serviceId: service.id, snapshotId, kind, target: service.target, payload, origin: ctx.actor.type, requestedBy: ctx.actor.id ?? null,
-    }, trx);
+    return enqueueOperation(this.deps, trx, service, snapshotId, kind, ctx, payload);
   }
 
-  private async audit(ctx: ActionContext, service: PanelService, action: string, result: 'ok', s: Snapshot,
-    extra: { fromStatus?: string; toStatus?: string; code?: string; details?: Record<string, unknown> }): Promise<void> {
-    await this.deps.repos.audit.record({ actor: ctx.actor, ip: ctx.ip, serviceId: service.id, snapshotId: s.id, snapshotName: s.name, action, result, ...extra });
-  }
-
-  private async refused(ctx: ActionContext, service: PanelService, action: string, err: unknown, snapshotId: number | null, details?: Record<string, unknown>): Promise<void> {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code !== 'string') return;
-    await this.deps.repos.audit.record({ actor: ctx.actor, ip: ctx.ip, serviceId: service.id, snapshotId, action, result: 'refused', code, details: details ?? null })
-      .catch(() => undefined);
+  private async audit(ctx: ActionContext, service: PanelService, action: string, result: 'ok', s: Snapshot, extra: AuditExtra): Promise<void> {
+    await this.deps.repos.audit.record(auditEvent(ctx, service, action, result, s, extra));
   }
 }

@@ -7,7 +7,7 @@ import type { PlanLimits } from './limits.js';
 import { generateHypervisorName, normalizeDescription, normalizeSnapshotName } from './names.js';
 import { decideScheduledRun } from './retention.js';
 import { assertServiceOpen } from './service-guard.js';
-import { auditEvent, enqueueOperation, recordRefusal, rotateOut } from './snapshot-records.js';
+import { auditEvent, enqueueOperation, rotateOut, withRefusalAudit } from './snapshot-records.js';
 import type { PanelService, Snapshot, SnapshotOrigin } from './types.js';
 
 export interface CreateInput {
@@ -60,7 +60,7 @@ export async function prepareCreate(deps: DomainDeps, service: PanelService, inp
  */
 export async function createSnapshot(deps: DomainDeps, service: PanelService, input: CreateInput, ctx: ActionContext, opts: CreateOptions = {}): Promise<Snapshot> {
   const { repos } = deps;
-  try {
+  const create = async (): Promise<Snapshot> => {
     const prepared = await prepareCreate(deps, service, input, opts);
     const attempt = () => deps.transaction(async (trx) => {
       const lock = await repos.snapshots.lockForCreate(trx, service.id);
@@ -81,11 +81,9 @@ export async function createSnapshot(deps: DomainDeps, service: PanelService, in
     // these too. A running one gives no such promise: its job may go idle before this commits.
     if (!created.queuedOperations) deps.wake(service.id);
     return created.snapshot;
-  } catch (err) {
-    // A scheduled run records its own outcome (schedule.run with the code).
-    if (opts.origin !== 'schedule') await recordRefusal(deps, ctx, service, 'snapshot.create', err);
-    throw err;
-  }
+  };
+  // A scheduled run records its own outcome (schedule.run with the code).
+  return opts.origin === 'schedule' ? create() : withRefusalAudit(deps, ctx, service, 'snapshot.create', create);
 }
 
 /**

@@ -21,20 +21,22 @@ export function auditEvent(ctx: ActionContext, service: PanelService, action: st
 }
 
 /** Audits a refused action with its error's code; an error without one (a bug) is not the customer's doing. */
-export async function recordRefusal(deps: DomainDeps, ctx: ActionContext, service: PanelService, action: string, err: unknown, snapshotId?: number): Promise<void> {
+export async function recordRefusal(deps: DomainDeps, ctx: ActionContext, service: PanelService, action: string, err: unknown,
+  snapshotId?: number | null, details?: Record<string, unknown>): Promise<void> {
   const code = (err as { code?: string }).code;
   if (!code || typeof code !== 'string') return;
-  await deps.repos.audit.record({ actor: ctx.actor, ip: ctx.ip, serviceId: service.id, snapshotId: snapshotId ?? null, action, result: 'refused', code })
-    .catch(() => undefined);
+  await deps.repos.audit.record({
+    actor: ctx.actor, ip: ctx.ip, serviceId: service.id, snapshotId: snapshotId ?? null, action, result: 'refused', code, details: details ?? null,
+  }).catch(() => undefined);
 }
 
 /** Runs an action and audits its refusal (recordRefusal) before rethrowing: one path for every action. */
 export async function withRefusalAudit<T>(deps: DomainDeps, ctx: ActionContext, service: PanelService, action: string, fn: () => Promise<T>,
-  snapshotId?: number): Promise<T> {
+  snapshotId?: number | null, details?: Record<string, unknown>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    await recordRefusal(deps, ctx, service, action, err, snapshotId);
+    await recordRefusal(deps, ctx, service, action, err, snapshotId, details);
     throw err;
   }
 }

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { parseInput as parseDomainInput, type FieldCode } from '../../domain/parse-input.js';
 import { ValidationError, type SnapshotError } from '../../domain/errors.js';
 import type { Formatters } from '../shared/formatters.js';
 import { requireAdmin } from '../shared/actor.js';
@@ -34,15 +35,8 @@ export const optionalText = (max: number) => z.string().max(max).optional().tran
  * Parses input with a zod schema; every failing field becomes a field error. The code of a field
  * comes from `codes` (with its params), so messages say what a valid value is.
  */
-export function parseInput<T extends z.ZodType>(schema: T, input: unknown, codes: Record<string, { code: string; params?: Record<string, unknown> }> = {}): z.output<T> {
-  const r = schema.safeParse(input ?? {});
-  if (r.success) return r.data;
-  const fields: Record<string, { code: string; params?: Record<string, unknown> }> = {};
-  for (const issue of r.error.issues) {
-    const field = String(issue.path[0] ?? 'form');
-    fields[field] ??= codes[field] ?? { code: FIELD.text };
-  }
-  throw new ValidationError(fields);
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown, codes: Record<string, FieldCode> = {}): z.output<T> {
+  return parseDomainInput(schema, input, { codes, fallback: { code: FIELD.text } });
 }
 
 /**

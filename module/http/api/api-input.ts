@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { z } from 'zod';
-import { SnapshotError, ValidationError } from '../../domain/errors.js';
+import { SnapshotError } from '../../domain/errors.js';
+import { parseInput } from '../../domain/parse-input.js';
 import { bodyParsers } from '../shared/security.js';
 
 /**
@@ -8,14 +9,7 @@ import { bodyParsers } from '../shared/security.js';
  * clients already know for that field) or `field_invalid`.
  */
 export function apiBody<T extends z.ZodType>(schema: T, req: Request, codes: Record<string, string> = {}): z.output<T> {
-  const r = schema.safeParse(req.body ?? {});
-  if (!r.success) {
-    throw new ValidationError(Object.fromEntries(r.error.issues.map((i) => {
-      const field = String(i.path[0] ?? 'body');
-      return [field, { code: codes[field] ?? 'field_invalid' }];
-    })));
-  }
-  return r.data;
+  return parseInput(schema, req.body, { whole: 'body', codes: Object.fromEntries(Object.entries(codes).map(([f, code]) => [f, { code }])) });
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { ValidationError, type SnapshotError } from '../../domain/errors.js';
+import { parseInput } from '../../domain/parse-input.js';
 
 /** An HTML checkbox: present ('on', '1', 'true') or absent. */
 export const checkbox = z.union([z.literal('on'), z.literal('1'), z.literal('true'), z.literal('0'), z.literal('')]).optional()
@@ -10,11 +11,7 @@ export const text = z.string().max(20_000).optional();
 
 /** Parses a form body; a field of the wrong shape is reported as that field's error. */
 export function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
-  const r = schema.safeParse(body ?? {});
-  if (!r.success) {
-    throw new ValidationError(Object.fromEntries(r.error.issues.map((i) => [String(i.path[0] ?? 'form'), { code: 'field_invalid' }])));
-  }
-  return r.data;
+  return parseInput(schema, body);
 }
 
 /** A refusal as the form shows it: the message and one localized line per field. */
