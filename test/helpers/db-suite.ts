@@ -58,14 +58,15 @@ export function useDatabase(kind: TestDatabase): TestDb {
 }
 
 /**
- * `useDatabase` plus, before each test, one module made with `opts` (a function is called per test,
- * once the database exists). The result is the database and that module's fixture in one.
+ * `useDatabase` plus, before each test, one module made with `opts`: the database and that module's
+ * fixture in one. `opts` is shared by the tests: where a test needs fresh objects in it (a driver it
+ * inspects), use `useDatabase` and `module()` in a beforeEach instead.
  */
-export function useModule(kind: TestDatabase, opts: ModuleOptions | (() => ModuleOptions) = {}): TestDb & ModuleFixture {
+export function useModule(kind: TestDatabase, opts: ModuleOptions = {}): TestDb & ModuleFixture {
   const database = useDatabase(kind);
   let fx: ModuleFixture | undefined;
   beforeEach(async () => {
-    fx = await database.module(typeof opts === 'function' ? opts() : opts);
+    fx = await database.module(opts);
   });
   afterEach(() => {
     fx = undefined;
