@@ -1,5 +1,4 @@
-import type { Knex } from 'knex';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { AuditRepo } from '../../module/db/audit-repo.js';
 import { LimitsRepo } from '../../module/db/limits-repo.js';
 import { OperationsRepo } from '../../module/db/operations-repo.js';
@@ -12,7 +11,8 @@ import { LimitsService } from '../../module/domain/limits-service.js';
 import { rotateOut } from '../../module/domain/snapshot-records.js';
 import { SnapshotService } from '../../module/domain/snapshot-service.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
-import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
+import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+import { useDatabase } from '../helpers/db-suite.js';
 import { makeService } from '../helpers/module-fixture.js';
 
 const SERVICE = makeService();
@@ -20,41 +20,34 @@ const CTX = { actor: { type: 'customer' as const, id: 'alice' } };
 
 /** What a create reads under the service's lock, and what it does with it. */
 describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestDatabase) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let db: Knex;
+  const handle = useDatabase(kind);
   let deps: DomainDeps;
   let woken: string[];
 
   beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    db = handle.db;
     woken = [];
     const repos = {
-      services: new ServicesRepo(db), limits: new LimitsRepo(db), snapshots: new SnapshotsRepo(db),
-      operations: new OperationsRepo(db), schedules: new SchedulesRepo(db), audit: new AuditRepo(db),
+      services: new ServicesRepo(handle.db), limits: new LimitsRepo(handle.db), snapshots: new SnapshotsRepo(handle.db),
+      operations: new OperationsRepo(handle.db), schedules: new SchedulesRepo(handle.db), audit: new AuditRepo(handle.db),
     };
     deps = {
-      repos, transaction: (fn) => runInTransaction(db, fn),
+      repos, transaction: (fn) => runInTransaction(handle.db, fn),
       limits: new LimitsService(repos.limits, repos.services, { maxSnapshots: 10, maxSchedules: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true }),
       driver: () => new SimulatedDriver({}), notifier: { notify: async () => undefined },
       wake: (id) => { woken.push(id ?? '*'); }, namePrefix: 'ps-',
     };
   });
 
-  afterEach(async () => {
-    await handle.destroy();
-  });
-
   const snapshot = async (status: string, serviceId = SERVICE.id) => {
-    await new ServicesRepo(db).ensure(serviceId, 'basic');
-    return new SnapshotsRepo(db).insert({
+    await new ServicesRepo(handle.db).ensure(serviceId, 'basic');
+    return new SnapshotsRepo(handle.db).insert({
       serviceId, name: `${status} one`, description: null, includeMemory: false, status: status as 'active', hvName: `ps-${status}-${Math.random()}`,
       origin: 'manual', scheduleId: null, createdBy: 'alice',
     });
   };
-  const operation = (status: string, serviceId = SERVICE.id) => new OperationsRepo(db).insert({
+  const operation = (status: string, serviceId = SERVICE.id) => new OperationsRepo(handle.db).insert({
     serviceId, snapshotId: null, kind: 'delete', target: SERVICE.target, origin: 'customer', requestedBy: 'alice',
-  }).then(async (id) => { await db('snapshot_operations').where({ id }).update({ status }); return id; });
+  }).then(async (id) => { await handle.db('snapshot_operations').where({ id }).update({ status }); return id; });
 
   it('locks the service and reads occupying snapshots and queued operations in one statement', async () => {
     await snapshot('active');
@@ -66,13 +59,13 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
     await operation('running');
     await operation('succeeded');
     await operation('queued', 'svc-other');
-    const repo = new SnapshotsRepo(db);
+    const repo = new SnapshotsRepo(handle.db);
     const statements: string[] = [];
     const count = (q: { sql: string }) => statements.push(q.sql);
-    const seen = await db.transaction(async (trx) => {
-      db.on('query', count);
+    const seen = await handle.db.transaction(async (trx) => {
+      handle.db.on('query', count);
       const got = await repo.lockForCreate(trx, SERVICE.id);
-      db.off('query', count);
+      handle.db.off('query', count);
       return got;
     });
     // A failed snapshot takes no storage; running and finished operations are not queued.
@@ -80,7 +73,7 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
     expect(statements.filter((q) => q.startsWith('select'))).toHaveLength(1);
     if (kind.kind === 'mysql') expect(statements.find((q) => q.startsWith('select'))).toMatch(/for update$/);
     // A service without a state row has nothing to lock yet.
-    expect(await db.transaction((trx) => repo.lockForCreate(trx, 'svc-none'))).toBeNull();
+    expect(await handle.db.transaction((trx) => repo.lockForCreate(trx, 'svc-none'))).toBeNull();
   });
 
   it('a scheduled create at the limit rotates its own oldest unpinned snapshot in the same transaction, never a pinned one', async () => {
@@ -90,31 +83,31 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
     const oldest = await service.create(SERVICE, { name: 'oldest' }, CTX, scheduled);
     const pinned = await service.create(SERVICE, { name: 'pinned' }, CTX, scheduled);
     const newer = await service.create(SERVICE, { name: 'newer' }, CTX, scheduled);
-    await db('snapshot_snapshots').update({ status: 'active' });
-    await db('snapshot_snapshots').where({ id: pinned.id }).update({ pinned: true });
-    await db('snapshot_snapshots').where({ id: oldest.id }).update({ created_at: new Date(Date.now() - 60_000) });
-    await db('snapshot_operations').update({ status: 'succeeded' });
+    await handle.db('snapshot_snapshots').update({ status: 'active' });
+    await handle.db('snapshot_snapshots').where({ id: pinned.id }).update({ pinned: true });
+    await handle.db('snapshot_snapshots').where({ id: oldest.id }).update({ created_at: new Date(Date.now() - 60_000) });
+    await handle.db('snapshot_operations').update({ status: 'succeeded' });
 
     const next = await service.create(SERVICE, { name: 'next' }, CTX, scheduled);
-    const status = async (id: number) => (await db('snapshot_snapshots').where({ id }).first()).status;
+    const status = async (id: number) => (await handle.db('snapshot_snapshots').where({ id }).first()).status;
     expect(await status(oldest.id)).toBe('deleting');
     expect(await status(pinned.id)).toBe('active');
     expect(await status(newer.id)).toBe('active');
     // The delete runs before the create that needs its slot.
-    const ops = await db('snapshot_operations').whereNot({ status: 'succeeded' }).orderBy('id').select('kind', 'snapshot_id');
+    const ops = await handle.db('snapshot_operations').whereNot({ status: 'succeeded' }).orderBy('id').select('kind', 'snapshot_id');
     expect(ops.map((o) => [o.kind, Number(o.snapshot_id)])).toEqual([['delete', oldest.id], ['create', next.id]]);
-    const actions = (await db('snapshot_audit_events').orderBy('id').select('action')).map((e) => e.action);
+    const actions = (await handle.db('snapshot_audit_events').orderBy('id').select('action')).map((e) => e.action);
     expect(actions.slice(-2)).toEqual(['snapshot.rotate', 'snapshot.create']);
 
     // Once that delete is done, the oldest unpinned one (newer) goes next; the pinned one, older, stays.
-    await db('snapshot_snapshots').where({ id: oldest.id }).delete();
-    await db('snapshot_snapshots').where({ id: next.id }).update({ status: 'active' });
+    await handle.db('snapshot_snapshots').where({ id: oldest.id }).delete();
+    await handle.db('snapshot_snapshots').where({ id: next.id }).update({ status: 'active' });
     await service.create(SERVICE, { name: 'after' }, CTX, scheduled);
     expect(await status(newer.id)).toBe('deleting');
     expect(await status(pinned.id)).toBe('active');
 
     // A manual create at the limit rotates nothing and is refused.
-    await db('snapshot_snapshots').update({ status: 'active' }).whereNot({ status: 'deleting' });
+    await handle.db('snapshot_snapshots').update({ status: 'active' }).whereNot({ status: 'deleting' });
     await expect(service.create(SERVICE, { name: 'manual' }, CTX, { limits: full })).rejects.toMatchObject({ code: 'snapshot_limit_reached' });
     expect(await status(next.id)).toBe('active');
   });
@@ -124,17 +117,17 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
     const kept = await service.create(SERVICE, { name: 'pinned meanwhile' }, CTX);
     const gone = await service.create(SERVICE, { name: 'already deleting' }, CTX);
     const old = await service.create(SERVICE, { name: 'old' }, CTX);
-    await db('snapshot_snapshots').update({ status: 'active' });
-    await db('snapshot_operations').update({ status: 'succeeded' });
+    await handle.db('snapshot_snapshots').update({ status: 'active' });
+    await handle.db('snapshot_operations').update({ status: 'succeeded' });
     // What retention read: all three active and unpinned. Then one is pinned, one starts deleting.
-    const read = await Promise.all([kept, gone, old].map(async (s) => (await new SnapshotsRepo(db).get(s.id))!));
-    await db('snapshot_snapshots').where({ id: kept.id }).update({ pinned: true });
-    await db('snapshot_snapshots').where({ id: gone.id }).update({ status: 'deleting' });
-    const rotated = await db.transaction((trx) => rotateOut(deps, trx, SERVICE, read, CTX));
+    const read = await Promise.all([kept, gone, old].map(async (s) => (await new SnapshotsRepo(handle.db).get(s.id))!));
+    await handle.db('snapshot_snapshots').where({ id: kept.id }).update({ pinned: true });
+    await handle.db('snapshot_snapshots').where({ id: gone.id }).update({ status: 'deleting' });
+    const rotated = await handle.db.transaction((trx) => rotateOut(deps, trx, SERVICE, read, CTX));
     expect(rotated.map((e) => e.snapshotId)).toEqual([old.id]);
-    const rows = await db('snapshot_snapshots').orderBy('id').select('id', 'status', 'pinned');
+    const rows = await handle.db('snapshot_snapshots').orderBy('id').select('id', 'status', 'pinned');
     expect(rows.map((r) => [Number(r.id), r.status])).toEqual([[kept.id, 'active'], [gone.id, 'deleting'], [old.id, 'deleting']]);
-    expect((await db('snapshot_operations').where({ status: 'queued', kind: 'delete' }).select('snapshot_id')).map((o) => Number(o.snapshot_id))).toEqual([old.id]);
+    expect((await handle.db('snapshot_operations').where({ status: 'queued', kind: 'delete' }).select('snapshot_id')).map((o) => Number(o.snapshot_id))).toEqual([old.id]);
   });
 
   it('a scheduled create with nothing of its own to rotate is refused and deletes nothing', async () => {
@@ -142,12 +135,12 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
     const full = { maxSnapshots: 2, maxSchedules: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true };
     await service.create(SERVICE, { name: 'manual one' }, CTX, { limits: full });
     await service.create(SERVICE, { name: 'other schedule' }, CTX, { origin: 'schedule', scheduleId: 8, limits: full });
-    await db('snapshot_snapshots').update({ status: 'active' });
+    await handle.db('snapshot_snapshots').update({ status: 'active' });
     await expect(service.create(SERVICE, { name: 'mine' }, CTX, { origin: 'schedule', scheduleId: 7, limits: full }))
       .rejects.toMatchObject({ code: 'snapshot_limit_reached', params: { limit: 2, used: 2 } });
-    expect((await db('snapshot_snapshots').select('status')).map((r) => r.status)).toEqual(['active', 'active']);
+    expect((await handle.db('snapshot_snapshots').select('status')).map((r) => r.status)).toEqual(['active', 'active']);
     // The scheduled run records its own refusal; no snapshot.create refusal besides it.
-    expect(await db('snapshot_audit_events').where({ result: 'refused' }).count({ n: '*' }).first()).toMatchObject({ n: 0 });
+    expect(await handle.db('snapshot_audit_events').where({ result: 'refused' }).count({ n: '*' }).first()).toMatchObject({ n: 0 });
   });
 
   it('wakes the runner unless the service had an operation queued', async () => {
@@ -158,10 +151,10 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
     await service.create(SERVICE, { name: 'second' }, CTX);
     expect(woken).toEqual([SERVICE.id]);
     // A running one is no such promise: its job may find nothing left before this create commits.
-    await db('snapshot_operations').update({ status: 'running' });
+    await handle.db('snapshot_operations').update({ status: 'running' });
     await service.create(SERVICE, { name: 'third' }, CTX);
     expect(woken).toEqual([SERVICE.id, SERVICE.id]);
-    await db('snapshot_operations').update({ status: 'succeeded' });
+    await handle.db('snapshot_operations').update({ status: 'succeeded' });
     await service.create(SERVICE, { name: 'fourth' }, CTX);
     expect(woken).toEqual([SERVICE.id, SERVICE.id, SERVICE.id]);
   });
@@ -174,16 +167,16 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
         return [{ actor: { type: 'schedule', id: '7' }, serviceId: SERVICE.id, action: 'schedule.run', result: 'ok', details: { snapshotId: s.id } }];
       },
     });
-    expect((await db('snapshot_services').where({ service_id: SERVICE.id }).first()).owner_id).toBe(`for-${created.id}`);
-    const events = await db('snapshot_audit_events').orderBy('id').select('action', 'snapshot_id');
+    expect((await handle.db('snapshot_services').where({ service_id: SERVICE.id }).first()).owner_id).toBe(`for-${created.id}`);
+    const events = await handle.db('snapshot_audit_events').orderBy('id').select('action', 'snapshot_id');
     expect(events.map((e) => e.action)).toEqual(['snapshot.create', 'schedule.run']);
     expect(Number(events[0].snapshot_id)).toBe(created.id);
 
     await expect(service.create(SERVICE, { name: 'rolled back' }, CTX, {
       alongside: async () => { throw new Error('outcome not written'); },
     })).rejects.toThrow('outcome not written');
-    expect(Number((await db('snapshot_snapshots').where({ name: 'rolled back' }).count({ n: '*' }).first())!.n)).toBe(0);
-    expect(Number((await db('snapshot_operations').count({ n: '*' }).first())!.n)).toBe(1);
-    expect((await db('snapshot_audit_events').select('action')).map((e) => e.action)).toEqual(['snapshot.create', 'schedule.run']);
+    expect(Number((await handle.db('snapshot_snapshots').where({ name: 'rolled back' }).count({ n: '*' }).first())!.n)).toBe(0);
+    expect(Number((await handle.db('snapshot_operations').count({ n: '*' }).first())!.n)).toBe(1);
+    expect((await handle.db('snapshot_audit_events').select('action')).map((e) => e.action)).toEqual(['snapshot.create', 'schedule.run']);
   });
 });

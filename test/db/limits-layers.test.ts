@@ -1,25 +1,24 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_PLAN, LimitsRepo } from '../../module/db/limits-repo.js';
 import { ServicesRepo } from '../../module/db/services-repo.js';
 import { LimitsService } from '../../module/domain/limits-service.js';
 import type { PlanLimits } from '../../module/domain/limits.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+import { DATABASES } from '../helpers/databases.js';
+import { useDatabase } from '../helpers/db-suite.js';
 
 const CONFIG: PlanLimits = { maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: false, schedulesAllowed: false };
 
 describe.each(DATABASES)('plan limits resolve override → plan row → default row → config ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
+  const handle = useDatabase(kind);
   let limits: LimitsRepo;
   let service: LimitsService;
 
   beforeEach(async () => {
-    handle = await migratedDatabase(kind);
     limits = new LimitsRepo(handle.db);
     const services = new ServicesRepo(handle.db);
     service = new LimitsService(limits, services, CONFIG);
     await services.ensure('svc', 'gold');
   });
-  afterEach(async () => handle.destroy());
 
   it('each layer wins over the ones below it, read in one query for the plan and the default', async () => {
     expect(await service.forService('svc', 'gold')).toEqual(CONFIG);

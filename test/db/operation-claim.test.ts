@@ -1,27 +1,20 @@
-import type { Knex } from 'knex';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { OperationsRepo } from '../../module/db/operations-repo.js';
-import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
+import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+import { useDatabase } from '../helpers/db-suite.js';
 
 const LEASE = 30_000;
 
 /** The claim behind the operations runner: only a service's head runs, when due, within its node's cap. */
 describe.each(DATABASES)('claiming the head operation of a service ($kind)', (kind: TestDatabase) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let db: Knex;
+  const handle = useDatabase(kind);
   let ops: OperationsRepo;
 
   beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    db = handle.db;
-    ops = new OperationsRepo(db);
+    ops = new OperationsRepo(handle.db);
     for (const id of ['a', 'b', 'c']) {
-      await db('snapshot_services').insert({ service_id: id, plan_id: 'basic', suspended: false, terminated: false, created_at: new Date(), updated_at: new Date() });
+      await handle.db('snapshot_services').insert({ service_id: id, plan_id: 'basic', suspended: false, terminated: false, created_at: new Date(), updated_at: new Date() });
     }
-  });
-
-  afterEach(async () => {
-    await handle.destroy();
   });
 
   const queue = (serviceId: string, node = 'n1') => ops.insert({
@@ -60,7 +53,7 @@ describe.each(DATABASES)('claiming the head operation of a service ($kind)', (ki
     const first = await queue('a');
     await queue('a');
     const later = new Date(Date.now() + 60_000);
-    await db('snapshot_operations').where({ id: first }).update({ run_after: later });
+    await handle.db('snapshot_operations').where({ id: first }).update({ run_after: later });
     const got = await claim('a');
     expect(got).toMatchObject({ kind: 'wait', reason: 'backoff' });
     expect(got.kind === 'wait' && got.retryAt!.getTime()).toBe(later.getTime());
@@ -69,7 +62,7 @@ describe.each(DATABASES)('claiming the head operation of a service ($kind)', (ki
   it('takes over an operation whose lease expired with its worker', async () => {
     const id = await queue('a');
     await claim('a');
-    await db('snapshot_operations').where({ id }).update({ locked_until: new Date(Date.now() - 1_000) });
+    await handle.db('snapshot_operations').where({ id }).update({ locked_until: new Date(Date.now() - 1_000) });
     expect(await claim('a')).toMatchObject({ kind: 'claimed', op: { id, attempts: 2 } });
   });
 
@@ -77,7 +70,7 @@ describe.each(DATABASES)('claiming the head operation of a service ($kind)', (ki
     const id = await queue('a');
     await claim('a');
     const old = `w#${n}`;
-    await db('snapshot_operations').where({ id }).update({ locked_until: new Date(Date.now() - 1_000) });
+    await handle.db('snapshot_operations').where({ id }).update({ locked_until: new Date(Date.now() - 1_000) });
     expect(await claim('a')).toMatchObject({ kind: 'claimed', op: { id, attempts: 2 } });
     const holder = `w#${n}`;
     expect(await ops.extendLease(id, old, LEASE)).toBe(false);

@@ -1,18 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { PreparedQuery } from '../../module/db/prepared-query.js';
 import { ServicesRepo } from '../../module/db/services-repo.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+import { DATABASES } from '../helpers/databases.js';
+import { useDatabase } from '../helpers/db-suite.js';
 
 describe.each(DATABASES)('a prepared query ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
+  const handle = useDatabase(kind);
   beforeEach(async () => {
-    handle = await migratedDatabase(kind);
     const services = new ServicesRepo(handle.db);
     await services.ensure('a', 'gold');
     await services.ensure('b', 'silver');
     await services.ensure('c', 'gold');
   });
-  afterEach(async () => handle.destroy());
 
   it('is compiled once and run with each call\'s values, wherever they go', async () => {
     let built = 0;

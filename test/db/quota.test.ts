@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuditRepo } from '../../module/db/audit-repo.js';
 import { DEFAULT_PLAN, LimitsRepo } from '../../module/db/limits-repo.js';
 import { ServicesRepo } from '../../module/db/services-repo.js';
@@ -8,8 +8,9 @@ import type { ActionContext } from '../../module/domain/deps.js';
 import { QuotaExceededError } from '../../module/domain/errors.js';
 import type { PlanLimits } from '../../module/domain/limits.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
-import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+import { type ModuleFixture, useDatabase } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
@@ -21,26 +22,15 @@ const limits = (over: Partial<PlanLimits> = {}): PlanLimits => ({
 });
 
 describe.each(DATABASES)('snapshot quota under concurrency ($kind)', (kind: TestDatabase) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let db: Knex;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
-
-  beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    db = handle.db;
-  });
-
-  afterEach(async () => {
-    await fx?.mod.stop();
-    await handle.destroy();
-  });
+  const handle = useDatabase(kind);
+  let fx: ModuleFixture;
 
   const rows = (status?: string) => {
-    const q = db('snapshot_snapshots').where({ service_id: SERVICE.id });
+    const q = handle.db('snapshot_snapshots').where({ service_id: SERVICE.id });
     return status ? q.where({ status }) : q;
   };
   const count = async (q: Knex.QueryBuilder) => Number((await q.clone().count({ n: '*' }).first())!.n);
-  const createOps = () => db('snapshot_operations').where({ service_id: SERVICE.id, kind: 'create' });
+  const createOps = () => handle.db('snapshot_operations').where({ service_id: SERVICE.id, kind: 'create' });
 
   /** Fires `n` creates at once and splits the outcomes. */
   async function burst(n: number, prefix = 'burst') {
@@ -60,7 +50,7 @@ describe.each(DATABASES)('snapshot quota under concurrency ($kind)', (kind: Test
   }
 
   it(`${PARALLEL} parallel creates with 3 left create exactly 3`, async () => {
-    fx = await moduleFixture(db);
+    fx = await handle.module();
     const { fulfilled, rejected } = await burst(PARALLEL);
 
     expect(fulfilled).toHaveLength(3);
@@ -78,7 +68,7 @@ describe.each(DATABASES)('snapshot quota under concurrency ($kind)', (kind: Test
     expect(new Set(fulfilled.map((s) => s.hvName)).size).toBe(3);
 
     // Every refusal is in the audit log with its code.
-    const audit = await new AuditRepo(db).list({ serviceId: SERVICE.id, action: 'snapshot.create', limit: 500 });
+    const audit = await new AuditRepo(handle.db).list({ serviceId: SERVICE.id, action: 'snapshot.create', limit: 500 });
     expect(audit.filter((a) => a.result === 'ok')).toHaveLength(3);
     const refused = audit.filter((a) => a.result === 'refused');
     expect(refused).toHaveLength(PARALLEL - 3);
@@ -86,9 +76,9 @@ describe.each(DATABASES)('snapshot quota under concurrency ($kind)', (kind: Test
   });
 
   it(`with 1 active snapshot and limit 3, ${PARALLEL} parallel creates make exactly 2`, async () => {
-    fx = await moduleFixture(db);
+    fx = await handle.module();
     const first = await fx.mod.snapshots.create(SERVICE, { name: 'existing' }, CTX);
-    expect(await new SnapshotsRepo(db).transition(first.id, 'creating', { status: 'active', completedAt: new Date() })).toBe(true);
+    expect(await new SnapshotsRepo(handle.db).transition(first.id, 'creating', { status: 'active', completedAt: new Date() })).toBe(true);
 
     const { fulfilled, rejected } = await burst(PARALLEL);
     expect(fulfilled).toHaveLength(2);
@@ -101,12 +91,12 @@ describe.each(DATABASES)('snapshot quota under concurrency ($kind)', (kind: Test
 
   it('failed snapshots do not count toward the limit', async () => {
     const driver = new SimulatedDriver({});
-    fx = await moduleFixture(db, { driver });
+    fx = await handle.module({ driver });
     await fx.mod.start();
     // One create the hypervisor refuses: it ends failed and occupies nothing.
     driver.injectFailure({ operation: 'create', code: 'unsupported_storage' });
     const doomed = await fx.mod.snapshots.create(SERVICE, { name: 'doomed' }, CTX);
-    await waitFor(async () => (await new SnapshotsRepo(db).get(doomed.id))?.status === 'failed', 5_000, 'snapshot failed');
+    await waitFor(async () => (await new SnapshotsRepo(handle.db).get(doomed.id))?.status === 'failed', 5_000, 'snapshot failed');
 
     const { fulfilled, rejected } = await burst(PARALLEL);
     expect(fulfilled).toHaveLength(3);
@@ -119,7 +109,7 @@ describe.each(DATABASES)('snapshot quota under concurrency ($kind)', (kind: Test
     await waitFor(async () => (await count(rows('active'))) === 3, 5_000, 'three active');
     await fx.mod.stop();
     const victim = fulfilled[0]!;
-    await new SnapshotsRepo(db).update(victim.id, { status: 'failed', errorCode: 'driver_rejected' });
+    await new SnapshotsRepo(handle.db).update(victim.id, { status: 'failed', errorCode: 'driver_rejected' });
     const again = await burst(10, 'again');
     expect(again.fulfilled).toHaveLength(1);
     expect(again.rejected).toHaveLength(9);
@@ -127,12 +117,12 @@ describe.each(DATABASES)('snapshot quota under concurrency ($kind)', (kind: Test
   });
 
   it('a per-service override raises the limit at once; a plan row lowers it', async () => {
-    fx = await moduleFixture(db);
+    fx = await handle.module();
     expect((await burst(3)).fulfilled).toHaveLength(3);
     await expect(fx.mod.snapshots.create(SERVICE, { name: 'fourth' }, CTX)).rejects.toMatchObject({ code: 'snapshot_limit_reached' });
 
     // Override to 5: the very next requests see it (no cache, no restart).
-    const services = new ServicesRepo(db);
+    const services = new ServicesRepo(handle.db);
     await services.setOverrides(SERVICE.id, { maxSnapshots: 5 });
     const raised = await burst(PARALLEL, 'raised');
     expect(raised.fulfilled).toHaveLength(2);
@@ -141,14 +131,14 @@ describe.each(DATABASES)('snapshot quota under concurrency ($kind)', (kind: Test
 
     // Override cleared, plan row of 4: 5 held, over by 1, next create refused with how much over.
     await services.setOverrides(SERVICE.id, {});
-    await new LimitsRepo(db).set(SERVICE.planId, limits({ maxSnapshots: 4 }));
+    await new LimitsRepo(handle.db).set(SERVICE.planId, limits({ maxSnapshots: 4 }));
     const refused = fx.mod.snapshots.create(SERVICE, { name: 'over' }, CTX);
     await expect(refused).rejects.toBeInstanceOf(QuotaExceededError);
     await expect(refused).rejects.toMatchObject({ code: 'snapshot_limit_reached', params: { limit: 4, used: 5, over: 1 } });
     expect(await count(rows())).toBe(5);
 
     // Plan row beats the admin default row; the override beats both.
-    await new LimitsRepo(db).set(DEFAULT_PLAN, limits({ maxSnapshots: 100 }));
+    await new LimitsRepo(handle.db).set(DEFAULT_PLAN, limits({ maxSnapshots: 100 }));
     await expect(fx.mod.snapshots.create(SERVICE, { name: 'still over' }, CTX)).rejects.toMatchObject({ params: { limit: 4 } });
     await services.setOverrides(SERVICE.id, { maxSnapshots: 6 });
     const six = await burst(5, 'six');
@@ -159,8 +149,8 @@ describe.each(DATABASES)('snapshot quota under concurrency ($kind)', (kind: Test
   });
 
   it('the admin default row applies to plans without a row of their own', async () => {
-    fx = await moduleFixture(db);
-    await new LimitsRepo(db).set(DEFAULT_PLAN, limits({ maxSnapshots: 1 }));
+    fx = await handle.module();
+    await new LimitsRepo(handle.db).set(DEFAULT_PLAN, limits({ maxSnapshots: 1 }));
     const { fulfilled, rejected } = await burst(20);
     expect(fulfilled).toHaveLength(1);
     expectAllLimitReached(rejected, 1);
@@ -169,12 +159,12 @@ describe.each(DATABASES)('snapshot quota under concurrency ($kind)', (kind: Test
 
   it('limits are per service: a full service does not block another', async () => {
     const other = makeService({ id: 'svc-2', name: 'web-02', target: { driver: 'simulated', node: 'node1', vmId: '102' } });
-    fx = await moduleFixture(db, { services: [SERVICE, other] });
+    fx = await handle.module({ services: [SERVICE, other] });
     const results = await Promise.allSettled(
       Array.from({ length: 40 }, (_, i) => fx.mod.snapshots.create(i % 2 ? other : SERVICE, { name: `p${i}` }, CTX)),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(6);
     expect(await count(rows())).toBe(3);
-    expect(await count(db('snapshot_snapshots').where({ service_id: 'svc-2' }))).toBe(3);
+    expect(await count(handle.db('snapshot_snapshots').where({ service_id: 'svc-2' }))).toBe(3);
   });
 });

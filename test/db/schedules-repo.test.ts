@@ -1,8 +1,8 @@
-import type { Knex } from 'knex';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { SchedulesRepo, type NewSchedule } from '../../module/db/schedules-repo.js';
 import { insertedId } from '../../module/db/values.js';
-import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
+import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+import { useDatabase } from '../helpers/db-suite.js';
 
 const NEW: NewSchedule = {
   serviceId: 'svc-1', name: '주간 백업 週次', enabled: true, days: [0, 3, 6], hour: 3, minute: 30, timezone: 'Asia/Seoul',
@@ -10,18 +10,11 @@ const NEW: NewSchedule = {
 };
 
 describe.each(DATABASES)('SchedulesRepo ($kind)', (kind: TestDatabase) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let db: Knex;
+  const handle = useDatabase(kind);
   let repo: SchedulesRepo;
 
   beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    db = handle.db;
-    repo = new SchedulesRepo(db);
-  });
-
-  afterEach(async () => {
-    await handle.destroy();
+    repo = new SchedulesRepo(handle.db);
   });
 
   // The service id is not a patchable field, yet insert must store it.
@@ -39,9 +32,9 @@ describe.each(DATABASES)('SchedulesRepo ($kind)', (kind: TestDatabase) => {
       service_id: serviceId, name, enabled: true, days: '1', hour: 2, minute: 0, timezone: 'UTC', keep: 2,
       include_memory: false, created_at: now, updated_at: now,
     });
-    const a = insertedId(await db('snapshot_schedules').insert(row('svc-1', 'a')));
-    const b = insertedId(await db('snapshot_schedules').insert(row('svc-1', 'b')));
-    const other = insertedId(await db('snapshot_schedules').insert(row('svc-2', 'c')));
+    const a = insertedId(await handle.db('snapshot_schedules').insert(row('svc-1', 'a')));
+    const b = insertedId(await handle.db('snapshot_schedules').insert(row('svc-1', 'b')));
+    const other = insertedId(await handle.db('snapshot_schedules').insert(row('svc-2', 'c')));
 
     const lastRunAt = new Date('2024-03-04T05:06:07.089Z');
     await repo.update(a, { enabled: false, disabledReason: 'plan_schedule_limit', days: [2, 4], keep: 7, lastRunAt, lastResult: 'ok' });

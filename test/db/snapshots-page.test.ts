@@ -1,28 +1,27 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_PLAN, LimitsRepo } from '../../module/db/limits-repo.js';
 import { OperationsRepo } from '../../module/db/operations-repo.js';
 import { SchedulesRepo } from '../../module/db/schedules-repo.js';
 import { ServicesRepo } from '../../module/db/services-repo.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
 import type { PlanLimits } from '../../module/domain/limits.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+import { DATABASES } from '../helpers/databases.js';
+import { useDatabase } from '../helpers/db-suite.js';
 
 const LIMITS: PlanLimits = { maxSnapshots: 4, maxSchedules: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true };
 const TARGET = { driver: 'simulated', node: 'n1', vmId: '1' };
 
 describe.each(DATABASES)('the Snapshots page\'s one query ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
+  const handle = useDatabase(kind);
   let snapshots: SnapshotsRepo;
   let services: ServicesRepo;
   let operations: OperationsRepo;
 
   beforeEach(async () => {
-    handle = await migratedDatabase(kind);
     snapshots = new SnapshotsRepo(handle.db);
     services = new ServicesRepo(handle.db);
     operations = new OperationsRepo(handle.db);
   });
-  afterEach(async () => handle.destroy());
 
   const snapshot = (serviceId: string, name: string, scheduleId: number | null = null) => snapshots.insert({
     serviceId, name, description: null, hvName: `hv-${name}`, status: 'active', includeMemory: false,

@@ -1,11 +1,11 @@
 import supertest from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { AuditRepo } from '../../module/db/audit-repo.js';
 import { KNOWN_ACTIONS, RUN_REASONS } from '../../module/http/client/activity-presenter.js';
 import { DATABASES } from '../helpers/databases.js';
 import { appFor } from '../helpers/http-app.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { escaped, message, scheduleFixture } from './schedule-fixture.js';
+import { escaped, message, useScheduleFixture } from './schedule-fixture.js';
 
 const PAGE = '/services/svc-1/snapshots/activity';
 const API = '/api/v1/services/svc-1/activity';
@@ -13,14 +13,10 @@ const ADMIN_ID = 'root-operator-kim';
 const HOSTILE = '<script>alert("pwn")</script>';
 
 describe.each(DATABASES)('Activity log ($kind)', (kind) => {
-  let s: Awaited<ReturnType<typeof scheduleFixture>>;
+  const s = useScheduleFixture(kind);
   let audit: AuditRepo;
   beforeEach(async () => {
-    s = await scheduleFixture(kind);
-    audit = new AuditRepo(s.handle.db);
-  });
-  afterEach(async () => {
-    await s.destroy();
+    audit = new AuditRepo(s.fx.db);
   });
   const get = (path: string, actor: string) => supertest(appFor(s.fx.mod)).get(path).set('x-test-actor', actor);
 

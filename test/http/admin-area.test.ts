@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import supertest from 'supertest';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { DATABASES } from '../helpers/databases.js';
+import { useModule } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { appFor, sessionFor } from '../helpers/http-app.js';
 
 const CLIENT = '/services/svc-1/snapshots';
@@ -15,19 +16,9 @@ const POSTS = [`${A}/limits/*`, `${A}/limits/basic/inherit`, `${A}/services/svc-
 const quotaText = async (agent: supertest.Agent) => /Snapshots left: (\d+) of (\d+)/.exec((await agent.get(CLIENT)).text)?.slice(1).join(' of ');
 
 describe.each(DATABASES)('admin area: access, plan limits, overrides ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
-
-  beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    fx = await moduleFixture(handle.db, {
-      services: [makeService(), makeService({ id: 'svc-3', name: 'resold', ownerId: 'bob', resellerId: 'rex' })],
-      panel: { listPlans: () => PLANS },
-    });
-  });
-  afterEach(async () => {
-    await fx.mod.stop();
-    await handle.destroy();
+  const fx = useModule(kind, {
+    services: [makeService(), makeService({ id: 'svc-3', name: 'resold', ownerId: 'bob', resellerId: 'rex' })],
+    panel: { listPlans: () => PLANS },
   });
 
   it('refuses every admin page and form to customers and resellers (403) and to nobody (401), changing nothing', async () => {
@@ -48,8 +39,8 @@ describe.each(DATABASES)('admin area: access, plan limits, overrides ($kind)', (
     const ja = await supertest(app).get(`${A}/limits`).set('x-test-actor', 'reseller');
     expect(ja.text).toContain('管理者');
     for (const path of PAGES) expect((await supertest(app).get(path)).status, path).toBe(401);
-    expect(await handle.db('snapshot_plan_limits').count({ n: '*' }).first()).toMatchObject({ n: 0 });
-    expect(await handle.db('snapshot_services').whereNotNull('override_max_snapshots').count({ n: '*' }).first()).toMatchObject({ n: 0 });
+    expect(await fx.db('snapshot_plan_limits').count({ n: '*' }).first()).toMatchObject({ n: 0 });
+    expect(await fx.db('snapshot_services').whereNotNull('override_max_snapshots').count({ n: '*' }).first()).toMatchObject({ n: 0 });
   });
 
   it('refuses an admin form without a valid CSRF token', async () => {
@@ -59,7 +50,7 @@ describe.each(DATABASES)('admin area: access, plan limits, overrides ($kind)', (
     expect(res.text).toContain('Your form expired');
     const noToken = await agent.post(`${A}/services/svc-1/overrides`).type('form').send({ maxSnapshots: '9' });
     expect(noToken.status).toBe(403);
-    expect(await handle.db('snapshot_plan_limits').count({ n: '*' }).first()).toMatchObject({ n: 0 });
+    expect(await fx.db('snapshot_plan_limits').count({ n: '*' }).first()).toMatchObject({ n: 0 });
   });
 
   it('lists the panel plans and the default, with tabs; a limit edit changes the client page on the next request', async () => {
@@ -84,7 +75,7 @@ describe.each(DATABASES)('admin area: access, plan limits, overrides ($kind)', (
     res = await agent.post(`${A}/limits/basic`).type('form').send({ _csrf: token, maxSnapshots: '2', maxSchedules: '0', maxKeep: '1' });
     expect(res.status).toBe(303);
     expect(await quotaText(alice)).toBe('2 of 2');
-    expect(await handle.db('snapshot_plan_limits').where({ plan_id: 'basic' }).first()).toMatchObject({ max_snapshots: 2, max_schedules: 0 });
+    expect(await fx.db('snapshot_plan_limits').where({ plan_id: 'basic' }).first()).toMatchObject({ max_snapshots: 2, max_schedules: 0 });
     const edit = await agent.get(`${A}/limits/basic`);
     expect(edit.text).toContain('This plan has its own limits.');
     expect(edit.text).not.toMatch(/id="admin-memoryAllowed"[^>]*checked/);
@@ -92,10 +83,10 @@ describe.each(DATABASES)('admin area: access, plan limits, overrides ($kind)', (
     // "Inherit default" removes the plan's row.
     res = await agent.post(`${A}/limits/basic/inherit`).type('form').send({ _csrf: token });
     expect(res.status).toBe(303);
-    expect(await handle.db('snapshot_plan_limits').where({ plan_id: 'basic' }).first()).toBeUndefined();
+    expect(await fx.db('snapshot_plan_limits').where({ plan_id: 'basic' }).first()).toBeUndefined();
     expect(await quotaText(alice)).toBe('5 of 5');
 
-    const audit = await handle.db('snapshot_audit_events').where('action', 'like', 'admin.plan_limits%').orderBy('id');
+    const audit = await fx.db('snapshot_audit_events').where('action', 'like', 'admin.plan_limits%').orderBy('id');
     expect(audit.map((a) => [a.action, a.actor_type, a.actor_id])).toEqual([
       ['admin.plan_limits_set', 'admin', 'root'], ['admin.plan_limits_set', 'admin', 'root'], ['admin.plan_limits_inherit', 'admin', 'root'],
     ]);
@@ -115,7 +106,7 @@ describe.each(DATABASES)('admin area: access, plan limits, overrides ($kind)', (
     expect((await send(`${A}/limits/basic`, { maxSnapshots: '5', maxSchedules: '1', maxKeep: '2', schedulesAllowed: '1' })).status).toBe(303);
     expect(await fx.mod.schedules.get(service, older.id)).toMatchObject({ enabled: true, keep: 2 });
     expect(await fx.mod.schedules.get(service, newer.id)).toMatchObject({ enabled: false, disabledReason: 'plan_schedule_limit', keep: 2 });
-    const applied = await handle.db('snapshot_audit_events').where({ action: 'admin.limits_applied', service_id: 'svc-1' });
+    const applied = await fx.db('snapshot_audit_events').where({ action: 'admin.limits_applied', service_id: 'svc-1' });
     expect(applied.map((a) => [a.actor_type, a.actor_id])).toEqual([['admin', 'root']]);
     expect(fx.notifications.map((n) => [n.type, n.serviceId])).toContainEqual(['plan_clamped', 'svc-1']);
 
@@ -131,7 +122,7 @@ describe.each(DATABASES)('admin area: access, plan limits, overrides ($kind)', (
     expect(token).not.toBe('');
     expect((await agent.get(`${A}/limits/gold`)).status).toBe(404);
     expect((await agent.post(`${A}/limits/gold`).type('form').send({ _csrf: token, maxSnapshots: '1', maxSchedules: '1', maxKeep: '1' })).status).toBe(404);
-    expect(await handle.db('snapshot_plan_limits').count({ n: '*' }).first()).toMatchObject({ n: 0 });
+    expect(await fx.db('snapshot_plan_limits').count({ n: '*' }).first()).toMatchObject({ n: 0 });
   });
 
   it('shows validation errors in the admin\'s language, keeps the input, and saves nothing', async () => {
@@ -143,7 +134,7 @@ describe.each(DATABASES)('admin area: access, plan limits, overrides ($kind)', (
     expect(res.text).toContain('value="lots"');
     expect(res.text).toMatch(/id="admin-maxSnapshots"[^>]*aria-invalid="true"/);
     expect(res.text).not.toContain('Enter a whole number');
-    expect(await handle.db('snapshot_plan_limits').count({ n: '*' }).first()).toMatchObject({ n: 0 });
+    expect(await fx.db('snapshot_plan_limits').count({ n: '*' }).first()).toMatchObject({ n: 0 });
 
     const over = await agent.post(`${A}/services/svc-1/overrides`).type('form').send({ _csrf: token, maxSnapshots: '5000', memoryAllowed: 'maybe' });
     expect(over.status).toBe(422);
@@ -167,7 +158,7 @@ describe.each(DATABASES)('admin area: access, plan limits, overrides ($kind)', (
     expect(page.text).toContain('Service overrides saved.');
     expect(page.text.match(/Override for this service/g)).toHaveLength(2);
     expect(page.text).toMatch(/<option value="no" selected>/);
-    expect(await handle.db('snapshot_services').where({ service_id: 'svc-1' }).first()).toMatchObject({ override_max_snapshots: 7, override_max_keep: null });
+    expect(await fx.db('snapshot_services').where({ service_id: 'svc-1' }).first()).toMatchObject({ override_max_snapshots: 7, override_max_keep: null });
 
     // An override wins over the plan's own row too.
     await agent.post(`${A}/limits/basic`).type('form').send({ _csrf: token, maxSnapshots: '1', maxSchedules: '1', maxKeep: '1' });
@@ -180,7 +171,7 @@ describe.each(DATABASES)('admin area: access, plan limits, overrides ($kind)', (
     expect(page.text).not.toContain('Override for this service');
     expect(page.text).toContain('The plan&#39;s own limits');
 
-    const audit = await handle.db('snapshot_audit_events').where({ service_id: 'svc-1' }).whereIn('action', ['admin.overrides_set', 'admin.overrides_cleared']).orderBy('id');
+    const audit = await fx.db('snapshot_audit_events').where({ service_id: 'svc-1' }).whereIn('action', ['admin.overrides_set', 'admin.overrides_cleared']).orderBy('id');
     expect(audit.map((a) => a.action)).toEqual(['admin.overrides_set', 'admin.overrides_cleared']);
     expect(JSON.parse(audit[0].details)).toEqual({ before: {}, after: { maxSnapshots: 7, memoryAllowed: false } });
   });
@@ -195,18 +186,12 @@ describe.each(DATABASES)('admin area: access, plan limits, overrides ($kind)', (
 });
 
 describe.each(DATABASES)('admin limits without panel plans ($kind)', (kind) => {
+  const fx = useModule(kind);
   it('shows only the default row when the panel has no listPlans', async () => {
-    const handle = await migratedDatabase(kind);
-    const fx = await moduleFixture(handle.db);
-    try {
-      const res = await supertest(appFor(fx.mod)).get(`${A}/limits`).set('x-test-actor', 'admin');
-      expect(res.status).toBe(200);
-      expect(res.text).toContain('Default (plans without their own limits)');
-      expect(res.text).toContain('only the default can be set here');
-      expect(res.text.match(/data-plan="/g)).toHaveLength(1);
-    } finally {
-      await fx.mod.stop();
-      await handle.destroy();
-    }
+    const res = await supertest(appFor(fx.mod)).get(`${A}/limits`).set('x-test-actor', 'admin');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('Default (plans without their own limits)');
+    expect(res.text).toContain('only the default can be set here');
+    expect(res.text.match(/data-plan="/g)).toHaveLength(1);
   });
 });

@@ -1,10 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { ActionContext } from '../../module/domain/deps.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+import { DATABASES } from '../helpers/databases.js';
+import { type ModuleFixture, useDatabase } from '../helpers/db-suite.js';
 import supertest from 'supertest';
 import { appFor, sessionFor } from '../helpers/http-app.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const A = '/admin/snapshots';
@@ -17,19 +18,14 @@ const LONG_AGO = new Date(Date.now() - 7 * 24 * 3600_000);
 const ids = (html: string, attr: 'snapshot' | 'operation') => [...html.matchAll(new RegExp(`data-${attr}="(\\d+)"`, 'g'))].map((m) => Number(m[1])).sort((a, b) => a - b);
 
 describe.each(DATABASES)('admin snapshots/operations browser and actions ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
+  const handle = useDatabase(kind);
+  let fx: ModuleFixture;
   let driver: SimulatedDriver;
 
   beforeEach(async () => {
-    handle = await migratedDatabase(kind);
     driver = new SimulatedDriver({});
-    fx = await moduleFixture(handle.db, { driver, services: [SVC1, SVC2] });
+    fx = await handle.module({ driver, services: [SVC1, SVC2] });
     await fx.mod.start();
-  });
-  afterEach(async () => {
-    await fx.mod.stop();
-    await handle.destroy();
   });
 
   const row = (id: number) => handle.db('snapshot_snapshots').where({ id }).first();

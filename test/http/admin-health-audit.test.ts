@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import supertest from 'supertest';
 import type { ActionContext } from '../../module/domain/deps.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+import { DATABASES } from '../helpers/databases.js';
+import { useDatabase } from '../helpers/db-suite.js';
 import { appFor, sessionFor } from '../helpers/http-app.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const A = '/admin/snapshots';
@@ -15,16 +16,10 @@ const ALICE: ActionContext = { actor: { type: 'customer', id: 'alice' } };
 const count = (html: string, name: string) => Number(new RegExp(`data-count="${name}">(\\d+)<`).exec(html)?.[1]);
 
 describe.each(DATABASES)('admin scheduler health and audit log ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
-  afterEach(async () => {
-    await fx?.mod.stop();
-    await handle.destroy();
-  });
+  const handle = useDatabase(kind);
 
   it('shows the queue from the database when this process runs no scheduler', async () => {
-    handle = await migratedDatabase(kind);
-    fx = await moduleFixture(handle.db, { services: [SVC1, SVC2] });
+    const fx = await handle.module({ services: [SVC1, SVC2] });
     await fx.mod.snapshots.create(SVC1, { name: 'one' }, ALICE);
     await fx.mod.snapshots.create(SVC1, { name: 'two' }, ALICE);
     await handle.db('snapshot_operations').update({ run_after: new Date(Date.now() - 5 * 60_000) });
@@ -40,9 +35,8 @@ describe.each(DATABASES)('admin scheduler health and audit log ($kind)', (kind) 
   });
 
   it('shows jobs, next runs and operation counts of a started scheduler', async () => {
-    handle = await migratedDatabase(kind);
     const driver = new SimulatedDriver({});
-    fx = await moduleFixture(handle.db, { driver, services: [SVC1, SVC2], config: { scheduler: { processEveryMs: 100, reconcileEveryMs: 3_600_000 } } });
+    const fx = await handle.module({ driver, services: [SVC1, SVC2], config: { scheduler: { processEveryMs: 100, reconcileEveryMs: 3_600_000 } } });
     await fx.mod.start();
     const schedule = await fx.mod.schedules.create(SVC1, { name: 'Weekly', days: [1], hour: 3, minute: 0, timezone: 'Asia/Seoul', keep: 1 }, ALICE);
     driver.injectFailure({ operation: 'create', code: 'rejected', vmId: '102' });
@@ -70,8 +64,7 @@ describe.each(DATABASES)('admin scheduler health and audit log ($kind)', (kind) 
   });
 
   it('filters the audit log by service, actor, action and date range, with pages', async () => {
-    handle = await migratedDatabase(kind);
-    fx = await moduleFixture(handle.db, { services: [SVC1, SVC2] });
+    const fx = await handle.module({ services: [SVC1, SVC2] });
     await fx.mod.snapshots.create(SVC1, { name: 'a' }, ALICE);
     await fx.mod.snapshots.create(SVC2, { name: 'b' }, { actor: { type: 'customer', id: 'bob' } });
     const { agent, token } = await sessionFor(fx.mod, 'admin', `${A}/services?serviceId=svc-1`);

@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { APPLY_INLINE_MAX, LIMITS_APPLY_JOB } from '../../module/scheduler/limits-apply-job.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { DATABASES } from '../helpers/databases.js';
+import { useModule } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { sessionFor } from '../helpers/http-app.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -11,17 +12,9 @@ const services = Array.from({ length: MANY }, (_, i) => makeService({ id: `svc-$
 
 /** An edit reaching more services than a request should handle goes to background jobs; the result is the same. */
 describe.each(DATABASES)('admin limit edits on a large plan ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
-
+  const fx = useModule(kind, { services, panel: { listPlans: () => [{ id: 'pro', name: 'Pro VPS' }] } });
   beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    fx = await moduleFixture(handle.db, { services, panel: { listPlans: () => [{ id: 'pro', name: 'Pro VPS' }] } });
     await fx.mod.start();
-  });
-  afterEach(async () => {
-    await fx.mod.stop();
-    await handle.destroy();
   });
 
   it(`adjusts the saved schedules of ${MANY} services in background jobs and says so`, async () => {
@@ -37,9 +30,9 @@ describe.each(DATABASES)('admin limit edits on a large plan ($kind)', (kind) => 
     const watch = (q: { sql: string; bindings?: unknown[] }) => {
       if (/^insert into `snapshot_jobs`/.test(q.sql) && q.bindings?.includes(LIMITS_APPLY_JOB)) queued.push(q.bindings);
     };
-    handle.db.on('query', watch);
+    fx.db.on('query', watch);
     const res = await send({ maxSnapshots: '5', maxSchedules: '1', maxKeep: '2', schedulesAllowed: '1' });
-    handle.db.off('query', watch);
+    fx.db.off('query', watch);
     expect(res.status).toBe(303);
     expect(queued).toHaveLength(1); // one job: up to APPLY_CHUNK services each
     expect(res.headers.location).toContain('flash=limits_saved_queued');
@@ -47,15 +40,15 @@ describe.each(DATABASES)('admin limit edits on a large plan ($kind)', (kind) => 
     expect(page.text).toContain('being adjusted in the background');
 
     // The jobs run in this started module: every schedule ends up clamped, each service audited once.
-    await waitFor(async () => Number((await handle.db('snapshot_schedules').where({ keep: 2 }).count({ n: '*' }).first())!.n) === MANY, 10_000, 'all clamped');
-    const applied = await handle.db('snapshot_audit_events').where({ action: 'admin.limits_applied' }).select('service_id', 'actor_id');
+    await waitFor(async () => Number((await fx.db('snapshot_schedules').where({ keep: 2 }).count({ n: '*' }).first())!.n) === MANY, 10_000, 'all clamped');
+    const applied = await fx.db('snapshot_audit_events').where({ action: 'admin.limits_applied' }).select('service_id', 'actor_id');
     expect(applied).toHaveLength(MANY);
     expect(new Set(applied.map((a) => a.service_id))).toEqual(new Set(services.map((s) => s.id)));
     expect(applied.every((a) => a.actor_id === 'root')).toBe(true);
     const ids = JSON.parse(String(queued[0]!.find((b) => typeof b === 'string' && b.includes('serviceIds')))).serviceIds as string[];
     expect(ids.sort()).toEqual(services.map((s) => s.id).sort());
     // A done job leaves no row behind.
-    await waitFor(async () => Number((await handle.db('snapshot_jobs').where({ name: LIMITS_APPLY_JOB }).count({ n: '*' }).first())!.n) === 0, 5_000, 'job removed');
+    await waitFor(async () => Number((await fx.db('snapshot_jobs').where({ name: LIMITS_APPLY_JOB }).count({ n: '*' }).first())!.n) === 0, 5_000, 'job removed');
   });
 
   it('applies an edit reaching a few services in the request', async () => {
@@ -69,6 +62,6 @@ describe.each(DATABASES)('admin limit edits on a large plan ($kind)', (kind) => 
     // Already done when the admin's request returns.
     expect(await fx.mod.schedules.get(services[0]!, one.id)).toMatchObject({ keep: 3 });
     expect((await agent.get(res.headers.location!)).text).toContain('요금제 한도를 저장했습니다');
-    expect(await handle.db('snapshot_jobs').where({ name: LIMITS_APPLY_JOB }).count({ n: '*' }).first()).toMatchObject({ n: 0 });
+    expect(await fx.db('snapshot_jobs').where({ name: LIMITS_APPLY_JOB }).count({ n: '*' }).first()).toMatchObject({ n: 0 });
   });
 });

@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+import { describe, expect, it } from 'vitest';
+import { DATABASES } from '../helpers/databases.js';
+import { useModule } from '../helpers/db-suite.js';
 import { sessionFor } from '../helpers/http-app.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { makeService } from '../helpers/module-fixture.js';
 
 const A = '/admin/snapshots';
 const PLANS = [{ id: 'basic', name: 'Basic VPS' }];
@@ -10,18 +11,8 @@ const WEEKLY = { days: [1], hour: 3, minute: 0, timezone: 'UTC', keep: 4, includ
 
 /** The paths the plan-row tests in admin-area.test.ts leave out: the '*' default, inherit, a memory override. */
 describe.each(DATABASES)('admin limit edits reach saved schedules through the default row too ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
   const service = makeService();
-
-  beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    fx = await moduleFixture(handle.db, { services: [service], panel: { listPlans: () => PLANS } });
-  });
-  afterEach(async () => {
-    await fx.mod.stop();
-    await handle.destroy();
-  });
+  const fx = useModule(kind, { services: [service], panel: { listPlans: () => PLANS } });
 
   async function admin() {
     const { agent, token } = await sessionFor(fx.mod, 'admin', `${A}/limits/*`);
@@ -53,7 +44,7 @@ describe.each(DATABASES)('admin limit edits reach saved schedules through the de
 
     expect((await send(`${A}/limits/basic/inherit`)).status).toBe(303);
     expect(await fx.mod.schedules.get(service, s.id)).toMatchObject({ enabled: true, keep: 3, includeMemory: false });
-    const applied = await handle.db('snapshot_audit_events').where({ action: 'admin.limits_applied', service_id: service.id });
+    const applied = await fx.db('snapshot_audit_events').where({ action: 'admin.limits_applied', service_id: service.id });
     expect(applied).toHaveLength(1);
   });
 

@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import supertest from 'supertest';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { DATABASES } from '../helpers/databases.js';
+import { useModule } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { appFor, sessionFor } from '../helpers/http-app.js';
 import { SchedulesRepo } from '../../module/db/schedules-repo.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
@@ -9,18 +10,8 @@ import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
 const PAGE = '/services/svc-1/snapshots';
 
 describe.each(DATABASES)('client area over HTTP ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
-
-  beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    fx = await moduleFixture(handle.db, {
-      services: [makeService(), makeService({ id: 'svc-2', name: 'other', ownerId: 'bob' }), makeService({ id: 'svc-3', name: 'resold', ownerId: 'bob', resellerId: 'rex' })],
-    });
-  });
-  afterEach(async () => {
-    await fx.mod.stop();
-    await handle.destroy();
+  const fx = useModule(kind, {
+    services: [makeService(), makeService({ id: 'svc-2', name: 'other', ownerId: 'bob' }), makeService({ id: 'svc-3', name: 'resold', ownerId: 'bob', resellerId: 'rex' })],
   });
 
   it('shows the owner the Snapshots page with quota and the create form', async () => {
@@ -51,11 +42,11 @@ describe.each(DATABASES)('client area over HTTP ($kind)', (kind) => {
     await supertest(app).get(PAGE).set('x-test-actor', 'alice');
     const queries: string[] = [];
     const count = (q: { sql: string }) => { queries.push(q.sql); };
-    handle.db.on('query', count);
+    fx.db.on('query', count);
     try {
       expect((await supertest(app).get(PAGE).set('x-test-actor', 'alice')).status).toBe(200);
     } finally {
-      handle.db.off('query', count);
+      fx.db.off('query', count);
     }
     expect(queries).toHaveLength(1);
     for (const table of ['snapshot_services', 'snapshot_plan_limits', 'snapshot_snapshots', 'snapshot_schedules', 'snapshot_operations']) {
@@ -68,11 +59,11 @@ describe.each(DATABASES)('client area over HTTP ($kind)', (kind) => {
     await supertest(app).get(PAGE).set('x-test-actor', 'alice'); // remembers alice's language, once
     const queries: string[] = [];
     const count = (q: { sql: string }) => { queries.push(q.sql); };
-    handle.db.on('query', count);
+    fx.db.on('query', count);
     try {
       expect((await supertest(app).get('/services/svc-2/snapshots').set('x-test-actor', 'alice')).status).toBe(404);
     } finally {
-      handle.db.off('query', count);
+      fx.db.off('query', count);
     }
     // Refused on the panel's record alone: someone else's service costs no query, writes nothing.
     expect(queries).toEqual([]);
@@ -104,7 +95,7 @@ describe.each(DATABASES)('client area over HTTP ($kind)', (kind) => {
     const res = await agent.post(PAGE).type('form').send({ _csrf: 'forged', name: 'x' });
     expect(res.status).toBe(403);
     expect(res.text).toContain('Your form expired');
-    expect(await handle.db('snapshot_snapshots').count({ n: '*' }).first()).toMatchObject({ n: 0 });
+    expect(await fx.db('snapshot_snapshots').count({ n: '*' }).first()).toMatchObject({ n: 0 });
   });
 
   it('re-renders the form with a localized error and the input kept when the name is invalid', async () => {
@@ -120,8 +111,8 @@ describe.each(DATABASES)('client area over HTTP ($kind)', (kind) => {
   });
 
   it('names the schedule that made a snapshot, escaped, and a deleted or another service\'s one as deleted', async () => {
-    const schedules = new SchedulesRepo(handle.db);
-    const snapshots = new SnapshotsRepo(handle.db);
+    const schedules = new SchedulesRepo(fx.db);
+    const snapshots = new SnapshotsRepo(fx.db);
     const schedule = { enabled: true, days: [1], hour: 3, minute: 0, timezone: 'UTC', keep: 3, includeMemory: false };
     const own = await schedules.insert({ ...schedule, serviceId: 'svc-1', name: 'Nightly <b>' });
     const gone = await schedules.insert({ ...schedule, serviceId: 'svc-1', name: 'Gone' });
@@ -168,7 +159,7 @@ describe.each(DATABASES)('client area over HTTP ($kind)', (kind) => {
     const { agent, token } = await sessionFor(fx.mod, 'alice', PAGE);
     await agent.post(PAGE).type('form').send({ _csrf: token, name: 'keep me' });
     await fx.mod.start();
-    const row = () => handle.db('snapshot_snapshots').first();
+    const row = () => fx.db('snapshot_snapshots').first();
     await expect.poll(async () => (await row()).status, { timeout: 5000 }).toBe('active');
     const id = (await row()).id;
     expect((await agent.post(`${PAGE}/${id}/pin`).type('form').send({ _csrf: token, pinned: '1' })).status).toBe(303);

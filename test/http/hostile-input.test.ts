@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import supertest from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { snapshotRoutes } from '../../module/http/api/routes.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+import { DATABASES } from '../helpers/databases.js';
+import { useModule } from '../helpers/db-suite.js';
 import { appFor, sessionFor } from '../helpers/http-app.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { expectDocumented } from '../helpers/routes.js';
 
 // All input validated with clear localized errors and never a 500; output escaped.
@@ -42,27 +43,17 @@ function expectEscaped(html: string, value: string) {
 }
 
 describe.each(DATABASES)('hostile names and descriptions ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
+  const fx = useModule(kind, {
+    services: [
+      makeService({ name: '<script>alert("svc")</script>' }),
+      makeService({ id: 'svc-bob', name: 'bob-01', ownerId: 'bob' }),
+    ],
+    config: { defaultLimits: { maxSnapshots: 100, maxSchedules: 1, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true } },
+  });
   const PAGE = '/services/svc-1/snapshots';
   const API = '/api/v1/services/svc-1/snapshots';
 
-  beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    fx = await moduleFixture(handle.db, {
-      services: [
-        makeService({ name: '<script>alert("svc")</script>' }),
-        makeService({ id: 'svc-bob', name: 'bob-01', ownerId: 'bob' }),
-      ],
-      config: { defaultLimits: { maxSnapshots: 100, maxSchedules: 1, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true } },
-    });
-  });
-  afterEach(async () => {
-    await fx.mod.stop();
-    await handle.destroy();
-  });
-
-  const names = async () => (await handle.db('snapshot_snapshots').orderBy('id').select('name', 'description')).map((r) => [r.name, r.description]);
+  const names = async () => (await fx.db('snapshot_snapshots').orderBy('id').select('name', 'description')).map((r) => [r.name, r.description]);
 
   it('pages store hostile-looking names exactly and show them escaped on every page', async () => {
     const { agent, token, page } = await sessionFor(fx.mod, 'alice', PAGE);
@@ -76,7 +67,7 @@ describe.each(DATABASES)('hostile names and descriptions ($kind)', (kind) => {
     const list = await agent.get(PAGE);
     expect(list.status).toBe(200);
     for (const name of STORED) expectEscaped(list.text, name);
-    const rows = await handle.db('snapshot_snapshots').orderBy('id').select('id', 'name');
+    const rows = await fx.db('snapshot_snapshots').orderBy('id').select('id', 'name');
     for (const { id, name } of rows) {
       for (const view of ['edit', 'delete', 'restore']) {
         const res = await agent.get(`${PAGE}/${id}/${view}`);

@@ -1,15 +1,16 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import supertest from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { snapshotApiDocument } from '../../module/index.js';
 import { OPENAPI_PATH } from '../../module/http/api/openapi.js';
 import { snapshotRoutes } from '../../module/http/api/routes.js';
 import { scheduleRoutes } from '../../module/http/api/schedule-routes.js';
 import { WEBHOOK_PATH, webhookRoute } from '../../module/http/webhook/routes.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+import { DATABASES } from '../helpers/databases.js';
+import { useModule } from '../helpers/db-suite.js';
 import { appFor } from '../helpers/http-app.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { expectDocumented, registeredRoutes, routeKey } from '../helpers/routes.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -74,19 +75,9 @@ describe('openapi.json', () => {
 });
 
 describe.each(DATABASES)('JSON API answers match openapi.json ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
-
-  beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    fx = await moduleFixture(handle.db, {
-      services: [makeService(), makeService({ id: 'svc-2', name: 'other', ownerId: 'bob', status: 'suspended' })],
-      config: { webhookSecret: SECRET },
-    });
-  });
-  afterEach(async () => {
-    await fx.mod.stop();
-    await handle.destroy();
+  const fx = useModule(kind, {
+    services: [makeService(), makeService({ id: 'svc-2', name: 'other', ownerId: 'bob', status: 'suspended' })],
+    config: { webhookSecret: SECRET },
   });
   const as = (actor: string | null) => {
     const api = supertest(appFor(fx.mod));

@@ -1,10 +1,11 @@
 import supertest from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { RACE_ONLY_REFUSALS, SNAPSHOT_REFUSALS } from '../../module/domain/refusals.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
-import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
+import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+import { type ModuleFixture, useDatabase } from '../helpers/db-suite.js';
 import { appFor } from '../helpers/http-app.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { setPlan, settle } from '../helpers/race-kit.js';
 
 const SERVICE = makeService();
@@ -16,18 +17,12 @@ type Action = keyof typeof SNAPSHOT_REFUSALS;
  * only a race with the hypervisor can produce, which the race suites meet).
  */
 describe.each(DATABASES)('documented refusals of the snapshot API ($kind)', (kind: TestDatabase) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
+  const handle = useDatabase(kind);
+  let fx: ModuleFixture;
 
   beforeEach(async () => {
-    handle = await migratedDatabase(kind);
     await setPlan(handle.db, SERVICE.planId, { maxSnapshots: 3 });
-    fx = await moduleFixture(handle.db, { services: [SERVICE], driver: new SimulatedDriver({ rollbackOnlyLatest: true }) });
-  });
-
-  afterEach(async () => {
-    await fx.mod.stop();
-    await handle.destroy();
+    fx = await handle.module({ services: [SERVICE], driver: new SimulatedDriver({ rollbackOnlyLatest: true }) });
   });
 
   it('provokes each documented code of create, edit, pin, delete and restore', async () => {

@@ -1,11 +1,12 @@
 import supertest from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { ApiRouteDoc } from '../../module/http/api/openapi.js';
 import { openapiRoutes } from '../../module/http/api/routes.js';
 import { scheduleOpenapiRoutes } from '../../module/http/api/schedule-routes.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+import { DATABASES } from '../helpers/databases.js';
+import { useModule } from '../helpers/db-suite.js';
 import { appFor, sessionFor } from '../helpers/http-app.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { expectDocumented, registeredRoutes, routeKey } from '../helpers/routes.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -82,16 +83,13 @@ const PUBLIC = new Set(['GET /api/v1/openapi.json']);
 const API_DOCS = new Map<string, ApiRouteDoc>([...openapiRoutes, ...scheduleOpenapiRoutes].map((d) => [routeKey(d), d]));
 
 describe.each(DATABASES)('route × role × ownership matrix ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
+  const fx = useModule(kind, {
+    services: [OWN, FAR, BOBS], loginUrl: LOGIN,
+    config: { defaultLimits: { maxSnapshots: 500, maxSchedules: 50, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true } },
+  });
   const tokens = new Map<string, { agent: ReturnType<typeof supertest.agent>; token: string }>();
 
   beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    fx = await moduleFixture(handle.db, {
-      services: [OWN, FAR, BOBS], loginUrl: LOGIN,
-      config: { defaultLimits: { maxSnapshots: 500, maxSchedules: 50, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true } },
-    });
     await fx.mod.start();
     tokens.clear();
     // Each actor's CSRF token, from a page they may see: the matrix tests ownership, not CSRF.
@@ -101,16 +99,12 @@ describe.each(DATABASES)('route × role × ownership matrix ($kind)', (kind) => 
       tokens.set(actor, { agent: s.agent, token: s.token });
     }
   });
-  afterEach(async () => {
-    await fx.mod.stop();
-    await handle.destroy();
-  });
 
   /** A fresh active snapshot on `service`, with its queue idle, so every case starts alike. */
   async function freshSnapshot(service: typeof OWN): Promise<number> {
     const s = await fx.mod.snapshots.create(service, { name: `s-${Date.now()}` }, { actor: { type: 'system' } });
-    await waitFor(async () => (await handle.db('snapshot_snapshots').where({ id: s.id }).first())?.status === 'active', 5000, 'snapshot active');
-    await waitFor(async () => Number((await handle.db('snapshot_operations').whereIn('status', ['queued', 'running']).count({ n: '*' }).first())?.n) === 0, 5000, 'queue idle');
+    await waitFor(async () => (await fx.db('snapshot_snapshots').where({ id: s.id }).first())?.status === 'active', 5000, 'snapshot active');
+    await waitFor(async () => Number((await fx.db('snapshot_operations').whereIn('status', ['queued', 'running']).count({ n: '*' }).first())?.n) === 0, 5000, 'queue idle');
     return s.id;
   }
 
@@ -131,10 +125,10 @@ describe.each(DATABASES)('route × role × ownership matrix ($kind)', (kind) => 
    * queued has finished (a create ending would otherwise change a row between the two reads).
    */
   const state = async () => {
-    await waitFor(async () => (Number((await handle.db('snapshot_operations').whereIn('status', ['queued', 'running']).count({ n: '*' }).first())!.n) === 0 ? true : undefined), 10_000, 'operations settled');
+    await waitFor(async () => (Number((await fx.db('snapshot_operations').whereIn('status', ['queued', 'running']).count({ n: '*' }).first())!.n) === 0 ? true : undefined), 10_000, 'operations settled');
     return {
-      snapshots: await handle.db('snapshot_snapshots').orderBy('id').select(),
-      schedules: await handle.db('snapshot_schedules').orderBy('id').select(),
+      snapshots: await fx.db('snapshot_snapshots').orderBy('id').select(),
+      schedules: await fx.db('snapshot_schedules').orderBy('id').select(),
     };
   };
 

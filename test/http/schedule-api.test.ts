@@ -1,22 +1,18 @@
 import supertest from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { scheduleApiSchemas } from '../../module/http/api/schedule-routes.js';
 import { DATABASES } from '../helpers/databases.js';
 import { appFor } from '../helpers/http-app.js';
-import { message, scheduleFixture } from './schedule-fixture.js';
+import { message, useScheduleFixture } from './schedule-fixture.js';
 
 const API = '/api/v1/services/svc-1/schedules';
 const NEW = { name: 'Nightly', days: [1, 3], hour: 3, minute: 15, timezone: 'Asia/Seoul', keep: 3 };
 
 describe.each(DATABASES)('schedules JSON API ($kind)', (kind) => {
-  let s: Awaited<ReturnType<typeof scheduleFixture>>;
+  const s = useScheduleFixture(kind);
   let api: ReturnType<typeof supertest>;
   beforeEach(async () => {
-    s = await scheduleFixture(kind);
     api = supertest(appFor(s.fx.mod));
-  });
-  afterEach(async () => {
-    await s.destroy();
   });
   const as = (actor: string) => ({
     get: (path: string) => api.get(path).set('x-test-actor', actor),
@@ -112,14 +108,14 @@ describe.each(DATABASES)('schedules JSON API ($kind)', (kind) => {
     expect(third.status).toBe(409);
     expect(third.body.error).toMatchObject({ code: 'schedule_limit_reached', message: 'Your plan allows at most 2 schedules for this service.' });
     // The plan shrinks to one schedule: 'b' may not be switched on next to 'a', by toggle or by edit.
-    await s.handle.db('snapshot_plan_limits').where({ plan_id: 'basic' }).update({ max_schedules: 1 });
+    await s.fx.db('snapshot_plan_limits').where({ plan_id: 'basic' }).update({ max_schedules: 1 });
     const b = (await s.schedules()).find((r) => r.name === 'b').id;
     expect((await alice.patch(`${API}/${b}`, { enabled: true })).body.error.code).toBe('schedule_limit_reached');
     expect((await alice.patch(`${API}/${b}`, { enabled: true, hour: 5 })).body.error.code).toBe('schedule_limit_reached');
     expect((await alice.patch(`${API}/${a}`, { enabled: false })).status).toBe(200);
     expect((await alice.patch(`${API}/${b}`, { enabled: true })).status).toBe(200);
     // Schedules dropped from the plan altogether.
-    await s.handle.db('snapshot_plan_limits').where({ plan_id: 'basic' }).update({ schedules_allowed: false });
+    await s.fx.db('snapshot_plan_limits').where({ plan_id: 'basic' }).update({ schedules_allowed: false });
     expect((await alice.patch(`${API}/${a}`, { enabled: true, name: 'again' })).body.error.code).toBe('schedules_not_in_plan');
     expect((await s.schedules()).find((r) => r.id === a)).toMatchObject({ enabled: 0, name: 'a' });
   });

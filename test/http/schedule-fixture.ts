@@ -3,17 +3,18 @@ import { join } from 'node:path';
 import { LimitsRepo } from '../../module/db/limits-repo.js';
 import { LOCALES_DIR } from '../../module/i18n/i18n.js';
 import { SCHEDULE_JOB } from '../../module/scheduler/agenda-scheduler.js';
-import { migratedDatabase, type TestDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { beforeEach } from 'vitest';
+import type { TestDatabase } from '../helpers/databases.js';
+import { useModule } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 
 /**
- * A module with the scheduler running (so next runs come from the real job store; nothing is due in a
- * test) over: svc-1 alice's (plan basic: 2 schedules, keep ≤ 5), svc-2 bob's (Korean, same plan),
- * svc-3 bob's resold by rex, svc-4 alice's on a plan without schedules.
+ * Per test (useModule): a module with the scheduler running (so next runs come from the real job
+ * store; nothing is due in a test) over: svc-1 alice's (plan basic: 2 schedules, keep ≤ 5), svc-2
+ * bob's (Korean, same plan), svc-3 bob's resold by rex, svc-4 alice's on a plan without schedules.
  */
-export async function scheduleFixture(kind: TestDatabase) {
-  const handle = await migratedDatabase(kind);
-  const fx = await moduleFixture(handle.db, {
+export function useScheduleFixture(kind: TestDatabase) {
+  const fx = useModule(kind, {
     services: [
       makeService(),
       makeService({ id: 'svc-2', name: 'other', ownerId: 'bob' }),
@@ -22,25 +23,21 @@ export async function scheduleFixture(kind: TestDatabase) {
     ],
     config: { scheduler: { enabled: true, processEveryMs: 60_000, reconcileEveryMs: 0 } },
   });
-  const limits = new LimitsRepo(handle.db);
-  await limits.set('basic', { maxSnapshots: 5, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true });
-  await limits.set('tiny', { maxSnapshots: 1, maxSchedules: 0, maxKeep: 1, memoryAllowed: false, schedulesAllowed: false });
-  await fx.mod.start();
-  const jobs = () => handle.db('snapshot_jobs').where({ name: SCHEDULE_JOB });
-  const schedules = () => handle.db('snapshot_schedules').orderBy('id');
+  beforeEach(async () => {
+    const limits = new LimitsRepo(fx.db);
+    await limits.set('basic', { maxSnapshots: 5, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true });
+    await limits.set('tiny', { maxSnapshots: 1, maxSchedules: 0, maxKeep: 1, memoryAllowed: false, schedulesAllowed: false });
+    await fx.mod.start();
+  });
+  const jobs = () => fx.db('snapshot_jobs').where({ name: SCHEDULE_JOB });
+  const schedules = () => fx.db('snapshot_schedules').orderBy('id');
   /** The next run the job store holds for a schedule. */
   const nextRunOf = async (scheduleId: number): Promise<Date | null> => {
     const rows = await jobs();
     const row = rows.find((r) => JSON.parse(String(r.data)).scheduleId === scheduleId);
     return row?.next_run_at ? new Date(row.next_run_at) : null;
   };
-  return {
-    handle, fx, jobs, schedules, nextRunOf,
-    async destroy() {
-      await fx.mod.stop();
-      await handle.destroy();
-    },
-  };
+  return { fx, jobs, schedules, nextRunOf };
 }
 
 /** A message as the locale files have it, placeholders filled: tests compare with the real translation. */

@@ -1,8 +1,8 @@
 import supertest from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/databases.js';
 import { appFor, sessionFor } from '../helpers/http-app.js';
-import { escaped, message, scheduleFixture, shownAs } from './schedule-fixture.js';
+import { escaped, message, shownAs, useScheduleFixture } from './schedule-fixture.js';
 
 const PAGE = '/services/svc-1/snapshots/schedules';
 const BOB_PAGE = '/services/svc-2/snapshots/schedules';
@@ -11,13 +11,7 @@ const form = (over: Record<string, unknown> = {}) => ({
 });
 
 describe.each(DATABASES)('Snapshot Schedule tab ($kind)', (kind) => {
-  let s: Awaited<ReturnType<typeof scheduleFixture>>;
-  beforeEach(async () => {
-    s = await scheduleFixture(kind);
-  });
-  afterEach(async () => {
-    await s.destroy();
-  });
+  const s = useScheduleFixture(kind);
 
   it('is a tab next to Snapshots and Activity, and explains the plan\'s limits next to the form', async () => {
     const list = await supertest(appFor(s.fx.mod)).get('/services/svc-1/snapshots').set('x-test-actor', 'alice');

@@ -5,9 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ServicesRepo } from '../../module/db/services-repo.js';
 import { webhookSignature } from '../../module/http/webhook/signature.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+import { DATABASES } from '../helpers/databases.js';
+import { useModule } from '../helpers/db-suite.js';
 import { appFor } from '../helpers/http-app.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { makeService } from '../helpers/module-fixture.js';
 
 // The README's curl + openssl example, run as written (only SECRET, URL and, once, BODY replaced).
 
@@ -53,22 +54,17 @@ describe('README webhook example', () => {
 });
 
 describe.each(DATABASES)('README webhook example against a server ($kind)', (kind) => {
-  let stop: (() => Promise<void>) | null = null;
+  const fx = useModule(kind, { services: [makeService({ id: 'vps-101' })], config: { webhookSecret: SECRET } });
+  let closeServer: (() => Promise<void>) | null = null;
   afterEach(async () => {
-    await stop?.();
-    stop = null;
+    await closeServer?.();
+    closeServer = null;
   });
 
   it.skipIf(!HAS_OPENSSL || !HAS_CURL)('suspends the service it names, once', async () => {
-    const handle = await migratedDatabase(kind);
-    const fx = await moduleFixture(handle.db, { services: [makeService({ id: 'vps-101' })], config: { webhookSecret: SECRET } });
     const server = appFor(fx.mod).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
-    stop = async () => {
-      await new Promise((r) => server.close(r));
-      await fx.mod.stop();
-      await handle.destroy();
-    };
+    closeServer = () => new Promise((r) => server.close(() => r()));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/snapshots`;
     // spawnSync would block the server's event loop: run bash asynchronously.
     const run = () => new Promise<string>((resolve, reject) => {
@@ -76,7 +72,7 @@ describe.each(DATABASES)('README webhook example against a server ($kind)', (kin
     });
     const first = JSON.parse(await run());
     expect(first).toEqual({ eventId: 'evt-2026-0001', event: 'service.suspended', result: { changed: true } });
-    expect((await new ServicesRepo(handle.db).get('vps-101'))!.suspended).toBe(true);
+    expect((await new ServicesRepo(fx.db).get('vps-101'))!.suspended).toBe(true);
     // Run again (a new timestamp and signature, the same event id): the first answer, not applied again.
     expect(JSON.parse(await run())).toEqual(first);
   });

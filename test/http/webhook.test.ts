@@ -1,8 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import express from 'express';
-import type { Knex } from 'knex';
 import supertest from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { AuditRepo } from '../../module/db/audit-repo.js';
 import { ServicesRepo } from '../../module/db/services-repo.js';
 import { configSchema, MIN_WEBHOOK_EVENT_RETENTION_MS } from '../../module/config/options.js';
@@ -11,9 +10,10 @@ import { WebhookEventsRepo } from '../../module/db/webhook-events-repo.js';
 import type { ActionContext } from '../../module/domain/deps.js';
 import { canonicalJson } from '../../module/http/webhook/dispatch.js';
 import type { PanelService } from '../../module/index.js';
-import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
+import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+import { useModule } from '../helpers/db-suite.js';
 import { appFor } from '../helpers/http-app.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SECRET = 'webhook-test-secret-0123456789abcdefghij';
@@ -29,20 +29,11 @@ function sign(raw: string, ts: number, secret = SECRET) {
 const now = () => Math.floor(Date.now() / 1000);
 
 describe.each(DATABASES)('billing webhook ($kind)', (kind: TestDatabase) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let db: Knex;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
+  const fx = useModule(kind, { config: { webhookSecret: SECRET } });
   let app: express.Express;
 
-  beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    db = handle.db;
-    fx = await moduleFixture(db, { config: { webhookSecret: SECRET } });
+  beforeEach(() => {
     app = appFor(fx.mod);
-  });
-  afterEach(async () => {
-    await fx.mod.stop();
-    await handle.destroy();
   });
 
   /** POSTs `body` (an object, or a raw string sent byte for byte), signed unless told otherwise. */
@@ -57,14 +48,14 @@ describe.each(DATABASES)('billing webhook ($kind)', (kind: TestDatabase) => {
     for (const [k, v] of Object.entries(headers)) if (v !== null) req.set(k, v);
     return req.send(raw);
   }
-  const suspended = async () => (await new ServicesRepo(db).get(SERVICE.id))?.suspended ?? false;
-  const audits = (action: string) => new AuditRepo(db).list({ serviceId: SERVICE.id, action });
-  const stored = () => db('snapshot_webhook_events').select();
+  const suspended = async () => (await new ServicesRepo(fx.db).get(SERVICE.id))?.suspended ?? false;
+  const audits = (action: string) => new AuditRepo(fx.db).list({ serviceId: SERVICE.id, action });
+  const stored = () => fx.db('snapshot_webhook_events').select();
 
   async function activeSnapshots(n: number) {
     await fx.mod.start();
     for (let i = 0; i < n; i++) await fx.mod.snapshots.create(SERVICE, { name: `s${i}` }, CTX);
-    await waitFor(async () => (await new SnapshotsRepo(db).listForService(SERVICE.id)).every((s) => s.status === 'active'), 5_000, 'active');
+    await waitFor(async () => (await new SnapshotsRepo(fx.db).listForService(SERVICE.id)).every((s) => s.status === 'active'), 5_000, 'active');
     await fx.mod.stop();
   }
 
@@ -156,11 +147,11 @@ describe.each(DATABASES)('billing webhook ($kind)', (kind: TestDatabase) => {
     expect((await deliver(body('evt-old'))).status).toBe(200);
     expect((await deliver(body('evt-recent'))).status).toBe(200);
     const day = 24 * 3600_000;
-    const age = (id: string, days: number) => db('snapshot_webhook_events').where({ event_id: id })
+    const age = (id: string, days: number) => fx.db('snapshot_webhook_events').where({ event_id: id })
       .update({ received_at: new Date(Date.now() - days * day), completed_at: new Date(Date.now() - days * day + 50) });
     await age('evt-old', 31);
     await age('evt-recent', 29);
-    await db('snapshot_webhook_events').insert({
+    await fx.db('snapshot_webhook_events').insert({
       event_id: 'evt-stuck', event_type: 'service.suspended', service_id: SERVICE.id, request_hash: 'x', state: 'processing', received_at: new Date(Date.now() - 40 * day),
     });
     await fx.mod.start();
@@ -180,10 +171,10 @@ describe.each(DATABASES)('billing webhook ($kind)', (kind: TestDatabase) => {
   });
 
   it('prunes in batches off the received_at index, so each statement deletes a few rows', async () => {
-    const repo = new WebhookEventsRepo(db);
+    const repo = new WebhookEventsRepo(fx.db);
     const old = new Date(Date.now() - 3 * 3600_000);
     for (let i = 0; i < 5; i++) {
-      await db('snapshot_webhook_events').insert({
+      await fx.db('snapshot_webhook_events').insert({
         event_id: `evt-${i}`, event_type: 'service.suspended', service_id: SERVICE.id, request_hash: 'x', state: 'done', received_at: old,
       });
     }
@@ -203,7 +194,7 @@ describe.each(DATABASES)('billing webhook ($kind)', (kind: TestDatabase) => {
     const res = await deliver({ event: 'service.terminated', eventId: 'evt-x', serviceId: SERVICE.id }, { lang: 'en' });
     expect(res.status).toBe(409);
     expect(res.body.error).toEqual({ code: 'webhook_event_id_reused', message: 'This event id was already used for a different request body.' });
-    expect((await new ServicesRepo(db).get(SERVICE.id))!.terminated).toBe(false);
+    expect((await new ServicesRepo(fx.db).get(SERVICE.id))!.terminated).toBe(false);
   });
 
   it('two deliveries of one id at once: one applies, the other is told to retry, then gets the first answer', async () => {
@@ -231,7 +222,7 @@ describe.each(DATABASES)('billing webhook ($kind)', (kind: TestDatabase) => {
 
   it('a claim whose process died is taken over after a while; a transient failure leaves no claim', async () => {
     const body = { event: 'service.suspended', eventId: 'evt-stale', serviceId: SERVICE.id };
-    await db('snapshot_webhook_events').insert({
+    await fx.db('snapshot_webhook_events').insert({
       event_id: 'evt-stale', event_type: body.event, service_id: SERVICE.id, state: 'processing',
       request_hash: createHash('sha256').update(canonicalJson(body)).digest('hex'), received_at: new Date(Date.now() - 10 * 60_000),
     });
@@ -247,7 +238,7 @@ describe.each(DATABASES)('billing webhook ($kind)', (kind: TestDatabase) => {
     const flaky = { event: 'service.unsuspended', eventId: 'evt-flaky', serviceId: SERVICE.id };
     const res = await deliver(flaky);
     expect([res.status, res.body.error.code]).toEqual([500, 'internal_error']);
-    expect(await db('snapshot_webhook_events').where({ event_id: 'evt-flaky' })).toEqual([]);
+    expect(await fx.db('snapshot_webhook_events').where({ event_id: 'evt-flaky' })).toEqual([]);
     fail = false;
     expect((await deliver(flaky)).body.result).toEqual({ changed: true });
     expect(await suspended()).toBe(false);
@@ -308,7 +299,7 @@ describe.each(DATABASES)('billing webhook ($kind)', (kind: TestDatabase) => {
     fx.services.set(SERVICE.id, { ...SERVICE, planId: 'gold' });
     const changed = await deliver({ event: 'plan.changed', eventId: 'pc1', serviceId: SERVICE.id });
     expect(changed.body.result).toEqual({ planId: 'gold', adjustedSchedules: 0, over: 0 });
-    expect((await new ServicesRepo(db).get(SERVICE.id))!.planId).toBe('gold');
+    expect((await new ServicesRepo(fx.db).get(SERVICE.id))!.planId).toBe('gold');
   });
 
   it('is signed, so needs no CSRF token, and answers JSON even to a browser session', async () => {
@@ -356,21 +347,15 @@ describe.each(DATABASES)('billing webhook ($kind)', (kind: TestDatabase) => {
 });
 
 describe.each(DATABASES)('billing webhook without a secret ($kind)', (kind: TestDatabase) => {
+  const fx = useModule(kind);
   it('answers 503 webhook_not_configured and applies nothing', async () => {
-    const handle = await migratedDatabase(kind);
-    const fx = await moduleFixture(handle.db);
-    try {
-      const raw = JSON.stringify({ event: 'service.suspended', eventId: 'e', serviceId: SERVICE.id });
-      const ts = now();
-      const res = await supertest(appFor(fx.mod)).post(PATH).set('content-type', 'application/json').set('accept-language', 'ko')
-        .set('x-snapshots-timestamp', String(ts)).set('x-snapshots-signature', sign(raw, ts)).send(raw);
-      expect(res.status).toBe(503);
-      expect(res.body.error.code).toBe('webhook_not_configured');
-      expect(res.body.error.message).toMatch(/[가-힣]/);
-      expect(await new ServicesRepo(handle.db).get(SERVICE.id)).toBeNull();
-    } finally {
-      await fx.mod.stop();
-      await handle.destroy();
-    }
+    const raw = JSON.stringify({ event: 'service.suspended', eventId: 'e', serviceId: SERVICE.id });
+    const ts = now();
+    const res = await supertest(appFor(fx.mod)).post(PATH).set('content-type', 'application/json').set('accept-language', 'ko')
+      .set('x-snapshots-timestamp', String(ts)).set('x-snapshots-signature', sign(raw, ts)).send(raw);
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('webhook_not_configured');
+    expect(res.body.error.message).toMatch(/[가-힣]/);
+    expect(await new ServicesRepo(fx.db).get(SERVICE.id)).toBeNull();
   });
 });

@@ -1,11 +1,12 @@
 import { Agenda } from 'agenda';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LimitsRepo } from '../../module/db/limits-repo.js';
 import type { ActionContext } from '../../module/domain/deps.js';
 import { scheduleCron } from '../../module/domain/schedules.js';
 import { previousOccurrence, SCHEDULE_JOB } from '../../module/scheduler/agenda-scheduler.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { DATABASES } from '../helpers/databases.js';
+import { type ModuleFixture, useDatabase } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
@@ -19,15 +20,10 @@ function wallClock(d: Date, timeZone: string) {
 }
 
 describe.each(DATABASES)('weekly schedules on Agenda ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
-  afterEach(async () => {
-    await fx?.mod.stop();
-    await handle.destroy();
-  });
+  const handle = useDatabase(kind);
+  let fx: ModuleFixture;
   async function setup() {
-    handle = await migratedDatabase(kind);
-    fx = await moduleFixture(handle.db, { config: { scheduler: { processEveryMs: 100, graceMs: 15 * 60_000 } } });
+    fx = await handle.module({ config: { scheduler: { processEveryMs: 100, graceMs: 15 * 60_000 } } });
     await new LimitsRepo(handle.db).set(SERVICE.planId, { maxSnapshots: 5, maxSchedules: 3, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true });
     await fx.mod.start();
   }
@@ -100,8 +96,7 @@ describe.each(DATABASES)('weekly schedules on Agenda ($kind)', (kind) => {
   });
 
   it('schedules saved while no scheduler ran get their jobs at start', async () => {
-    handle = await migratedDatabase(kind);
-    fx = await moduleFixture(handle.db, { config: { scheduler: { processEveryMs: 100 } } });
+    fx = await handle.module({ config: { scheduler: { processEveryMs: 100 } } });
     const s = await fx.mod.schedules.create(SERVICE, { name: 'Early', days: [1], hour: 4, minute: 0, timezone: 'UTC', keep: 2 }, CTX);
     expect(await jobs()).toHaveLength(0);
     await fx.mod.start();

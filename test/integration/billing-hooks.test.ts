@@ -1,6 +1,5 @@
-import type { Knex } from 'knex';
 import supertest from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuditRepo } from '../../module/db/audit-repo.js';
 import { LimitsRepo } from '../../module/db/limits-repo.js';
 import { OperationsRepo } from '../../module/db/operations-repo.js';
@@ -8,9 +7,10 @@ import { SchedulesRepo } from '../../module/db/schedules-repo.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
 import type { ActionContext } from '../../module/domain/deps.js';
 import { SCHEDULE_JOB } from '../../module/scheduler/agenda-scheduler.js';
-import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
+import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+import { useDatabase, useModule } from '../helpers/db-suite.js';
 import { appFor } from '../helpers/http-app.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // What lifecycle.test.ts does not cover: deliveries repeated (one after another and at once) cause
@@ -22,29 +22,17 @@ const GiB = 1024 ** 3;
 const SERVICE = makeService(); // svc-1, 'web-01', plan 'basic', 20 GiB
 
 describe.each(DATABASES)('billing hooks: repeats, audit, input ($kind)', (kind: TestDatabase) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let db: Knex;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
-
-  beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    db = handle.db;
-    fx = await moduleFixture(db);
-  });
-  afterEach(async () => {
-    await fx.mod.stop();
-    await handle.destroy();
-  });
+  const fx = useModule(kind);
 
   const hooks = () => fx.mod.hooks;
-  const audit = (action: string) => new AuditRepo(db).list({ serviceId: SERVICE.id, action });
+  const audit = (action: string) => new AuditRepo(fx.db).list({ serviceId: SERVICE.id, action });
   const notes = (type: string) => fx.notifications.filter((n) => n.type === type);
 
   async function activeSnapshots(n: number) {
     await fx.mod.start();
     for (let i = 0; i < n; i++) await fx.mod.snapshots.create(SERVICE, { name: `snap ${i + 1}` }, CTX);
-    await waitFor(async () => (await new SnapshotsRepo(db).listForService(SERVICE.id)).filter((s) => s.status === 'active').length === n, 5_000, 'active');
-    await waitFor(async () => (await new OperationsRepo(db).pendingForService(SERVICE.id)).length === 0, 2_000, 'queue empty');
+    await waitFor(async () => (await new SnapshotsRepo(fx.db).listForService(SERVICE.id)).filter((s) => s.status === 'active').length === n, 5_000, 'active');
+    await waitFor(async () => (await new OperationsRepo(fx.db).pendingForService(SERVICE.id)).length === 0, 2_000, 'queue empty');
     fx.notifications.length = 0;
   }
 
@@ -80,7 +68,7 @@ describe.each(DATABASES)('billing hooks: repeats, audit, input ($kind)', (kind: 
       () => hooks().serviceSuspended('nope'), () => hooks().serviceUnsuspended('nope'), () => hooks().serviceTerminated('nope'),
       () => hooks().canExpandStorage('nope'), () => hooks().canExpandStorage('../etc'),
     ]) await expect(call()).rejects.toMatchObject({ code: 'service_not_found', status: 404 });
-    expect(await new AuditRepo(db).list({})).toEqual([]);
+    expect(await new AuditRepo(fx.db).list({})).toEqual([]);
   });
 
   it('canExpandStorage answers from the snapshots and is audited', async () => {
@@ -93,7 +81,7 @@ describe.each(DATABASES)('billing hooks: repeats, audit, input ($kind)', (kind: 
 
   it('a plan change delivered twice, or twice at once, notifies once; one without effect notifies nobody', async () => {
     await activeSnapshots(3);
-    await new LimitsRepo(db).set('small', { maxSnapshots: 1, maxKeep: 2, memoryAllowed: false, schedulesAllowed: true, maxSchedules: 1 });
+    await new LimitsRepo(fx.db).set('small', { maxSnapshots: 1, maxKeep: 2, memoryAllowed: false, schedulesAllowed: true, maxSchedules: 1 });
     fx.services.set(SERVICE.id, { ...SERVICE, planId: 'small' });
     const both = await Promise.all([hooks().afterPlanChange(SERVICE.id), hooks().afterPlanChange(SERVICE.id)]);
     expect(both.map((r) => r.over)).toEqual([2, 2]);
@@ -103,17 +91,17 @@ describe.each(DATABASES)('billing hooks: repeats, audit, input ($kind)', (kind: 
     const rows = (await audit('billing.plan_changed')).reverse();
     expect(rows).toHaveLength(3);
     expect(rows.map((a) => a.details?.previousPlanId)).toEqual(['basic', 'small', 'small']);
-    expect(await new SnapshotsRepo(db).listForService(SERVICE.id)).toHaveLength(3);
+    expect(await new SnapshotsRepo(fx.db).listForService(SERVICE.id)).toHaveLength(3);
 
     // A roomier plan: nothing clamped, nothing over, nothing to tell.
-    await new LimitsRepo(db).set('big', { maxSnapshots: 10, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true, maxSchedules: 5 });
+    await new LimitsRepo(fx.db).set('big', { maxSnapshots: 10, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true, maxSchedules: 5 });
     fx.services.set(SERVICE.id, { ...SERVICE, planId: 'big' });
     expect(await hooks().afterPlanChange(SERVICE.id)).toMatchObject({ planId: 'big', adjustments: [], over: 0 });
     expect(notes('plan_clamped')).toHaveLength(1);
   });
 
   it('suspended: the customer is refused and schedules pause; unsuspended: both resume', async () => {
-    await new LimitsRepo(db).set(SERVICE.planId, { maxSnapshots: 5, maxSchedules: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true });
+    await new LimitsRepo(fx.db).set(SERVICE.planId, { maxSnapshots: 5, maxSchedules: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true });
     const schedule = await fx.mod.schedules.create(SERVICE, { name: 'Nightly', days: [1], hour: 3, minute: 0, timezone: 'UTC', keep: 2 }, CTX);
     const api = () => supertest(appFor(fx.mod)).post(`/api/v1/services/${SERVICE.id}/snapshots`).set('x-test-actor', 'alice').send({ name: 'manual' });
 
@@ -124,13 +112,13 @@ describe.each(DATABASES)('billing hooks: repeats, audit, input ($kind)', (kind: 
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('service_suspended');
     expect(await fx.mod.runSchedule(schedule.id)).toBe('paused');
-    expect(await new SnapshotsRepo(db).listForService(SERVICE.id)).toEqual([]);
-    expect(await new SchedulesRepo(db).get(schedule.id)).toMatchObject({ enabled: true });
+    expect(await new SnapshotsRepo(fx.db).listForService(SERVICE.id)).toEqual([]);
+    expect(await new SchedulesRepo(fx.db).get(schedule.id)).toMatchObject({ enabled: true });
 
     await hooks().serviceUnsuspended(SERVICE.id);
     expect((await api()).status).toBe(202);
     expect(await fx.mod.runSchedule(schedule.id)).toBe('started');
-    expect(await new SnapshotsRepo(db).listForService(SERVICE.id)).toHaveLength(2);
+    expect(await new SnapshotsRepo(fx.db).listForService(SERVICE.id)).toHaveLength(2);
   });
 
   it('two terminations at once: one applies, the other changes nothing', async () => {
@@ -139,23 +127,17 @@ describe.each(DATABASES)('billing hooks: repeats, audit, input ($kind)', (kind: 
     const results = await Promise.all([hooks().serviceTerminated(SERVICE.id), hooks().serviceTerminated(SERVICE.id)]);
     expect(results.map((r) => r.changed).sort()).toEqual([false, true]);
     expect(results.map((r) => r.deleting).sort()).toEqual([0, 2]);
-    const deletes = (await new OperationsRepo(db).pendingForService(SERVICE.id)).filter((o) => o.kind === 'delete');
+    const deletes = (await new OperationsRepo(fx.db).pendingForService(SERVICE.id)).filter((o) => o.kind === 'delete');
     expect(deletes).toHaveLength(2);
     expect(await audit('billing.terminated')).toHaveLength(2);
   });
 });
 
 describe.each(DATABASES)('billing hooks and the job scheduler ($kind)', (kind: TestDatabase) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
-  afterEach(async () => {
-    await fx?.mod.stop();
-    await handle.destroy();
-  });
+  const handle = useDatabase(kind);
 
   it('schedules a plan change disables lose their jobs; termination removes the rest', async () => {
-    handle = await migratedDatabase(kind);
-    fx = await moduleFixture(handle.db, { config: { scheduler: { processEveryMs: 1000 } } });
+    const fx = await handle.module({ config: { scheduler: { processEveryMs: 1000 } } });
     await new LimitsRepo(handle.db).set(SERVICE.planId, { maxSnapshots: 5, maxSchedules: 3, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true });
     await fx.mod.start();
     const jobs = async () => (await handle.db('snapshot_jobs').where({ name: SCHEDULE_JOB })).length;

@@ -1,9 +1,9 @@
-import type { Knex } from 'knex';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { PanelService, Snapshot } from '../../module/domain/types.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
-import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+import { type ModuleFixture, useDatabase } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { activeSnapshots, auditRows, CUSTOMER, expectInvariants, race, RESELLER, setPlan } from '../helpers/race-kit.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -22,21 +22,13 @@ const service = (i: number): PanelService => makeService({
  * service's state; nothing slips in after it.
  */
 describe.each(DATABASES)('billing events racing customer actions ($kind)', (kind: TestDatabase) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let db: Knex;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
+  const handle = useDatabase(kind);
+  let fx: ModuleFixture;
   const services = Array.from({ length: ROUNDS }, (_, i) => service(i));
 
   beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    db = handle.db;
-    await setPlan(db, 'race', { maxSnapshots: LIMIT });
-    await setPlan(db, 'small', { maxSnapshots: 3, maxKeep: 2 });
-  });
-
-  afterEach(async () => {
-    await fx.mod.stop();
-    await handle.destroy();
+    await setPlan(handle.db, 'race', { maxSnapshots: LIMIT });
+    await setPlan(handle.db, 'small', { maxSnapshots: 3, maxKeep: 2 });
   });
 
   /** Every customer action on the service, each by the customer or their reseller. */
@@ -53,23 +45,23 @@ describe.each(DATABASES)('billing events racing customer actions ($kind)', (kind
 
   /** No customer action was accepted after the event's own audit row (both commit under the service's lock). */
   async function expectNothingAfter(svc: PanelService, event: string) {
-    const [mark] = await auditRows(db, svc.id, event);
+    const [mark] = await auditRows(handle.db, svc.id, event);
     expect(mark, event).toBeDefined();
-    const accepted = await auditRows(db, svc.id, CUSTOMER_ACTIONS);
+    const accepted = await auditRows(handle.db, svc.id, CUSTOMER_ACTIONS);
     const late = accepted.filter((a) => Number(a.id) > Number(mark!.id) && ['customer', 'reseller'].includes(String(a.actor_type)));
     expect(late.map((a) => a.action), `accepted after ${event}`).toEqual([]);
   }
 
   it('suspend × every customer action: accepted before the suspension or refused with service_suspended', async () => {
-    fx = await moduleFixture(db, { services });
+    fx = await handle.module({ services });
     for (const svc of services) {
-      const snaps = await activeSnapshots(db, fx.mod, svc, 4);
+      const snaps = await activeSnapshots(handle.db, fx.mod, svc, 4);
       const sched = await fx.mod.schedules.create(svc, SCHEDULE, CUSTOMER);
       const outcomes = await race([() => fx.mod.hooks.serviceSuspended(svc.id), ...customerActions(svc, snaps, sched.id)]);
       expect(outcomes[0]!.ok).toBe(true);
       for (const o of outcomes.slice(1)) if (!o.ok) expect(o.code).not.toBe('internal_error');
       await expectNothingAfter(svc, 'billing.suspended');
-      await expectInvariants(db, svc.id, LIMIT);
+      await expectInvariants(handle.db, svc.id, LIMIT);
       // While suspended, every customer action is refused.
       const after = await race(customerActions(svc, snaps, sched.id));
       expect(after.filter((o) => o.ok || !['service_suspended', 'snapshot_not_found', 'schedule_not_found', 'restore_needs_active'].includes(o.code))).toEqual([]);
@@ -77,64 +69,64 @@ describe.each(DATABASES)('billing events racing customer actions ($kind)', (kind
   });
 
   it('terminate × every customer action: nothing is created, queued or scheduled after termination', async () => {
-    fx = await moduleFixture(db, { services });
+    fx = await handle.module({ services });
     for (const svc of services) {
-      const snaps = await activeSnapshots(db, fx.mod, svc, 4);
+      const snaps = await activeSnapshots(handle.db, fx.mod, svc, 4);
       const sched = await fx.mod.schedules.create(svc, SCHEDULE, CUSTOMER);
       const outcomes = await race([() => fx.mod.hooks.serviceTerminated(svc.id), ...customerActions(svc, snaps, sched.id)]);
       expect(outcomes[0]).toMatchObject({ ok: true, value: { changed: true } });
       await expectNothingAfter(svc, 'billing.terminated');
       // Everything left is on its way out, with one delete each, and no schedule survives.
-      const left = await db('snapshot_snapshots').where({ service_id: svc.id });
+      const left = await handle.db('snapshot_snapshots').where({ service_id: svc.id });
       expect(left.every((s) => s.status === 'deleting')).toBe(true);
-      const queued = await db('snapshot_operations').where({ service_id: svc.id, status: 'queued' });
+      const queued = await handle.db('snapshot_operations').where({ service_id: svc.id, status: 'queued' });
       expect(queued.every((o) => o.kind === 'delete')).toBe(true);
       expect(queued.map((o) => Number(o.snapshot_id)).sort()).toEqual(left.map((s) => Number(s.id)).sort());
-      expect(await db('snapshot_schedules').where({ service_id: svc.id })).toEqual([]);
-      await expectInvariants(db, svc.id, LIMIT);
+      expect(await handle.db('snapshot_schedules').where({ service_id: svc.id })).toEqual([]);
+      await expectInvariants(handle.db, svc.id, LIMIT);
     }
   });
 
   it('terminate × running and queued operations: each snapshot deleted once, cancelled work audited', async () => {
     const driver = new SimulatedDriver({ delayMs: { create: [150, 200], delete: [150, 200], restore: [150, 200] } });
     const svc = service(0);
-    fx = await moduleFixture(db, { services: [svc], driver, operations: { pollMs: 10, taskPollMs: 10 } });
+    fx = await handle.module({ services: [svc], driver, operations: { pollMs: 10, taskPollMs: 10 } });
     await fx.mod.start();
     const snaps: Snapshot[] = [];
     for (const name of ['a', 'b', 'c']) snaps.push(await fx.mod.snapshots.create(svc, { name }, CUSTOMER));
-    await waitFor(async () => (await db('snapshot_snapshots').where({ service_id: svc.id, status: 'active' })).length === 3, 10_000, 'three active');
+    await waitFor(async () => (await handle.db('snapshot_snapshots').where({ service_id: svc.id, status: 'active' })).length === 3, 10_000, 'three active');
     // A running delete, a queued restore behind it, and queued creates.
     await fx.mod.snapshots.delete(svc, snaps[0]!.id, { confirm: true }, CUSTOMER);
     await fx.mod.snapshots.restore(svc, snaps[1]!.id, { typedServiceName: svc.name }, CUSTOMER);
     await fx.mod.snapshots.create(svc, { name: 'queued' }, CUSTOMER);
-    await waitFor(async () => (await db('snapshot_operations').where({ service_id: svc.id, status: 'running' })).length === 1, 5_000, 'one running');
+    await waitFor(async () => (await handle.db('snapshot_operations').where({ service_id: svc.id, status: 'running' })).length === 1, 5_000, 'one running');
     await fx.mod.hooks.serviceTerminated(svc.id);
-    await waitFor(async () => (await db('snapshot_operations').where({ service_id: svc.id }).whereIn('status', ['queued', 'running'])).length === 0, 15_000, 'all done');
+    await waitFor(async () => (await handle.db('snapshot_operations').where({ service_id: svc.id }).whereIn('status', ['queued', 'running'])).length === 0, 15_000, 'all done');
 
-    expect(await db('snapshot_snapshots').where({ service_id: svc.id })).toEqual([]);
+    expect(await handle.db('snapshot_snapshots').where({ service_id: svc.id })).toEqual([]);
     expect(await driver.list(svc.target)).toEqual([]);
     // No snapshot had two deletes: a second one would fail on a snapshot already gone.
-    const deletes = (await db('snapshot_operations').where({ service_id: svc.id, kind: 'delete' })).filter((o) => o.error_code !== 'service_terminated');
+    const deletes = (await handle.db('snapshot_operations').where({ service_id: svc.id, kind: 'delete' })).filter((o) => o.error_code !== 'service_terminated');
     const perSnapshot = new Map<number, number>();
     for (const d of deletes) perSnapshot.set(Number(d.snapshot_id), (perSnapshot.get(Number(d.snapshot_id)) ?? 0) + 1);
     expect([...perSnapshot.values()].every((n) => n === 1)).toBe(true);
-    expect((await db('snapshot_operations').where({ service_id: svc.id, status: 'failed' })).every((o) => o.error_code === 'service_terminated')).toBe(true);
-    const cancelled = await db('snapshot_operations').where({ service_id: svc.id, error_code: 'service_terminated' });
+    expect((await handle.db('snapshot_operations').where({ service_id: svc.id, status: 'failed' })).every((o) => o.error_code === 'service_terminated')).toBe(true);
+    const cancelled = await handle.db('snapshot_operations').where({ service_id: svc.id, error_code: 'service_terminated' });
     expect(cancelled.length).toBeGreaterThan(0);
-    expect(await auditRows(db, svc.id, 'operation.cancelled', 'failed')).toHaveLength(cancelled.length);
+    expect(await auditRows(handle.db, svc.id, 'operation.cancelled', 'failed')).toHaveLength(cancelled.length);
   });
 
   it('plan change × scheduled run: the run keeps the new plan\'s limit and keep', async () => {
-    fx = await moduleFixture(db, { services });
+    fx = await handle.module({ services });
     for (const svc of services) {
       const sched = await fx.mod.schedules.create(svc, { ...SCHEDULE, keep: 6 }, CUSTOMER);
-      await activeSnapshots(db, fx.mod, svc, 5, { origin: 'schedule', scheduleId: sched.id });
+      await activeSnapshots(handle.db, fx.mod, svc, 5, { origin: 'schedule', scheduleId: sched.id });
       // The panel switches the plan, then tells the module; the schedule fires meanwhile.
       fx.services.set(svc.id, { ...svc, planId: 'small' });
       const outcomes = await race([() => fx.mod.hooks.afterPlanChange(svc.id), () => fx.mod.runSchedule(sched.id, new Date())]);
       expect(outcomes.every((o) => o.ok)).toBe(true);
-      expect((await db('snapshot_schedules').where({ id: sched.id }).first()).keep).toBeLessThanOrEqual(2);
-      await expectInvariants(db, svc.id, 3);
+      expect((await handle.db('snapshot_schedules').where({ id: sched.id }).first()).keep).toBeLessThanOrEqual(2);
+      await expectInvariants(handle.db, svc.id, 3);
     }
   });
 });

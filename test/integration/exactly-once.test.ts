@@ -1,10 +1,9 @@
-import type { Knex } from 'knex';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PanelService } from '../../module/domain/types.js';
 import { SCHEDULE_JOB } from '../../module/scheduler/agenda-scheduler.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
-import { openSecondHandle } from '../helpers/second-handle.js';
+import { DATABASES } from '../helpers/databases.js';
+import { type ModuleFixture, useDatabase } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const PER_SERVICE = 10;
@@ -12,25 +11,18 @@ const PER_SERVICE = 10;
 describe.each(DATABASES)('each scheduled run fires exactly once with two workers ($kind)', (kind) => {
   // MariaDB carries the full 1,000; SQLite (one writer at a time) a smaller set of the same shape.
   const runs = kind.kind === 'mysql' ? 1000 : 200;
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let second: Knex;
-  const fixtures: Awaited<ReturnType<typeof moduleFixture>>[] = [];
-  afterEach(async () => {
-    for (const f of fixtures.splice(0)) await f.mod.stop();
-    await second?.destroy();
-    await handle.destroy();
-  });
+  const handle = useDatabase(kind);
 
   it(`${runs} due runs → exactly ${runs} snapshots`, { timeout: 240_000 }, async () => {
-    handle = await migratedDatabase(kind);
-    second = await openSecondHandle(kind.kind, handle.url);
+    const second = await handle.secondHandle();
+    const fixtures: ModuleFixture[] = [];
     const services: PanelService[] = Array.from({ length: runs / PER_SERVICE }, (_, i) =>
       makeService({ id: `svc-${i}`, target: { driver: 'simulated', node: `node${i % 10}`, vmId: String(i) } }));
     const config = {
       defaultLimits: { maxSnapshots: PER_SERVICE * 2, maxSchedules: PER_SERVICE, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true },
       scheduler: { processEveryMs: 100, concurrency: 10 },
     };
-    for (const db of [handle.db, second]) fixtures.push(await moduleFixture(db, { services, config, operations: { perNodeConcurrency: 4 } }));
+    for (const db of [handle.db, second]) fixtures.push(await handle.module({ services, config, operations: { perNodeConcurrency: 4 } }, db));
     const [a, b] = fixtures as [typeof fixtures[0], typeof fixtures[0]];
 
     // Every schedule's occurrence is this very minute, so each job is due and within the grace window.

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { AuditRepo } from '../../module/db/audit-repo.js';
 import { LimitsRepo } from '../../module/db/limits-repo.js';
 import { OperationsRepo } from '../../module/db/operations-repo.js';
@@ -11,8 +11,9 @@ import type { ActionContext } from '../../module/domain/deps.js';
 import { QuotaExceededError } from '../../module/domain/errors.js';
 import type { Snapshot } from '../../module/domain/types.js';
 import type { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
-import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+import { type ModuleFixture, useDatabase } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
@@ -38,25 +39,17 @@ async function insertSchedule(db: Knex, s: NewSchedule): Promise<number> {
 }
 
 describe.each(DATABASES)('billing lifecycle hooks ($kind)', (kind: TestDatabase) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let db: Knex;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
+  const handle = useDatabase(kind);
+  let fx: ModuleFixture;
   let snapshots: SnapshotsRepo;
   let schedules: SchedulesRepo;
   let operations: OperationsRepo;
 
   beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    db = handle.db;
-    snapshots = new SnapshotsRepo(db);
-    schedules = new SchedulesRepo(db);
-    operations = new OperationsRepo(db);
-    fx = await moduleFixture(db);
-  });
-
-  afterEach(async () => {
-    await fx.mod.stop();
-    await handle.destroy();
+    snapshots = new SnapshotsRepo(handle.db);
+    schedules = new SchedulesRepo(handle.db);
+    operations = new OperationsRepo(handle.db);
+    fx = await handle.module();
   });
 
   const sim = () => fx.driver as SimulatedDriver;
@@ -88,7 +81,7 @@ describe.each(DATABASES)('billing lifecycle hooks ($kind)', (kind: TestDatabase)
       expect(note!.subject.trim()).not.toBe('');
       expect(await hooks().canExpandStorage(SERVICE.id)).toBe(false);
 
-      const audit = await new AuditRepo(db).list({ serviceId: SERVICE.id, action: 'billing.before_plan_change' });
+      const audit = await new AuditRepo(handle.db).list({ serviceId: SERVICE.id, action: 'billing.before_plan_change' });
       expect(audit.map((a) => [a.result, a.code, a.actorType])).toEqual([['refused', 'snapshots_exist', 'billing']]);
       // Asking changes nothing.
       expect((await rowsOf()).map((s) => s.status)).toEqual(['active', 'active']);
@@ -136,11 +129,11 @@ describe.each(DATABASES)('billing lifecycle hooks ($kind)', (kind: TestDatabase)
   describe('plan change (after)', () => {
     it('applies the smaller plan at once without deleting anything; schedules are clamped and disabled', async () => {
       const existing = await activeSnapshots(3);
-      const older = await insertSchedule(db, schedule({ name: 'sunday', keep: 5, includeMemory: true }));
-      const newer = await insertSchedule(db, schedule({ name: 'wednesday', days: [3], keep: 5, includeMemory: true }));
+      const older = await insertSchedule(handle.db, schedule({ name: 'sunday', keep: 5, includeMemory: true }));
+      const newer = await insertSchedule(handle.db, schedule({ name: 'wednesday', days: [3], keep: 5, includeMemory: true }));
       const opsBefore = (await opsOf()).length;
 
-      await new LimitsRepo(db).set('small', { maxSnapshots: 1, maxKeep: 2, memoryAllowed: false, schedulesAllowed: true, maxSchedules: 1 });
+      await new LimitsRepo(handle.db).set('small', { maxSnapshots: 1, maxKeep: 2, memoryAllowed: false, schedulesAllowed: true, maxSchedules: 1 });
       fx.services.set(SERVICE.id, { ...SERVICE, planId: 'small' });
       const result = await hooks().afterPlanChange(SERVICE.id);
 
@@ -164,7 +157,7 @@ describe.each(DATABASES)('billing lifecycle hooks ($kind)', (kind: TestDatabase)
       expect(newerRow).toMatchObject({ keep: 2, includeMemory: false, enabled: false, disabledReason: 'plan_schedule_limit' });
       expect(await schedules.listForService(SERVICE.id)).toHaveLength(2);
 
-      expect((await new ServicesRepo(db).get(SERVICE.id))!.planId).toBe('small');
+      expect((await new ServicesRepo(handle.db).get(SERVICE.id))!.planId).toBe('small');
       const note = fx.notifications.find((n) => n.type === 'plan_clamped');
       expect(note).toMatchObject({ params: { schedules: 2, over: 2 } });
 
@@ -187,13 +180,13 @@ describe.each(DATABASES)('billing lifecycle hooks ($kind)', (kind: TestDatabase)
 
     it('a plan without schedules disables every schedule; an upgrade lets creates through again', async () => {
       await activeSnapshots(3);
-      const id = await insertSchedule(db, schedule());
-      await new LimitsRepo(db).set('none', { maxSnapshots: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: false, maxSchedules: 0 });
+      const id = await insertSchedule(handle.db, schedule());
+      await new LimitsRepo(handle.db).set('none', { maxSnapshots: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: false, maxSchedules: 0 });
       fx.services.set(SERVICE.id, { ...SERVICE, planId: 'none' });
       expect((await hooks().afterPlanChange(SERVICE.id)).over).toBe(1);
       expect(await schedules.get(id)).toMatchObject({ enabled: false, disabledReason: 'plan_no_schedules', keep: 3 });
 
-      await new LimitsRepo(db).set('big', { maxSnapshots: 10, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true, maxSchedules: 5 });
+      await new LimitsRepo(handle.db).set('big', { maxSnapshots: 10, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true, maxSchedules: 5 });
       await expect(fx.mod.snapshots.create({ ...SERVICE, planId: 'none' }, { name: 'still over' }, CTX))
         .rejects.toMatchObject({ code: 'snapshot_limit_reached', params: { limit: 2, over: 1 } });
       fx.services.set(SERVICE.id, { ...SERVICE, planId: 'big' });
@@ -207,9 +200,9 @@ describe.each(DATABASES)('billing lifecycle hooks ($kind)', (kind: TestDatabase)
     it('stores the flag, is idempotent, and deletes nothing', async () => {
       const [s1] = await activeSnapshots(2);
       await snapshots.update(s1!.id, { pinned: true });
-      const sched = await insertSchedule(db, schedule());
+      const sched = await insertSchedule(handle.db, schedule());
       const opsBefore = (await opsOf()).length;
-      const services = new ServicesRepo(db);
+      const services = new ServicesRepo(handle.db);
 
       expect(await hooks().serviceSuspended(SERVICE.id)).toEqual({ changed: true });
       expect((await services.get(SERVICE.id))!.suspended).toBe(true);
@@ -226,7 +219,7 @@ describe.each(DATABASES)('billing lifecycle hooks ($kind)', (kind: TestDatabase)
       expect(await hooks().serviceUnsuspended(SERVICE.id)).toEqual({ changed: false });
       expect(await rowsOf()).toHaveLength(2);
 
-      const audit = await new AuditRepo(db).list({ serviceId: SERVICE.id });
+      const audit = await new AuditRepo(handle.db).list({ serviceId: SERVICE.id });
       const billing = audit.filter((a) => a.action.startsWith('billing.')).reverse();
       expect(billing.map((a) => [a.action, a.details?.changed])).toEqual([
         ['billing.suspended', true], ['billing.suspended', false], ['billing.unsuspended', true], ['billing.unsuspended', false],
@@ -234,9 +227,9 @@ describe.each(DATABASES)('billing lifecycle hooks ($kind)', (kind: TestDatabase)
     });
 
     it('suspending a service the module has never seen records it', async () => {
-      expect(await new ServicesRepo(db).get(SERVICE.id)).toBeNull();
+      expect(await new ServicesRepo(handle.db).get(SERVICE.id)).toBeNull();
       expect(await hooks().serviceSuspended(SERVICE.id)).toEqual({ changed: true });
-      expect(await new ServicesRepo(db).get(SERVICE.id)).toMatchObject({ suspended: true, terminated: false, planId: 'basic' });
+      expect(await new ServicesRepo(handle.db).get(SERVICE.id)).toMatchObject({ suspended: true, terminated: false, planId: 'basic' });
     });
   });
 
@@ -244,7 +237,7 @@ describe.each(DATABASES)('billing lifecycle hooks ($kind)', (kind: TestDatabase)
     it('deletes every snapshot on the hypervisor (pinned too), removes schedules, and is idempotent', async () => {
       const [pinned, plain] = await activeSnapshots(2);
       await fx.mod.snapshots.setPinned(SERVICE, pinned!.id, true, CTX);
-      await insertSchedule(db, schedule());
+      await insertSchedule(handle.db, schedule());
       expect(await sim().list(SERVICE.target)).toHaveLength(2);
       // Stopped so the hook's own effect can be seen before the hypervisor work runs.
       await fx.mod.stop();
@@ -258,7 +251,7 @@ describe.each(DATABASES)('billing lifecycle hooks ($kind)', (kind: TestDatabase)
       const queued = await operations.pendingForService(SERVICE.id);
       expect(queued.map((o) => [o.kind, o.status, o.origin]).sort()).toEqual([['delete', 'queued', 'billing'], ['delete', 'queued', 'billing']]);
       expect(new Set(queued.map((o) => o.snapshotId))).toEqual(new Set([pinned!.id, plain!.id]));
-      expect((await new ServicesRepo(db).get(SERVICE.id))!.terminated).toBe(true);
+      expect((await new ServicesRepo(handle.db).get(SERVICE.id))!.terminated).toBe(true);
 
       await fx.mod.start();
       await waitFor(async () => (await rowsOf()).length === 0, 5_000, 'all rows gone');
@@ -272,7 +265,7 @@ describe.each(DATABASES)('billing lifecycle hooks ($kind)', (kind: TestDatabase)
       expect(await opsOf()).toHaveLength(opCount);
 
       // The audit log keeps the history: both deliveries, and each snapshot's deletion.
-      const audit = new AuditRepo(db);
+      const audit = new AuditRepo(handle.db);
       const terminated = await audit.list({ serviceId: SERVICE.id, action: 'billing.terminated' });
       expect(terminated).toHaveLength(2);
       expect(terminated.every((a) => a.result === 'ok' && a.actorType === 'billing')).toBe(true);

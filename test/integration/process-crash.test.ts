@@ -8,7 +8,8 @@ import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver
 import { SCHEDULE_JOB } from '../../module/scheduler/agenda-scheduler.js';
 import { CrashWorkers, type CrashWorker } from '../helpers/crash-workers.js';
 import type { WorkerSpec } from '../helpers/crash-worker.js';
-import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
+import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+import { useDatabase } from '../helpers/db-suite.js';
 import { makeService, moduleFixture } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -39,13 +40,12 @@ interface SimState { vms: Record<string, { name: string }[]>; tasks: Record<stri
  * it. Unlike resume.test.ts and exactly-once.test.ts, nothing here fakes the dead worker's leases.
  */
 describe.each(DATABASES)('a worker process killed with SIGKILL ($kind)', (kind: TestDatabase) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
+  const handle = useDatabase(kind);
   let dir: string;
   let stateFile: string;
   let workers: CrashWorkers;
 
   beforeEach(async (ctx) => {
-    handle = await migratedDatabase(kind);
     dir = mkdtempSync(join(tmpdir(), 'snapshots-crash-'));
     stateFile = join(dir, 'hypervisor.json');
     workers = new CrashWorkers();
@@ -54,7 +54,6 @@ describe.each(DATABASES)('a worker process killed with SIGKILL ($kind)', (kind: 
 
   afterEach(async () => {
     await workers.killAll();
-    await handle.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,25 +1,21 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ActionContext } from '../../module/domain/deps.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { DATABASES } from '../helpers/databases.js';
+import { type ModuleFixture, useDatabase } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
 const SERVICE = makeService();
 
 describe.each(DATABASES)('reconcile ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
+  const handle = useDatabase(kind);
+  let fx: ModuleFixture;
   let driver: SimulatedDriver;
-  afterEach(async () => {
-    await fx?.mod.stop();
-    await handle.destroy();
-  });
   async function setup() {
-    handle = await migratedDatabase(kind);
     driver = new SimulatedDriver({});
-    fx = await moduleFixture(handle.db, { driver, config: { scheduler: { enabled: false } } });
+    fx = await handle.module({ driver, config: { scheduler: { enabled: false } } });
     await fx.mod.start();
   }
   const row = (id: number) => handle.db('snapshot_snapshots').where({ id }).first();

@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LimitsRepo } from '../../module/db/limits-repo.js';
 import type { ActionContext } from '../../module/domain/deps.js';
 import { scheduledSnapshotName } from '../../module/scheduler/run-schedule.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { DATABASES } from '../helpers/databases.js';
+import { type ModuleFixture, useDatabase } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
@@ -11,15 +12,10 @@ const SERVICE = makeService();
 const WEEKLY = { name: 'Nightly', days: [0, 3], hour: 3, minute: 0, timezone: 'Asia/Seoul', keep: 2 };
 
 describe.each(DATABASES)('scheduled runs and retention ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
-  afterEach(async () => {
-    await fx?.mod.stop();
-    await handle.destroy();
-  });
+  const handle = useDatabase(kind);
+  let fx: ModuleFixture;
   async function setup(limits = { maxSnapshots: 3, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true }) {
-    handle = await migratedDatabase(kind);
-    fx = await moduleFixture(handle.db);
+    fx = await handle.module();
     await new LimitsRepo(handle.db).set(SERVICE.planId, limits);
     await fx.mod.start();
   }

@@ -1,24 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LimitsRepo } from '../../module/db/limits-repo.js';
 import type { ActionContext } from '../../module/domain/deps.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { DATABASES } from '../helpers/databases.js';
+import { type ModuleFixture, useDatabase } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
 const SERVICE = makeService();
 
 describe.each(DATABASES)('snapshot rules ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
-  afterEach(async () => {
-    await fx?.mod.stop();
-    await handle.destroy();
-  });
+  const handle = useDatabase(kind);
+  let fx: ModuleFixture;
   async function setup(driver?: SimulatedDriver) {
-    handle = await migratedDatabase(kind);
-    fx = await moduleFixture(handle.db, { driver });
+    fx = await handle.module({ driver });
     return fx;
   }
   const status = async (id: number) => (await handle.db('snapshot_snapshots').where({ id }).first())?.status ?? null;

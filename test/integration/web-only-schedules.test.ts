@@ -1,24 +1,17 @@
 import supertest from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SCHEDULE_JOB } from '../../module/scheduler/agenda-scheduler.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+import { DATABASES } from '../helpers/databases.js';
+import { useDatabase } from '../helpers/db-suite.js';
 import { appFor } from '../helpers/http-app.js';
-import { moduleFixture } from '../helpers/module-fixture.js';
 
 describe.each(DATABASES)('a web-only process (scheduler off) beside a scheduler process ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  const stops: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const stop of stops.splice(0)) await stop();
-    await handle.destroy();
-  });
+  const handle = useDatabase(kind);
 
   it('writes schedule changes to the shared job store and shows their next execution; the other process runs them', async () => {
-    handle = await migratedDatabase(kind);
     // Two module instances on one database, as two panel processes.
-    const web = await moduleFixture(handle.db, { config: { scheduler: { enabled: false } } });
-    const worker = await moduleFixture(handle.db, { config: { scheduler: { enabled: true, processEveryMs: 100, reconcileEveryMs: 0 } } });
-    stops.push(() => web.mod.stop(), () => worker.mod.stop());
+    const web = await handle.module({ config: { scheduler: { enabled: false } } });
+    const worker = await handle.module({ config: { scheduler: { enabled: true, processEveryMs: 100, reconcileEveryMs: 0 } } });
     await web.mod.start();
     await worker.mod.start();
     const api = supertest(appFor(web.mod));

@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import type { i18n } from 'i18next';
 import supertest from 'supertest';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { NOTIFICATION_TYPES } from '../../module/domain/deps.js';
 import { createI18n } from '../../module/i18n/i18n.js';
 import { EmailRenderer } from '../../module/notifications/email-renderer.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+import { DATABASES } from '../helpers/databases.js';
+import { useDatabase } from '../helpers/db-suite.js';
 import { appFor } from '../helpers/http-app.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const PARAMS: Record<string, string | number> = {
@@ -94,20 +95,11 @@ describe('email templates', () => {
 });
 
 describe.each(DATABASES)('notifications through panel.notify ($kind)', (kind) => {
-  let cleanup: (() => Promise<void>) | null = null;
-  afterEach(async () => {
-    await cleanup?.();
-    cleanup = null;
-  });
+  const handle = useDatabase(kind);
 
   it("go in the owner's language once seen, else the default; subject, text and HTML", async () => {
-    const handle = await migratedDatabase(kind);
     const services = [makeService(), makeService({ id: 'svc-ko', name: 'bob-box', ownerId: 'bob' })];
-    const fx = await moduleFixture(handle.db, { services });
-    cleanup = async () => {
-      await fx.mod.stop();
-      await handle.destroy();
-    };
+    const fx = await handle.module({ services });
     const ctx = { actor: { type: 'admin' as const, id: 'root' } };
     const grow = { newPlanId: 'big', newDiskBytes: 100 * 1024 ** 3 };
     for (const s of services) await fx.mod.snapshots.create(s, { name: '첫 스냅샷' }, ctx);
@@ -127,18 +119,13 @@ describe.each(DATABASES)('notifications through panel.notify ($kind)', (kind) =>
   });
 
   it("knows the owner's language in every process: one that never served them a page, started later, writes in it", async () => {
-    const handle = await migratedDatabase(kind);
     const services = [makeService({ id: 'svc-ko', name: 'bob-box', ownerId: 'bob' })];
-    const web = await moduleFixture(handle.db, { services });
+    const web = await handle.module({ services });
     // bob opens a page in the web process.
     await supertest(appFor(web.mod)).get('/services/svc-ko/snapshots').set('x-test-actor', 'bob');
     await web.mod.stop();
     // A worker process, started afresh, sends his mail.
-    const worker = await moduleFixture(handle.db, { services });
-    cleanup = async () => {
-      await worker.mod.stop();
-      await handle.destroy();
-    };
+    const worker = await handle.module({ services });
     await worker.mod.hooks.beforePlanChange('svc-ko', { newPlanId: 'big', newDiskBytes: 100 * 1024 ** 3 });
     await worker.mod.snapshots.create(services[0]!, { name: 'one' }, { actor: { type: 'admin', id: 'root' } });
     await worker.mod.hooks.beforePlanChange('svc-ko', { newPlanId: 'big', newDiskBytes: 100 * 1024 ** 3 });
@@ -147,12 +134,7 @@ describe.each(DATABASES)('notifications through panel.notify ($kind)', (kind) =>
   });
 
   it('a manual snapshot that uses the last place tells the owner the limit is reached, once', async () => {
-    const handle = await migratedDatabase(kind);
-    const fx = await moduleFixture(handle.db);
-    cleanup = async () => {
-      await fx.mod.stop();
-      await handle.destroy();
-    };
+    const fx = await handle.module();
     const ctx = { actor: { type: 'customer' as const, id: 'alice' } };
     const service = makeService();
     await fx.mod.start();

@@ -2,16 +2,16 @@ import type { Knex } from 'knex';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { OperationsRepo } from '../../module/db/operations-repo.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
 import type { ActionContext } from '../../module/domain/deps.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
 import { OPERATION_JOB } from '../../module/operations/agenda-runner.js';
 import { CountingDriver } from '../helpers/counting-driver.js';
-import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
-import { openSecondHandle } from '../helpers/second-handle.js';
+import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+import { useDatabase } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
@@ -19,33 +19,19 @@ const SERVICE = makeService();
 
 /** Operations as Agenda jobs: one job per service's head operation, in the module's job table. */
 describe.each(DATABASES)('operations on Agenda ($kind)', (kind: TestDatabase) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let db: Knex;
-  let second: Knex | null;
-  let fixtures: Awaited<ReturnType<typeof moduleFixture>>[];
+  const handle = useDatabase(kind);
   let operations: OperationsRepo;
 
-  beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    db = handle.db;
-    second = null;
-    fixtures = [];
-    operations = new OperationsRepo(db);
-  });
-
-  afterEach(async () => {
-    for (const f of fixtures) await f.mod.stop();
-    await second?.destroy();
-    await handle.destroy();
+  beforeEach(() => {
+    operations = new OperationsRepo(handle.db);
   });
 
   async function instance(on: Knex, driver: SimulatedDriver | CountingDriver, operationsConfig: Record<string, number> = {}) {
-    const f = await moduleFixture(on, { driver, operations: operationsConfig });
-    fixtures.push(f);
+    const f = await handle.module({ driver, operations: operationsConfig }, on);
     await f.mod.start();
     return f;
   }
-  const jobs = async () => (await db('snapshot_jobs').where({ name: OPERATION_JOB }).select('data', 'next_run_at', 'locked_at'))
+  const jobs = async () => (await handle.db('snapshot_jobs').where({ name: OPERATION_JOB }).select('data', 'next_run_at', 'locked_at'))
     .map((r) => ({ serviceId: String(JSON.parse(String(r.data)).serviceId), nextRunAt: r.next_run_at, lockedAt: r.locked_at }));
   const opOf = async (snapshotId: number) => (await operations.list({ limit: 100 })).find((o) => o.snapshotId === snapshotId)!;
   const ended = (snapshotId: number, ms = 8_000) => waitFor(async () => {
@@ -55,7 +41,7 @@ describe.each(DATABASES)('operations on Agenda ($kind)', (kind: TestDatabase) =>
 
   it('one job per service runs its operations oldest first, goes when none is left and comes back with new work', async () => {
     const sim = new SimulatedDriver({ delayMs: { create: [300, 300] } });
-    const f = await instance(db, sim);
+    const f = await instance(handle.db, sim);
     const other = makeService({ id: 'svc-other', target: { driver: 'simulated', node: 'node1', vmId: '202' } });
     const a = await f.mod.snapshots.create(SERVICE, { name: 'first' }, CTX);
     const b = await f.mod.snapshots.create(SERVICE, { name: 'second' }, CTX);
@@ -75,7 +61,7 @@ describe.each(DATABASES)('operations on Agenda ($kind)', (kind: TestDatabase) =>
 
   it('a transient failure puts the job off until the operation\'s backoff ends', async () => {
     const sim = new SimulatedDriver({});
-    const f = await instance(db, sim, { backoffMs: 1_500, maxAttempts: 3 });
+    const f = await instance(handle.db, sim, { backoffMs: 1_500, maxAttempts: 3 });
     sim.injectFailure({ operation: 'create', code: 'locked', times: 1 });
     const s = await f.mod.snapshots.create(SERVICE, { name: 'retry me' }, CTX);
     const waiting = await waitFor(async () => {
@@ -92,13 +78,13 @@ describe.each(DATABASES)('operations on Agenda ($kind)', (kind: TestDatabase) =>
     const done = await ended(s.id);
     expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
     // The retry ran once the backoff was over, not at the next poll.
-    const completed = (await new SnapshotsRepo(db).get(s.id))!.completedAt!;
+    const completed = (await new SnapshotsRepo(handle.db).get(s.id))!.completedAt!;
     expect(completed.getTime()).toBeGreaterThanOrEqual(waiting.runAfter.getTime());
   });
 
   it('stop({ drain: true }) waits for the running operation to finish', async () => {
     const sim = new SimulatedDriver({ delayMs: { create: [600, 600] } });
-    const f = await instance(db, sim);
+    const f = await instance(handle.db, sim);
     const s = await f.mod.snapshots.create(SERVICE, { name: 'drained' }, CTX);
     await waitFor(async () => ((await opOf(s.id)).status === 'running' ? true : undefined), 3_000, 'running');
     await f.mod.stop({ drain: true });
@@ -111,10 +97,10 @@ describe.each(DATABASES)('operations on Agenda ($kind)', (kind: TestDatabase) =>
     const dir = mkdtempSync(join(tmpdir(), 'snapshots-lock-'));
     const shared = { stateFile: join(dir, 'hv.json'), delayMs: { create: [2_000, 2_000] as [number, number] } };
     const counting = [new CountingDriver(new SimulatedDriver(shared)), new CountingDriver(new SimulatedDriver(shared))];
-    second = await openSecondHandle(kind.kind, handle.url);
+    const second = await handle.secondHandle();
     const lease = { leaseMs: 500 };
     // Two panel processes on one database and one hypervisor (the simulated one's state file).
-    const a = await instance(db, counting[0]!, lease);
+    const a = await instance(handle.db, counting[0]!, lease);
     await instance(second, counting[1]!, lease);
     const s = await a.mod.snapshots.create(SERVICE, { name: 'long one' }, CTX);
     const op = await ended(s.id, 10_000);
@@ -129,16 +115,16 @@ describe.each(DATABASES)('operations on Agenda ($kind)', (kind: TestDatabase) =>
   });
 
   it('an operation left without a job (a crash right after it was queued) is found by the sweep', async () => {
-    const f = await instance(db, new SimulatedDriver({}), { leaseMs: 400 });
+    const f = await instance(handle.db, new SimulatedDriver({}), { leaseMs: 400 });
     const s = await f.mod.snapshots.create(SERVICE, { name: 'swept' }, CTX);
     await ended(s.id);
     // What a process that died between committing and dispatching would leave: an operation, no job.
-    const [id] = await db('snapshot_operations').insert({
+    const [id] = await handle.db('snapshot_operations').insert({
       service_id: SERVICE.id, snapshot_id: null, kind: 'delete', status: 'queued', attempts: 0, driver: 'simulated',
       node: 'node1', vm_id: '101', payload: '{}', origin: 'customer', requested_by: 'alice',
       run_after: new Date(), created_at: new Date(), updated_at: new Date(),
     });
-    const orphanId = Number(id ?? (await db('snapshot_operations').max({ id: 'id' }).first())!.id);
+    const orphanId = Number(id ?? (await handle.db('snapshot_operations').max({ id: 'id' }).first())!.id);
     const swept = await waitFor(async () => {
       const op = await operations.get(orphanId);
       return op && (op.status === 'succeeded' || op.status === 'failed') ? op : undefined;

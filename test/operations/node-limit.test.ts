@@ -1,33 +1,25 @@
-import type { Knex } from 'knex';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ActionContext } from '../../module/domain/deps.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
-import { openSecondHandle } from '../helpers/second-handle.js';
+import { DATABASES } from '../helpers/databases.js';
+import { type ModuleFixture, useDatabase } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 
 const CTX: ActionContext = { actor: { type: 'admin', id: 'root' } };
 const onNode = (node: string, n: number) => Array.from({ length: n }, (_, i) =>
   makeService({ id: `${node}-${i}`, name: `${node}-${i}`, target: { driver: 'simulated', node, vmId: String(100 + i) } }));
 
 describe.each(DATABASES)('per-node concurrency across workers ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let second: Knex;
-  const fixtures: Awaited<ReturnType<typeof moduleFixture>>[] = [];
-  afterEach(async () => {
-    for (const f of fixtures.splice(0)) await f.mod.stop();
-    await second?.destroy();
-    await handle.destroy();
-  });
+  const handle = useDatabase(kind);
 
   it('never runs more than perNodeConcurrency operations on a node, even with two worker processes', async () => {
-    handle = await migratedDatabase(kind);
-    second = await openSecondHandle(kind.kind, handle.url);
+    const second = await handle.secondHandle();
+    const fixtures: ModuleFixture[] = [];
     const services = [...onNode('pve1', 6), ...onNode('pve2', 2)];
     const ops = { perNodeConcurrency: 2, concurrency: 8 };
     // Two workers, each with its own connection and its own view of the same hypervisor.
     for (const db of [handle.db, second]) {
-      fixtures.push(await moduleFixture(db, { services, operations: ops, driver: new SimulatedDriver({ delayMs: { create: [120, 120] } }) }));
+      fixtures.push(await handle.module({ services, operations: ops, driver: new SimulatedDriver({ delayMs: { create: [120, 120] } }) }, db));
     }
     for (const s of services) await fixtures[0]!.mod.snapshots.create(s, { name: 'n' }, CTX);
     await Promise.all(fixtures.map((f) => f.mod.start()));

@@ -1,6 +1,5 @@
-import type { Knex } from 'knex';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { AuditRepo } from '../../module/db/audit-repo.js';
 import { OperationsRepo } from '../../module/db/operations-repo.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
@@ -8,8 +7,9 @@ import type { ActionContext } from '../../module/domain/deps.js';
 import { ValidationError } from '../../module/domain/errors.js';
 import type { Operation, Snapshot } from '../../module/domain/types.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
-import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+import { type ModuleFixture, useDatabase } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
@@ -17,23 +17,15 @@ const SERVICE = makeService();
 const OTHER = makeService({ id: 'svc-2', name: 'web-02', ownerId: 'bob', target: { driver: 'simulated', node: 'node1', vmId: '102' } });
 
 describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let db: Knex;
-  let fx: Awaited<ReturnType<typeof moduleFixture>> | undefined;
+  const handle = useDatabase(kind);
+  let fx: ModuleFixture | undefined;
   let snapshots: SnapshotsRepo;
   let operations: OperationsRepo;
 
   beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    db = handle.db;
-    snapshots = new SnapshotsRepo(db);
-    operations = new OperationsRepo(db);
+    snapshots = new SnapshotsRepo(handle.db);
+    operations = new OperationsRepo(handle.db);
     fx = undefined;
-  });
-
-  afterEach(async () => {
-    await fx?.mod.stop();
-    await handle.destroy();
   });
 
   const sim = () => fx!.driver as SimulatedDriver;
@@ -55,7 +47,7 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
   }
 
   it('stores a task reference while there is something to resume, and with the outcome when the task ended at once', async () => {
-    fx = await moduleFixture(db, { driver: new SimulatedDriver({ delayMs: { create: [400, 400] } }) });
+    fx = await handle.module({ driver: new SimulatedDriver({ delayMs: { create: [400, 400] } }) });
     await fx.mod.start();
     const slow = await fx.mod.snapshots.create(SERVICE, { name: 'slow' }, CTX);
     // Still running on the hypervisor: a worker taking over must find the task to poll.
@@ -64,14 +56,14 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
     await untilOpEnds(slow.id, 'create');
     await fx.mod.stop();
 
-    fx = await moduleFixture(db);
+    fx = await handle.module();
     const updates: string[] = [];
     const watch = (q: { sql: string }) => { if (/driver_task/.test(q.sql) && q.sql.startsWith('update')) updates.push(q.sql); };
-    db.on('query', watch);
+    handle.db.on('query', watch);
     await fx.mod.start();
     const fast = await fx.mod.snapshots.create(SERVICE, { name: 'fast' }, CTX);
     const op = await untilOpEnds(fast.id, 'create');
-    db.off('query', watch);
+    handle.db.off('query', watch);
     expect(op).toMatchObject({ status: 'succeeded', driverTask: expect.stringMatching(/create/) });
     // One write: the reference goes with the outcome.
     expect(updates).toHaveLength(1);
@@ -79,7 +71,7 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
   });
 
   it('create runs on the hypervisor and ends active, audited and notified', async () => {
-    fx = await moduleFixture(db);
+    fx = await handle.module();
     await fx.mod.start();
     const created = await fx.mod.snapshots.create(SERVICE, { name: '배포 전', description: 'before deploy' }, CTX);
     expect(created.status).toBe('creating');
@@ -103,7 +95,7 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
     expect(onHv[0]!.diskBytes).toBe(s.diskBytes);
 
     const audit = await waitFor(async () =>
-      (await new AuditRepo(db).list({ serviceId: SERVICE.id, action: 'operation.create' })).find((a) => a.snapshotId === s.id), 2_000, 'audit');
+      (await new AuditRepo(handle.db).list({ serviceId: SERVICE.id, action: 'operation.create' })).find((a) => a.snapshotId === s.id), 2_000, 'audit');
     expect(audit).toMatchObject({ result: 'ok', fromStatus: 'creating', toStatus: 'active', actorType: 'customer', actorId: 'alice' });
 
     const note = await waitFor(() => fx!.notifications.find((n) => n.type === 'snapshot_created'), 2_000, 'notification');
@@ -116,7 +108,7 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
   });
 
   it('includeMemory snapshots record the memory size', async () => {
-    fx = await moduleFixture(db, { driver: new SimulatedDriver({ vmMemoryBytes: 4 * 1024 ** 3 }) });
+    fx = await handle.module({ driver: new SimulatedDriver({ vmMemoryBytes: 4 * 1024 ** 3 }) });
     await fx.mod.start();
     const s = await fx.mod.snapshots.create(SERVICE, { name: 'with RAM', includeMemory: true }, CTX);
     await untilStatus(s.id, 'active');
@@ -125,7 +117,7 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
   });
 
   it('delete is "deleting" at once, then the row and the hypervisor snapshot are gone', async () => {
-    fx = await moduleFixture(db);
+    fx = await handle.module();
     await fx.mod.start();
     const s = await createActive();
     expect((await sim().list(SERVICE.target)).map((x) => x.name)).toContain(s.hvName);
@@ -147,13 +139,13 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
     expect(op.status).toBe('succeeded');
     expect(await operations.pendingForService(SERVICE.id)).toEqual([]);
     await waitFor(() => fx!.notifications.find((n) => n.type === 'snapshot_deleted'), 2_000, 'deleted notification');
-    const audit = await new AuditRepo(db).list({ serviceId: SERVICE.id, action: 'operation.delete' });
+    const audit = await new AuditRepo(handle.db).list({ serviceId: SERVICE.id, action: 'operation.delete' });
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ result: 'ok', toStatus: 'deleted', snapshotId: s.id });
   });
 
   it('restore requires the service name typed, then goes restoring → active', async () => {
-    fx = await moduleFixture(db, { driver: new SimulatedDriver({ delayMs: { restore: [250, 250] } }) });
+    fx = await handle.module({ driver: new SimulatedDriver({ delayMs: { restore: [250, 250] } }) });
     await fx.mod.start();
     const s = await createActive('known good');
 
@@ -167,7 +159,7 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
     expect((err as ValidationError).fields).toEqual({ typedServiceName: { code: 'service_name_mismatch' } });
     expect(await status(s.id)).toBe('active');
     expect((await opsOf(s.id)).map((o) => o.kind)).toEqual(['create']);
-    const refused = await new AuditRepo(db).list({ serviceId: SERVICE.id, action: 'snapshot.restore' });
+    const refused = await new AuditRepo(handle.db).list({ serviceId: SERVICE.id, action: 'snapshot.restore' });
     expect(refused.map((a) => [a.result, a.code])).toEqual([['refused', 'validation_failed']]);
 
     const r = await fx.mod.snapshots.restore(SERVICE, s.id, { typedServiceName: ` ${SERVICE.name} ` }, CTX);
@@ -184,7 +176,7 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
   });
 
   it('a restore interrupted after the disks were reverted is reported as such, once, to customer and admin', async () => {
-    fx = await moduleFixture(db);
+    fx = await handle.module();
     await fx.mod.start();
     const s = await createActive('known good');
     sim().injectFailure({ operation: 'restore', code: 'restore_incomplete' });
@@ -200,7 +192,7 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
   });
 
   it('an injected hypervisor failure ends the snapshot failed with a classified code', async () => {
-    fx = await moduleFixture(db);
+    fx = await handle.module();
     await fx.mod.start();
     sim().injectFailure({ operation: 'create', code: 'unsupported_storage' });
     const s = await fx.mod.snapshots.create(SERVICE, { name: 'on lvm' }, CTX);
@@ -217,12 +209,12 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
     const note = await waitFor(() => fx!.notifications.find((n) => n.type === 'snapshot_failed'), 2_000, 'failed notification');
     expect(note.params).toMatchObject({ code: 'driver_unsupported_storage' });
     expect(fx.notifications.some((n) => n.type === 'snapshot_created')).toBe(false);
-    const audit = await new AuditRepo(db).list({ serviceId: SERVICE.id, action: 'operation.create' });
+    const audit = await new AuditRepo(handle.db).list({ serviceId: SERVICE.id, action: 'operation.create' });
     expect(audit.map((a) => [a.result, a.code, a.toStatus])).toEqual([['failed', 'driver_unsupported_storage', 'failed']]);
   });
 
   it('a transient failure (locked) is retried until it succeeds', async () => {
-    fx = await moduleFixture(db);
+    fx = await handle.module();
     await fx.mod.start();
     sim().injectFailure({ operation: 'create', code: 'locked', times: 2 });
     const s = await fx.mod.snapshots.create(SERVICE, { name: 'busy vm' }, CTX);
@@ -234,7 +226,7 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
   });
 
   it('a transient failure that never clears gives up after maxAttempts', async () => {
-    fx = await moduleFixture(db, { operations: { maxAttempts: 3 } });
+    fx = await handle.module({ operations: { maxAttempts: 3 } });
     await fx.mod.start();
     sim().injectFailure({ operation: 'create', code: 'unreachable', times: 10 });
     const s = await fx.mod.snapshots.create(SERVICE, { name: 'node down' }, CTX);
@@ -244,7 +236,7 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
   });
 
   it('operations of one service run one at a time, in order, while later ones show as queued', async () => {
-    fx = await moduleFixture(db, { driver: new SimulatedDriver({ delayMs: { create: [150, 150] } }) });
+    fx = await handle.module({ driver: new SimulatedDriver({ delayMs: { create: [150, 150] } }) });
     await fx.mod.start();
     const created: Snapshot[] = [];
     for (const name of ['one', 'two', 'three']) created.push(await fx.mod.snapshots.create(SERVICE, { name }, CTX));
@@ -253,7 +245,7 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
     let sawQueuedBehindRunning = false;
     const deadline = Date.now() + 5_000;
     for (;;) {
-      const rows = await db('snapshot_operations').where({ service_id: SERVICE.id }).select('id', 'status');
+      const rows = await handle.db('snapshot_operations').where({ service_id: SERVICE.id }).select('id', 'status');
       maxRunning = Math.max(maxRunning, rows.filter((r) => r.status === 'running').length);
       const pending = await operations.pendingForService(SERVICE.id);
       const statuses = pending.map((o) => o.status);
@@ -282,13 +274,13 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
   });
 
   it('operations of different services run concurrently', async () => {
-    fx = await moduleFixture(db, { services: [SERVICE, OTHER], driver: new SimulatedDriver({ delayMs: { create: [300, 300] } }) });
+    fx = await handle.module({ services: [SERVICE, OTHER], driver: new SimulatedDriver({ delayMs: { create: [300, 300] } }) });
     await fx.mod.start();
     const a = await fx.mod.snapshots.create(SERVICE, { name: 'a' }, CTX);
     const b = await fx.mod.snapshots.create(OTHER, { name: 'b' }, CTX);
 
     await waitFor(async () => {
-      const running = await db('snapshot_operations').where({ status: 'running' }).select('service_id');
+      const running = await handle.db('snapshot_operations').where({ status: 'running' }).select('service_id');
       return new Set(running.map((r) => r.service_id)).size === 2;
     }, 2_000, 'both services running at once');
 
@@ -299,7 +291,7 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
   });
 
   it('a safety snapshot requested with a restore is taken first', async () => {
-    fx = await moduleFixture(db, { driver: new SimulatedDriver({ delayMs: { create: [100, 100], restore: [100, 100] } }) });
+    fx = await handle.module({ driver: new SimulatedDriver({ delayMs: { create: [100, 100], restore: [100, 100] } }) });
     await fx.mod.start();
     const s = await createActive('base');
     const { safety } = await fx.mod.snapshots.restore(SERVICE, s.id, { typedServiceName: SERVICE.name, safetySnapshot: true }, CTX);

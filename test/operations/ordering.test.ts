@@ -1,25 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ActionContext } from '../../module/domain/deps.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { DATABASES } from '../helpers/databases.js';
+import { useDatabase } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
 const SERVICE = makeService();
 
 describe.each(DATABASES)('operations of a service keep their order ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let fx: Awaited<ReturnType<typeof moduleFixture>>;
-  afterEach(async () => {
-    await fx?.mod.stop();
-    await handle.destroy();
-  });
+  const handle = useDatabase(kind);
 
   it('a later operation waits while an earlier one sits out a retry backoff (safety snapshot before restore)', async () => {
-    handle = await migratedDatabase(kind);
     const driver = new SimulatedDriver({});
-    fx = await moduleFixture(handle.db, { driver, operations: { backoffMs: 400 } });
+    const fx = await handle.module({ driver, operations: { backoffMs: 400 } });
     await fx.mod.start();
     const target = await fx.mod.snapshots.create(SERVICE, { name: 'target' }, CTX);
     await waitFor(async () => (await handle.db('snapshot_snapshots').where({ id: target.id }).first()).status === 'active', 5000, 'target');

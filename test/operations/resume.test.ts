@@ -1,23 +1,20 @@
-import type { Knex } from 'knex';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { OperationsRepo } from '../../module/db/operations-repo.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
 import type { ActionContext } from '../../module/domain/deps.js';
 import type { Operation, Snapshot } from '../../module/domain/types.js';
 import { SimulatedDriver, type SimulatedDriverOptions } from '../../module/drivers/simulated/simulated-driver.js';
 import { CountingDriver } from '../helpers/counting-driver.js';
-import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
-import { openSecondHandle } from '../helpers/second-handle.js';
+import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+import { type ModuleFixture, useDatabase } from '../helpers/db-suite.js';
+import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
 const SERVICE = makeService();
-
-type Fixture = Awaited<ReturnType<typeof moduleFixture>>;
 
 /**
  * Durable operations across module instances sharing one database and one (simulated) hypervisor:
@@ -25,60 +22,44 @@ type Fixture = Awaited<ReturnType<typeof moduleFixture>>;
  * the same state file, as a restarted panel process would have — finishes the work exactly once.
  */
 describe.each(DATABASES)('operations resume across instances ($kind)', (kind: TestDatabase) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let db: Knex;
-  let db2: Knex | null;
-  let dir: string;
+  const handle = useDatabase(kind);
   let stateFile: string;
-  let fixtures: Fixture[];
 
-  beforeEach(async () => {
-    handle = await migratedDatabase(kind);
-    db = handle.db;
-    db2 = null;
-    dir = mkdtempSync(join(tmpdir(), 'snapshots-resume-'));
+  beforeEach(({ onTestFinished }) => {
+    const dir = mkdtempSync(join(tmpdir(), 'snapshots-resume-'));
     stateFile = join(dir, 'hypervisor.json');
-    fixtures = [];
-  });
-
-  afterEach(async () => {
-    for (const f of fixtures) await f.mod.stop();
-    await db2?.destroy();
-    await handle.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    // After the afterEach hooks: the modules writing there have stopped by then.
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   });
 
   const simulated = (o: SimulatedDriverOptions = {}) => new SimulatedDriver({ stateFile, ...o });
   async function instanceA(o: SimulatedDriverOptions = {}) {
     const driver = simulated(o);
-    const f = await moduleFixture(db, { driver });
-    fixtures.push(f);
+    const f = await handle.module({ driver });
     return { ...f, sim: driver };
   }
   /** A second instance on its own connection(s) to the same database and the same hypervisor. */
   async function instanceB(o: SimulatedDriverOptions = {}) {
-    db2 = await openSecondHandle(kind.kind, handle.url);
     const counting = new CountingDriver(simulated(o));
-    const f = await moduleFixture(db2, { driver: counting });
-    fixtures.push(f);
+    const f = await handle.module({ driver: counting }, await handle.secondHandle());
     return { ...f, counting };
   }
 
   const opOf = async (snapshotId: number): Promise<Operation> =>
-    (await new OperationsRepo(db).list({ limit: 50 })).find((o) => o.snapshotId === snapshotId)!;
-  const snapshotRow = async (id: number) => new SnapshotsRepo(db).get(id);
+    (await new OperationsRepo(handle.db).list({ limit: 50 })).find((o) => o.snapshotId === snapshotId)!;
+  const snapshotRow = async (id: number) => new SnapshotsRepo(handle.db).get(id);
   const hvNames = async () => (await simulated().list(SERVICE.target)).map((x) => x.name);
 
   /** Makes an operation look like its worker died holding it. */
   async function orphan(opId: number, o: { driverTask: string | null; lockedUntil: Date; attempts?: number }) {
     const now = new Date();
-    await db('snapshot_operations').where({ id: opId }).update({
+    await handle.db('snapshot_operations').where({ id: opId }).update({
       status: 'running', locked_by: 'dead#1', locked_until: o.lockedUntil, driver_task: o.driverTask,
       attempts: o.attempts ?? 1, started_at: now, updated_at: now,
     });
   }
 
-  async function expectDoneOnce(s: Snapshot, b: { counting: CountingDriver; notifications: Fixture['notifications'] }) {
+  async function expectDoneOnce(s: Snapshot, b: { counting: CountingDriver; notifications: ModuleFixture['notifications'] }) {
     await waitFor(async () => (await snapshotRow(s.id))?.status === 'active', 5_000, 'snapshot active after resume');
     const names = await hvNames();
     expect(names.filter((n) => n === s.hvName)).toHaveLength(1);
@@ -163,7 +144,7 @@ describe.each(DATABASES)('operations resume across instances ($kind)', (kind: Te
     await a.mod.stop();
 
     await a.mod.snapshots.delete(SERVICE, s.id, { confirm: true }, CTX);
-    const del = (await new OperationsRepo(db).list({ limit: 50 })).find((o) => o.kind === 'delete')!;
+    const del = (await new OperationsRepo(handle.db).list({ limit: 50 })).find((o) => o.kind === 'delete')!;
     await a.sim.delete(SERVICE.target, s.hvName);
     expect(await hvNames()).toEqual([]);
     await orphan(del.id, { driverTask: null, lockedUntil: new Date(Date.now() - 1_000), attempts: 1 });
@@ -172,9 +153,9 @@ describe.each(DATABASES)('operations resume across instances ($kind)', (kind: Te
     await b.mod.start();
     await waitFor(async () => (await snapshotRow(s.id)) === null, 5_000, 'row removed');
     // The row goes first, then the operation is marked finished: wait for that too.
-    await waitFor(async () => (await new OperationsRepo(db).get(del.id))?.status !== 'running', 5_000, 'operation finished');
+    await waitFor(async () => (await new OperationsRepo(handle.db).get(del.id))?.status !== 'running', 5_000, 'operation finished');
     expect(b.counting.count('delete')).toBe(0);
-    expect(await new OperationsRepo(db).get(del.id)).toMatchObject({ status: 'succeeded', attempts: 2, errorCode: null });
+    expect(await new OperationsRepo(handle.db).get(del.id)).toMatchObject({ status: 'succeeded', attempts: 2, errorCode: null });
   });
 
   it('a worker whose lease went to another while a driver call hung writes no outcome over it', async () => {
@@ -193,7 +174,7 @@ describe.each(DATABASES)('operations resume across instances ($kind)', (kind: Te
     await waitFor(() => asked.status > 0, 5_000, 'the task asked about');
     // Meanwhile the lease ran out and another worker claimed the operation.
     const op0 = await opOf(s.id);
-    await db('snapshot_operations').where({ id: op0.id }).update({ locked_by: 'other#1', locked_until: new Date(Date.now() + 60_000), attempts: 2 });
+    await handle.db('snapshot_operations').where({ id: op0.id }).update({ locked_by: 'other#1', locked_until: new Date(Date.now() + 60_000), attempts: 2 });
     // The answer comes once the task is over: the worker reads the hypervisor for its outcome, then tries to write it.
     await new Promise((r) => setTimeout(r, 200));
     release();
@@ -201,7 +182,7 @@ describe.each(DATABASES)('operations resume across instances ($kind)', (kind: Te
     await new Promise((r) => setTimeout(r, 300));
     expect(await opOf(s.id)).toMatchObject({ status: 'running', lockedBy: 'other#1', attempts: 2, finishedAt: null });
     expect((await snapshotRow(s.id))!.status).toBe('creating');
-    expect(await db('snapshot_audit_events').where({ snapshot_id: s.id, action: 'operation.create' })).toEqual([]);
+    expect(await handle.db('snapshot_audit_events').where({ snapshot_id: s.id, action: 'operation.create' })).toEqual([]);
     expect(a.notifications).toEqual([]);
   });
 

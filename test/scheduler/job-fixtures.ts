@@ -1,9 +1,6 @@
 import type { JobParameters } from 'agenda';
 import type { Knex } from 'knex';
 import { KnexJobRepository } from '../../module/scheduler/knex-backend/index.js';
-import { migratedDatabase, type TestDatabase } from '../helpers/databases.js';
-
-export type Handle = Awaited<ReturnType<typeof migratedDatabase>>;
 
 /** A plain job as Job.toJson(true) would hand it to saveJob. */
 export function newJob(overrides: Partial<JobParameters> & { name: string }): JobParameters {
@@ -18,12 +15,11 @@ export async function countJobs(db: Knex, name?: string): Promise<number> {
   return Number(row!.n);
 }
 
-/** A migrated database and a connected repository on it. */
-export async function openRepository(kind: TestDatabase): Promise<{ handle: Handle; repo: KnexJobRepository }> {
-  const handle = await migratedDatabase(kind);
-  const repo = new KnexJobRepository({ db: handle.db });
+/** A connected repository on `db` (a migrated database). */
+export async function openRepository(db: Knex): Promise<KnexJobRepository> {
+  const repo = new KnexJobRepository({ db });
   await repo.connect();
-  return { handle, repo };
+  return repo;
 }
 
 export const at = (iso: string) => new Date(iso);

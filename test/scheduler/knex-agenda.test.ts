@@ -3,33 +3,29 @@ import { Agenda, backoffStrategies, type AgendaOptions } from 'agenda';
 import type { Knex } from 'knex';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KnexBackend, KnexJobRepository } from '../../module/scheduler/knex-backend/index.js';
-import { DATABASES, migratedDatabase, type TestDatabase } from '../helpers/databases.js';
-import { openSecondHandle } from '../helpers/second-handle.js';
+import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+import { useDatabase } from '../helpers/db-suite.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { countJobs, type Handle } from './job-fixtures.js';
+import { countJobs } from './job-fixtures.js';
 
 describe.each(DATABASES)('Agenda on KnexBackend ($kind)', (kind: TestDatabase) => {
-  let handle: Handle;
+  const handle = useDatabase(kind);
   let agendas: Agenda[];
-  let extraDbs: Knex[];
   let errors: Error[];
   /** Unblocks handlers that were made to hang, so nothing is left running after a test. */
   let releases: (() => void)[];
 
-  beforeEach(async () => {
-    handle = await migratedDatabase(kind);
+  beforeEach(() => {
     agendas = [];
-    extraDbs = [];
     errors = [];
     releases = [];
   });
 
+  // Runs before useDatabase's own afterEach closes the second handles and the database.
   afterEach(async () => {
     for (const a of agendas) await a.stop();
     for (const release of releases) release();
     await sleep(20);
-    for (const db of extraDbs) await db.destroy();
-    await handle.destroy();
   });
 
   /** An Agenda polling every 50 ms on `db` (default: the test database's own handle). */
@@ -38,13 +34,6 @@ describe.each(DATABASES)('Agenda on KnexBackend ($kind)', (kind: TestDatabase) =
     agenda.on('error', (err: Error) => errors.push(err));
     agendas.push(agenda);
     return agenda;
-  }
-
-  /** Another knex handle on the same database, as a second panel process would have. */
-  async function otherHandle(): Promise<Knex> {
-    const db = await openSecondHandle(kind.kind, handle.url);
-    extraDbs.push(db);
-    return db;
   }
 
   const repo = () => new KnexJobRepository({ db: handle.db });
@@ -151,7 +140,7 @@ describe.each(DATABASES)('Agenda on KnexBackend ($kind)', (kind: TestDatabase) =
     const lockedAt = (await repo().getJobById(job.attrs._id!))!.lockedAt!;
     await a.stop(); // A stops polling; the running job keeps its database lock, as after a crash
 
-    const b = newAgenda({ name: 'B' }, await otherHandle());
+    const b = newAgenda({ name: 'B' }, await handle.secondHandle());
     define(b, 'B');
     await b.start();
     await waitFor(() => runs.length === 2, 5000, 'B re-claimed the job');
@@ -171,7 +160,7 @@ describe.each(DATABASES)('Agenda on KnexBackend ($kind)', (kind: TestDatabase) =
     });
     const options = { defaultConcurrency: 10, maxConcurrency: 20 };
     const a = newAgenda({ ...options, name: 'A' });
-    const b = newAgenda({ ...options, name: 'B' }, await otherHandle());
+    const b = newAgenda({ ...options, name: 'B' }, await handle.secondHandle());
     define(a, 'A');
     define(b, 'B');
     const ids: string[] = [];

@@ -4,24 +4,24 @@ import { Agenda } from 'agenda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KnexBackend, type KnexJobRepository } from '../../module/scheduler/knex-backend/index.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+import { useDatabase } from '../helpers/db-suite.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { newJob, openRepository, type Handle } from './job-fixtures.js';
+import { newJob, openRepository } from './job-fixtures.js';
 
 const REASON = { code: 'E_QUOTA', detail: { used: 3, of: 2 }, note: '한국어 日本語' };
 
 describe.each(DATABASES)('KnexJobRepository: failures that are not Errors ($kind)', (kind: TestDatabase) => {
-  let handle: Handle;
+  const handle = useDatabase(kind);
   let repo: KnexJobRepository;
   let agenda: Agenda | undefined;
 
   beforeEach(async () => {
-    ({ handle, repo } = await openRepository(kind));
+    repo = await openRepository(handle.db);
     agenda = undefined;
   });
 
   afterEach(async () => {
     await agenda?.stop();
-    await handle.destroy();
   });
 
   it('a processor rejecting a plain object: recorded as JSON, unlocked, not run again when the lock would expire', async () => {

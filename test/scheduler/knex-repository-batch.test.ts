@@ -1,26 +1,23 @@
 import type { JobParameters } from 'agenda';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { KnexBackend, KnexJobRepository } from '../../module/scheduler/knex-backend/index.js';
 import { HOLD_MS } from '../../module/scheduler/knex-backend/held-jobs.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
-import { newJob, openRepository, type Handle } from './job-fixtures.js';
+import { useDatabase } from '../helpers/db-suite.js';
+import { newJob, openRepository } from './job-fixtures.js';
 
 const LIFETIME = 10_000;
 const JOBS = 40;
 
 /** Claims during a rush lock several jobs per statement; what Agenda does not take goes back. */
 describe.each(DATABASES)('KnexJobRepository claiming in batches ($kind)', (kind: TestDatabase) => {
-  let handle: Handle;
+  const handle = useDatabase(kind);
   let repo: KnexJobRepository;
 
   beforeEach(async () => {
-    ({ handle, repo } = await openRepository(kind));
+    repo = await openRepository(handle.db);
     const due = new Date(Date.now() - 1000);
     for (let i = 0; i < JOBS; i++) await repo.saveJob(newJob({ name: 'work', nextRunAt: due, data: { i } }), undefined);
-  });
-
-  afterEach(async () => {
-    await handle.destroy();
   });
 
   const claim = (r: KnexJobRepository, by = 'w', now = new Date()) =>

@@ -1,26 +1,18 @@
 import type { AgendaBackend, JobParameters } from 'agenda';
-import type { Knex } from 'knex';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { KnexBackend, KnexJobRepository } from '../../module/scheduler/knex-backend/index.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
-import { openSecondHandle } from '../helpers/second-handle.js';
-import { countJobs, ms, newJob, openRepository, type Handle } from './job-fixtures.js';
+import { useDatabase } from '../helpers/db-suite.js';
+import { countJobs, ms, newJob, openRepository } from './job-fixtures.js';
 
 const LIFETIME = 10_000;
 
 describe.each(DATABASES)('KnexJobRepository claiming ($kind)', (kind: TestDatabase) => {
-  let handle: Handle;
+  const handle = useDatabase(kind);
   let repo: KnexJobRepository;
-  let second: Knex | undefined;
 
   beforeEach(async () => {
-    ({ handle, repo } = await openRepository(kind));
-  });
-
-  afterEach(async () => {
-    await second?.destroy();
-    second = undefined;
-    await handle.destroy();
+    repo = await openRepository(handle.db);
   });
 
   /** getNextJobToRun as the JobProcessor calls it (with an explicit `now`), scanning `ahead` ms into the future. */
@@ -143,7 +135,7 @@ describe.each(DATABASES)('KnexJobRepository claiming ($kind)', (kind: TestDataba
     const N = 60;
     const past = Date.now() - 1000;
     for (let i = 0; i < N; i++) await repo.saveJob(newJob({ name: 'race', nextRunAt: new Date(past + i) }), undefined);
-    second = await openSecondHandle(kind.kind, handle.url);
+    const second = await handle.secondHandle();
     const other = new KnexJobRepository({ db: second });
     const claimed: string[] = [];
     const worker = async (r: KnexJobRepository) => {
@@ -155,7 +147,7 @@ describe.each(DATABASES)('KnexJobRepository claiming ($kind)', (kind: TestDataba
   });
 
   it('concurrent first saves of one unique or single job from two connections leave one row each', async () => {
-    second = await openSecondHandle(kind.kind, handle.url);
+    const second = await handle.secondHandle();
     const other = new KnexJobRepository({ db: second });
     const unique = (r: KnexJobRepository, v: number) => r.saveJob(newJob({ name: 'once', data: { k: 1, v }, unique: { 'data.k': 1 } }), undefined);
     const single = (r: KnexJobRepository, v: number) => r.saveJob(newJob({ name: 'every', type: 'single', repeatInterval: '1 hour', data: { v } }), undefined);

@@ -1,21 +1,18 @@
 import type { JobParameters } from 'agenda';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { KnexJobRepository } from '../../module/scheduler/knex-backend/index.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
-import { countJobs, newJob, openRepository, type Handle } from './job-fixtures.js';
+import { useDatabase } from '../helpers/db-suite.js';
+import { countJobs, newJob, openRepository } from './job-fixtures.js';
 
 const HOUR = 3_600_000;
 
 describe.each(DATABASES)('KnexJobRepository queries ($kind)', (kind: TestDatabase) => {
-  let handle: Handle;
+  const handle = useDatabase(kind);
   let repo: KnexJobRepository;
 
   beforeEach(async () => {
-    ({ handle, repo } = await openRepository(kind));
-  });
-
-  afterEach(async () => {
-    await handle.destroy();
+    repo = await openRepository(handle.db);
   });
 
   /** One job in each computed state (plus a disabled one), named after it. */

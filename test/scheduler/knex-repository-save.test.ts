@@ -2,7 +2,8 @@ import type { JobParameters } from 'agenda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { KnexJobRepository } from '../../module/scheduler/knex-backend/index.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
-import { at, countJobs, ms, newJob, openRepository, type Handle } from './job-fixtures.js';
+import { useDatabase } from '../helpers/db-suite.js';
+import { at, countJobs, ms, newJob, openRepository } from './job-fixtures.js';
 
 const DATA = {
   text: '한국어 데이터 — 日本語 🚀 👨‍👩‍👧',
@@ -13,16 +14,15 @@ const DATA = {
 };
 
 describe.each(DATABASES)('KnexJobRepository saveJob ($kind)', (kind: TestDatabase) => {
-  let handle: Handle;
+  const handle = useDatabase(kind);
   let repo: KnexJobRepository;
 
   beforeEach(async () => {
-    ({ handle, repo } = await openRepository(kind));
+    repo = await openRepository(handle.db);
   });
 
   afterEach(async () => {
     vi.useRealTimers();
-    await handle.destroy();
   });
 
   it('round-trips every field type: millisecond Dates, JSON data, booleans, numbers, string _id', async () => {

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Schedule } from '../../module/domain/types.js';
 import { AgendaScheduler, SCHEDULE_JOB, scheduleJobKey } from '../../module/scheduler/agenda-scheduler.js';
 import { KnexBackend } from '../../module/scheduler/knex-backend/index.js';
 import { uniqueKey } from '../../module/scheduler/knex-backend/unique-key.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+import { DATABASES } from '../helpers/databases.js';
+import { useDatabase } from '../helpers/db-suite.js';
 import { countJobs } from './job-fixtures.js';
 
 const OTHER_SCHEDULES = 2_000;
@@ -20,13 +21,9 @@ function schedule(id: number, over: Partial<Schedule> = {}): Schedule {
 }
 
 describe.each(DATABASES)('schedule next runs and removal read only the schedules asked for ($kind)', (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  afterEach(async () => {
-    await handle.destroy();
-  });
+  const handle = useDatabase(kind);
 
   it('answers from the unique-key index among thousands of jobs, and removes exactly one job', async () => {
-    handle = await migratedDatabase(kind);
     const { db } = handle;
     const backend = new KnexBackend({ db });
     await backend.connect();
@@ -79,7 +76,6 @@ describe.each(DATABASES)('schedule next runs and removal read only the schedules
   });
 
   it('looks up more schedules than one IN list holds', async () => {
-    handle = await migratedDatabase(kind);
     const backend = new KnexBackend({ db: handle.db });
     await backend.connect();
     const rows = Array.from({ length: 1_200 }, (_, i) => ({
