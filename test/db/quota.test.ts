@@ -4,7 +4,7 @@ import { AuditRepo } from '../../module/db/audit-repo.js';
 import { DEFAULT_PLAN, LimitsRepo } from '../../module/db/limits-repo.js';
 import { ServicesRepo } from '../../module/db/services-repo.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
-import type { ActionContext } from '../../module/domain/deps.js';
+import type { ActionContext } from '../../module/index.js';
 import { QuotaExceededError } from '../../module/domain/errors.js';
 import type { PlanLimits } from '../../module/domain/limits.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { expect } from 'vitest';
 import { LimitsRepo } from '../../module/db/limits-repo.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
-import type { ActionContext } from '../../module/domain/deps.js';
+import type { ActionContext } from '../../module/index.js';
 import { isSnapshotError } from '../../module/domain/errors.js';
 import { OCCUPYING_STATUSES } from '../../module/domain/status.js';
 import type { PanelService, Snapshot } from '../../module/domain/types.js';

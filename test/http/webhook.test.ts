@@ -7,7 +7,7 @@ import { ServicesRepo } from '../../module/db/services-repo.js';
 import { configSchema, MIN_WEBHOOK_EVENT_RETENTION_MS } from '../../module/config/options.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
 import { WebhookEventsRepo } from '../../module/db/webhook-events-repo.js';
-import type { ActionContext } from '../../module/domain/deps.js';
+import type { ActionContext } from '../../module/index.js';
 import { canonicalJson } from '../../module/http/webhook/dispatch.js';
 import type { PanelService } from '../../module/index.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';

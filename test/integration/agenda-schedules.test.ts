@@ -1,7 +1,7 @@
 import { Agenda } from 'agenda';
 import { describe, expect, it } from 'vitest';
 import { LimitsRepo } from '../../module/db/limits-repo.js';
-import type { ActionContext } from '../../module/domain/deps.js';
+import type { ActionContext } from '../../module/index.js';
 import { scheduleCron } from '../../module/domain/schedules.js';
 import { previousOccurrence, SCHEDULE_JOB } from '../../module/scheduler/agenda-scheduler.js';
 import { DATABASES } from '../helpers/databases.js';

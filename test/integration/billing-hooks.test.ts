@@ -5,7 +5,7 @@ import { LimitsRepo } from '../../module/db/limits-repo.js';
 import { OperationsRepo } from '../../module/db/operations-repo.js';
 import { SchedulesRepo } from '../../module/db/schedules-repo.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
-import type { ActionContext } from '../../module/domain/deps.js';
+import type { ActionContext } from '../../module/index.js';
 import { SCHEDULE_JOB } from '../../module/scheduler/agenda-scheduler.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
 import { useDatabase, useModule } from '../helpers/db-suite.js';

@@ -7,7 +7,7 @@ import { SchedulesRepo, type NewSchedule } from '../../module/db/schedules-repo.
 import { insertedId } from '../../module/db/values.js';
 import { ServicesRepo } from '../../module/db/services-repo.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
-import type { ActionContext } from '../../module/domain/deps.js';
+import type { ActionContext } from '../../module/index.js';
 import { QuotaExceededError } from '../../module/domain/errors.js';
 import type { Snapshot } from '../../module/domain/types.js';
 import type { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OperationsRepo } from '../../module/db/operations-repo.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
-import type { ActionContext } from '../../module/domain/deps.js';
+import type { ActionContext } from '../../module/index.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
 import { OPERATION_JOB } from '../../module/operations/agenda-runner.js';
 import { CountingDriver } from '../helpers/counting-driver.js';

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { AuditRepo } from '../../module/db/audit-repo.js';
 import { OperationsRepo } from '../../module/db/operations-repo.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
-import type { ActionContext } from '../../module/domain/deps.js';
+import type { ActionContext } from '../../module/index.js';
 import { ValidationError } from '../../module/domain/errors.js';
 import type { Operation, Snapshot } from '../../module/domain/types.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';

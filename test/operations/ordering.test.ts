@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ActionContext } from '../../module/domain/deps.js';
+import type { ActionContext } from '../../module/index.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
 import { DATABASES } from '../helpers/databases.js';
 import { useDatabase } from '../helpers/db-suite.js';

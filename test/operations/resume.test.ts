@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OperationsRepo } from '../../module/db/operations-repo.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
-import type { ActionContext } from '../../module/domain/deps.js';
+import type { ActionContext } from '../../module/index.js';
 import type { Operation, Snapshot } from '../../module/domain/types.js';
 import { SimulatedDriver, type SimulatedDriverOptions } from '../../module/drivers/simulated/simulated-driver.js';
 import { CountingDriver } from '../helpers/counting-driver.js';

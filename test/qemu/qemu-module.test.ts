@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ActionContext } from '../../module/domain/deps.js';
+import type { ActionContext } from '../../module/index.js';
 import { qemuDriver } from '../../module/drivers/qemu/index.js';
 import { DATABASES, migratedDatabase } from '../helpers/databases.js';
 import { makeService, moduleFixture } from '../helpers/module-fixture.js';
