@@ -1,13 +1,13 @@
 import type { HypervisorTarget } from '../contract.js';
 import type { ProxmoxClient } from './http-client.js';
-import { vmPath } from './paths.js';
+import { guestTypeOf, nodePath } from './paths.js';
 
-/** Disk keys of a QEMU VM config that carry snapshottable volumes. */
-const DISK_KEY = /^(ide|sata|scsi|virtio|efidisk|tpmstate)\d+$/;
+/** Config keys that carry snapshottable volumes: a VM's disks, a container's root and mount points. */
+const DISK_KEY = /^((ide|sata|scsi|virtio|efidisk|tpmstate|mp)\d+|rootfs)$/;
 /** Storage types whose snapshots can only be rolled back to the newest (ZFS local and over iSCSI). */
 const LATEST_ONLY_TYPES = new Set(['zfspool', 'zfs']);
 
-/** Storage ids of the VM's disks, CD-ROMs and passthrough devices left out. */
+/** Storage ids of the guest's volumes, CD-ROMs and passthrough devices left out. */
 export function diskStorages(config: Record<string, unknown>): string[] {
   const ids = new Set<string>();
   for (const [key, value] of Object.entries(config)) {
@@ -35,15 +35,16 @@ export class RollbackLatestOnly {
   private readonly cache = new Map<string, Entry>();
   constructor(private readonly client: ProxmoxClient, private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
 
-  async of(target: HypervisorTarget): Promise<boolean> {
-    const key = `${target.node}/${target.vmId}`;
+  /** `readConfig` reads the guest's config where it lives now, `node`. */
+  async of(target: HypervisorTarget, readConfig: () => Promise<Record<string, unknown>>, node: () => string): Promise<boolean> {
+    const key = `${guestTypeOf(target)}/${target.vmId}`;
     const hit = this.cache.get(key);
     if (hit && hit.expiresAt > this.now()) return hit.value;
-    const config = await this.client.get<Record<string, unknown>>(`${vmPath(target)}/config`);
+    const config = await readConfig();
     const used = diskStorages(config ?? {});
     let value = false;
     if (used.length > 0) {
-      const storages = await this.client.get<{ storage?: string; type?: string }[]>(`/nodes/${encodeURIComponent(target.node)}/storage`);
+      const storages = await this.client.get<{ storage?: string; type?: string }[]>(`${nodePath(node())}/storage`);
       value = (storages ?? []).some((s) => used.includes(s.storage ?? '') && LATEST_ONLY_TYPES.has(s.type ?? ''));
     }
     if (this.ttlMs > 0) this.cache.set(key, { value, expiresAt: this.now() + this.ttlMs });

@@ -68,6 +68,9 @@ const FAILURE_TEXT: Record<DriverErrorCode, string> = {
   timeout: 'got timeout',
   rejected: 'simulated failure',
   permission: 'permission denied',
+  guest_missing: "Configuration file 'nodes/node1/qemu-server/101.conf' does not exist",
+  stale_lock: 'VM is locked (snapshot-delete) and no task is running for it',
+  snapshot_incomplete: 'unable to rollback to incomplete snapshot (snapstate = prepare)',
 };
 
 /**
