@@ -6,6 +6,8 @@ export interface ReconcileSummary {
   vanished: number;
   unmanaged: number;
   stuck: number;
+  /** Snapshots the hypervisor has not finished (`snapstate`): never Current, shown to an admin as errors. */
+  incomplete: number;
   skipped?: 'busy' | 'unreachable';
 }
 
@@ -19,7 +21,7 @@ const ACTOR = { type: 'reconcile' as const, id: null };
  */
 export async function reconcileService(deps: DomainDeps, service: PanelService, prefix: string): Promise<ReconcileSummary> {
   const { repos } = deps;
-  const summary: ReconcileSummary = { serviceId: service.id, vanished: 0, unmanaged: 0, stuck: 0 };
+  const summary: ReconcileSummary = { serviceId: service.id, vanished: 0, unmanaged: 0, stuck: 0, incomplete: 0 };
   // Only records there before the check below are judged: a create committed after it is `creating`
   // with its task not started (a panel starting mid-rush), and would look vanished.
   const settled = new Set((await repos.snapshots.listForService(service.id)).map((r) => r.id));
@@ -33,6 +35,14 @@ export async function reconcileService(deps: DomainDeps, service: PanelService, 
   const onHypervisor = new Map(listed.map((s) => [s.name, s]));
   const rows = await repos.snapshots.listForService(service.id);
   for (const row of rows) {
+    const unfinished = onHypervisor.get(row.hvName)?.incomplete;
+    if (settled.has(row.id) && unfinished && row.status === 'active') {
+      if (await repos.snapshots.transition(row.id, 'active', { status: 'error', errorCode: 'snapshot_incomplete', errorMessage: `snapstate ${unfinished} on the hypervisor` })) {
+        summary.incomplete += 1;
+        await repos.audit.record({ actor: ACTOR, serviceId: service.id, snapshotId: row.id, snapshotName: row.name, action: 'reconcile.incomplete', result: 'ok', fromStatus: 'active', toStatus: 'error', code: 'snapshot_incomplete', details: { snapstate: unfinished } });
+      }
+      continue;
+    }
     if (!settled.has(row.id) || onHypervisor.has(row.hvName) || !['active', 'creating', 'restoring', 'deleting'].includes(row.status)) continue;
     // deleting + gone is simply a finished delete whose operation record was lost: drop the row.
     if (row.status === 'deleting') {
@@ -46,13 +56,22 @@ export async function reconcileService(deps: DomainDeps, service: PanelService, 
   const known = new Set(rows.map((r) => r.hvName));
   for (const snap of listed) {
     if (known.has(snap.name) || !snap.name.startsWith(`${prefix}-`)) continue;
+    // An unfinished one (a create of ours that died half way) is recorded as an error, not as something to adopt.
+    const status = snap.incomplete ? 'error' : 'unmanaged';
     const { id } = await repos.snapshots.insert({
-      serviceId: service.id, name: snap.name.slice(0, 64), description: snap.description, hvName: snap.name, status: 'unmanaged',
+      serviceId: service.id, name: snap.name.slice(0, 64), description: snap.description, hvName: snap.name, status,
       includeMemory: snap.withMemory, origin: 'adopted', scheduleId: null, createdBy: null,
     });
-    await repos.snapshots.update(id, { diskBytes: snap.diskBytes, memoryBytes: snap.memoryBytes });
-    summary.unmanaged += 1;
-    await repos.audit.record({ actor: ACTOR, serviceId: service.id, snapshotId: id, snapshotName: snap.name, action: 'reconcile.unmanaged', result: 'ok', toStatus: 'unmanaged' });
+    await repos.snapshots.update(id, {
+      diskBytes: snap.diskBytes, memoryBytes: snap.memoryBytes,
+      ...(snap.incomplete ? { errorCode: 'snapshot_incomplete', errorMessage: `snapstate ${snap.incomplete} on the hypervisor` } : {}),
+    });
+    if (snap.incomplete) summary.incomplete += 1;
+    else summary.unmanaged += 1;
+    await repos.audit.record({
+      actor: ACTOR, serviceId: service.id, snapshotId: id, snapshotName: snap.name, action: snap.incomplete ? 'reconcile.incomplete' : 'reconcile.unmanaged',
+      result: 'ok', toStatus: status, ...(snap.incomplete ? { code: 'snapshot_incomplete' } : {}),
+    });
   }
   return summary;
 }
