@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { DriverCapabilities } from '../drivers/contract.js';
+import { DriverError, type DriverCapabilities } from '../drivers/contract.js';
 import type { DomainDeps, ActionContext } from './deps.js';
 import { createSnapshot, type CreateInput, type CreateOptions } from './create-snapshot.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
@@ -70,14 +70,30 @@ export class SnapshotService {
     return { ...s, pinned };
   }
 
-  /** Renames or re-describes our record only; the hypervisor-side name never changes. */
+  /**
+   * Renames or re-describes our record; the hypervisor-side name never changes. A new description of
+   * a settled snapshot is also sent to a hypervisor that keeps descriptions, so both show the same.
+   */
   async edit(service: PanelService, id: number, input: { name?: unknown; description?: unknown }, ctx: ActionContext): Promise<Snapshot> {
     const s = await this.get(service, id);
     const name = normalizeSnapshotName(input.name);
     const description = normalizeDescription(input.description);
     await this.deps.repos.snapshots.update(s.id, { name, description });
-    await this.audit(ctx, service, 'snapshot.edit', 'ok', s, { details: { from: s.name, to: name } });
+    const hypervisor = description !== s.description && s.status === 'active' ? await this.pushDescription(service, s, description) : undefined;
+    await this.audit(ctx, service, 'snapshot.edit', 'ok', s, { details: { from: s.name, to: name, ...(hypervisor ? { hypervisor } : {}) } });
     return { ...s, name, description };
+  }
+
+  /** Best effort: the record is what the panel shows, so a busy or unreachable hypervisor fails nothing. */
+  private async pushDescription(service: PanelService, s: Snapshot, description: string | null): Promise<string | undefined> {
+    try {
+      const driver = this.deps.driver(service.target.driver);
+      if (!driver.updateDescription) return undefined;
+      await driver.updateDescription(service.target, s.hvName, description);
+      return 'updated';
+    } catch (err) {
+      return err instanceof DriverError ? `driver_${err.code}` : 'failed';
+    }
   }
 
   /**

@@ -119,4 +119,18 @@ describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind)
     expect(pve.vm.snapshots.has(s.hvName)).toBe(false);
     expect(pve.fake.requests.filter((r) => r.method === 'DELETE').at(-1)!.params).toEqual({ force: '1' });
   });
+
+  it('an edited description reaches Proxmox; a hypervisor out of reach fails nothing and is audited', async () => {
+    await setup();
+    const s = await active('described');
+    await fx.mod.snapshots.edit(SERVICE, s.id, { name: 'described', description: 'after the kernel update' }, CTX);
+    expect(pve.vm.snapshots.get(s.hvName)!.description).toBe('after the kernel update');
+    expect(pve.calls()).toContain(`PUT /nodes/pve1/qemu/100/snapshot/${s.hvName}/config`);
+    pve.fake.failHttp({ method: 'PUT', path: /\/config$/, status: 595, message: 'Connection refused' });
+    const edited = await fx.mod.snapshots.edit(SERVICE, s.id, { name: 'described', description: 'second try' }, CTX);
+    expect(edited.description).toBe('second try');
+    expect(pve.vm.snapshots.get(s.hvName)!.description).toBe('after the kernel update');
+    const audits = await handle.db('snapshot_audit_events').where({ action: 'snapshot.edit' }).orderBy('id');
+    expect(audits.map((a) => JSON.parse(a.details).hypervisor)).toEqual(['updated', 'driver_unreachable']);
+  });
 });
