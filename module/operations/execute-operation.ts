@@ -161,8 +161,9 @@ async function fail(deps: DomainDeps, op: Operation, s: Snapshot, error: DriverE
   const { repos } = deps;
   const code = `driver_${error.code}`;
   // A create that fails cleanly occupies nothing; one that timed out may have left something behind.
+  // A refused restore leaves the snapshot usable, unless the hypervisor says it never was complete.
   const to = op.kind === 'create' ? (error.code === 'timeout' ? 'error' : 'failed')
-    : op.kind === 'restore' ? (error.code === 'timeout' ? 'error' : 'active')
+    : op.kind === 'restore' ? (error.code === 'timeout' || error.code === 'snapshot_incomplete' ? 'error' : 'active')
       : 'error';
   await deps.transaction(async (trx) => {
     await repos.snapshots.transition(s.id, s.status, { status: to, errorCode: code, errorMessage: error.detail.slice(0, 1000) }, trx);

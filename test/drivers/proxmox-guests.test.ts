@@ -107,6 +107,16 @@ describe('proxmox driver: guests that move, vanish, stay locked or are half done
       expect(env.fx.vm.snapshots.size).toBe(0);
     });
 
+    it('a lock whose task ended just before the check was not stale: still locked (retried)', async () => {
+      env.fx.fake.cluster.taskDurationMs = 60;
+      await env.d.create(TARGET, { name: 'psnap-first', description: null, includeMemory: false });
+      const second = await env.d.create(TARGET, { name: 'psnap-second', description: null, includeMemory: false });
+      await new Promise((r) => setTimeout(r, 150));
+      const state = await env.d.taskStatus(TARGET, second);
+      expect(state.state === 'failed' && [state.error.code, state.error.detail]).toEqual(['locked', 'VM is locked (snapshot)']);
+      expect(env.fx.calls()).toEqual(expect.arrayContaining(['GET /nodes/pve1/tasks', 'GET /nodes/pve1/qemu/100/config']));
+    });
+
     it('a lock held by a running task stays locked (wait), for containers too', async () => {
       env.fx.fake.cluster.taskDurationMs = 300;
       await env.d.create(TARGET, { name: 'psnap-first', description: null, includeMemory: false });

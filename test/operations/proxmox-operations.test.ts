@@ -85,6 +85,16 @@ describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind)
     expect((await fx.mod.reconcile())[0]).toMatchObject({ incomplete: 0 });
   });
 
+  it('an unfinished snapshot cannot be restored and is no longer shown as usable', async () => {
+    await setup();
+    const s = await active('half made');
+    pve.vm.snapshots.get(s.hvName)!.snapstate = 'prepare';
+    await fx.mod.snapshots.restore(SERVICE, s.id, { typedServiceName: SERVICE.name, safetySnapshot: false, startAfter: false }, CTX);
+    expect(await settledOp(s.id)).toMatchObject({ kind: 'restore', status: 'failed', error_code: 'driver_snapshot_incomplete' });
+    expect(await row(s.id)).toMatchObject({ status: 'error', error_code: 'driver_snapshot_incomplete' });
+    expect(pve.calls().some((c) => c.endsWith('/rollback'))).toBe(false);
+  });
+
   it('a retried create is not "already done" by a half-made snapshot; the stale lock it meets is named for the admin', async () => {
     await setup();
     // The create dies half way: the snapshot stays in `prepare` and the VM keeps the `snapshot` lock.

@@ -133,7 +133,7 @@ export class ProxmoxDriver implements SnapshotDriver {
 
   /** A lock no running task holds will not go away by waiting: say so, with what clears it. */
   private unlessStale(error: DriverError, target: HypervisorTarget, node: string): Promise<DriverError> {
-    return staleLock(this.client, error, { node, vmid: target.vmId, type: guestTypeOf(target) });
+    return staleLock(this.client, error, { node, vmid: target.vmId, type: guestTypeOf(target), configPath: `${guestPath(target, node)}/config` });
   }
 
   /** Calls `fn` with the guest's API path; a node that does not have the guest sends us to the one that does. */

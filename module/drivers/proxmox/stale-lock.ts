@@ -18,17 +18,19 @@ interface PveTask {
  * `locked` (wait). Other locks (backup, migrate, suspended) are left as they are: they have owners
  * or mean something else.
  */
-export async function staleLock(client: ProxmoxClient, error: DriverError, at: { node: string; vmid: string; type: GuestType }): Promise<DriverError> {
+export async function staleLock(client: ProxmoxClient, error: DriverError, at: { node: string; vmid: string; type: GuestType; configPath: string }): Promise<DriverError> {
   const lock = error.code === 'locked' ? LOCKED.exec(error.detail)?.[1] : undefined;
   if (!lock || !SNAPSHOT_LOCKS.has(lock)) return error;
-  let tasks: PveTask[];
   try {
     // Lists only tasks the token may see: its own, or all with Sys.Audit on the node.
-    tasks = (await client.get<PveTask[]>(`${nodePath(at.node)}/tasks`, { vmid: at.vmid, source: 'active' })) ?? [];
+    const tasks = (await client.get<PveTask[]>(`${nodePath(at.node)}/tasks`, { vmid: at.vmid, source: 'active' })) ?? [];
+    if (tasks.some((t) => t.id === at.vmid && t.status === 'RUNNING')) return error;
+    // Read after the task list: a lock that is gone now belonged to a task that has just ended.
+    const config = await client.get<{ lock?: string }>(at.configPath);
+    if (config?.lock !== lock) return error;
   } catch {
     return error; // cannot tell: treat it as busy, as before
   }
-  if (tasks.some((t) => t.id === at.vmid && t.status === 'RUNNING')) return error;
   const { noun, cli } = guestWords(at.type);
   return new DriverError('stale_lock', `${noun} ${at.vmid} on node ${at.node} is locked (${lock}) and no task is running for it: `
     + `an earlier snapshot task was interrupted. Check the guest's snapshots, then run '${cli} unlock ${at.vmid}' on ${at.node}; `

@@ -101,7 +101,10 @@ export class FakePve {
     if (path.endsWith('/tasks')) return p.source === 'active' ? c.tasks.active(at.node!, p.vmid) : [];
     const [node, vmid, name] = [at.node!, at.vmid!, at.snapname];
     const type = at.type === 'lxc' || path.includes('/lxc/') ? 'lxc' : 'qemu';
-    if (method === 'GET' && path.endsWith('/config')) return { ...c.guest(node, type, vmid).config, digest: 'fakedigest' };
+    if (method === 'GET' && path.endsWith('/config')) {
+      const g = c.guest(node, type, vmid);
+      return { ...g.config, ...(g.lock ? { lock: g.lock } : {}), digest: 'fakedigest' };
+    }
     if (method === 'GET') return this.snapshotList(c.guest(node, type, vmid));
     if (method === 'PUT') return c.updateDescription(node, type, vmid, name!, p.description);
     if (method === 'DELETE') return c.deleteSnapshot(node, type, vmid, name!, isTrue(p.force));
