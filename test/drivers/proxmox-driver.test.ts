@@ -264,7 +264,7 @@ describe('proxmox driver against the fake API', () => {
       const asked = fx.fake.requests.length;
       expect(await d.capabilities({ ...TARGET, vmId: '102' })).toEqual({ memory: true, rollbackOnlyLatest: true });
       expect(fx.fake.requests.length).toBe(asked);
-      expect(fx.calls()).toEqual(expect.arrayContaining(['GET /nodes/pve1/qemu/102/config', 'GET /nodes/pve1/storage']));
+      expect(fx.calls()).toEqual(expect.arrayContaining(['GET /nodes/pve1/qemu/102/config', 'GET /storage']));
     });
 
     it('without caching, a changed disk layout shows at once', async () => {

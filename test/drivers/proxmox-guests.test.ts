@@ -129,6 +129,18 @@ describe('proxmox driver: guests that move, vanish, stay locked or are half done
     });
   });
 
+  it('rollbackOnlyLatest: ZFS and snapshot-as-volume-chain storages (VM disks, container rootfs and mount points)', async () => {
+    const c = env.fx.fake.cluster;
+    c.addVm('pve1', '101', { scsi0: 'san-chain:vm-DISK-disk-0.qcow2,size=8G' });
+    c.addVm('pve1', '102', { scsi0: 'san-lvm:vm-DISK-disk-0,size=8G' });
+    c.addContainer('pve1', '201', { rootfs: 'local-lvm:vm-DISK-disk-0,size=8G', mp0: 'nfs-chain:201/vm-201-disk-1.raw,mp=/srv,size=8G' });
+    c.addContainer('pve1', '202', { rootfs: 'local-zfs:subvol-DISK-disk-0,size=8G' });
+    const latestOnly = async (vmId: string, guestType?: 'lxc') => (await env.d.capabilities({ ...TARGET, vmId, ...(guestType ? { guestType } : {}) })).rollbackOnlyLatest;
+    expect([await latestOnly('100'), await latestOnly('101'), await latestOnly('102'), await latestOnly('201', 'lxc'), await latestOnly('202', 'lxc')])
+      .toEqual([false, true, false, true, true]);
+    expect(await env.d.capabilities({ ...TARGET, vmId: '201', guestType: 'lxc' })).toEqual({ memory: false, rollbackOnlyLatest: true });
+  });
+
   describe('names, descriptions, proxies, options', () => {
     it('names seen on the hypervisor round-trip unchanged; only the reserved names of the guest type are mapped', async () => {
       for (const n of ['vzdump', 'Current', 'PSNAP-Upper']) env.fx.vm.snapshots.set(n, { name: n, description: '', snaptime: 1_700_000_000, vmstate: 0 });

@@ -95,6 +95,17 @@ describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind)
     expect(pve.calls().some((c) => c.endsWith('/rollback'))).toBe(false);
   });
 
+  it('a guest on a snapshot-as-volume-chain storage restores only its newest snapshot', async () => {
+    await setup();
+    pve.vm.config.scsi0 = 'san-chain:vm-100-disk-0.qcow2,size=32G';
+    const older = await active('older');
+    await active('newer');
+    const err = await fx.mod.snapshots.restore(SERVICE, older.id, { typedServiceName: SERVICE.name, safetySnapshot: false }, CTX).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('restore_only_latest');
+    expect(pve.calls().some((c) => c.endsWith('/rollback'))).toBe(false);
+    expect(await row(older.id)).toMatchObject({ status: 'active' });
+  });
+
   it('a retried create is not "already done" by a half-made snapshot; the stale lock it meets is named for the admin', async () => {
     await setup();
     // The create dies half way: the snapshot stays in `prepare` and the VM keeps the `snapshot` lock.

@@ -48,7 +48,7 @@ export class ProxmoxDriver implements SnapshotDriver {
 
   async capabilities(target: HypervisorTarget): Promise<DriverCapabilities> {
     const readConfig = () => this.onGuest(target, (path) => this.client.get<Record<string, unknown>>(`${path}/config`));
-    const rollbackOnlyLatest = await this.guard(() => this.latestOnly.of(target, readConfig, () => this.locator.nodeOf(target)));
+    const rollbackOnlyLatest = await this.guard(() => this.latestOnly.of(target, readConfig));
     // Containers have no RAM state to save.
     return { memory: this.memoryAllowed(target), rollbackOnlyLatest };
   }

@@ -35,13 +35,17 @@ export interface FakeGuest {
 /** Most tests use VMs; the name stays. */
 export type FakeVm = FakeGuest;
 
-export const STORAGES = [
+/** The storage configuration (GET /storage); the node's status list shows only storage and type. */
+export const STORAGES: { storage: string; type: string; 'snapshot-as-volume-chain'?: 1 }[] = [
   { storage: 'local', type: 'dir' },
   { storage: 'local-lvm', type: 'lvmthin' },
   { storage: 'local-zfs', type: 'zfspool' },
   { storage: 'san-lvm', type: 'lvm' },
+  // PVE 9: qcow2 volume chains on thick LVM and file storages; rollback only to the newest snapshot.
+  { storage: 'san-chain', type: 'lvm', 'snapshot-as-volume-chain': 1 },
+  { storage: 'nfs-chain', type: 'nfs', 'snapshot-as-volume-chain': 1 },
 ];
-const NO_SNAPSHOTS = new Set(['lvm']);
+const storageOf = (volume: string) => STORAGES.find((s) => s.storage === volume.split(':')[0]);
 const DISK_KEY = /^(scsi|virtio|sata|ide|rootfs|mp)\d*$/;
 
 export class FakeCluster {
@@ -97,7 +101,7 @@ export class FakeCluster {
     return this.task(node, type, vmid, type === 'qemu' ? 'qmsnapshot' : 'vzsnapshot', (guest) => {
       g = guest;
       const refused = this.lockError(g) ?? (g.snapshots.has(name) ? `snapshot name '${name}' already used` : null)
-        ?? (this.diskStorageTypes(g).some((t) => NO_SNAPSHOTS.has(t)) ? 'snapshot feature is not available' : null);
+        ?? (this.volumes(g).some((v) => storageOf(v)?.type === 'lvm' && !storageOf(v)?.['snapshot-as-volume-chain']) ? 'snapshot feature is not available' : null);
       if (refused) return refused;
       g.lock = 'snapshot';
       g.snapshots.set(name, {
@@ -150,9 +154,9 @@ export class FakeCluster {
       if (target.snapstate) return `unable to rollback to incomplete snapshot (snapstate = ${target.snapstate})`;
       const locked = this.lockError(g);
       if (locked) return locked;
-      const zfs = Object.values(g.config).find((v) => v.startsWith('local-zfs:'));
+      const latestOnly = this.volumes(g).find((v) => storageOf(v)?.type === 'zfspool' || storageOf(v)?.['snapshot-as-volume-chain']);
       const newer = [...g.snapshots.values()].some((s) => (s.snaptime ?? 0) > (target.snaptime ?? 0) || s.parent === name);
-      if (zfs && newer) return `can't rollback, '${name}' is not most recent snapshot on '${zfs.split(',')[0]}'`;
+      if (latestOnly && newer) return `can't rollback, '${name}' is not most recent snapshot on '${latestOnly.split(',')[0]}'`;
       g.lock = 'rollback';
       return null;
     }, () => {
@@ -206,10 +210,8 @@ export class FakeCluster {
     return g;
   }
 
-  private diskStorageTypes(g: FakeGuest): string[] {
-    return Object.entries(g.config)
-      .filter(([k, v]) => DISK_KEY.test(k) && !v.includes('media=cdrom'))
-      .map(([, v]) => STORAGES.find((s) => s.storage === v.split(':')[0])?.type ?? 'unknown');
+  private volumes(g: FakeGuest): string[] {
+    return Object.entries(g.config).filter(([k, v]) => DISK_KEY.test(k) && !v.includes('media=cdrom')).map(([, v]) => v);
   }
 }
 

@@ -90,7 +90,8 @@ export class FakePve {
     const c = this.cluster;
     const at = verifyRequest(method, path, p);
     if (path === '/cluster/resources') return p.type === undefined || p.type === 'vm' ? c.resources() : [];
-    if (path.endsWith('/storage')) return STORAGES.map((s) => ({ ...s, active: 1, enabled: 1 }));
+    if (path === '/storage') return STORAGES.filter((s) => !p.type || s.type === p.type).map((s) => ({ ...s, content: 'images,rootdir', digest: 'fakedigest' }));
+    if (path.endsWith('/storage')) return STORAGES.map((s) => ({ storage: s.storage, type: s.type, active: 1, enabled: 1 }));
     if (at.upid !== undefined) {
       try {
         return c.tasks.status(at.node!, at.upid);

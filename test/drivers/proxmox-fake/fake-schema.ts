@@ -2,7 +2,8 @@
  * Parameter verification as pveproxy does it before any handler runs: every endpoint the driver uses
  * with its parameters (`additionalProperties => 0`), formats and the per-parameter error texts of
  * PVE::JSONSchema. Followed: qemu-server e6352be6 (9.2.6), pve-container 94f55852, pve-manager
- * 14a22df3 (PVE/API2/Cluster.pm resources, PVE/API2/Tasks.pm), pve-guest-common 4a8f6cbf.
+ * 14a22df3 (PVE/API2/Cluster.pm resources, PVE/API2/Tasks.pm), pve-guest-common 4a8f6cbf, pve-storage
+ * 0c56bad8 (9.1.7: API2/Storage/Config.pm index).
  */
 import { PveError } from './fake-cluster.js';
 
@@ -38,6 +39,10 @@ const PATH_PARAMS: Record<string, Check> = { node, vmid, snapname, upid: text, t
 
 const ENDPOINTS: Endpoint[] = [
   { method: 'GET', path: '/cluster/resources', params: { type: oneOf('vm', 'storage', 'node', 'sdn') } },
+  {
+    method: 'GET', path: '/storage',
+    params: { type: oneOf('btrfs', 'cephfs', 'cifs', 'dir', 'esxi', 'iscsi', 'iscsidirect', 'lvm', 'lvmthin', 'nfs', 'pbs', 'rbd', 'zfs', 'zfspool') },
+  },
   { method: 'GET', path: '/nodes/{node}/storage', params: { content: text, enabled: bool, format: bool, storage: text, target: node } },
   {
     method: 'GET', path: '/nodes/{node}/tasks',
