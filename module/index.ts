@@ -6,6 +6,7 @@ import pino from 'pino';
 import { migrationConfig } from '../migrations/index.js';
 import { validateOptions, type SnapshotModuleOptions } from './config/options.js';
 import { AdminQueries } from './db/admin-queries.js';
+import { driverReports } from './drivers/driver-reports.js';
 import { AuditRepo } from './db/audit-repo.js';
 import { LimitsRepo } from './db/limits-repo.js';
 import { OperationsRepo } from './db/operations-repo.js';
@@ -53,7 +54,7 @@ import { onScheduledCreateSettled, recordMissed, runSchedule, type ScheduleRunDe
 export type { SnapshotModuleOptions, SnapshotModuleConfigInput } from './config/options.js';
 export type { PanelAdapter, PanelNotification, LayoutContext } from './config/panel-adapter.js';
 export type { Actor, PanelService, Snapshot } from './domain/types.js';
-export type { SnapshotDriver, HypervisorTarget, DriverCapabilities, DriverNotice } from './drivers/contract.js';
+export type { SnapshotDriver, HypervisorTarget, DriverCapabilities, DriverNotice, MissingAccess } from './drivers/contract.js';
 export { DriverError } from './drivers/contract.js';
 export { simulatedDriver } from './drivers/simulated/simulated-driver.js';
 export { proxmoxDriver, type ProxmoxDriverOptions } from './drivers/proxmox/proxmox-driver.js';
@@ -106,17 +107,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
     wake: (serviceId) => runner?.wake(serviceId),
     namePrefix: config.namePrefix,
   };
-  for (const [name, driver] of Object.entries(drivers)) {
-    // A guest found on another node than its service names: the call followed it; an admin should know
-    // the panel's record is stale (a live migration or an HA failover).
-    driver.onNotice?.((n) => {
-      logger.warn({ driver: name, vmId: n.target.vmId, from: n.from, to: n.to }, 'guest found on another node than its service target names');
-      void repos.audit.record({
-        actor: { type: 'system' }, serviceId: null, action: `driver.${n.code}`, result: 'ok',
-        details: { driver: name, vmId: n.target.vmId, guestType: n.target.guestType ?? 'qemu', from: n.from, to: n.to },
-      }).catch((err: unknown) => logger.error({ err }, 'could not record a driver notice'));
-    });
-  }
+  const reports = driverReports(drivers, repos.audit, logger);
   let scheduler: AgendaScheduler | null = null;
   const ctx: ModuleContext = {
     deps, snapshots: new SnapshotService(deps), lifecycle: new LifecycleService(deps, () => scheduler), panel, config, i18n, logger,
@@ -205,6 +196,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions) {
      * schedules on Agenda, whose jobs live in the module's `snapshot_jobs` table. Call after migrate().
      */
     async start(): Promise<void> {
+      void reports.checkAccess();
       const workerName = `snapshots-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
       if (!runner) {
         const backend = new KnexBackend({ db });

@@ -88,6 +88,15 @@ export interface SnapshotDriver {
   updateDescription?(target: HypervisorTarget, name: string, description: string | null): Promise<void>;
   /** Registers a listener for notices: things an admin should know that fail nothing. */
   onNotice?(listener: (notice: DriverNotice) => void): void;
+  /** What the driver's credentials lack for its calls (checked when the module starts). */
+  checkAccess?(): Promise<MissingAccess[]>;
+}
+
+/** A privilege the hypervisor credentials lack, where it is needed and for what. */
+export interface MissingAccess {
+  privilege: string;
+  path: string;
+  neededFor: string;
 }
 
 /** The guest was found on another node than its target names (a migration or an HA failover). */

@@ -141,6 +141,17 @@ describe('proxmox driver: guests that move, vanish, stay locked or are half done
     expect(await env.d.capabilities({ ...TARGET, vmId: '201', guestType: 'lxc' })).toEqual({ memory: false, rollbackOnlyLatest: true });
   });
 
+  it('checkAccess names each privilege the token lacks; ACLs narrowed to guests or pools count', async () => {
+    expect(await env.d.checkAccess()).toEqual([]);
+    env.fx.fake.permissions = {
+      '/vms/100': { 'VM.Audit': 1, 'VM.Snapshot': 1 }, '/pool/customers': { 'VM.Snapshot.Rollback': 1 }, '/storage/local-zfs': { 'Datastore.Audit': 1 },
+    };
+    const missing = await env.d.checkAccess();
+    expect(missing.map((m) => [m.privilege, m.path])).toEqual([['VM.PowerMgmt', '/vms'], ['Sys.Audit', '/nodes']]);
+    expect(missing[0]!.neededFor).toMatch(/start afterwards/);
+    expect(env.fx.calls()).toEqual(['GET /access/permissions', 'GET /access/permissions']);
+  });
+
   describe('names, descriptions, proxies, options', () => {
     it('names seen on the hypervisor round-trip unchanged; only the reserved names of the guest type are mapped', async () => {
       for (const n of ['vzdump', 'Current', 'PSNAP-Upper']) env.fx.vm.snapshots.set(n, { name: n, description: '', snaptime: 1_700_000_000, vmstate: 0 });

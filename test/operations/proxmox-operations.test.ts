@@ -154,4 +154,15 @@ describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind)
     const audits = await handle.db('snapshot_audit_events').where({ action: 'snapshot.edit' }).orderBy('id');
     expect(audits.map((a) => JSON.parse(a.details).hypervisor)).toEqual(['updated', 'driver_unreachable']);
   });
+
+  it('at start the module checks the token and audits what it lacks', async () => {
+    handle = await migratedDatabase(kind);
+    pve = await fakeProxmox();
+    delete pve.fake.permissions['/vms']!['VM.PowerMgmt'];
+    fx = await moduleFixture(handle.db, { services: [SERVICE], driver: pve.driver() });
+    await fx.mod.start();
+    await waitFor(async () => (await handle.db('snapshot_audit_events').where({ action: 'driver.access_missing' })).length > 0, 15_000, 'audited');
+    const [event] = await handle.db('snapshot_audit_events').where({ action: 'driver.access_missing' });
+    expect(JSON.parse(event.details).missing.map((m: { privilege: string }) => m.privilege)).toEqual(['VM.PowerMgmt']);
+  });
 });

@@ -1,7 +1,8 @@
 import {
   DriverError, type CreateSnapshotInput, type DriverCapabilities, type DriverNotice, type DriverTaskRef, type HypervisorSnapshot,
-  type HypervisorTarget, type SnapshotDriver, type TaskState,
+  type HypervisorTarget, type MissingAccess, type SnapshotDriver, type TaskState,
 } from '../contract.js';
+import { missingAccess } from './access-check.js';
 import { RollbackLatestOnly } from './capabilities.js';
 import { toDriverError } from './errors.js';
 import { GuestLocator } from './guest-location.js';
@@ -44,6 +45,10 @@ export class ProxmoxDriver implements SnapshotDriver {
 
   onNotice(listener: (notice: DriverNotice) => void): void {
     this.locator.onNotice(listener);
+  }
+
+  checkAccess(): Promise<MissingAccess[]> {
+    return this.guard(() => missingAccess(this.client));
   }
 
   async capabilities(target: HypervisorTarget): Promise<DriverCapabilities> {

@@ -35,6 +35,12 @@ export class FakePve {
   readonly tokenSecret = 'f3c1a1f0-3a2b-4c5d-9e8f-0123456789ab';
   readonly cluster = new FakeCluster(this.tokenId);
   readonly requests: RecordedRequest[] = [];
+  /** The token's effective permissions, path → privilege → propagate (what /access/permissions returns). */
+  permissions: Record<string, Record<string, number>> = {
+    '/vms': { 'VM.Audit': 1, 'VM.Snapshot': 1, 'VM.Snapshot.Rollback': 1, 'VM.PowerMgmt': 1 },
+    '/storage': { 'Datastore.Audit': 1 },
+    '/nodes': { 'Sys.Audit': 1 },
+  };
   private readonly httpKnobs: HttpKnob[] = [];
   private readonly stalled = new Set<ServerResponse>();
   private server: Server | null = null;
@@ -89,6 +95,10 @@ export class FakePve {
   private route(method: string, path: string, p: Record<string, string>): unknown {
     const c = this.cluster;
     const at = verifyRequest(method, path, p);
+    if (path === '/access/permissions') {
+      if (p.path === undefined) return this.permissions;
+      return this.permissions[p.path] ? { [p.path]: this.permissions[p.path] } : {};
+    }
     if (path === '/cluster/resources') return p.type === undefined || p.type === 'vm' ? c.resources() : [];
     if (path === '/storage') return STORAGES.filter((s) => !p.type || s.type === p.type).map((s) => ({ ...s, content: 'images,rootdir', digest: 'fakedigest' }));
     if (path.endsWith('/storage')) return STORAGES.map((s) => ({ storage: s.storage, type: s.type, active: 1, enabled: 1 }));

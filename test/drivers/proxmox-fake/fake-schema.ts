@@ -3,7 +3,7 @@
  * with its parameters (`additionalProperties => 0`), formats and the per-parameter error texts of
  * PVE::JSONSchema. Followed: qemu-server e6352be6 (9.2.6), pve-container 94f55852, pve-manager
  * 14a22df3 (PVE/API2/Cluster.pm resources, PVE/API2/Tasks.pm), pve-guest-common 4a8f6cbf, pve-storage
- * 0c56bad8 (9.1.7: API2/Storage/Config.pm index).
+ * 0c56bad8 (9.1.7: API2/Storage/Config.pm index), pve-access-control 5ccd07d9 (9.1.1: /access/permissions).
  */
 import { PveError } from './fake-cluster.js';
 
@@ -38,6 +38,7 @@ interface Endpoint {
 const PATH_PARAMS: Record<string, Check> = { node, vmid, snapname, upid: text, type: oneOf('qemu', 'lxc') };
 
 const ENDPOINTS: Endpoint[] = [
+  { method: 'GET', path: '/access/permissions', params: { userid: (v) => (/^[^\s:/]+@[A-Za-z][A-Za-z0-9._-]+(![A-Za-z][A-Za-z0-9._-]+)?$/.test(v) ? null : `value does not match the regex pattern`), path: text } },
   { method: 'GET', path: '/cluster/resources', params: { type: oneOf('vm', 'storage', 'node', 'sdn') } },
   {
     method: 'GET', path: '/storage',
