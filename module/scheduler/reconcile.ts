@@ -1,5 +1,6 @@
 import type { DomainDeps } from '../domain/deps.js';
-import type { PanelService } from '../domain/types.js';
+import { DriverError } from '../drivers/contract.js';
+import type { PanelService, Snapshot } from '../domain/types.js';
 
 export interface ReconcileSummary {
   serviceId: string;
@@ -8,7 +9,11 @@ export interface ReconcileSummary {
   stuck: number;
   /** Snapshots the hypervisor has not finished (`snapstate`): never Current, shown to an admin as errors. */
   incomplete: number;
-  skipped?: 'busy' | 'unreachable';
+  /**
+   * busy: operations in flight; unreachable: no list; guest_missing: the guest is on no node;
+   * implausible: every snapshot of the service would have vanished at once (see below).
+   */
+  skipped?: 'busy' | 'unreachable' | 'guest_missing' | 'implausible';
 }
 
 const ACTOR = { type: 'reconcile' as const, id: null };
@@ -29,11 +34,16 @@ export async function reconcileService(deps: DomainDeps, service: PanelService, 
   let listed;
   try {
     listed = await deps.driver(service.target.driver).list(service.target);
-  } catch {
-    return { ...summary, skipped: 'unreachable' };
+  } catch (err) {
+    // A guest that is gone says nothing about its snapshots: its records stay for an admin.
+    return { ...summary, skipped: err instanceof DriverError && err.code === 'guest_missing' ? 'guest_missing' : 'unreachable' };
   }
   const onHypervisor = new Map(listed.map((s) => [s.name, s]));
   const rows = await repos.snapshots.listForService(service.id);
+  if (implausible(rows.filter((r) => settled.has(r.id)), onHypervisor)) {
+    await repos.audit.record({ actor: ACTOR, serviceId: service.id, action: 'reconcile.implausible', result: 'refused', details: { listed: listed.length, records: rows.length } });
+    return { ...summary, skipped: 'implausible' };
+  }
   for (const row of rows) {
     const unfinished = onHypervisor.get(row.hvName)?.incomplete;
     if (settled.has(row.id) && unfinished && row.status === 'active') {
@@ -74,6 +84,18 @@ export async function reconcileService(deps: DomainDeps, service: PanelService, 
     });
   }
   return summary;
+}
+
+/**
+ * Every usable record of a service missing at once (two or more, none left) is what a target pointing
+ * at the wrong guest, a recreated guest or a restored config looks like, far more often than a
+ * customer's snapshots all deleted by hand. Judging them all vanished would put every snapshot in
+ * error; reconcile leaves them and audits the refusal for an admin instead. One record gone, or some
+ * of several, is still judged.
+ */
+function implausible(rows: Snapshot[], onHypervisor: Map<string, unknown>): boolean {
+  const usable = rows.filter((r) => r.status === 'active' || r.status === 'restoring');
+  return usable.length >= 2 && usable.every((r) => !onHypervisor.has(r.hvName));
 }
 
 /**

@@ -165,4 +165,21 @@ describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind)
     const [event] = await handle.db('snapshot_audit_events').where({ action: 'driver.access_missing' });
     expect(JSON.parse(event.details).missing.map((m: { privilege: string }) => m.privilege)).toEqual(['VM.PowerMgmt']);
   });
+
+  it('reconcile never judges snapshots of a missing guest, nor all of a service at once', async () => {
+    await setup();
+    const a = await active('first');
+    const b = await active('second');
+    pve.fake.cluster.migrate('100', 'pve9');
+    pve.fake.cluster.guests.delete('100');
+    expect((await fx.mod.reconcile())[0]).toMatchObject({ skipped: 'guest_missing', vanished: 0 });
+    pve.fake.cluster.addVm('pve1', '100'); // a new guest with the old id: none of the snapshots
+    expect((await fx.mod.reconcile())[0]).toMatchObject({ skipped: 'implausible', vanished: 0 });
+    for (const s of [a, b]) expect(await row(s.id)).toMatchObject({ status: 'active' });
+    expect(await handle.db('snapshot_audit_events').where({ action: 'reconcile.implausible', result: 'refused' })).toHaveLength(1);
+    // One of several gone is still judged.
+    pve.fake.cluster.guests.get('100')!.snapshots.set(a.hvName, { name: a.hvName, description: '', snaptime: 1_700_000_000, vmstate: 0 });
+    expect((await fx.mod.reconcile())[0]).toMatchObject({ vanished: 1 });
+    expect(await row(b.id)).toMatchObject({ status: 'error', error_code: 'snapshot_vanished' });
+  });
 });
