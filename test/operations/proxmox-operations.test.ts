@@ -182,4 +182,21 @@ describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind)
     expect((await fx.mod.reconcile())[0]).toMatchObject({ vanished: 1 });
     expect(await row(b.id)).toMatchObject({ status: 'error', error_code: 'snapshot_vanished' });
   });
+
+  it('a container service: operations keep the guest type and use the /lxc/ endpoints', async () => {
+    handle = await migratedDatabase(kind);
+    pve = await fakeProxmox();
+    pve.fake.cluster.taskDurationMs = 5;
+    const ct = pve.fake.cluster.addContainer('pve1', '200');
+    const service = makeService({ target: { driver: 'simulated', node: 'pve1', vmId: '200', guestType: 'lxc' } });
+    fx = await moduleFixture(handle.db, { services: [service], driver: pve.driver() });
+    await fx.mod.start();
+    const s = await fx.mod.snapshots.create(service, { name: 'container' }, CTX);
+    await waitFor(async () => (await row(s.id))?.status === 'active', 15_000, 'active');
+    expect(ct.snapshots.has(s.hvName)).toBe(true);
+    await fx.mod.snapshots.delete(service, s.id, { confirm: true }, CTX);
+    await waitFor(async () => (await row(s.id)) === undefined, 15_000, 'deleted');
+    expect(pve.calls()).toEqual(expect.arrayContaining(['POST /nodes/pve1/lxc/200/snapshot', `DELETE /nodes/pve1/lxc/200/snapshot/${s.hvName}`]));
+    expect(pve.calls().some((c) => c.includes('/qemu/'))).toBe(false);
+  });
 });
