@@ -137,7 +137,8 @@ export class ProxmoxDriver implements SnapshotDriver {
   }
 
   /** A lock no running task holds will not go away by waiting: say so, with what clears it. */
-  private unlessStale(error: DriverError, target: HypervisorTarget, node: string): Promise<DriverError> {
+  private async unlessStale(error: DriverError, target: HypervisorTarget, node: string): Promise<DriverError> {
+    if (error.code !== 'locked') return error;
     return staleLock(this.client, error, { node, vmid: target.vmId, type: guestTypeOf(target), configPath: `${guestPath(target, node)}/config` });
   }
 
