@@ -5,6 +5,7 @@
  * snapshot_delete, snapshot_rollback at 4a8f6cbf), qemu-server 9.2.6 (e6352be6) and pve-container
  * (94f55852), since the driver classifies by those words.
  */
+import { storageOf } from './fake-storages.js';
 import { FakeTasks, type TaskType } from './fake-tasks.js';
 
 export type GuestType = 'qemu' | 'lxc';
@@ -35,17 +36,6 @@ export interface FakeGuest {
 /** Most tests use VMs; the name stays. */
 export type FakeVm = FakeGuest;
 
-/** The storage configuration (GET /storage); the node's status list shows only storage and type. */
-export const STORAGES: { storage: string; type: string; 'snapshot-as-volume-chain'?: 1 }[] = [
-  { storage: 'local', type: 'dir' },
-  { storage: 'local-lvm', type: 'lvmthin' },
-  { storage: 'local-zfs', type: 'zfspool' },
-  { storage: 'san-lvm', type: 'lvm' },
-  // PVE 9: qcow2 volume chains on thick LVM and file storages; rollback only to the newest snapshot.
-  { storage: 'san-chain', type: 'lvm', 'snapshot-as-volume-chain': 1 },
-  { storage: 'nfs-chain', type: 'nfs', 'snapshot-as-volume-chain': 1 },
-];
-const storageOf = (volume: string) => STORAGES.find((s) => s.storage === volume.split(':')[0]);
 const DISK_KEY = /^(scsi|virtio|sata|ide|rootfs|mp)\d*$/;
 
 export class FakeCluster {

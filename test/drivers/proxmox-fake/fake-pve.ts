@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { testCerts } from './certs.js';
-import { FakeCluster, PveError, STORAGES, type FakeGuest } from './fake-cluster.js';
+import { FakeCluster, PveError, type FakeGuest } from './fake-cluster.js';
+import { STORAGES } from './fake-storages.js';
 import { verifyRequest } from './fake-schema.js';
 
 export interface RecordedRequest {
