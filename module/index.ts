@@ -3,6 +3,7 @@ import { migrationConfig } from '../migrations/index.js';
 import { validateOptions, type SnapshotModuleOptions } from './config/options.js';
 import { billingHooks } from './billing/billing-hooks.js';
 import { AdminQueries } from './db/admin-queries.js';
+import { driverReports } from './drivers/driver-reports.js';
 import { UserLocalesRepo } from './db/user-locales-repo.js';
 import { WebhookEventsRepo } from './db/webhook-events-repo.js';
 import { canSeeService } from './domain/authorize.js';
@@ -27,7 +28,7 @@ import { ModuleWorkers } from './wiring/workers.js';
 export type { SnapshotModuleOptions, SnapshotModuleConfigInput } from './config/options.js';
 export type { PanelAdapter, PanelNotification, LayoutContext } from './config/panel-adapter.js';
 export type { Actor, PanelService, Snapshot } from './domain/types.js';
-export type { SnapshotDriver, HypervisorTarget, DriverCapabilities } from './drivers/contract.js';
+export type { SnapshotDriver, HypervisorTarget, DriverCapabilities, DriverNotice, MissingAccess } from './drivers/contract.js';
 export { DriverError } from './drivers/contract.js';
 export { simulatedDriver } from './drivers/simulated/simulated-driver.js';
 export { proxmoxDriver, type ProxmoxDriverOptions } from './drivers/proxmox/proxmox-driver.js';
@@ -85,6 +86,8 @@ export async function createSnapshotModule(options: SnapshotModuleOptions): Prom
     scheduler: () => workers.scheduler(),
     unschedule: async (id) => { await workers.scheduler()?.remove(id); },
   });
+  // Drivers report what they notice (a guest that moved, privileges a token lacks) to the log and the audit log.
+  const reports = driverReports(drivers, domain.repos.audit, logger);
   const ctx: ModuleContext = {
     deps: domain.deps, snapshots: domain.snapshots, lifecycle: domain.lifecycle, schedules: domain.schedules, services: domain.services,
     panel, config, i18n, logger, formatters: new FormatterCache(),
@@ -123,7 +126,10 @@ export async function createSnapshotModule(options: SnapshotModuleOptions): Prom
     async migrate(): Promise<void> {
       await db.migrate.latest(migrationConfig);
     },
-    start: () => workers.start({ deps: domain.deps, scheduleRuns: domain.scheduleRuns, reconcile, applyLimitsNow: domain.applyLimitsNow }),
+    start: () => {
+      void reports.checkAccess();
+      return workers.start({ deps: domain.deps, scheduleRuns: domain.scheduleRuns, reconcile, applyLimitsNow: domain.applyLimitsNow });
+    },
     stop: (opts = {}) => workers.stop(opts),
   };
 }

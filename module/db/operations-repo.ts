@@ -15,7 +15,10 @@ export function fromRow(r: Record<string, unknown>): Operation {
     kind: r.kind as OperationKind,
     status: r.status as OperationStatus,
     attempts: Number(r.attempts),
-    target: { driver: String(r.driver), node: String(r.node), vmId: String(r.vm_id) },
+    target: {
+      driver: String(r.driver), node: String(r.node), vmId: String(r.vm_id),
+      ...(r.guest_type === 'qemu' || r.guest_type === 'lxc' ? { guestType: r.guest_type } : {}),
+    },
     driverTask: (r.driver_task as string | null) ?? null,
     payload: parseJson<Record<string, unknown>>(r.payload, {}),
     errorCode: (r.error_code as string | null) ?? null,
@@ -52,7 +55,7 @@ export class OperationsRepo {
     const now = new Date();
     return insertedId(await db(T).insert({
       service_id: op.serviceId, snapshot_id: op.snapshotId, kind: op.kind, status: 'queued', attempts: 0,
-      driver: op.target.driver, node: op.target.node, vm_id: op.target.vmId,
+      driver: op.target.driver, node: op.target.node, vm_id: op.target.vmId, guest_type: op.target.guestType ?? null,
       payload: JSON.stringify(op.payload ?? {}), origin: op.origin, requested_by: op.requestedBy,
       run_after: now, created_at: now, updated_at: now,
     }));

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { DriverCapabilities } from '../drivers/contract.js';
+import { DriverError, type DriverCapabilities } from '../drivers/contract.js';
 import type { DomainDeps, ActionContext } from './deps.js';
 import { createLocked, createSnapshot, prepareCreate, type CreateInput, type CreateOptions } from './create-snapshot.js';
 import { allowedActions } from './allowed-actions.js';
@@ -72,19 +72,40 @@ export class SnapshotService {
     }));
   }
 
-  /** Renames or re-describes our record only; the hypervisor-side name never changes. */
+  /**
+   * Renames or re-describes our record; the hypervisor-side name never changes. A new description of
+   * a settled snapshot is also sent to a hypervisor that keeps descriptions, so both show the same:
+   * before the record is written, so no hypervisor call is made under the service's lock.
+   */
   edit(service: PanelService, id: number, input: { name?: unknown; description?: unknown }, ctx: ActionContext): Promise<Snapshot> {
     return this.refusalsAudited(ctx, service, 'snapshot.edit', id, async () => {
       const name = normalizeSnapshotName(input.name);
       const description = normalizeDescription(input.description);
+      const seen = await this.get(service, id);
+      if (!allowedActions(seen, { open: true }).edit) throw new ConflictError('snapshot_not_editable', { status: seen.status });
+      const hypervisor = description !== seen.description && seen.status === 'active' ? await this.pushDescription(service, seen, description) : undefined;
       return this.underLock(service, id, ctx, async (trx, s) => {
         if (!allowedActions(s, { open: true }).edit) throw new ConflictError('snapshot_not_editable', { status: s.status });
         // Gone meanwhile: its delete finished (operations end without the service's lock).
         if (!(await this.deps.repos.snapshots.update(s.id, { name, description }, trx))) throw new NotFoundError('snapshot');
-        await this.deps.repos.audit.record(auditEvent(ctx, service, 'snapshot.edit', 'ok', s, { details: { from: s.name, to: name } }), trx);
+        await this.deps.repos.audit.record(auditEvent(ctx, service, 'snapshot.edit', 'ok', s, {
+          details: { from: s.name, to: name, ...(hypervisor ? { hypervisor } : {}) },
+        }), trx);
         return { ...s, name, description };
       });
     });
+  }
+
+  /** Best effort: the record is what the panel shows, so a busy or unreachable hypervisor fails nothing. */
+  private async pushDescription(service: PanelService, s: Snapshot, description: string | null): Promise<string | undefined> {
+    try {
+      const driver = this.deps.driver(service.target.driver);
+      if (!driver.updateDescription) return undefined;
+      await driver.updateDescription(service.target, s.hvName, description);
+      return 'updated';
+    } catch (err) {
+      return err instanceof DriverError ? `driver_${err.code}` : 'failed';
+    }
   }
 
   /**

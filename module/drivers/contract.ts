@@ -3,6 +3,8 @@ export interface HypervisorTarget {
   driver: string;
   node: string;
   vmId: string;
+  /** Proxmox: a QEMU VM (default) or an LXC container. Other drivers ignore it. */
+  guestType?: 'qemu' | 'lxc';
 }
 
 export interface DriverCapabilities {
@@ -21,6 +23,11 @@ export interface HypervisorSnapshot {
   withMemory: boolean;
   diskBytes: number | null;
   memoryBytes: number | null;
+  /**
+   * A snapshot the hypervisor has not finished: `prepare` while a create runs or after it died,
+   * `delete` while a delete runs or after it failed. Never a usable snapshot.
+   */
+  incomplete?: 'prepare' | 'delete';
 }
 
 export interface CreateSnapshotInput {
@@ -43,7 +50,7 @@ export type TaskState =
  */
 export const DRIVER_ERROR_CODES = [
   'locked', 'not_found', 'already_exists', 'unsupported_storage', 'unreachable', 'timeout', 'rejected',
-  'permission', 'restore_incomplete',
+  'permission', 'restore_incomplete', 'guest_missing', 'stale_lock', 'snapshot_incomplete',
 ] as const;
 export type DriverErrorCode = (typeof DRIVER_ERROR_CODES)[number];
 
@@ -81,4 +88,25 @@ export interface SnapshotDriver {
   delete(target: HypervisorTarget, name: string): Promise<DriverTaskRef>;
   restore(target: HypervisorTarget, name: string, options: { startAfter: boolean }): Promise<DriverTaskRef>;
   taskStatus(target: HypervisorTarget, task: DriverTaskRef): Promise<TaskState>;
+  /** Changes a snapshot's description on the hypervisor, where it keeps one. */
+  updateDescription?(target: HypervisorTarget, name: string, description: string | null): Promise<void>;
+  /** Registers a listener for notices: things an admin should know that fail nothing. */
+  onNotice?(listener: (notice: DriverNotice) => void): void;
+  /** What the driver's credentials lack for its calls (checked when the module starts). */
+  checkAccess?(): Promise<MissingAccess[]>;
+}
+
+/** A privilege the hypervisor credentials lack, where it is needed and for what. */
+export interface MissingAccess {
+  privilege: string;
+  path: string;
+  neededFor: string;
+}
+
+/** The guest was found on another node than its target names (a migration or an HA failover). */
+export interface DriverNotice {
+  code: 'guest_moved';
+  target: HypervisorTarget;
+  from: string;
+  to: string;
 }

@@ -151,7 +151,8 @@ async function attempt(deps: DomainDeps, claimed: Operation, ctx: ExecuteContext
       return 'released';
     }
     const error = err instanceof DriverError ? err : new DriverError('rejected', err instanceof Error ? err.message : String(err));
-    // Deleting something already gone is what was asked for.
+    // Deleting something already gone is what was asked for. Only the snapshot being gone counts: a
+    // guest that is gone or elsewhere (guest_missing) leaves the snapshot where it was, for an admin.
     if (op.kind === 'delete' && error.code === 'not_found') return succeed(deps, driver, op, ctx.token, snapshot);
     if (error.transient && op.attempts < opts.maxAttempts) {
       const delay = opts.backoffMs * 2 ** (op.attempts - 1);
@@ -173,8 +174,10 @@ function start(driver: SnapshotDriver, op: Operation, s: Snapshot): Promise<stri
 /** After a crash between starting a task and storing its reference: did the change already happen? */
 async function alreadyDone(driver: SnapshotDriver, op: Operation, s: Snapshot): Promise<boolean> {
   if (op.kind === 'restore') return false;
-  const present = (await driver.list(op.target)).some((x) => x.name === s.hvName);
-  return op.kind === 'create' ? present : !present;
+  const found = (await driver.list(op.target)).find((x) => x.name === s.hvName);
+  // An unfinished snapshot (a create still running or dead half way, a delete that failed) is neither
+  // made nor gone: the create is not done, and the delete still has work left.
+  return op.kind === 'create' ? found !== undefined && !found.incomplete : found === undefined;
 }
 
 /** Polls the task until it ends; `first` is a status just read, saving the first call. */
@@ -234,8 +237,9 @@ async function fail(deps: DomainDeps, op: Operation, token: string, s: Snapshot,
   const { repos } = deps;
   const code = `driver_${error.code}`;
   // A create that fails cleanly occupies nothing; one that timed out may have left something behind.
+  // A refused restore leaves the snapshot usable, unless the hypervisor says it never was complete.
   const to = op.kind === 'create' ? (error.code === 'timeout' ? 'error' : 'failed')
-    : op.kind === 'restore' ? (error.code === 'timeout' ? 'error' : 'active')
+    : op.kind === 'restore' ? (error.code === 'timeout' || error.code === 'snapshot_incomplete' ? 'error' : 'active')
       : 'error';
   await deps.transaction(async (trx) => {
     await repos.snapshots.transition(s.id, s.status, { status: to, errorCode: code, errorMessage: error.detail.slice(0, 1000) }, trx);

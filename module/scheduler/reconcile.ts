@@ -1,12 +1,19 @@
 import type { DomainDeps } from '../domain/deps.js';
-import type { PanelService } from '../domain/types.js';
+import { DriverError } from '../drivers/contract.js';
+import type { PanelService, Snapshot } from '../domain/types.js';
 
 export interface ReconcileSummary {
   serviceId: string;
   vanished: number;
   unmanaged: number;
   stuck: number;
-  skipped?: 'busy' | 'unreachable';
+  /** Snapshots the hypervisor has not finished (`snapstate`): never Current, shown to an admin as errors. */
+  incomplete: number;
+  /**
+   * busy: operations in flight; unreachable: no list; guest_missing: the guest is on no node;
+   * implausible: every snapshot of the service would have vanished at once (see below).
+   */
+  skipped?: 'busy' | 'unreachable' | 'guest_missing' | 'implausible';
 }
 
 const ACTOR = { type: 'reconcile' as const, id: null };
@@ -19,7 +26,7 @@ const ACTOR = { type: 'reconcile' as const, id: null };
  */
 export async function reconcileService(deps: DomainDeps, service: PanelService, prefix: string): Promise<ReconcileSummary> {
   const { repos } = deps;
-  const summary: ReconcileSummary = { serviceId: service.id, vanished: 0, unmanaged: 0, stuck: 0 };
+  const summary: ReconcileSummary = { serviceId: service.id, vanished: 0, unmanaged: 0, stuck: 0, incomplete: 0 };
   // Only records there before the check below are judged: a create committed after it is `creating`
   // with its task not started (a panel starting mid-rush), and would look vanished.
   const settled = new Set((await repos.snapshots.listForService(service.id)).map((r) => r.id));
@@ -27,12 +34,25 @@ export async function reconcileService(deps: DomainDeps, service: PanelService, 
   let listed;
   try {
     listed = await deps.driver(service.target.driver).list(service.target);
-  } catch {
-    return { ...summary, skipped: 'unreachable' };
+  } catch (err) {
+    // A guest that is gone says nothing about its snapshots: its records stay for an admin.
+    return { ...summary, skipped: err instanceof DriverError && err.code === 'guest_missing' ? 'guest_missing' : 'unreachable' };
   }
   const onHypervisor = new Map(listed.map((s) => [s.name, s]));
   const rows = await repos.snapshots.listForService(service.id);
+  if (implausible(rows.filter((r) => settled.has(r.id)), onHypervisor)) {
+    await repos.audit.record({ actor: ACTOR, serviceId: service.id, action: 'reconcile.implausible', result: 'refused', details: { listed: listed.length, records: rows.length } });
+    return { ...summary, skipped: 'implausible' };
+  }
   for (const row of rows) {
+    const unfinished = onHypervisor.get(row.hvName)?.incomplete;
+    if (settled.has(row.id) && unfinished && row.status === 'active') {
+      if (await repos.snapshots.transition(row.id, 'active', { status: 'error', errorCode: 'snapshot_incomplete', errorMessage: `snapstate ${unfinished} on the hypervisor` })) {
+        summary.incomplete += 1;
+        await repos.audit.record({ actor: ACTOR, serviceId: service.id, snapshotId: row.id, snapshotName: row.name, action: 'reconcile.incomplete', result: 'ok', fromStatus: 'active', toStatus: 'error', code: 'snapshot_incomplete', details: { snapstate: unfinished } });
+      }
+      continue;
+    }
     if (!settled.has(row.id) || onHypervisor.has(row.hvName) || !['active', 'creating', 'restoring', 'deleting'].includes(row.status)) continue;
     // deleting + gone is simply a finished delete whose operation record was lost: drop the row.
     if (row.status === 'deleting') {
@@ -46,15 +66,36 @@ export async function reconcileService(deps: DomainDeps, service: PanelService, 
   const known = new Set(rows.map((r) => r.hvName));
   for (const snap of listed) {
     if (known.has(snap.name) || !snap.name.startsWith(`${prefix}-`)) continue;
+    // An unfinished one (a create of ours that died half way) is recorded as an error, not as something to adopt.
+    const status = snap.incomplete ? 'error' : 'unmanaged';
     const { id } = await repos.snapshots.insert({
-      serviceId: service.id, name: snap.name.slice(0, 64), description: snap.description, hvName: snap.name, status: 'unmanaged',
+      serviceId: service.id, name: snap.name.slice(0, 64), description: snap.description, hvName: snap.name, status,
       includeMemory: snap.withMemory, origin: 'adopted', scheduleId: null, createdBy: null,
     });
-    await repos.snapshots.update(id, { diskBytes: snap.diskBytes, memoryBytes: snap.memoryBytes });
-    summary.unmanaged += 1;
-    await repos.audit.record({ actor: ACTOR, serviceId: service.id, snapshotId: id, snapshotName: snap.name, action: 'reconcile.unmanaged', result: 'ok', toStatus: 'unmanaged' });
+    await repos.snapshots.update(id, {
+      diskBytes: snap.diskBytes, memoryBytes: snap.memoryBytes,
+      ...(snap.incomplete ? { errorCode: 'snapshot_incomplete', errorMessage: `snapstate ${snap.incomplete} on the hypervisor` } : {}),
+    });
+    if (snap.incomplete) summary.incomplete += 1;
+    else summary.unmanaged += 1;
+    await repos.audit.record({
+      actor: ACTOR, serviceId: service.id, snapshotId: id, snapshotName: snap.name, action: snap.incomplete ? 'reconcile.incomplete' : 'reconcile.unmanaged',
+      result: 'ok', toStatus: status, ...(snap.incomplete ? { code: 'snapshot_incomplete' } : {}),
+    });
   }
   return summary;
+}
+
+/**
+ * Every usable record of a service missing at once (two or more, none left) is what a target pointing
+ * at the wrong guest, a recreated guest or a restored config looks like, far more often than a
+ * customer's snapshots all deleted by hand. Judging them all vanished would put every snapshot in
+ * error; reconcile leaves them and audits the refusal for an admin instead. One record gone, or some
+ * of several, is still judged.
+ */
+function implausible(rows: Snapshot[], onHypervisor: Map<string, unknown>): boolean {
+  const usable = rows.filter((r) => r.status === 'active' || r.status === 'restoring');
+  return usable.length >= 2 && usable.every((r) => !onHypervisor.has(r.hvName));
 }
 
 /**

@@ -93,14 +93,14 @@ describe('proxmox driver against the fake API', () => {
     });
 
     it('counts "WARNINGS: n" as success with the number of warnings', async () => {
-      fx.fake.cluster.injectTask({ type: 'qmsnapshot', exitstatus: 'WARNINGS: 1' });
+      fx.fake.cluster.tasks.inject({ type: 'qmsnapshot', exitstatus: 'WARNINGS: 1' });
       const state = await waitForTask(d, TARGET, await create(d, 'psnap-warn'), 5_000, 5);
       expect(state).toEqual({ state: 'succeeded', warnings: 1 });
       expect(fx.vm.snapshots.has('psnap-warn')).toBe(true);
     });
 
     it('reports a hung task as running, however often it is asked', async () => {
-      fx.fake.cluster.injectTask({ type: 'qmsnapshot', hang: true });
+      fx.fake.cluster.tasks.inject({ type: 'qmsnapshot', hang: true });
       const upid = await create(d, 'psnap-hang');
       for (let i = 0; i < 5; i += 1) {
         await sleep(fx.fake.cluster.taskDurationMs);
@@ -141,7 +141,7 @@ describe('proxmox driver against the fake API', () => {
       ['qmp timeout', "VM 100 qmp command 'savevm-start' failed - got timeout", 'timeout'],
       ['other', "command 'qemu-img snapshot -c psnap-x /var/lib/vz/images/100/vm-100-disk-0.qcow2' failed: exit code 1", 'rejected'],
     ])('a task ending in %s (%j) is %s', async (_label, exitstatus, code) => {
-      fx.fake.cluster.injectTask({ type: 'qmsnapshot', exitstatus });
+      fx.fake.cluster.tasks.inject({ type: 'qmsnapshot', exitstatus });
       const err = await failure(d, () => create(d, 'psnap-inj'));
       expect([err.code, err.detail]).toEqual([code, exitstatus]);
     });
@@ -173,7 +173,9 @@ describe('proxmox driver against the fake API', () => {
     it('HTTP errors: unknown snapshot, unknown VM, permission, bad token, proxy and parameter errors', async () => {
       expect((await rejection(d.restore(TARGET, 'psnap-none', { startAfter: false }))).code).toBe('not_found');
       const missingVm = await rejection(d.list({ ...TARGET, vmId: '999' }));
-      expect([missingVm.code, missingVm.detail]).toEqual(['not_found', "HTTP 500: Configuration file 'nodes/pve1/qemu-server/999.conf' does not exist"]);
+      expect([missingVm.code, missingVm.detail]).toEqual([
+        'guest_missing', "HTTP 500: Configuration file 'nodes/pve1/qemu-server/999.conf' does not exist (qemu 999: the cluster lists it on no node)",
+      ]);
       fx.fake.failHttp({ method: 'POST', path: /\/snapshot$/, status: 403, message: 'Permission check failed (/vms/100, VM.Snapshot)' });
       expect((await rejection(create(d, 'psnap-p'))).code).toBe('permission');
       const wrongToken = fx.driver({ tokenSecret: 'not-the-secret' });
@@ -205,9 +207,9 @@ describe('proxmox driver against the fake API', () => {
       await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
       const port = (closed.address() as { port: number }).port;
       await new Promise((r) => closed.close(r));
-      const refused = proxmoxDriver({ url: `https://127.0.0.1:${port}`, tokenId: 'a@pve!b', tokenSecret: 's' });
+      const refused = proxmoxDriver({ url: `https://127.0.0.1:${port}`, tokenId: 'ab@pve!tok', tokenSecret: 's' });
       expect((await rejection(refused.list(TARGET))).code).toBe('unreachable');
-      const dns = proxmoxDriver({ url: 'https://pve.invalid:8006', tokenId: 'a@pve!b', tokenSecret: 's' });
+      const dns = proxmoxDriver({ url: 'https://pve.invalid:8006', tokenId: 'ab@pve!tok', tokenSecret: 's' });
       const err = await rejection(dns.list(TARGET));
       expect([err.code, err.transient]).toEqual(['unreachable', true]);
       refused.close();
@@ -221,8 +223,13 @@ describe('proxmox driver against the fake API', () => {
       ["snapshot name 'psnap-a' already used", 'already_exists'],
       ['snapshot feature is not available', 'unsupported_storage'],
       ["snapshot 'psnap-a' does not exist", 'not_found'],
-      ["can't rollback, snapshot 'psnap-a' does not exist on 'local-zfs:vm-100-disk-0'", 'not_found'],
-      ["Configuration file 'nodes/pve1/qemu-server/100.conf' does not exist", 'not_found'],
+      // The config still has the snapshot; a volume snapshot is gone: not "the snapshot is gone".
+      ["can't rollback, snapshot 'psnap-a' does not exist on 'local-zfs:vm-100-disk-0'", 'rejected'],
+      ["Configuration file 'nodes/pve1/qemu-server/100.conf' does not exist", 'guest_missing'],
+      ["Configuration file 'nodes/pve2/lxc/104.conf' does not exist", 'guest_missing'],
+      ["storage 'local-zfs' does not exist", 'rejected'],
+      ["volume 'local-lvm:vm-100-disk-0' does not exist", 'rejected'],
+      ['unable to rollback to incomplete snapshot (snapstate = prepare)', 'snapshot_incomplete'],
       ['Permission check failed (/vms/100, VM.Snapshot.Rollback)', 'permission'],
       ["can't rollback, 'psnap-a' is not most recent snapshot on 'local-zfs:vm-100-disk-0'", 'rejected'],
       ['unable to rollback vm 100: vm is running', 'rejected'],
@@ -257,7 +264,7 @@ describe('proxmox driver against the fake API', () => {
       const asked = fx.fake.requests.length;
       expect(await d.capabilities({ ...TARGET, vmId: '102' })).toEqual({ memory: true, rollbackOnlyLatest: true });
       expect(fx.fake.requests.length).toBe(asked);
-      expect(fx.calls()).toEqual(expect.arrayContaining(['GET /nodes/pve1/qemu/102/config', 'GET /nodes/pve1/storage']));
+      expect(fx.calls()).toEqual(expect.arrayContaining(['GET /nodes/pve1/qemu/102/config', 'GET /storage']));
     });
 
     it('without caching, a changed disk layout shows at once', async () => {

@@ -8,6 +8,7 @@ import { describeDriverConformance } from './conformance.js';
 /**
  * The conformance suite against a real Proxmox VE VM, only when configured:
  *   PROXMOX_URL, PROXMOX_TOKEN_ID, PROXMOX_TOKEN_SECRET, PROXMOX_NODE, PROXMOX_VMID
+ * (and PROXMOX_GUEST_TYPE=lxc for a container)
  * and optionally one of PROXMOX_CA_FILE, PROXMOX_FINGERPRINT, PROXMOX_INSECURE=1.
  * Use a throwaway VM: the suite creates, rolls back to and deletes snapshots named `psconf-…`; the
  * rollback (to a disk-only snapshot, without start) leaves the VM stopped. The memory test runs only
@@ -28,13 +29,15 @@ function liveOptions(): ProxmoxDriverOptions {
 
 describeDriverConformance('proxmox (live VM)', async () => {
   const options = liveOptions();
-  const target = { driver: 'proxmox', node: env.PROXMOX_NODE!, vmId: env.PROXMOX_VMID! };
+  // PROXMOX_GUEST_TYPE=lxc runs the suite against a container instead.
+  const guestType = env.PROXMOX_GUEST_TYPE === 'lxc' ? 'lxc' as const : 'qemu' as const;
+  const target = { driver: 'proxmox', node: env.PROXMOX_NODE!, vmId: env.PROXMOX_VMID!, guestType };
   // Proxmox saves RAM only from a running VM; for a stopped one the driver is configured without memory.
   const config = parseProxmoxOptions(options);
   const client = new ProxmoxClient({
     baseUrl: config.url, tokenId: config.tokenId, tokenSecret: config.tokenSecret, agent: createTlsAgent(config.tls), timeoutMs: 30_000,
   });
-  const status = await client.get<{ status?: string }>(`/nodes/${target.node}/qemu/${target.vmId}/status/current`);
+  const status = await client.get<{ status?: string }>(`/nodes/${target.node}/${guestType}/${target.vmId}/status/current`);
   client.close();
   const driver = proxmoxDriver({ ...options, memory: status?.status === 'running' });
   return {

@@ -14,8 +14,13 @@ const RULES: [RegExp, DriverErrorCode][] = [
   [/\bsnapshot feature is not available\b/i, 'unsupported_storage'],
   [/\bPermission check failed\b/i, 'permission'],
   [/\bpermission denied\b/i, 'permission'],
-  [/\bdoes not exist\b/i, 'not_found'],
-  [/\bno such (snapshot|task|vm|guest)\b/i, 'not_found'],
+  // The node read its own config directory and the guest is not there: gone, or moved elsewhere.
+  [/\bConfiguration file 'nodes\/[^/']+\/(qemu-server|lxc)\/\d+\.conf' does not exist\b/, 'guest_missing'],
+  [/\bunable to rollback to incomplete snapshot\b/i, 'snapshot_incomplete'],
+  // Only the config's snapshot entry missing means the snapshot is gone. "snapshot 'x' does not
+  // exist on 'storage'", a storage or a volume that does not exist: the entry is still there.
+  [/^snapshot '[^']*' does not exist(?! on )/m, 'not_found'],
+  [/\bno such task\b/i, 'not_found'],
   [/\b(got timeout|timed out|timeout)\b/i, 'timeout'],
 ];
 
@@ -48,10 +53,9 @@ export function toDriverError(err: unknown): DriverError {
 
 function classifyHttp(status: number, message: string): DriverErrorCode {
   if (status === 401 || status === 403) return 'permission';
-  // pveproxy's own answers when it cannot reach the node that owns the VM.
-  if (status === 595 || status === 596) return /timed out|timeout/i.test(message) ? 'timeout' : 'unreachable';
+  // pveproxy's own answers (595–599) when it cannot reach or hear back from the node that owns the guest.
+  if (status >= 595 && status <= 599) return /timed out|timeout/i.test(message) ? 'timeout' : 'unreachable';
   const byText = classifyMessage(message);
   if (byText !== 'rejected') return byText;
-  if (status === 404) return 'not_found';
   return 'rejected';
 }

@@ -48,6 +48,10 @@ export class ProxmoxClient {
     return this.call<T>('POST', path, params);
   }
 
+  put<T>(path: string, params?: Params): Promise<T> {
+    return this.call<T>('PUT', path, params);
+  }
+
   delete<T>(path: string, params?: Params): Promise<T> {
     return this.call<T>('DELETE', path, params);
   }
@@ -57,19 +61,20 @@ export class ProxmoxClient {
     this.options.agent.destroy();
   }
 
-  private call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, params: Params = {}): Promise<T> {
+  private call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, params: Params = {}): Promise<T> {
     const form = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) {
       if (v !== undefined) form.set(k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
     }
     const url = new URL(`/api2/json${path}`, this.base);
-    const body = method === 'POST' ? form.toString() : '';
-    if (method !== 'POST' && [...form.keys()].length > 0) url.search = form.toString();
+    const hasBody = method === 'POST' || method === 'PUT';
+    const body = hasBody ? form.toString() : '';
+    if (!hasBody && [...form.keys()].length > 0) url.search = form.toString();
     const headers: Record<string, string> = {
       Authorization: `PVEAPIToken=${this.options.tokenId}=${this.options.tokenSecret}`,
       Accept: 'application/json',
     };
-    if (method === 'POST') {
+    if (hasBody) {
       headers['Content-Type'] = 'application/x-www-form-urlencoded';
       headers['Content-Length'] = String(Buffer.byteLength(body));
     }

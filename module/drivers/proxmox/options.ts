@@ -1,7 +1,15 @@
 import { z } from 'zod';
 
-/** `USER@REALM!TOKENID`, as Proxmox shows it when a token is created. */
-const TOKEN_ID = /^[^\s@!:=]+@[A-Za-z][A-Za-z0-9._-]*![A-Za-z][A-Za-z0-9._-]*$/;
+/**
+ * PVE's user-name rules (PVE::Auth::Plugin, PVE::AccessControl): the user part has no whitespace,
+ * `:` or `/`; the realm and the token id start with a letter, then at least one of letters, digits,
+ * `.`, `-` or `_`; `user@realm` is 3 to 64 characters. `=` would end the id in the Authorization header.
+ */
+const TOKEN_ID = /^(?<userid>([^\s:/=]+)@[A-Za-z][A-Za-z0-9._-]+)![A-Za-z][A-Za-z0-9._-]+$/;
+function isTokenId(value: string): boolean {
+  const userid = TOKEN_ID.exec(value)?.groups?.userid;
+  return userid !== undefined && userid.length >= 3 && userid.length <= 64;
+}
 /** SHA-256 of the certificate, 32 bytes in hex, colons optional (Proxmox shows `AB:CD:…`). */
 const FINGERPRINT = /^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$/;
 
@@ -21,7 +29,7 @@ export const proxmoxOptionsSchema = z.strictObject({
   name: z.string().min(1).default('proxmox'),
   /** Base URL of any cluster node, e.g. `https://pve1.example.net:8006`. */
   url: z.url({ protocol: /^https$/, error: 'an https:// URL such as https://pve.example.net:8006' }),
-  tokenId: z.string().regex(TOKEN_ID, 'USER@REALM!TOKENID, e.g. snapshots@pve!panel'),
+  tokenId: z.string().refine(isTokenId, 'USER@REALM!TOKENID under PVE\'s user-name rules, e.g. snapshots@pve!panel'),
   tokenSecret: z.string().min(1),
   /** Default: the system's trusted CAs (a cluster with a public certificate). */
   tls: tlsSchema.default({}),

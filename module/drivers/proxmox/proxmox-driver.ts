@@ -1,30 +1,26 @@
 import {
-  DriverError, type CreateSnapshotInput, type DriverCapabilities, type DriverTaskRef, type HypervisorSnapshot,
-  type HypervisorTarget, type SnapshotDriver, type TaskState,
+  DriverError, type CreateSnapshotInput, type DriverCapabilities, type DriverNotice, type DriverTaskRef, type HypervisorSnapshot,
+  type HypervisorTarget, type MissingAccess, type SnapshotDriver, type TaskState,
 } from '../contract.js';
+import { missingAccess } from './access-check.js';
 import { RollbackLatestOnly } from './capabilities.js';
 import { toDriverError } from './errors.js';
+import { GuestLocator } from './guest-location.js';
 import { ProxmoxClient } from './http-client.js';
 import { parseProxmoxOptions, type ProxmoxConfig, type ProxmoxDriverOptions } from './options.js';
-import { vmPath } from './paths.js';
+import { guestPath, guestTypeOf, nodePath } from './paths.js';
+import { toHypervisorSnapshots, type PveSnapshot } from './snapshot-list.js';
 import { toSnapname } from './snapshot-names.js';
+import { staleLock } from './stale-lock.js';
 import { parseUpid, taskStateOf, type PveTaskStatus } from './tasks.js';
 import { createTlsAgent } from './tls-agent.js';
 
 export type { ProxmoxDriverOptions } from './options.js';
 
-/** One entry of GET /nodes/{node}/qemu/{vmid}/snapshot. */
-interface PveSnapshot {
-  name: string;
-  description?: string;
-  snaptime?: number;
-  vmstate?: number | boolean;
-  parent?: string;
-}
-
 /**
- * The Proxmox VE driver: snapshots of QEMU VMs through the REST API with an API token. Options are
- * validated here, so a panel fails at start with a clear message rather than at the first snapshot.
+ * The Proxmox VE driver: snapshots of QEMU VMs and LXC containers (`target.guestType`) through the
+ * REST API with an API token. Options are validated here, so a panel fails at start with a clear
+ * message rather than at the first snapshot.
  */
 export function proxmoxDriver(options: ProxmoxDriverOptions): ProxmoxDriver {
   return new ProxmoxDriver(parseProxmoxOptions(options));
@@ -35,6 +31,7 @@ export class ProxmoxDriver implements SnapshotDriver {
   readonly simulated = false;
   private readonly client: ProxmoxClient;
   private readonly latestOnly: RollbackLatestOnly;
+  private readonly locator: GuestLocator;
 
   constructor(private readonly config: ProxmoxConfig) {
     this.name = config.name;
@@ -43,36 +40,37 @@ export class ProxmoxDriver implements SnapshotDriver {
       agent: createTlsAgent(config.tls), timeoutMs: config.timeouts.requestMs,
     });
     this.latestOnly = new RollbackLatestOnly(this.client, config.timeouts.capabilitiesCacheMs);
+    this.locator = new GuestLocator(this.client);
+  }
+
+  onNotice(listener: (notice: DriverNotice) => void): void {
+    this.locator.onNotice(listener);
+  }
+
+  checkAccess(): Promise<MissingAccess[]> {
+    return this.guard(() => missingAccess(this.client));
   }
 
   async capabilities(target: HypervisorTarget): Promise<DriverCapabilities> {
-    const rollbackOnlyLatest = await this.guard(() => this.latestOnly.of(target));
-    return { memory: this.config.memory, rollbackOnlyLatest };
+    const readConfig = () => this.onGuest(target, (path) => this.client.get<Record<string, unknown>>(`${path}/config`));
+    const rollbackOnlyLatest = await this.guard(() => this.latestOnly.of(target, readConfig));
+    // Containers have no RAM state to save.
+    return { memory: this.memoryAllowed(target), rollbackOnlyLatest };
   }
 
   async list(target: HypervisorTarget): Promise<HypervisorSnapshot[]> {
-    const items = await this.guard(() => this.client.get<PveSnapshot[]>(`${vmPath(target)}/snapshot`));
-    // The list is unordered and ends with "current" (the running state), which is no snapshot.
-    const snaps = (items ?? []).filter((s) => s.name !== 'current');
-    const depth = chainDepth(snaps);
-    snaps.sort((a, b) => (a.snaptime ?? Infinity) - (b.snaptime ?? Infinity) || depth(a.name) - depth(b.name) || a.name.localeCompare(b.name));
-    return snaps.map((s) => ({
-      name: s.name,
-      description: s.description ? s.description : null,
-      createdAt: typeof s.snaptime === 'number' ? new Date(s.snaptime * 1000) : null,
-      withMemory: Boolean(s.vmstate),
-      // Proxmox does not report per-snapshot sizes without reading every volume.
-      diskBytes: null,
-      memoryBytes: null,
-    }));
+    return toHypervisorSnapshots(await this.onGuest(target, (path) => this.client.get<PveSnapshot[]>(`${path}/snapshot`)));
   }
 
   async create(target: HypervisorTarget, input: CreateSnapshotInput): Promise<DriverTaskRef> {
-    if (input.includeMemory && !this.config.memory) {
-      throw new DriverError('unsupported_storage', 'memory snapshots are turned off for this Proxmox connection');
+    if (input.includeMemory && !this.memoryAllowed(target)) {
+      throw new DriverError('unsupported_storage', guestTypeOf(target) === 'lxc'
+        ? 'containers have no memory state to save' : 'memory snapshots are turned off for this Proxmox connection');
     }
-    return this.task(() => this.client.post(`${vmPath(target)}/snapshot`, {
-      snapname: toSnapname(input.name),
+    // Listing first finds the guest where it lives now: pve-container forks before reading the config.
+    await this.list(target);
+    return this.task(() => this.client.post(`${guestPath(target, this.locator.nodeOf(target))}/snapshot`, {
+      snapname: toSnapname(input.name, guestTypeOf(target)),
       description: input.description ?? undefined,
       // Proxmox saves the RAM only while the VM runs; a stopped VM gets a disk snapshot.
       vmstate: input.includeMemory ? 1 : undefined,
@@ -80,34 +78,80 @@ export class ProxmoxDriver implements SnapshotDriver {
   }
 
   async delete(target: HypervisorTarget, name: string): Promise<DriverTaskRef> {
-    return this.task(() => this.client.delete(`${vmPath(target)}/snapshot/${toSnapname(name)}`));
+    // The delete task reads the config only once forked: list first, so a moved guest is followed and a
+    // missing one is reported rather than a task that fails with it.
+    const snapname = toSnapname(name, guestTypeOf(target));
+    const snap = (await this.list(target)).find((s) => s.name === snapname);
+    return this.task(() => this.client.delete(`${guestPath(target, this.locator.nodeOf(target))}/snapshot/${snapname}`, {
+      // A delete that died half way left the entry in `snapstate: delete` with some volume snapshots
+      // gone; only `force` removes the entry then. A create that died left `prepare`, likewise.
+      force: snap?.incomplete ? 1 : undefined,
+    }));
   }
 
   async restore(target: HypervisorTarget, name: string, options: { startAfter: boolean }): Promise<DriverTaskRef> {
+    const snapname = toSnapname(name, guestTypeOf(target));
+    const snap = (await this.list(target)).find((s) => s.name === snapname);
+    if (!snap) throw new DriverError('not_found', `snapshot '${snapname}' does not exist`);
+    if (snap.incomplete) throw new DriverError('snapshot_incomplete', `unable to rollback to incomplete snapshot (snapstate = ${snap.incomplete})`);
     // `start` is left out rather than sent as 0, so Proxmox versions before it existed still accept the call.
-    return this.task(() => this.client.post(`${vmPath(target)}/snapshot/${toSnapname(name)}/rollback`, {
+    return this.task(() => this.client.post(`${guestPath(target, this.locator.nodeOf(target))}/snapshot/${snapname}/rollback`, {
       start: options.startAfter ? 1 : undefined,
     }));
   }
 
-  async taskStatus(_target: HypervisorTarget, task: DriverTaskRef): Promise<TaskState> {
+  async updateDescription(target: HypervisorTarget, name: string, description: string | null): Promise<void> {
+    const snapname = toSnapname(name, guestTypeOf(target));
+    try {
+      // An empty string clears it: PVE leaves the description alone when the parameter is absent.
+      await this.onGuest(target, (path) => this.client.put(`${path}/snapshot/${snapname}/config`, { description: description ?? '' }));
+    } catch (err) {
+      throw await this.unlessStale(toDriverError(err), target, this.locator.nodeOf(target));
+    }
+  }
+
+  async taskStatus(target: HypervisorTarget, task: DriverTaskRef): Promise<TaskState> {
     const upid = parseUpid(task);
     if (!upid) return { state: 'failed', error: new DriverError('not_found', `not a Proxmox task id: '${task}'`) };
+    let state: TaskState;
     try {
-      // The task runs on the node that owns the VM, named in the UPID itself.
-      const status = await this.client.get<PveTaskStatus>(`/nodes/${upid.node}/tasks/${encodeURIComponent(task)}/status`);
-      return taskStateOf(task, status ?? {});
+      // The task runs on the node that owns the guest, named in the UPID itself.
+      state = taskStateOf(task, (await this.client.get<PveTaskStatus>(`${nodePath(upid.node)}/tasks/${encodeURIComponent(task)}/status`)) ?? {});
     } catch (err) {
       const error = toDriverError(err);
       // A task Proxmox does not know will never finish; anything else is worth asking again.
       if (error.code === 'not_found') return { state: 'failed', error };
       throw error;
     }
+    if (state.state !== 'failed') return state;
+    return { state: 'failed', error: await this.unlessStale(state.error, { ...target, vmId: upid.id || target.vmId }, upid.node) };
   }
 
   /** Drops idle connections to the cluster. */
   close(): void {
     this.client.close();
+  }
+
+  private memoryAllowed(target: HypervisorTarget): boolean {
+    return this.config.memory && guestTypeOf(target) === 'qemu';
+  }
+
+  /** A lock no running task holds will not go away by waiting: say so, with what clears it. */
+  private async unlessStale(error: DriverError, target: HypervisorTarget, node: string): Promise<DriverError> {
+    if (error.code !== 'locked') return error;
+    return staleLock(this.client, error, { node, vmid: target.vmId, type: guestTypeOf(target), configPath: `${guestPath(target, node)}/config` });
+  }
+
+  /** Calls `fn` with the guest's API path; a node that does not have the guest sends us to the one that does. */
+  private async onGuest<T>(target: HypervisorTarget, fn: (path: string) => Promise<T>): Promise<T> {
+    try {
+      return await fn(guestPath(target, this.locator.nodeOf(target)));
+    } catch (err) {
+      const error = toDriverError(err);
+      if (error.code !== 'guest_missing') throw error;
+      const node = await this.guard(() => this.locator.locate(target, error));
+      return this.guard(() => fn(guestPath(target, node)));
+    }
   }
 
   private async task(start: () => Promise<unknown>): Promise<DriverTaskRef> {
@@ -125,20 +169,4 @@ export class ProxmoxDriver implements SnapshotDriver {
       throw toDriverError(err);
     }
   }
-}
-
-/** Depth of each snapshot in the parent chain, breaking ties of equal `snaptime` (whole seconds). */
-function chainDepth(snaps: PveSnapshot[]): (name: string) => number {
-  const parent = new Map(snaps.map((s) => [s.name, s.parent]));
-  const memo = new Map<string, number>();
-  const depth = (name: string, seen = new Set<string>()): number => {
-    const known = memo.get(name);
-    if (known !== undefined) return known;
-    const p = parent.get(name);
-    // A cycle or a parent outside the list ends the chain.
-    const d = p && parent.has(p) && !seen.has(p) ? depth(p, seen.add(name)) + 1 : 0;
-    memo.set(name, d);
-    return d;
-  };
-  return (name) => depth(name);
 }

@@ -69,6 +69,9 @@ const FAILURE_TEXT: Record<DriverErrorCode, string> = {
   rejected: 'simulated failure',
   permission: 'permission denied',
   restore_incomplete: 'rollback interrupted after the disks were reverted; VM left stopped',
+  guest_missing: "Configuration file 'nodes/node1/qemu-server/101.conf' does not exist",
+  stale_lock: 'VM is locked (snapshot-delete) and no task is running for it',
+  snapshot_incomplete: 'unable to rollback to incomplete snapshot (snapstate = prepare)',
 };
 
 /**

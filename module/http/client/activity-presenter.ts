@@ -7,7 +7,8 @@ export const KNOWN_ACTIONS = [
   'snapshot.create', 'snapshot.rotate', 'snapshot.pin', 'snapshot.unpin', 'snapshot.edit', 'snapshot.dismiss', 'snapshot.delete',
   'snapshot.restore', 'operation.create', 'operation.delete', 'operation.restore', 'schedule.create', 'schedule.update',
   'schedule.enable', 'schedule.disable', 'schedule.delete', 'schedule.run', 'reconcile.vanished', 'reconcile.unmanaged',
-  'reconcile.stuck', 'billing.before_plan_change', 'billing.plan_changed', 'billing.suspended', 'billing.unsuspended',
+  'reconcile.stuck', 'reconcile.incomplete', 'reconcile.implausible',
+  'billing.before_plan_change', 'billing.plan_changed', 'billing.suspended', 'billing.unsuspended',
   'billing.terminated', 'admin.limits_applied', 'operation.cancelled',
 ] as const;
 

@@ -1,18 +1,29 @@
 /**
- * The state behind the fake Proxmox API: VMs with snapshots and a config lock, storages, and worker
- * tasks that take time and end with an exit status, the way PVE reports them. Errors use PVE's own
- * wording (qemu-server / pve-storage), since the driver classifies by it.
+ * The state behind the fake Proxmox API: guests (QEMU VMs and LXC containers) on nodes, their
+ * snapshots with `snapstate`, the config lock, storages, and worker tasks. What happens inside a
+ * task and the words it fails with follow pve-guest-common's AbstractConfig (snapshot_create,
+ * snapshot_delete, snapshot_rollback at 4a8f6cbf), qemu-server 9.2.6 (e6352be6) and pve-container
+ * (94f55852), since the driver classifies by those words.
  */
+import { storageOf } from './fake-storages.js';
+import { FakeTasks, type TaskType } from './fake-tasks.js';
+
+export type GuestType = 'qemu' | 'lxc';
 
 export interface FakeSnapshot {
   name: string;
   description: string;
-  snaptime: number;
-  vmstate: 0 | 1;
+  /** 0 or absent: a snapshot written by an old or foreign tool without a time. */
+  snaptime?: number;
+  vmstate?: 0 | 1;
   parent?: string;
+  snapstate?: 'prepare' | 'delete';
+  /** The volume snapshots are already gone (a delete that died half way). */
+  disksGone?: boolean;
 }
 
-export interface FakeVm {
+export interface FakeGuest {
+  type: GuestType;
   node: string;
   vmid: string;
   config: Record<string, string>;
@@ -22,145 +33,175 @@ export interface FakeVm {
   lock: string | null;
   running: boolean;
 }
+/** Most tests use VMs; the name stays. */
+export type FakeVm = FakeGuest;
 
-export type TaskType = 'qmsnapshot' | 'qmdelsnapshot' | 'qmrollback';
-
-interface FakeTask {
-  upid: string;
-  node: string;
-  type: TaskType;
-  /** When the task stops; null: hangs. */
-  endsAt: number | null;
-  /** Set at start when the worker fails early (lock, duplicate name, …). */
-  failure: string | null;
-  /** Exit status forced by a test knob. */
-  forced: string | null;
-  commit: () => void;
-  vm: FakeVm;
-  done: boolean;
-  exitstatus?: string;
-}
-
-interface TaskKnob {
-  type?: TaskType;
-  exitstatus?: string;
-  hang?: boolean;
-}
-
-export const STORAGES = [
-  { storage: 'local', type: 'dir' },
-  { storage: 'local-lvm', type: 'lvmthin' },
-  { storage: 'local-zfs', type: 'zfspool' },
-  { storage: 'san-lvm', type: 'lvm' },
-];
-const NO_SNAPSHOTS = new Set(['lvm']);
+const DISK_KEY = /^(scsi|virtio|sata|ide|rootfs|mp)\d*$/;
 
 export class FakeCluster {
-  readonly vms = new Map<string, FakeVm>();
-  private readonly tasks = new Map<string, FakeTask>();
-  private readonly knobs: TaskKnob[] = [];
-  private pid = 0x1000;
-  taskDurationMs = 40;
+  /** By VM id: a guest lives on exactly one node at a time. */
+  readonly guests = new Map<string, FakeGuest>();
+  readonly tasks: FakeTasks;
 
-  constructor(private readonly user: string) {}
-
-  addVm(node: string, vmid: string, disks: Record<string, string> = { scsi0: 'local-lvm:vm-DISK-disk-0,size=32G' }): FakeVm {
-    const config: Record<string, string> = { name: `vm${vmid}`, memory: '2048', ide2: 'local:iso/debian-12.iso,media=cdrom' };
-    for (const [k, v] of Object.entries(disks)) config[k] = v.replace('DISK', vmid);
-    const vm: FakeVm = { node, vmid, config, snapshots: new Map(), lock: null, running: true };
-    this.vms.set(`${node}/${vmid}`, vm);
-    return vm;
+  constructor(user: string) {
+    this.tasks = new FakeTasks(user);
   }
 
-  vm(node: string, vmid: string): FakeVm {
-    const vm = this.vms.get(`${node}/${vmid}`);
-    if (!vm) throw new PveError(500, `Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist`);
-    return vm;
+  get taskDurationMs(): number {
+    return this.tasks.durationMs;
+  }
+  set taskDurationMs(ms: number) {
+    this.tasks.durationMs = ms;
   }
 
-  /** The next task (of `type`, if given) ends with `exitstatus` whatever it did, or never ends. */
-  injectTask(knob: TaskKnob): void {
-    this.knobs.push(knob);
+  addVm(node: string, vmid: string, disks: Record<string, string> = { scsi0: 'local-lvm:vm-DISK-disk-0,size=32G' }): FakeGuest {
+    return this.add('qemu', node, vmid, { name: `vm${vmid}`, memory: '2048', ide2: 'local:iso/debian-12.iso,media=cdrom' }, disks);
   }
 
-  /** Finishes every task whose time has come; called before each request is answered. */
-  settle(now = Date.now()): void {
-    for (const t of this.tasks.values()) {
-      if (t.done || t.endsAt === null || t.endsAt > now) continue;
-      t.done = true;
-      t.exitstatus = t.forced ?? t.failure ?? 'OK';
-      // Only a task that got past its checks holds the VM's lock, and only a successful one changes it.
-      if (t.failure === null) {
-        if (/^(OK|WARNINGS: \d+)$/.test(t.exitstatus)) t.commit();
-        t.vm.lock = null;
-      }
-    }
+  addContainer(node: string, vmid: string, disks: Record<string, string> = { rootfs: 'local-lvm:vm-DISK-disk-0,size=8G' }): FakeGuest {
+    return this.add('lxc', node, vmid, { hostname: `ct${vmid}`, memory: '512', ostype: 'debian' }, disks);
   }
 
-  taskStatus(node: string, upid: string): Record<string, unknown> {
-    const t = this.tasks.get(upid);
-    if (!t || t.node !== node) throw new PveError(500, `no such task '${upid}'`);
-    const base = { upid, node, type: t.type, id: t.vm.vmid, user: this.user, pid: 0, starttime: 0 };
-    return t.done ? { ...base, status: 'stopped', exitstatus: t.exitstatus } : { ...base, status: 'running' };
+  /** A live migration or an HA failover: the guest now runs on `node`. */
+  migrate(vmid: string, node: string): void {
+    this.guests.get(vmid)!.node = node;
   }
 
-  snapshot(vm: FakeVm, name: string, description: string, vmstate: boolean): string {
-    return this.start(vm, 'qmsnapshot', 'snapshot', () => {
-      if (vm.snapshots.has(name)) return `snapshot name '${name}' already used`;
-      if (this.diskStorageTypes(vm).some((t) => NO_SNAPSHOTS.has(t))) return 'snapshot feature is not available';
-      return null;
-    }, () => {
-      vm.snapshots.set(name, {
-        name, description, snaptime: Math.floor(Date.now() / 1000), vmstate: vmstate && vm.running ? 1 : 0,
-        ...(vm.parent ? { parent: vm.parent } : {}),
+  /** The guest as seen by `node` (which reads only its own config directory), or PVE's error. */
+  guest(node: string, type: GuestType, vmid: string): FakeGuest {
+    const g = this.guests.get(vmid);
+    if (!g || g.node !== node || g.type !== type) throw new PveError(500, this.missing(node, type, vmid));
+    return g;
+  }
+
+  /** GET /cluster/resources?type=vm */
+  resources(): Record<string, unknown>[] {
+    return [...this.guests.values()].map((g) => ({
+      id: `${g.type}/${g.vmid}`, type: g.type, vmid: Number(g.vmid), node: g.node, name: g.config.name ?? g.config.hostname,
+      status: g.running ? 'running' : 'stopped', template: 0,
+    }));
+  }
+
+  settle(): void {
+    this.tasks.settle();
+  }
+
+  snapshot(node: string, type: GuestType, vmid: string, name: string, description: string, vmstate: boolean): string {
+    let g!: FakeGuest;
+    return this.task(node, type, vmid, type === 'qemu' ? 'qmsnapshot' : 'vzsnapshot', (guest) => {
+      g = guest;
+      const refused = this.lockError(g) ?? (g.snapshots.has(name) ? `snapshot name '${name}' already used` : null)
+        ?? (this.volumes(g).some((v) => storageOf(v)?.type === 'lvm' && !storageOf(v)?.['snapshot-as-volume-chain']) ? 'snapshot feature is not available' : null);
+      if (refused) return refused;
+      g.lock = 'snapshot';
+      g.snapshots.set(name, {
+        name, description, snaptime: Math.floor(Date.now() / 1000), snapstate: 'prepare',
+        ...(type === 'qemu' ? { vmstate: vmstate && g.running ? 1 : 0 } : {}), ...(g.parent ? { parent: g.parent } : {}),
       });
-      vm.parent = name;
-    });
-  }
-
-  deleteSnapshot(vm: FakeVm, name: string): string {
-    return this.start(vm, 'qmdelsnapshot', 'snapshot-delete', () => (vm.snapshots.has(name) ? null : `snapshot '${name}' does not exist`), () => {
-      const gone = vm.snapshots.get(name)!;
-      vm.snapshots.delete(name);
-      for (const s of vm.snapshots.values()) if (s.parent === name) s.parent = gone.parent;
-      if (vm.parent === name) vm.parent = gone.parent;
-    });
-  }
-
-  rollback(vm: FakeVm, name: string, start: boolean): string {
-    // The API reads the snapshot before forking the worker, so an unknown name is an HTTP error.
-    if (!vm.snapshots.has(name)) throw new PveError(500, `snapshot '${name}' does not exist`);
-    return this.start(vm, 'qmrollback', 'rollback', () => {
-      const zfs = Object.values(vm.config).find((v) => v.startsWith('local-zfs:'));
-      const target = vm.snapshots.get(name)!;
-      const newer = [...vm.snapshots.values()].some((s) => s.snaptime > target.snaptime || (s.snaptime === target.snaptime && s.parent === name));
-      if (zfs && newer) return `can't rollback, '${name}' is not most recent snapshot on '${zfs.split(',')[0]}'`;
       return null;
     }, () => {
-      vm.parent = name;
-      vm.running = start || vm.snapshots.get(name)!.vmstate === 1;
+      delete g.snapshots.get(name)!.snapstate;
+      g.parent = name;
+      g.lock = null;
+      return null;
+    }, () => {
+      g.snapshots.delete(name);
+      g.lock = null;
     });
   }
 
-  private diskStorageTypes(vm: FakeVm): string[] {
-    return Object.entries(vm.config)
-      .filter(([k, v]) => /^(scsi|virtio|sata|ide)\d+$/.test(k) && !v.includes('media=cdrom'))
-      .map(([, v]) => STORAGES.find((s) => s.storage === v.split(':')[0])?.type ?? 'unknown');
+  deleteSnapshot(node: string, type: GuestType, vmid: string, name: string, force: boolean): string {
+    let g!: FakeGuest;
+    return this.task(node, type, vmid, type === 'qemu' ? 'qmdelsnapshot' : 'vzdelsnapshot', (guest) => {
+      g = guest;
+      if (!g.snapshots.has(name)) return `snapshot '${name}' does not exist`;
+      const locked = this.lockError(g);
+      if (locked) return locked;
+      g.lock = 'snapshot-delete';
+      g.snapshots.get(name)!.snapstate = 'delete';
+      return null;
+    }, () => {
+      const gone = g.snapshots.get(name)!;
+      // Without force, a volume snapshot that is already gone ends the task; the lock and
+      // snapstate stay behind, as in AbstractConfig::snapshot_delete.
+      if (gone.disksGone && !force) {
+        return `lvremove 'pve/snap_vm-${vmid}-disk-0_${name}' error:   Failed to find logical volume "pve/snap_vm-${vmid}-disk-0_${name}"`;
+      }
+      g.snapshots.delete(name);
+      for (const s of g.snapshots.values()) if (s.parent === name) s.parent = gone.parent;
+      if (g.parent === name) g.parent = gone.parent;
+      g.lock = null;
+      return null;
+    }, () => undefined);
   }
 
-  private start(vm: FakeVm, type: TaskType, lock: string, prepare: () => string | null, commit: () => void): string {
-    this.settle();
-    const knobAt = this.knobs.findIndex((k) => !k.type || k.type === type);
-    const knob = knobAt >= 0 ? this.knobs.splice(knobAt, 1)[0]! : null;
-    // Like PVE's check_lock inside the worker: a busy VM fails the new task, not the HTTP call.
-    const failure = vm.lock ? `VM is locked (${vm.lock})` : prepare();
-    if (failure === null) vm.lock = lock;
-    this.pid += 1;
-    const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
-    const upid = `UPID:${vm.node}:${hex(this.pid)}:${hex(this.pid * 7)}:${hex(Math.floor(Date.now() / 1000))}:${type}:${vm.vmid}:${this.user}:`;
-    const endsAt = knob?.hang ? null : Date.now() + this.taskDurationMs;
-    this.tasks.set(upid, { upid, node: vm.node, type, endsAt, failure, forced: knob?.exitstatus ?? null, commit, vm, done: false });
-    return upid;
+  rollback(node: string, type: GuestType, vmid: string, name: string, start: boolean): string {
+    let g!: FakeGuest;
+    return this.task(node, type, vmid, type === 'qemu' ? 'qmrollback' : 'vzrollback', (guest) => {
+      g = guest;
+      const target = g.snapshots.get(name);
+      if (!target) return `snapshot '${name}' does not exist`;
+      if (target.snapstate) return `unable to rollback to incomplete snapshot (snapstate = ${target.snapstate})`;
+      const locked = this.lockError(g);
+      if (locked) return locked;
+      const latestOnly = this.volumes(g).find((v) => storageOf(v)?.type === 'zfspool' || storageOf(v)?.['snapshot-as-volume-chain']);
+      const newer = [...g.snapshots.values()].some((s) => (s.snaptime ?? 0) > (target.snaptime ?? 0) || s.parent === name);
+      if (latestOnly && newer) return `can't rollback, '${name}' is not most recent snapshot on '${latestOnly.split(',')[0]}'`;
+      g.lock = 'rollback';
+      return null;
+    }, () => {
+      g.parent = name;
+      g.running = start || g.snapshots.get(name)!.vmstate === 1;
+      g.lock = null;
+      return null;
+    }, () => {
+      g.lock = null;
+    });
+  }
+
+  /** PUT …/snapshot/{name}/config: synchronous, under the config lock. */
+  updateDescription(node: string, type: GuestType, vmid: string, name: string, description: string | undefined): null {
+    const g = this.guest(node, type, vmid);
+    if (description === undefined) return null;
+    const locked = this.lockError(g);
+    if (locked) throw new PveError(500, locked);
+    const snap = g.snapshots.get(name);
+    if (!snap) throw new PveError(500, `snapshot '${name}' does not exist`);
+    snap.description = description;
+    return null;
+  }
+
+  lockError(g: FakeGuest): string | null {
+    return g.lock ? `${g.type === 'qemu' ? 'VM' : 'CT'} is locked (${g.lock})` : null;
+  }
+
+  private missing(node: string, type: GuestType, vmid: string): string {
+    return `Configuration file 'nodes/${node}/${type === 'qemu' ? 'qemu-server' : 'lxc'}/${vmid}.conf' does not exist`;
+  }
+
+  /** Delete and rollback fork before reading the config, so a missing guest fails the task, not the call. */
+  private task(node: string, type: GuestType, vmid: string, taskType: TaskType, begin: (g: FakeGuest) => string | null,
+    finish: () => string | null, abort: () => void): string {
+    return this.tasks.start({
+      node, vmid, type: taskType, finish, abort,
+      begin: () => {
+        const g = this.guests.get(vmid);
+        if (!g || g.node !== node || g.type !== type) return this.missing(node, type, vmid);
+        return begin(g);
+      },
+    });
+  }
+
+  private add(type: GuestType, node: string, vmid: string, base: Record<string, string>, disks: Record<string, string>): FakeGuest {
+    const config = { ...base };
+    for (const [k, v] of Object.entries(disks)) config[k] = v.replace('DISK', vmid);
+    const g: FakeGuest = { type, node, vmid, config, snapshots: new Map(), lock: null, running: true };
+    this.guests.set(vmid, g);
+    return g;
+  }
+
+  private volumes(g: FakeGuest): string[] {
+    return Object.entries(g.config).filter(([k, v]) => DISK_KEY.test(k) && !v.includes('media=cdrom')).map(([, v]) => v);
   }
 }
 

@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { testCerts } from './certs.js';
-import { FakeCluster, PveError, STORAGES } from './fake-cluster.js';
+import { FakeCluster, PveError, type FakeGuest } from './fake-cluster.js';
+import { STORAGES } from './fake-storages.js';
+import { verifyRequest } from './fake-schema.js';
 
 export interface RecordedRequest {
   method: string;
@@ -23,18 +25,23 @@ interface HttpKnob {
   times: number;
 }
 
-const SNAPNAME = /^[A-Za-z][A-Za-z0-9_-]+$/;
-
 /**
  * A fake Proxmox VE API over real HTTPS (certificate signed by a test CA): token auth, `{data}`
  * envelopes, PVE's error style (message in the status line), worker tasks with UPIDs, and knobs for
- * failures. Only the endpoints the driver uses exist; anything else answers 501 like pveproxy.
+ * failures. Only the endpoints the driver uses exist, with their parameters verified as PVE does
+ * (fake-schema.ts); anything else answers 501 like pveproxy.
  */
 export class FakePve {
   readonly tokenId = 'snapshots@pve!panel';
   readonly tokenSecret = 'f3c1a1f0-3a2b-4c5d-9e8f-0123456789ab';
   readonly cluster = new FakeCluster(this.tokenId);
   readonly requests: RecordedRequest[] = [];
+  /** The token's effective permissions, path → privilege → propagate (what /access/permissions returns). */
+  permissions: Record<string, Record<string, number>> = {
+    '/vms': { 'VM.Audit': 1, 'VM.Snapshot': 1, 'VM.Snapshot.Rollback': 1, 'VM.PowerMgmt': 1 },
+    '/storage': { 'Datastore.Audit': 1 },
+    '/nodes': { 'Sys.Audit': 1 },
+  };
   private readonly httpKnobs: HttpKnob[] = [];
   private readonly stalled = new Set<ServerResponse>();
   private server: Server | null = null;
@@ -88,33 +95,55 @@ export class FakePve {
 
   private route(method: string, path: string, p: Record<string, string>): unknown {
     const c = this.cluster;
-    let m: RegExpExecArray | null;
-    if (method === 'GET' && (m = /^\/nodes\/([^/]+)\/tasks\/([^/]+)\/status$/.exec(path))) return c.taskStatus(m[1]!, decodeURIComponent(m[2]!));
-    if (method === 'GET' && /^\/nodes\/[^/]+\/storage$/.test(path)) return STORAGES.map((s) => ({ ...s, active: 1, enabled: 1 }));
-    if (!(m = /^\/nodes\/([^/]+)\/qemu\/(\d+)(\/.*)$/.exec(path))) throw new PveError(501, `Method '${method} ${path}' not implemented`);
-    const vm = c.vm(m[1]!, m[2]!);
-    const rest = m[3]!;
-    if (method === 'GET' && rest === '/config') return { ...vm.config, digest: 'fakedigest' };
-    if (method === 'GET' && rest === '/snapshot') {
-      const items: Record<string, unknown>[] = [...vm.snapshots.values()].map((s) => ({ ...s, description: s.description }));
-      // Proxmox's order is a hash order; make sure nothing relies on it.
-      items.sort(() => Math.random() - 0.5);
-      items.push({ name: 'current', description: 'You are here!', running: vm.running ? 1 : 0, digest: 'fakedigest', ...(vm.parent ? { parent: vm.parent } : {}) });
-      return items;
+    const at = verifyRequest(method, path, p);
+    if (path === '/access/permissions') {
+      if (p.path === undefined) return this.permissions;
+      return this.permissions[p.path] ? { [p.path]: this.permissions[p.path] } : {};
     }
-    if (method === 'POST' && rest === '/snapshot') {
-      const name = p.snapname ?? '';
-      if (!SNAPNAME.test(name) || name.length > 40) {
-        throw new PveError(400, 'Parameter verification failed.', { snapname: `invalid format - invalid configuration ID '${name}'` });
+    if (path === '/cluster/resources') return p.type === undefined || p.type === 'vm' ? c.resources() : [];
+    if (path === '/storage') return STORAGES.filter((s) => !p.type || s.type === p.type).map((s) => ({ ...s, content: 'images,rootdir', digest: 'fakedigest' }));
+    if (path.endsWith('/storage')) return STORAGES.map((s) => ({ storage: s.storage, type: s.type, active: 1, enabled: 1 }));
+    if (at.upid !== undefined) {
+      try {
+        return c.tasks.status(at.node!, at.upid);
+      } catch (err) {
+        throw new PveError(500, (err as Error).message);
       }
-      if (name === 'current' || name === 'pending') throw new PveError(500, `unable to use snapshot name '${name}' (reserved name)`);
-      return c.snapshot(vm, name, p.description ?? '', p.vmstate === '1');
     }
-    if ((m = /^\/snapshot\/([^/]+)$/.exec(rest)) && method === 'DELETE') return c.deleteSnapshot(vm, decodeURIComponent(m[1]!));
-    if ((m = /^\/snapshot\/([^/]+)\/rollback$/.exec(rest)) && method === 'POST') return c.rollback(vm, decodeURIComponent(m[1]!), p.start === '1');
-    throw new PveError(501, `Method '${method} ${path}' not implemented`);
+    if (path.endsWith('/tasks')) return p.source === 'active' ? c.tasks.active(at.node!, p.vmid) : [];
+    const [node, vmid, name] = [at.node!, at.vmid!, at.snapname];
+    const type = at.type === 'lxc' || path.includes('/lxc/') ? 'lxc' : 'qemu';
+    if (method === 'GET' && path.endsWith('/config')) {
+      const g = c.guest(node, type, vmid);
+      return { ...g.config, ...(g.lock ? { lock: g.lock } : {}), digest: 'fakedigest' };
+    }
+    if (method === 'GET') return this.snapshotList(c.guest(node, type, vmid));
+    if (method === 'PUT') return c.updateDescription(node, type, vmid, name!, p.description);
+    if (method === 'DELETE') return c.deleteSnapshot(node, type, vmid, name!, isTrue(p.force));
+    if (path.endsWith('/rollback')) return c.rollback(node, type, vmid, name!, isTrue(p.start));
+    const snapname = p.snapname!;
+    if (snapname === 'current' || (type === 'qemu' ? snapname.toLowerCase() === 'pending' : snapname === 'vzdump')) {
+      throw new PveError(500, `unable to use snapshot name '${snapname}' (reserved name)`);
+    }
+    // qemu-server reads the VM config before forking the worker; pve-container does not.
+    if (type === 'qemu') c.guest(node, type, vmid);
+    return c.snapshot(node, type, vmid, snapname, p.description ?? '', isTrue(p.vmstate));
+  }
+
+  private snapshotList(g: FakeGuest): unknown[] {
+    const items: Record<string, unknown>[] = [...g.snapshots.values()].map((s) => ({
+      name: s.name, description: s.description, snaptime: s.snaptime ?? 0,
+      ...(g.type === 'qemu' ? { vmstate: s.vmstate ?? 0 } : {}),
+      ...(s.parent ? { parent: s.parent } : {}), ...(s.snapstate ? { snapstate: s.snapstate } : {}),
+    }));
+    // Proxmox's order is a hash order; make sure nothing relies on it.
+    items.sort(() => Math.random() - 0.5);
+    items.push({ name: 'current', description: 'You are here!', running: g.running ? 1 : 0, digest: 'fakedigest', ...(g.parent ? { parent: g.parent } : {}) });
+    return items;
   }
 }
+
+const isTrue = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v);
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -1,9 +1,12 @@
+import { afterEach, beforeEach } from 'vitest';
 import { DriverError, type HypervisorTarget } from '../../../module/drivers/contract.js';
 import { proxmoxDriver, type ProxmoxDriver, type ProxmoxDriverOptions } from '../../../module/drivers/proxmox/proxmox-driver.js';
 import { testCerts } from './certs.js';
 import { FakePve } from './fake-pve.js';
 
 export const TARGET: HypervisorTarget = { driver: 'proxmox', node: 'pve1', vmId: '100' };
+/** A container target; the fixture does not create it (tests add it where they need it). */
+export const CT_TARGET: HypervisorTarget = { driver: 'proxmox', node: 'pve1', vmId: '200', guestType: 'lxc' };
 
 /** A started fake with VM 100 on pve1, and a factory for drivers pointed at it (trusting its CA). */
 export async function fakeProxmox() {
@@ -35,4 +38,15 @@ export async function rejection(call: Promise<unknown>): Promise<DriverError> {
     throw err;
   }
   throw new Error('expected a DriverError, but the call succeeded');
+}
+
+/** A fresh fake and driver for each test of the calling `describe`, read through the returned object. */
+export function freshFakePerTest(): { fx: Awaited<ReturnType<typeof fakeProxmox>>; d: ProxmoxDriver } {
+  const env = {} as { fx: Awaited<ReturnType<typeof fakeProxmox>>; d: ProxmoxDriver };
+  beforeEach(async () => {
+    env.fx = await fakeProxmox();
+    env.d = env.fx.driver();
+  });
+  afterEach(async () => env.fx.stop());
+  return env;
 }
