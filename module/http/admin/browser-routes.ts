@@ -32,26 +32,32 @@ function queryOf(req: Request): Record<string, string> {
 export function browserRoutes(router: Router, ctx: ModuleContext, deps: AdminPageDeps): void {
   const stuckBefore = () => new Date(Date.now() - ctx.config.operations.operationTimeoutMs);
 
-  const showSnapshots = async (req: Request, res: Response, query: unknown, refusal?: SnapshotError) => {
-    const parsed = parseOrDefault(() => parseInput(snapshotQuery, query, QUERY_CODES), () => parseInput(snapshotQuery, {}));
+  /**
+   * One browser page (snapshots or operations): its filters parsed from `query` (invalid ones show
+   * the defaults and say why), one page of rows, rendered with `refusal` when an action was refused.
+   */
+  const browser = <S extends z.ZodType<{ page: number; size: number }>, R>(page: {
+    schema: S; view: 'items' | 'operations'; nav: 'items' | 'operations'; load(f: z.output<S>, stuckBefore: Date, p: { offset: number; limit: number }): Promise<{ rows: R[]; total: number }>;
+    present(req: Request, rows: R[], f: z.output<S>): Record<string, unknown>; back(req: Request): string;
+  }) => async (req: Request, res: Response, query: unknown, refusal?: SnapshotError) => {
+    const parsed = parseOrDefault(() => parseInput(page.schema, query, QUERY_CODES), () => parseInput(page.schema, {}));
     const f = parsed.value;
-    const error = refusal ?? parsed.error;
-    const { rows, total } = parsed.error ? { rows: [], total: 0 } : await deps.queries.snapshots({ ...f, stuckBefore: stuckBefore() }, { offset: (f.page - 1) * f.size, limit: f.size });
-    await renderAdmin(ctx, req, res, 'items', 'items', {
-      ...presentSnapshotBrowser(req.t, adminFormatters(ctx, req), { rows, filter: f }), pager: pager(req, total, f.page, f.size), back: currentPath(req),
-    }, { title: req.t('admin:nav.items'), error });
+    const { rows, total } = parsed.error ? { rows: [], total: 0 } : await page.load(f, stuckBefore(), { offset: (f.page - 1) * f.size, limit: f.size });
+    await renderAdmin(ctx, req, res, page.view, page.view, {
+      ...page.present(req, rows, f), pager: pager(req, total, f.page, f.size), back: page.back(req),
+    }, { title: req.t(`admin:nav.${page.nav}`), error: refusal ?? parsed.error });
   };
-
-  const showOperations = async (req: Request, res: Response, query: unknown, refusal?: SnapshotError) => {
-    const parsed = parseOrDefault(() => parseInput(operationQuery, query, QUERY_CODES), () => parseInput(operationQuery, {}));
-    const f = parsed.value;
-    const error = refusal ?? parsed.error;
-    const { rows, total } = parsed.error ? { rows: [], total: 0 } : await deps.queries.operations({ ...f, stuckBefore: stuckBefore() }, { offset: (f.page - 1) * f.size, limit: f.size });
-    await renderAdmin(ctx, req, res, 'operations', 'operations', {
-      ...presentOperationBrowser(req.t, adminFormatters(ctx, req), { rows, filter: f }), pager: pager(req, total, f.page, f.size),
-      back: req.method === 'GET' ? currentPath(req) : `${ADMIN_BASE}/operations`,
-    }, { title: req.t('admin:nav.operations'), error });
-  };
+  const showSnapshots = browser({
+    schema: snapshotQuery, view: 'items', nav: 'items', back: currentPath,
+    load: (f, stuck, p) => deps.queries.snapshots({ ...f, stuckBefore: stuck }, p),
+    present: (req, rows, f) => presentSnapshotBrowser(req.t, adminFormatters(ctx, req), { rows, filter: f }),
+  });
+  const showOperations = browser({
+    schema: operationQuery, view: 'operations', nav: 'operations',
+    back: (req) => (req.method === 'GET' ? currentPath(req) : `${ADMIN_BASE}/operations`),
+    load: (f, stuck, p) => deps.queries.operations({ ...f, stuckBefore: stuck }, p),
+    present: (req, rows, f) => presentOperationBrowser(req.t, adminFormatters(ctx, req), { rows, filter: f }),
+  });
 
   router.get(`${ADMIN_BASE}/items`, deps.csrf.issue, async (req, res) => showSnapshots(req, res, req.query));
   router.get(`${ADMIN_BASE}/operations`, deps.csrf.issue, async (req, res) => showOperations(req, res, req.query));
