@@ -19,5 +19,14 @@ export const SNAPSHOT_REFUSALS = {
   },
 } as const satisfies Record<string, Record<number, readonly string[]>>;
 
+const SCHEDULE_PLAN = ['schedules_not_in_plan', 'schedule_limit_reached', ...SERVICE_STATE] as const;
+
+/** The same for a service's schedules (validation aside, 422). */
+export const SCHEDULE_REFUSALS = {
+  create: { 409: SCHEDULE_PLAN },
+  update: { 404: ['schedule_not_found'], 409: SCHEDULE_PLAN },
+  delete: { 404: ['schedule_not_found'], 409: SERVICE_STATE },
+} as const satisfies Record<string, Record<number, readonly string[]>>;
+
 /** Refusal codes that only a race with the hypervisor's side can produce (no request alone can). */
 export const RACE_ONLY_REFUSALS = ['snapshot_changed', 'duplicate_record'] as const;

@@ -5,6 +5,7 @@ import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
 import type { ActionContext } from '../../module/index.js';
 import { isSnapshotError } from '../../module/domain/errors.js';
 import { OCCUPYING_STATUSES } from '../../module/domain/status.js';
+import type { PlanLimits } from '../../module/domain/limits.js';
 import type { PanelService, Snapshot } from '../../module/domain/types.js';
 import { snapshotRoutes } from '../../module/http/api/routes.js';
 import { scheduleRoutes } from '../../module/http/api/schedule-routes.js';
@@ -39,7 +40,7 @@ export async function race(actions: Array<() => Promise<unknown>>): Promise<Outc
 }
 
 /** The plan row a race test runs under (its limit is what "quota never exceeded" is checked against). */
-export async function setPlan(db: Knex, planId: string, over: Partial<{ maxSnapshots: number; maxKeep: number; schedulesAllowed: boolean }> = {}) {
+export async function setPlan(db: Knex, planId: string, over: Partial<PlanLimits> = {}) {
   await new LimitsRepo(db).set(planId, { maxSnapshots: 6, maxSchedules: 2, maxKeep: 6, memoryAllowed: true, schedulesAllowed: true, ...over });
 }
 

@@ -1,6 +1,6 @@
 import supertest from 'supertest';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { RACE_ONLY_REFUSALS, SNAPSHOT_REFUSALS } from '../../module/domain/refusals.js';
+import { RACE_ONLY_REFUSALS, SCHEDULE_REFUSALS, SNAPSHOT_REFUSALS } from '../../module/domain/refusals.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
 import { type ModuleFixture, useDatabase } from '../helpers/db-suite.js';
@@ -100,5 +100,47 @@ describe.each(DATABASES)('documented refusals of the snapshot API ($kind)', (kin
     expect(closed.every((s) => Object.values(s.actions).every((v) => !v))).toBe(true);
     const admin = (await api.get(base).set('x-test-actor', 'admin')).body.snapshots as Array<{ id: number; actions: Record<string, boolean> }>;
     expect(admin.find((s) => s.id === ids[0])!.actions.pin).toBe(true);
+  });
+
+  it('provokes each documented code of the schedule actions', async () => {
+    const api = supertest(appFor(fx.mod));
+    const base = `/api/v1/services/${SERVICE.id}/schedules`;
+    type Kind = keyof typeof SCHEDULE_REFUSALS;
+    const seen: Record<Kind, Set<string>> = { create: new Set(), update: new Set(), delete: new Set() };
+    const send = async (kind: Kind, id: number | null, body: Record<string, unknown> = {}) => {
+      const req = kind === 'create' ? api.post(base) : kind === 'update' ? api.patch(`${base}/${id}`) : api.delete(`${base}/${id}`);
+      const res = await req.set('x-test-actor', 'alice').send(body);
+      if (res.status >= 400) {
+        expect(Object.keys(SCHEDULE_REFUSALS[kind]).map(Number), `${kind} ${res.body.error.code}`).toContain(res.status);
+        seen[kind].add(res.body.error.code);
+      }
+      return res;
+    };
+    const weekly = (name: string, enabled = true) => ({ name, days: [1], hour: 3, minute: 0, timezone: 'UTC', keep: 2, enabled });
+    const plan = (over: Record<string, unknown>) => setPlan(handle.db, SERVICE.planId, { maxSnapshots: 3, ...over });
+
+    await plan({ maxSchedules: 2 });
+    const a = (await send('create', null, weekly('a'))).body.schedule.id as number;
+    const b = (await send('create', null, weekly('b', false))).body.schedule.id as number;
+    await send('create', null, weekly('c')); // schedule_limit_reached: two of two
+    await plan({ maxSchedules: 1 });
+    await send('update', b, { enabled: true }); // schedule_limit_reached: a is the one enabled
+    await plan({ maxSchedules: 1, schedulesAllowed: false });
+    await send('create', null, weekly('d')); // schedules_not_in_plan
+    await send('update', b, { enabled: true }); // schedules_not_in_plan
+    await send('update', 98765, { enabled: false }); // schedule_not_found
+    await send('delete', 98765); // schedule_not_found
+    await plan({ maxSchedules: 2 });
+    for (const hook of ['serviceSuspended', 'serviceTerminated'] as const) {
+      if (hook === 'serviceTerminated') await fx.mod.hooks.serviceUnsuspended(SERVICE.id);
+      await fx.mod.hooks[hook](SERVICE.id);
+      await send('create', null, weekly('e'));
+      await send('update', a, { enabled: false });
+      await send('delete', a);
+    }
+
+    for (const kind of Object.keys(SCHEDULE_REFUSALS) as Kind[]) {
+      expect([...seen[kind]].sort(), kind).toEqual([...new Set(Object.values(SCHEDULE_REFUSALS[kind]).flat())].sort());
+    }
   });
 });

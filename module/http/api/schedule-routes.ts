@@ -1,4 +1,5 @@
 import express, { type Router } from 'express';
+import { SCHEDULE_REFUSALS } from '../../domain/refusals.js';
 import type { AuditEvent, Schedule } from '../../domain/types.js';
 import { activityPage, presentActivity } from '../client/activity-presenter.js';
 import { viewerTimezone } from '../client/schedule-model.js';
@@ -41,8 +42,6 @@ const BASE = '/api/v1/services/:serviceId/schedules';
 const ONE = `${BASE}/:scheduleId`;
 const tag = 'Schedules';
 const params = scheduleParams;
-const serviceState = ['service_suspended', 'service_terminated'] as const;
-const planRefusals = ['schedules_not_in_plan', 'schedule_limit_reached', ...serviceState] as const;
 const notFound = { 404: ['schedule_not_found'] } as const;
 // Validation asks the hypervisor driver whether memory snapshots are possible.
 const driver = { 503: ['driver_missing'] } as const;
@@ -57,7 +56,7 @@ export const scheduleRoutes = {
     method: 'post', path: BASE, operationId: 'createSchedule', tag, params, body: scheduleApiSchemas.create,
     summary: 'Add a weekly schedule', description: 'Checked against the plan: schedules allowed, how many, keep and memory.',
     responses: { 201: { description: 'Created', schema: scheduleEnvelopeSchema } },
-    errors: { 409: planRefusals, ...driver },
+    errors: { ...SCHEDULE_REFUSALS.create, ...driver },
   },
   get: {
     method: 'get', path: ONE, operationId: 'getSchedule', tag, params, summary: 'One schedule',
@@ -69,12 +68,12 @@ export const scheduleRoutes = {
     description: 'Any subset of the fields; the result is validated as a whole. `{ "enabled": … }` alone only switches it on or off. '
       + 'Switching on re-checks the plan.',
     responses: { 200: { description: 'The schedule', schema: scheduleEnvelopeSchema } },
-    errors: { ...notFound, 409: planRefusals, ...driver },
+    errors: { ...SCHEDULE_REFUSALS.update, ...driver },
   },
   delete: {
     method: 'delete', path: ONE, operationId: 'deleteSchedule', tag, params,
     summary: "Remove a schedule (its snapshots stay; they show it as a deleted schedule)",
-    responses: { 204: { description: 'Removed' } }, errors: { ...notFound, 409: serviceState },
+    responses: { 204: { description: 'Removed' } }, errors: SCHEDULE_REFUSALS.delete,
   },
   activity: {
     method: 'get', path: '/api/v1/services/:serviceId/activity', operationId: 'listActivity', tag: 'Activity', params: { serviceId: params.serviceId },
