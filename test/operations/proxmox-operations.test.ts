@@ -7,14 +7,27 @@ import { makeService, moduleFixture } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
-// The fixture registers its driver as 'simulated'; here that driver speaks to the fake Proxmox API.
-const SERVICE = makeService({ target: { driver: 'simulated', node: 'pve1', vmId: '100' } });
 const ADMIN_OPS = '/admin/snapshots/operations?problem=errors';
 
+type Pve = Awaited<ReturnType<typeof fakeProxmox>>;
+/** The two kinds of Proxmox guest: every case that applies to both runs on both. */
+const GUESTS = [
+  // `guest`: the test's guest (the fixture always has VM 100); `add`: a new guest of that kind and id.
+  { type: 'qemu', vmId: '100', cli: 'qm', snapshotTask: 'qmsnapshot', disk: 'scsi0', guest: (pve: Pve) => pve.vm, add: (pve: Pve) => pve.fake.cluster.addVm('pve1', '100') },
+  {
+    type: 'lxc', vmId: '200', cli: 'pct', snapshotTask: 'vzsnapshot', disk: 'rootfs',
+    guest: (pve: Pve) => pve.fake.cluster.addContainer('pve1', '200'), add: (pve: Pve) => pve.fake.cluster.addContainer('pve1', '200'),
+  },
+] as const;
+
 /** The module over a real database, its operations carried out by the Proxmox driver against the fake. */
-describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind) => {
+describe.each(DATABASES.flatMap((db) => GUESTS.map((g) => ({ db, g, label: `${db.kind}, ${g.type}` }))))('operations through the Proxmox driver ($label)', ({ db: kind, g: guestCase }) => {
+  // The fixture registers its driver as 'simulated'; here that driver speaks to the fake Proxmox API.
+  const SERVICE = makeService({ target: { driver: 'simulated', node: 'pve1', vmId: guestCase.vmId, ...(guestCase.type === 'lxc' ? { guestType: 'lxc' } : {}) } });
+  const path = `${guestCase.type}/${guestCase.vmId}`;
   let handle: Awaited<ReturnType<typeof migratedDatabase>>;
-  let pve: Awaited<ReturnType<typeof fakeProxmox>>;
+  let pve: Pve;
+  let guest: ReturnType<(typeof GUESTS)[number]['guest']>;
   let fx: Awaited<ReturnType<typeof moduleFixture>>;
   afterEach(async () => {
     await fx?.mod.stop();
@@ -25,6 +38,7 @@ describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind)
     handle = await migratedDatabase(kind);
     pve = await fakeProxmox();
     pve.fake.cluster.taskDurationMs = 5;
+    guest = guestCase.guest(pve);
     fx = await moduleFixture(handle.db, { services: [SERVICE], driver: pve.driver() });
     await fx.mod.start();
   }
@@ -48,7 +62,7 @@ describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind)
   it('a delete whose guest is gone fails with guest_missing, keeps the record and shows on the admin page', async () => {
     await setup();
     const s = await active('before upgrade');
-    pve.fake.cluster.guests.delete('100');
+    pve.fake.cluster.guests.delete(guestCase.vmId);
     await fx.mod.snapshots.delete(SERVICE, s.id, { confirm: true }, CTX);
     expect(await settledOp(s.id)).toMatchObject({ kind: 'delete', status: 'failed', error_code: 'driver_guest_missing' });
     expect(await row(s.id)).toMatchObject({ status: 'error', error_code: 'driver_guest_missing' });
@@ -59,24 +73,24 @@ describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind)
   it('follows a migrated guest: the delete runs on the new node and the move is audited', async () => {
     await setup();
     const s = await active('kept elsewhere');
-    pve.fake.cluster.migrate('100', 'pve2');
+    pve.fake.cluster.migrate(guestCase.vmId, 'pve2');
     await fx.mod.snapshots.delete(SERVICE, s.id, { confirm: true }, CTX);
     expect(await settledOp(s.id)).toMatchObject({ status: 'succeeded' });
     expect(await row(s.id)).toBeUndefined();
-    expect(pve.vm.snapshots.size).toBe(0);
-    expect(pve.calls()).toContain(`DELETE /nodes/pve2/qemu/100/snapshot/${s.hvName}`);
+    expect(guest.snapshots.size).toBe(0);
+    expect(pve.calls()).toContain(`DELETE /nodes/pve2/${path}/snapshot/${s.hvName}`);
     // The notice is audited as it happens, beside the operation, not inside its transaction.
     await waitFor(async () => (await handle.db('snapshot_audit_events').where({ action: 'driver.guest_moved' })).length > 0, 15_000, 'move audited');
     const moved = await handle.db('snapshot_audit_events').where({ action: 'driver.guest_moved' });
     expect(moved).toHaveLength(1);
-    expect(JSON.parse(moved[0].details)).toMatchObject({ vmId: '100', from: 'pve1', to: 'pve2' });
+    expect(JSON.parse(moved[0].details)).toMatchObject({ vmId: guestCase.vmId, from: 'pve1', to: 'pve2' });
   });
 
   it('an unfinished snapshot is not Current: reconcile reports it as an error', async () => {
     await setup();
     const s = await active('half');
-    pve.vm.snapshots.get(s.hvName)!.snapstate = 'delete';
-    pve.vm.snapshots.set('psnap-20260101000000-crashd', { name: 'psnap-20260101000000-crashd', description: '', snaptime: 1_700_000_000, vmstate: 0, snapstate: 'prepare' });
+    guest.snapshots.get(s.hvName)!.snapstate = 'delete';
+    guest.snapshots.set('psnap-20260101000000-crashd', { name: 'psnap-20260101000000-crashd', description: '', snaptime: 1_700_000_000, vmstate: 0, snapstate: 'prepare' });
     const [summary] = await fx.mod.reconcile();
     expect(summary).toMatchObject({ vanished: 0, unmanaged: 0, incomplete: 2 });
     expect(await row(s.id)).toMatchObject({ status: 'error', error_code: 'snapshot_incomplete' });
@@ -88,7 +102,7 @@ describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind)
   it('an unfinished snapshot cannot be restored and is no longer shown as usable', async () => {
     await setup();
     const s = await active('half made');
-    pve.vm.snapshots.get(s.hvName)!.snapstate = 'prepare';
+    guest.snapshots.get(s.hvName)!.snapstate = 'prepare';
     await fx.mod.snapshots.restore(SERVICE, s.id, { typedServiceName: SERVICE.name, safetySnapshot: false, startAfter: false }, CTX);
     expect(await settledOp(s.id)).toMatchObject({ kind: 'restore', status: 'failed', error_code: 'driver_snapshot_incomplete' });
     expect(await row(s.id)).toMatchObject({ status: 'error', error_code: 'driver_snapshot_incomplete' });
@@ -97,7 +111,7 @@ describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind)
 
   it('a guest on a snapshot-as-volume-chain storage restores only its newest snapshot', async () => {
     await setup();
-    pve.vm.config.scsi0 = 'san-chain:vm-100-disk-0.qcow2,size=32G';
+    guest.config[guestCase.disk] = `san-chain:vm-${guestCase.vmId}-disk-0.qcow2,size=32G`;
     const older = await active('older');
     await active('newer');
     const err = await fx.mod.snapshots.restore(SERVICE, older.id, { typedServiceName: SERVICE.name, safetySnapshot: false }, CTX).catch((e: unknown) => e);
@@ -109,7 +123,7 @@ describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind)
   it('a retried create is not "already done" by a half-made snapshot; the stale lock it meets is named for the admin', async () => {
     await setup();
     // The create dies half way: the snapshot stays in `prepare` and the VM keeps the `snapshot` lock.
-    pve.fake.cluster.tasks.inject({ type: 'qmsnapshot', exitstatus: 'interrupted by signal', leaveBehind: true });
+    pve.fake.cluster.tasks.inject({ type: guestCase.snapshotTask, exitstatus: 'interrupted by signal', leaveBehind: true });
     const s = await fx.mod.snapshots.create(SERVICE, { name: 'crashing' }, CTX);
     const first = await settledOp(s.id);
     expect(first).toMatchObject({ status: 'failed', error_code: 'driver_rejected' });
@@ -117,16 +131,16 @@ describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind)
     await waitFor(async () => (await lastOp(s.id)).id !== first.id && (await lastOp(s.id)).status === 'failed', 15_000, 'retry failed');
     const second = await lastOp(s.id);
     expect(second).toMatchObject({ status: 'failed', error_code: 'driver_stale_lock' });
-    expect(second.error_message).toContain("'qm unlock 100' on pve1");
+    expect(second.error_message).toContain(`'${guestCase.cli} unlock ${guestCase.vmId}' on pve1`);
     expect((await row(s.id)).status).not.toBe('active');
     const page = (await sessionFor(fx.mod, 'admin', ADMIN_OPS)).page;
-    expect(page.text).toContain('qm unlock 100');
+    expect(page.text).toContain(`${guestCase.cli} unlock ${guestCase.vmId}`);
   });
 
   it('a delete that failed half way: stale lock for the admin, then after unlock a retry finishes it with force', async () => {
     await setup();
     const s = await active('stubborn');
-    pve.vm.snapshots.get(s.hvName)!.disksGone = true;
+    guest.snapshots.get(s.hvName)!.disksGone = true;
     await fx.mod.snapshots.delete(SERVICE, s.id, { confirm: true }, CTX);
     const first = await settledOp(s.id);
     expect(first).toMatchObject({ status: 'failed', error_code: 'driver_rejected' });
@@ -134,10 +148,10 @@ describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind)
     await waitFor(async () => (await lastOp(s.id)).id !== first.id && (await lastOp(s.id)).status === 'failed', 15_000, 'retry failed');
     const second = await lastOp(s.id);
     expect(second).toMatchObject({ status: 'failed', error_code: 'driver_stale_lock', attempts: 1 });
-    pve.vm.lock = null; // the admin ran `qm unlock 100` on pve1
+    guest.lock = null; // the admin ran `qm unlock` / `pct unlock` on pve1
     await retry(second.id);
     await waitFor(async () => (await row(s.id)) === undefined, 15_000, 'deleted');
-    expect(pve.vm.snapshots.has(s.hvName)).toBe(false);
+    expect(guest.snapshots.has(s.hvName)).toBe(false);
     expect(pve.fake.requests.filter((r) => r.method === 'DELETE').at(-1)!.params).toEqual({ force: '1' });
   });
 
@@ -145,17 +159,18 @@ describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind)
     await setup();
     const s = await active('described');
     await fx.mod.snapshots.edit(SERVICE, s.id, { name: 'described', description: 'after the kernel update' }, CTX);
-    expect(pve.vm.snapshots.get(s.hvName)!.description).toBe('after the kernel update');
-    expect(pve.calls()).toContain(`PUT /nodes/pve1/qemu/100/snapshot/${s.hvName}/config`);
+    expect(guest.snapshots.get(s.hvName)!.description).toBe('after the kernel update');
+    expect(pve.calls()).toContain(`PUT /nodes/pve1/${path}/snapshot/${s.hvName}/config`);
     pve.fake.failHttp({ method: 'PUT', path: /\/config$/, status: 595, message: 'Connection refused' });
     const edited = await fx.mod.snapshots.edit(SERVICE, s.id, { name: 'described', description: 'second try' }, CTX);
     expect(edited.description).toBe('second try');
-    expect(pve.vm.snapshots.get(s.hvName)!.description).toBe('after the kernel update');
+    expect(guest.snapshots.get(s.hvName)!.description).toBe('after the kernel update');
     const audits = await handle.db('snapshot_audit_events').where({ action: 'snapshot.edit' }).orderBy('id');
     expect(audits.map((a) => JSON.parse(a.details).hypervisor)).toEqual(['updated', 'driver_unreachable']);
   });
 
-  it('at start the module checks the token and audits what it lacks', async () => {
+  // The token's privileges are the same question whatever the guest: asked once, with the VM.
+  it.runIf(guestCase.type === 'qemu')('at start the module checks the token and audits what it lacks', async () => {
     handle = await migratedDatabase(kind);
     pve = await fakeProxmox();
     delete pve.fake.permissions['/vms']!['VM.PowerMgmt'];
@@ -170,33 +185,27 @@ describe.each(DATABASES)('operations through the Proxmox driver ($kind)', (kind)
     await setup();
     const a = await active('first');
     const b = await active('second');
-    pve.fake.cluster.migrate('100', 'pve9');
-    pve.fake.cluster.guests.delete('100');
+    pve.fake.cluster.migrate(guestCase.vmId, 'pve9');
+    pve.fake.cluster.guests.delete(guestCase.vmId);
     expect((await fx.mod.reconcile())[0]).toMatchObject({ skipped: 'guest_missing', vanished: 0 });
-    pve.fake.cluster.addVm('pve1', '100'); // a new guest with the old id: none of the snapshots
+    guestCase.add(pve); // a new guest with the old id: none of the snapshots
     expect((await fx.mod.reconcile())[0]).toMatchObject({ skipped: 'implausible', vanished: 0 });
     for (const s of [a, b]) expect(await row(s.id)).toMatchObject({ status: 'active' });
     expect(await handle.db('snapshot_audit_events').where({ action: 'reconcile.implausible', result: 'refused' })).toHaveLength(1);
     // One of several gone is still judged.
-    pve.fake.cluster.guests.get('100')!.snapshots.set(a.hvName, { name: a.hvName, description: '', snaptime: 1_700_000_000, vmstate: 0 });
+    pve.fake.cluster.guests.get(guestCase.vmId)!.snapshots.set(a.hvName, { name: a.hvName, description: '', snaptime: 1_700_000_000, vmstate: 0 });
     expect((await fx.mod.reconcile())[0]).toMatchObject({ vanished: 1 });
     expect(await row(b.id)).toMatchObject({ status: 'error', error_code: 'snapshot_vanished' });
   });
 
-  it('a container service: operations keep the guest type and use the /lxc/ endpoints', async () => {
-    handle = await migratedDatabase(kind);
-    pve = await fakeProxmox();
-    pve.fake.cluster.taskDurationMs = 5;
-    const ct = pve.fake.cluster.addContainer('pve1', '200');
-    const service = makeService({ target: { driver: 'simulated', node: 'pve1', vmId: '200', guestType: 'lxc' } });
-    fx = await moduleFixture(handle.db, { services: [service], driver: pve.driver() });
-    await fx.mod.start();
-    const s = await fx.mod.snapshots.create(service, { name: 'container' }, CTX);
-    await waitFor(async () => (await row(s.id))?.status === 'active', 15_000, 'active');
-    expect(ct.snapshots.has(s.hvName)).toBe(true);
-    await fx.mod.snapshots.delete(service, s.id, { confirm: true }, CTX);
+  it('operations keep the guest type and use its own endpoints', async () => {
+    await setup();
+    const s = await active('own endpoints');
+    expect(guest.snapshots.has(s.hvName)).toBe(true);
+    await fx.mod.snapshots.delete(SERVICE, s.id, { confirm: true }, CTX);
     await waitFor(async () => (await row(s.id)) === undefined, 15_000, 'deleted');
-    expect(pve.calls()).toEqual(expect.arrayContaining(['POST /nodes/pve1/lxc/200/snapshot', `DELETE /nodes/pve1/lxc/200/snapshot/${s.hvName}`]));
-    expect(pve.calls().some((c) => c.includes('/qemu/'))).toBe(false);
+    expect(pve.calls()).toEqual(expect.arrayContaining([`POST /nodes/pve1/${path}/snapshot`, `DELETE /nodes/pve1/${path}/snapshot/${s.hvName}`]));
+    const other = guestCase.type === 'qemu' ? '/lxc/' : '/qemu/';
+    expect(pve.calls().some((c) => c.includes(other))).toBe(false);
   });
 });
