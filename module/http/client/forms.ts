@@ -18,5 +18,5 @@ export function parse<T extends z.ZodType>(schema: T, body: unknown): z.output<T
 export function presentError(req: Request, e: SnapshotError) {
   const fields = e instanceof ValidationError
     ? Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, req.t(`errors:${v.code}`, v.params ?? {})])) : {};
-  return { message: req.t(e.i18nKey, e.params), fields };
+  return { code: e.code, message: req.t(e.i18nKey, e.params), fields };
 }

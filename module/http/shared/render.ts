@@ -4,6 +4,7 @@ import type { PanelService } from '../../domain/types.js';
 import type { ModuleContext } from './module-context.js';
 import { snapshotsPath } from './paths.js';
 import { encodeHtml, type Html } from './html-chunks.js';
+import { sentences } from './sentences.js';
 import { ViewRenderer } from './view-cache.js';
 
 export const VIEWS_DIR = fileURLToPath(new URL('../../../views', import.meta.url));
@@ -23,7 +24,7 @@ function viewsOf(ctx: ModuleContext): ViewRenderer {
  */
 export async function renderPage(ctx: ModuleContext, req: Request, res: Response, view: string,
   model: Record<string, unknown>, opts: { title: string; service?: PanelService | null; status?: number }): Promise<void> {
-  const common = { t: req.t, lng: req.language, csrfToken: res.locals.snapshotCsrf ?? '', assets: ASSETS_PATH };
+  const common = { t: req.t, lng: req.language, csrfToken: res.locals.snapshotCsrf ?? '', assets: ASSETS_PATH, sentences };
   const views = viewsOf(ctx);
   const body = views.renderHtml(`${VIEWS_DIR}/${view}.ejs`, { ...common, ...model });
   const stylesheets = [`${ASSETS_PATH}/snapshots.css`];
