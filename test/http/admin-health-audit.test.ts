@@ -95,4 +95,21 @@ describe.each(DATABASES)('admin scheduler health and audit log ($kind)', (kind) 
     const reversed = await agent.get(`${A}/audit?from=${tomorrow}&to=${today}`);
     expect(reversed.status).toBe(422);
   });
+
+  it('refuses a reseller and a customer with a localized "not allowed" page, not a malfunction', async () => {
+    const fx = await handle.module({ services: [SVC1] });
+    const expectations: [string, string, string][] = [
+      ['reseller', 'アクセス権限がありません', 'このページは管理者のみ開くことができます。'],
+      ['alice', 'Not allowed', 'Only administrators can open this page.'],
+      ['bob', '접근 권한 없음', '관리자만 이 페이지를 열 수 있습니다.'],
+    ];
+    for (const [actor, title, message] of expectations) {
+      const res = await supertest(appFor(fx.mod)).get(A).set('x-test-actor', actor);
+      expect(res.status).toBe(403);
+      expect(res.text).toContain(`<h1 id="snapshots-error-title">${title}</h1>`);
+      expect(res.text).toContain(message);
+      expect(res.text).toContain('data-forbidden');
+      expect(res.text).not.toMatch(/Something went wrong|問題が発生しました|문제가 발생했습니다/);
+    }
+  });
 });
