@@ -100,6 +100,14 @@ export class AdminQueries {
     return { queued: count('queued'), running: count('running'), failed: count('failed'), succeeded: count('succeeded'), oldestQueuedAt: toDateOrNull(oldest?.at) };
   }
 
+  /** Names of these snapshots (for pages that list operations by snapshot id). */
+  async snapshotNames(ids: number[]): Promise<Map<number, string>> {
+    const unique = [...new Set(ids)];
+    if (!unique.length) return new Map();
+    const rows: { id: unknown; name: string }[] = await this.db('snapshot_snapshots').whereIn('id', unique).select('id', 'name');
+    return new Map(rows.map((r) => [Number(r.id), r.name]));
+  }
+
   private byServiceOrCustomer(q: Knex.QueryBuilder, f: { serviceId?: string; customerId?: string }): void {
     if (f.serviceId) q.where('service_id', f.serviceId);
     if (f.customerId) q.whereIn('service_id', this.db('snapshot_services').where({ owner_id: f.customerId }).select('service_id'));

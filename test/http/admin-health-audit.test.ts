@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import supertest from 'supertest';
 import type { ActionContext } from '../../module/index.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
+import { AuditRepo } from '../../module/db/audit-repo.js';
 import { DATABASES } from '../helpers/databases.js';
 import { useDatabase } from '../helpers/db-suite.js';
 import { appFor, sessionFor } from '../helpers/http-app.js';
@@ -94,6 +96,41 @@ describe.each(DATABASES)('admin scheduler health and audit log ($kind)', (kind) 
     expect(bad.text).toContain('올바른 날짜(YYYY-MM-DD)를 입력하세요.');
     const reversed = await agent.get(`${A}/audit?from=${tomorrow}&to=${today}`);
     expect(reversed.status).toBe(422);
+  });
+  it('the audit log names services, labels actions, sums up details in the admin language and keeps the raw data folded', async () => {
+    const fx = await handle.module({ services: [SVC1, SVC2] });
+    await fx.mod.snapshots.create(SVC1, { name: 'a' }, ALICE);
+    const { agent, token } = await sessionFor(fx.mod, 'admin', `${A}/services?serviceId=svc-1`);
+    await agent.post(`${A}/services/svc-1/overrides`).type('form').send({ _csrf: token, maxSnapshots: '9' });
+    await agent.post(`${A}/limits/*`).type('form').send({ _csrf: token, maxSnapshots: '4', maxSchedules: '1', maxKeep: '2' });
+    const audit = new AuditRepo(handle.db);
+    await audit.record({ actor: { type: 'system' }, serviceId: null, action: 'driver.guest_moved', result: 'ok', details: { driver: 'proxmox', vmId: '101', guestType: 'qemu', from: 'pve1', to: 'pve2' } });
+    await audit.record({ actor: { type: 'admin', id: 'root' }, serviceId: 'svc-gone', action: 'admin.overrides_cleared', result: 'ok', details: { before: { maxSnapshots: 3 }, after: {} } });
+
+    const page = await agent.get(`${A}/audit`);
+    expect(page.status).toBe(200);
+    const row = (action: string) => new RegExp(`<tr data-audit="\\d+" data-action="${action.replace('.', '\\.')}">(.*?)</tr>`, 's').exec(page.text)?.[1] ?? '';
+    const limits = row('admin.plan_limits_set');
+    expect(limits).toContain('Plan limits set');
+    expect(limits).toMatch(/Default limits: Max snapshots: (\d+|—) → 4; /);
+    // The stored data is still there, folded away and wrapping instead of widening the table.
+    expect(limits).toMatch(/<details class="snapshots-raw"><summary>Stored data<\/summary><pre>\{\n/);
+    const overrides = row('admin.overrides_set');
+    expect(overrides).toContain('Service overrides set');
+    expect(overrides).toContain('Overrides: Max snapshots: — → 9');
+    expect(overrides).toMatch(/<a href="[^"]+svc-1">web-01<\/a><br><span class="snapshots-muted">svc-1<\/span>/);
+    expect(row('driver.guest_moved')).toContain('Guest 101 (proxmox) found on node pve2, not pve1');
+    expect(row('driver.guest_moved')).toContain('Guest found on another node');
+    expect(row('snapshot.create')).toContain('Snapshot requested');
+    // A service the panel no longer knows keeps its id.
+    expect(row('admin.overrides_cleared')).toMatch(/svc-gone">svc-gone<\/a>/);
+    // Dates stay on one line.
+    expect(page.text).toMatch(/<time class="snapshots-nowrap" datetime="/);
+    expect(readFileSync(new URL('../../public/snapshots.css', import.meta.url), 'utf8')).toMatch(/\.snapshots-nowrap \{ white-space: nowrap; \}/);
+
+    const ko = await agent.get(`${A}/audit?action=admin`).set('x-test-actor', 'adminKo');
+    expect(ko.text).toContain('요금제 한도 설정');
+    expect(ko.text).toMatch(/기본 한도: 최대 스냅샷 수: (\d+|—)에서 4\(으\)로; /);
   });
 
   it('refuses a reseller and a customer with a localized "not allowed" page, not a malfunction', async () => {
