@@ -61,7 +61,10 @@ describe.each(DATABASES)('admin scheduler health and audit log ($kind)', (kind) 
     const job = await handle.db('snapshot_jobs').where({ name: 'snapshot-schedule' }).first();
     const nextRunIso = new Date(Number.isFinite(Number(job.next_run_at)) ? Number(job.next_run_at) : job.next_run_at).toISOString();
     expect(res.text).toContain(`datetime="${nextRunIso}"`);
-    expect(res.text).toContain(`schedule #${schedule.id}`);
+    // Named by the schedule and its service, not by ids.
+    expect(schedule.id).toBeGreaterThan(0);
+    expect(res.text).toContain('“Weekly” for web-01');
+    expect(res.text).not.toContain('snapshot-operations-sweep<');
     expect(res.text).toMatch(/Jobs due now: \d+/);
   });
 
@@ -131,6 +134,56 @@ describe.each(DATABASES)('admin scheduler health and audit log ($kind)', (kind) 
     const ko = await agent.get(`${A}/audit?action=admin`).set('x-test-actor', 'adminKo');
     expect(ko.text).toContain('요금제 한도 설정');
     expect(ko.text).toMatch(/기본 한도: 최대 스냅샷 수: (\d+|—)에서 4\(으\)로; /);
+  });
+
+  it('counts scheduled runs of the last 24 hours and 7 days by outcome, with their services and how late they started', async () => {
+    const fx = await handle.module({ services: [SVC1, SVC2] });
+    const now = Date.now();
+    const ago = (ms: number) => new Date(now - ms);
+    const H = 3_600_000;
+    const D = 24 * H;
+    const event = (at: Date, action: string, result: string, serviceId: string, extra: { code?: string; details?: object; actor?: string } = {}) => ({
+      occurred_at: at, actor_type: extra.actor ?? 'schedule', actor_id: '1', service_id: serviceId, action, result, code: extra.code ?? null,
+      details: extra.details ? JSON.stringify(extra.details) : null,
+    });
+    const started = (at: Date, lateMs: number, serviceId: string) =>
+      event(at, 'schedule.run', 'ok', serviceId, { details: { scheduleId: 1, name: 'Nightly', occurrence: new Date(at.getTime() - lateMs).toISOString() } });
+    await handle.db('snapshot_audit_events').insert([
+      started(ago(2 * H), 90_000, 'svc-1'), event(ago(2 * H), 'operation.create', 'ok', 'svc-1'),
+      started(ago(3 * D), 600_000, 'svc-1'), event(ago(3 * D), 'operation.create', 'failed', 'svc-1', { code: 'driver_rejected' }),
+      event(ago(5 * H), 'schedule.run', 'refused', 'svc-2', { code: 'snapshot_limit_reached' }),
+      event(ago(2 * D), 'schedule.run', 'refused', 'svc-2', { code: 'missed' }),
+      event(ago(1 * H), 'schedule.run', 'failed', 'svc-2', { code: 'internal_error' }),
+      event(ago(6 * H), 'schedule.run', 'refused', 'svc-1', { code: 'paused' }),
+      event(ago(9 * D), 'schedule.run', 'failed', 'svc-1', { code: 'internal_error' }), // older than a week
+      event(ago(1 * H), 'operation.create', 'ok', 'svc-1', { actor: 'customer' }), // a person's snapshot, not a run
+    ]);
+    const res = await supertest(appFor(fx.mod)).get(`${A}/health`).set('x-test-actor', 'admin');
+    expect(res.status).toBe(200);
+    const cell = (w: string, o: string) => Number(new RegExp(`data-window="${w}" data-outcome="${o}"[^>]*>(\\d+)<`).exec(res.text)?.[1]);
+    const counts = (w: string) => Object.fromEntries(['succeeded', 'skipped', 'failed', 'missed', 'not_run'].map((o) => [o, cell(w, o)]));
+    expect(counts('day')).toEqual({ succeeded: 1, skipped: 1, failed: 1, missed: 0, not_run: 1 });
+    expect(counts('week')).toEqual({ succeeded: 1, skipped: 1, failed: 2, missed: 1, not_run: 1 });
+    const delay = [...res.text.matchAll(/data-delay>([^<]*)</g)].map((m) => m[1]);
+    expect(delay).toEqual(['median 1 min, at most 1 min', 'median 1 min, at most 10 min']);
+    // Services with problems, the most first, by name.
+    const services = [...res.text.matchAll(/<tr data-service="([^"]+)"><th scope="row"><a href="[^"]+">([^<]+)<\/a>/g)].map((m) => [m[1], m[2]]);
+    expect(services).toEqual([['svc-2', 'bob-db'], ['svc-1', 'web-01']]);
+
+    const ko = await supertest(appFor(fx.mod)).get(`${A}/health`).set('x-test-actor', 'adminKo');
+    expect(ko.text).toContain('건너뜀(한도 도달)');
+    expect(ko.text).toContain('중앙값 1분, 최대 10분');
+  });
+
+  it('a run records the occurrence it stands for, so its lateness is known', async () => {
+    const fx = await handle.module({ services: [SVC1] });
+    const schedule = await fx.mod.schedules.create(SVC1, { name: 'Weekly', days: [1], hour: 3, minute: 0, timezone: 'UTC', keep: 1 }, ALICE);
+    const at = new Date(Date.now() - 120_000);
+    await fx.mod.runSchedule(schedule.id, at);
+    const row = await handle.db('snapshot_audit_events').where({ action: 'schedule.run' }).first();
+    expect(JSON.parse(row.details)).toMatchObject({ scheduleId: schedule.id, name: 'Weekly', occurrence: at.toISOString() });
+    const page = await supertest(appFor(fx.mod)).get(`${A}/audit?action=schedule.run`).set('x-test-actor', 'admin');
+    expect(page.text).toMatch(/Schedule “Weekly”, due [^<]+, started 2 min late/);
   });
 
   it('refuses a reseller and a customer with a localized "not allowed" page, not a malfunction', async () => {
