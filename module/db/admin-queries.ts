@@ -4,7 +4,7 @@ import type { AuditEvent, Operation, OperationKind, OperationStatus, Snapshot } 
 import { fromRow as auditFromRow } from './audit-repo.js';
 import { fromRow as operationFromRow } from './operations-repo.js';
 import { fromRow as snapshotFromRow } from './snapshots-repo.js';
-import { toDateOrNull } from './values.js';
+import { parseJson, toDate, toDateOrNull } from './values.js';
 
 export interface Page {
   offset: number;
@@ -54,6 +54,27 @@ export interface OperationStats {
   oldestQueuedAt: Date | null;
 }
 
+/** How a scheduled occurrence ended, as the health page counts it. */
+export type RunOutcome = 'succeeded' | 'failed' | 'skipped' | 'missed' | 'not_run';
+
+export interface RunCount {
+  serviceId: string | null;
+  outcome: RunOutcome;
+  n: number;
+}
+
+/**
+ * A scheduled run's outcome from its audit event: the run itself (`schedule.run`), or the hypervisor's
+ * answer to the snapshot it started (`operation.create` by the schedule), which is what "succeeded" means.
+ */
+function runOutcome(action: string, result: string, code: string | null): RunOutcome | null {
+  if (action === 'operation.create') return result === 'ok' ? 'succeeded' : 'failed';
+  if (result === 'ok') return null; // started: counted when its snapshot is taken or fails
+  if (result === 'failed') return 'failed';
+  if (code === 'snapshot_limit_reached' || code === 'limit_reached') return 'skipped';
+  return code === 'missed' ? 'missed' : 'not_run';
+}
+
 /** Read-only queries of the admin browser and audit log: filters, a total and one page. */
 export class AdminQueries {
   constructor(private readonly db: Knex) {}
@@ -98,6 +119,58 @@ export class AdminQueries {
     const count = (s: string) => Number(rows.find((r) => r.status === s)?.n ?? 0);
     const oldest = await this.db('snapshot_operations').where({ status: 'queued' }).min({ at: 'run_after' }).first();
     return { queued: count('queued'), running: count('running'), failed: count('failed'), succeeded: count('succeeded'), oldestQueuedAt: toDateOrNull(oldest?.at) };
+  }
+
+  /**
+   * Scheduled runs since `since`, counted per service and outcome. Both actions are read through the
+   * (action, occurred_at) index; the schedule's own creates are told from people's by their actor.
+   */
+  async scheduleRunCounts(since: Date): Promise<RunCount[]> {
+    const rows: { action: string; service_id: string | null; result: string; code: string | null; n: unknown }[] = await this.db('snapshot_audit_events')
+      .where('occurred_at', '>=', since)
+      .where((w) => w.where({ action: 'schedule.run' }).orWhere((o) => o.where({ action: 'operation.create', actor_type: 'schedule' })))
+      .select('action', 'service_id', 'result', 'code').count({ n: '*' }).groupBy('action', 'service_id', 'result', 'code');
+    const counts = new Map<string, RunCount>();
+    for (const r of rows) {
+      const outcome = runOutcome(r.action, r.result, r.code);
+      if (!outcome) continue;
+      const key = `${r.service_id ?? ''}\u0000${outcome}`;
+      const c = counts.get(key) ?? { serviceId: r.service_id, outcome, n: 0 };
+      c.n += Number(r.n);
+      counts.set(key, c);
+    }
+    return [...counts.values()];
+  }
+
+  /**
+   * How late each run started since `since`, in milliseconds: the event's time minus the occurrence it
+   * stands for (stored in its details; runs recorded before that was stored are left out).
+   */
+  async scheduleRunDelays(since: Date): Promise<number[]> {
+    const rows: { occurred_at: unknown; details: unknown }[] = await this.db('snapshot_audit_events')
+      .where({ action: 'schedule.run', result: 'ok' }).where('occurred_at', '>=', since).select('occurred_at', 'details');
+    const delays: number[] = [];
+    for (const r of rows) {
+      const occurrence = Date.parse(String(parseJson<{ occurrence?: unknown } | null>(r.details, null)?.occurrence ?? ''));
+      if (Number.isFinite(occurrence)) delays.push(Math.max(0, toDate(r.occurred_at).getTime() - occurrence));
+    }
+    return delays;
+  }
+
+  /** Names of these snapshots (for pages that list operations by snapshot id). */
+  async snapshotNames(ids: number[]): Promise<Map<number, string>> {
+    const unique = [...new Set(ids)];
+    if (!unique.length) return new Map();
+    const rows: { id: unknown; name: string }[] = await this.db('snapshot_snapshots').whereIn('id', unique).select('id', 'name');
+    return new Map(rows.map((r) => [Number(r.id), r.name]));
+  }
+
+  /** Name and service of these schedules (next runs on the health page are known only by schedule id). */
+  async schedulesByIds(ids: number[]): Promise<Map<number, { name: string; serviceId: string }>> {
+    const unique = [...new Set(ids)];
+    if (!unique.length) return new Map();
+    const rows: { id: unknown; name: string; service_id: string }[] = await this.db('snapshot_schedules').whereIn('id', unique).select('id', 'name', 'service_id');
+    return new Map(rows.map((r) => [Number(r.id), { name: r.name, serviceId: r.service_id }]));
   }
 
   private byServiceOrCustomer(q: Knex.QueryBuilder, f: { serviceId?: string; customerId?: string }): void {

@@ -1,6 +1,6 @@
 import type { JobsOverview } from 'agenda';
 import type { Knex } from 'knex';
-import { AdminQueries, type OperationStats } from '../db/admin-queries.js';
+import { AdminQueries, type OperationStats, type RunCount } from '../db/admin-queries.js';
 import { KnexJobRepository } from './knex-backend/index.js';
 
 export interface NextRun {
@@ -8,6 +8,15 @@ export interface NextRun {
   /** The schedule a weekly job runs, if it is one. */
   scheduleId: number | null;
   nextRunAt: Date | null;
+  /** That schedule's name and service, if it still exists. */
+  schedule: { name: string; serviceId: string } | null;
+}
+
+/** Scheduled runs over one window: outcomes per service, and how late the runs started (ms). */
+export interface RunWindow {
+  since: Date;
+  counts: RunCount[];
+  delays: number[];
 }
 
 export interface SchedulerHealth {
@@ -15,11 +24,13 @@ export interface SchedulerHealth {
   runningHere: boolean;
   jobs: { queueSize: number; overview: JobsOverview[]; nextRuns: NextRun[] };
   operations: OperationStats;
+  /** The last 24 hours and the last 7 days. */
+  runs: { day: RunWindow; week: RunWindow };
 }
 
 /** What the admin health page reads; a port so a web-only process (scheduler off) still shows it. */
 export interface SchedulerHealthPort {
-  read(nextRuns?: number): Promise<SchedulerHealth>;
+  read(nextRuns?: number, now?: Date): Promise<SchedulerHealth>;
 }
 
 /**
@@ -30,25 +41,36 @@ export function schedulerHealthReader(db: Knex, runningHere: () => boolean): Sch
   const jobs = new KnexJobRepository({ db });
   const queries = new AdminQueries(db);
   return {
-    async read(nextRuns = 10) {
-      const [queueSize, overview, upcoming, operations] = await Promise.all([
+    async read(nextRuns = 10, now = new Date()) {
+      const day = new Date(now.getTime() - 86_400_000);
+      const week = new Date(now.getTime() - 7 * 86_400_000);
+      const window = async (since: Date): Promise<RunWindow> => {
+        const [counts, delays] = await Promise.all([queries.scheduleRunCounts(since), queries.scheduleRunDelays(since)]);
+        return { since, counts, delays };
+      };
+      const [queueSize, overview, upcoming, operations, dayRuns, weekRuns] = await Promise.all([
         jobs.getQueueSize(),
         jobs.getJobsOverview(),
         jobs.queryJobs({ includeDisabled: false, sort: { nextRunAt: 'asc' }, limit: nextRuns }),
         queries.operationStats(),
+        window(day),
+        window(week),
       ]);
+      const scheduleIdOf = (data: unknown) => (typeof (data as { scheduleId?: unknown } | null)?.scheduleId === 'number' ? (data as { scheduleId: number }).scheduleId : null);
+      const listed = upcoming.jobs.filter((j) => j.nextRunAt);
+      const schedules = await queries.schedulesByIds(listed.map((j) => scheduleIdOf(j.data)).filter((id): id is number => id !== null));
       return {
         runningHere: runningHere(),
         jobs: {
           queueSize,
           overview,
-          nextRuns: upcoming.jobs.filter((j) => j.nextRunAt).map((j) => ({
-            name: j.name,
-            scheduleId: typeof (j.data as { scheduleId?: unknown } | null)?.scheduleId === 'number' ? (j.data as { scheduleId: number }).scheduleId : null,
-            nextRunAt: j.nextRunAt ? new Date(j.nextRunAt) : null,
-          })),
+          nextRuns: listed.map((j) => {
+            const scheduleId = scheduleIdOf(j.data);
+            return { name: j.name, scheduleId, nextRunAt: j.nextRunAt ? new Date(j.nextRunAt) : null, schedule: scheduleId === null ? null : schedules.get(scheduleId) ?? null };
+          }),
         },
         operations,
+        runs: { day: dayRuns, week: weekRuns },
       };
     },
   };

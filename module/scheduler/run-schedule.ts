@@ -64,7 +64,8 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
     event: {
       actor: ctx.actor, serviceId: schedule.serviceId, action: 'schedule.run',
       result: result === 'started' ? 'ok' : result === 'failed' ? 'failed' : 'refused', code: code ?? (result === 'started' ? null : result),
-      details: { scheduleId: schedule.id, name: schedule.name },
+      // The occurrence it stands for: how late the run started is the event's time minus this.
+      details: { scheduleId: schedule.id, name: schedule.name, occurrence: at.toISOString() },
     } satisfies NewAuditEvent,
   });
   const finish = async (result: RunResult, code: string | null = null) => {
@@ -157,7 +158,7 @@ export async function recordMissed(r: ScheduleRunDeps, scheduleId: number, at: D
   // Audited before the schedule says so: whoever sees "missed" on the schedule finds its record.
   await r.deps.repos.audit.record({
     actor: { type: 'schedule', id: String(schedule.id) }, serviceId: schedule.serviceId, action: 'schedule.run', result: 'refused',
-    code: 'missed', details: { scheduleId: schedule.id, occurrence: at.toISOString() },
+    code: 'missed', details: { scheduleId: schedule.id, name: schedule.name, occurrence: at.toISOString() },
   });
   await r.deps.repos.schedules.update(schedule.id, { lastResult: 'missed', lastError: null });
 }

@@ -97,6 +97,10 @@ describe.each(DATABASES)('admin snapshots/operations browser and actions ($kind)
     const page = await agent.get(`${A}/operations?problem=errors`);
     expect(page.text).toContain('Retry operation');
     expect(page.text).toContain('The hypervisor refused the operation.');
+    // The operation's service and snapshot by name, the ids beside them.
+    const opRow = new RegExp(`<tr data-operation="${failedOp.id}"[^>]*>(.*?)</tr>`, 's').exec(page.text)?.[1] ?? '';
+    expect(opRow).toMatch(/>bob-db<\/a><br><span class="snapshots-muted">svc-2<\/span>/);
+    expect(opRow).toContain(`<span class="snapshots-name">b-fail</span> <span class="snapshots-muted">#${bFail.id}</span>`);
 
     // Pages of 5 (svc-1 has 6): the first has 5 rows and a next link keeping the filters; the second the rest.
     const first = await agent.get(`${A}/items?serviceId=svc-1&size=5`);

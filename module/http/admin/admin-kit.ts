@@ -1,7 +1,8 @@
 import type { Request, Response } from 'express';
+import type { TFunction } from 'i18next';
 import { z } from 'zod';
 import { parseInput as parseDomainInput, type FieldCode } from '../../domain/parse-input.js';
-import { ValidationError, type SnapshotError } from '../../domain/errors.js';
+import { NotFoundError, ValidationError, type SnapshotError } from '../../domain/errors.js';
 import type { Formatters } from '../shared/formatters.js';
 import { requireAdmin } from '../shared/actor.js';
 import type { ModuleContext } from '../shared/module-context.js';
@@ -59,6 +60,32 @@ export function presentAdminError(req: Request, e: SnapshotError) {
   const fields = e instanceof ValidationError
     ? Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, fieldText(v.code, v.params)])) : {};
   return { message: req.t(e.i18nKey, e.params), fields, code: e.code };
+}
+
+/**
+ * The panel's names of these services (ServiceDirectory, one call each, in parallel). A service the
+ * panel no longer knows is left out, so the page shows its id; an adapter failure does the same (a
+ * listing is still worth reading), logged.
+ */
+export async function serviceNames(ctx: ModuleContext, ids: readonly (string | null)[]): Promise<Map<string, string>> {
+  const unique = [...new Set(ids.filter((id): id is string => !!id))];
+  const named = await Promise.all(unique.map(async (id) => {
+    try {
+      return [id, (await ctx.services.panelService(id)).name] as const;
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) ctx.logger.warn({ err, serviceId: id }, 'snapshot admin: could not read a service name');
+      return null;
+    }
+  }));
+  return new Map(named.filter((n): n is readonly [string, string] => n !== null));
+}
+
+/** A delay as its largest sensible unit, rounded down ("42 s", "7 min", "3 h"). */
+export function duration(t: TFunction, ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return t('admin:health.seconds', { n: s });
+  if (s < 3600) return t('admin:health.minutes', { n: Math.floor(s / 60) });
+  return t('admin:health.hours', { n: Math.floor(s / 3600) });
 }
 
 /** The admin's date formatting (their language and timezone). */

@@ -21,7 +21,7 @@ export const itemPath = (id: number, action: string) => `${ADMIN_BASE}/items/${i
 
 /** The snapshot browser's filter form and rows, with the actions each row offers. */
 export function presentSnapshotBrowser(t: TFunction, fmt: Formatters, input: {
-  rows: Snapshot[]; filter: { status?: string; problem?: string; serviceId?: string; customerId?: string };
+  rows: Snapshot[]; filter: { status?: string; problem?: string; serviceId?: string; customerId?: string }; names?: Map<string, string>;
 }) {
   return {
     filters: {
@@ -30,7 +30,7 @@ export function presentSnapshotBrowser(t: TFunction, fmt: Formatters, input: {
       serviceId: input.filter.serviceId ?? '', customerId: input.filter.customerId ?? '',
     },
     rows: input.rows.map((s) => ({
-      id: s.id, serviceId: s.serviceId, serviceHref: servicePath(s.serviceId), clientHref: snapshotsPath(s.serviceId),
+      id: s.id, serviceId: s.serviceId, serviceName: input.names?.get(s.serviceId) ?? null, serviceHref: servicePath(s.serviceId), clientHref: snapshotsPath(s.serviceId),
       name: s.name, hvName: s.hvName, status: s.status, statusLabel: t(`snapshots:status.${s.status}`),
       error: errorText(t, s.errorCode), errorDetail: s.errorMessage ?? '',
       origin: s.origin === 'schedule' ? t('admin:browser.origin_schedule') : t(`snapshots:origin.${s.origin}`),
@@ -48,6 +48,8 @@ export function presentSnapshotBrowser(t: TFunction, fmt: Formatters, input: {
 /** The operations browser: filters and rows; a failed create or delete offers Retry. */
 export function presentOperationBrowser(t: TFunction, fmt: Formatters, input: {
   rows: Operation[]; filter: { status?: string; kind?: string; problem?: string; serviceId?: string; customerId?: string };
+  /** Service names by id, and snapshot names by id; a missing one shows the id. */
+  names?: Map<string, string>; snapshots?: Map<number, string>;
 }) {
   return {
     filters: {
@@ -57,11 +59,13 @@ export function presentOperationBrowser(t: TFunction, fmt: Formatters, input: {
       serviceId: input.filter.serviceId ?? '', customerId: input.filter.customerId ?? '',
     },
     rows: input.rows.map((o) => ({
-      id: o.id, serviceId: o.serviceId, serviceHref: servicePath(o.serviceId), snapshotId: o.snapshotId,
+      id: o.id, serviceId: o.serviceId, serviceName: input.names?.get(o.serviceId) ?? null, serviceHref: servicePath(o.serviceId), snapshotId: o.snapshotId,
+      snapshotName: o.snapshotId === null ? null : input.snapshots?.get(o.snapshotId) ?? null,
       kind: t(`snapshots:operation.${o.kind}`), status: o.status, statusLabel: t(`snapshots:operation_status.${o.status}`),
       attempts: o.attempts, error: errorText(t, o.errorCode), errorDetail: o.errorMessage ?? '',
       by: o.requestedBy ? `${t(`admin:actor_type.${o.origin}`)} (${o.requestedBy})` : t(`admin:actor_type.${o.origin}`),
       created: fmt.date(o.createdAt), started: fmt.date(o.startedAt), finished: fmt.date(o.finishedAt),
+      createdIso: o.createdAt.toISOString(), finishedIso: o.finishedAt?.toISOString() ?? '',
       retry: o.status === 'failed' && o.kind !== 'restore' && o.snapshotId !== null
         ? { action: `${ADMIN_BASE}/operations/${o.id}/retry`, label: t('admin:actions.retry_label', { id: o.id }) } : null,
     })),

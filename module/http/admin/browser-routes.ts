@@ -5,7 +5,7 @@ import { SNAPSHOT_STATUSES } from '../../domain/status.js';
 import { actionContext, loadService, parseId } from '../shared/actor.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import {
-  ADMIN_BASE, adminFormatters, checkbox, currentPath, FIELD, optionalText, pageQuery, pager, parseInput, parseOrDefault, redirectBack, renderAdmin, safeBack,
+  ADMIN_BASE, adminFormatters, checkbox, currentPath, FIELD, optionalText, pageQuery, pager, parseInput, parseOrDefault, redirectBack, renderAdmin, safeBack, serviceNames,
 } from './admin-kit.js';
 import { itemPath, OPERATION_KINDS, OPERATION_STATUSES, presentItemAction, presentOperationBrowser, presentSnapshotBrowser } from './browser-presenter.js';
 import type { AdminPageDeps } from './page-deps.js';
@@ -38,25 +38,30 @@ export function browserRoutes(router: Router, ctx: ModuleContext, deps: AdminPag
    */
   const browser = <S extends z.ZodType<{ page: number; size: number }>, R>(page: {
     schema: S; view: 'items' | 'operations'; nav: 'items' | 'operations'; load(f: z.output<S>, stuckBefore: Date, p: { offset: number; limit: number }): Promise<{ rows: R[]; total: number }>;
-    present(req: Request, rows: R[], f: z.output<S>): Record<string, unknown>; back(req: Request): string;
+    present(req: Request, rows: R[], f: z.output<S>): Promise<Record<string, unknown>>; back(req: Request): string;
   }) => async (req: Request, res: Response, query: unknown, refusal?: SnapshotError) => {
     const parsed = parseOrDefault(() => parseInput(page.schema, query, QUERY_CODES), () => parseInput(page.schema, {}));
     const f = parsed.value;
     const { rows, total } = parsed.error ? { rows: [], total: 0 } : await page.load(f, stuckBefore(), { offset: (f.page - 1) * f.size, limit: f.size });
     await renderAdmin(ctx, req, res, page.view, page.view, {
-      ...page.present(req, rows, f), pager: pager(req, total, f.page, f.size), back: page.back(req),
+      ...(await page.present(req, rows, f)), pager: pager(req, total, f.page, f.size), back: page.back(req),
     }, { title: req.t(`admin:nav.${page.nav}`), error: refusal ?? parsed.error });
   };
   const showSnapshots = browser({
     schema: snapshotQuery, view: 'items', nav: 'items', back: currentPath,
     load: (f, stuck, p) => deps.queries.snapshots({ ...f, stuckBefore: stuck }, p),
-    present: (req, rows, f) => presentSnapshotBrowser(req.t, adminFormatters(ctx, req), { rows, filter: f }),
+    present: async (req, rows, f) => presentSnapshotBrowser(req.t, adminFormatters(ctx, req), { rows, filter: f, names: await serviceNames(ctx, rows.map((r) => r.serviceId)) }),
   });
   const showOperations = browser({
     schema: operationQuery, view: 'operations', nav: 'operations',
     back: (req) => (req.method === 'GET' ? currentPath(req) : `${ADMIN_BASE}/operations`),
     load: (f, stuck, p) => deps.queries.operations({ ...f, stuckBefore: stuck }, p),
-    present: (req, rows, f) => presentOperationBrowser(req.t, adminFormatters(ctx, req), { rows, filter: f }),
+    present: async (req, rows, f) => {
+      const [names, snapshots] = await Promise.all([
+        serviceNames(ctx, rows.map((r) => r.serviceId)), deps.queries.snapshotNames(rows.flatMap((r) => (r.snapshotId === null ? [] : [r.snapshotId]))),
+      ]);
+      return presentOperationBrowser(req.t, adminFormatters(ctx, req), { rows, filter: f, names, snapshots });
+    },
   });
 
   router.get(`${ADMIN_BASE}/items`, deps.csrf.issue, async (req, res) => showSnapshots(req, res, req.query));

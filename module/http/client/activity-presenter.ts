@@ -2,20 +2,28 @@ import type { TFunction } from 'i18next';
 import type { Actor, AuditEvent } from '../../domain/types.js';
 import type { Formatters } from '../shared/formatters.js';
 
-/** Actions the module records (module/domain, operations, scheduler, billing hooks), each with a label. */
+/**
+ * Actions the module records (module/domain, operations, scheduler, billing hooks, admin edits and
+ * driver reports), each with a label: the one mapping of the customer's log and the admin audit log.
+ */
 export const KNOWN_ACTIONS = [
   'snapshot.create', 'snapshot.rotate', 'snapshot.pin', 'snapshot.unpin', 'snapshot.edit', 'snapshot.dismiss', 'snapshot.delete',
   'snapshot.restore', 'operation.create', 'operation.delete', 'operation.restore', 'schedule.create', 'schedule.update',
   'schedule.enable', 'schedule.disable', 'schedule.delete', 'schedule.run', 'reconcile.vanished', 'reconcile.unmanaged',
   'reconcile.stuck', 'reconcile.incomplete', 'reconcile.implausible',
   'billing.before_plan_change', 'billing.plan_changed', 'billing.suspended', 'billing.unsuspended',
-  'billing.terminated', 'admin.limits_applied', 'operation.cancelled',
+  'billing.terminated', 'admin.limits_applied', 'operation.cancelled', 'billing.can_expand_storage',
+  'admin.retry', 'admin.adopt', 'admin.delete_unmanaged', 'admin.force_remove', 'admin.plan_limits_set', 'admin.plan_limits_inherit',
+  'admin.overrides_set', 'admin.overrides_cleared', 'driver.guest_moved', 'driver.access_missing',
 ] as const;
 
 /** Codes of skipped schedule runs that are not error codes of their own. */
 export const RUN_REASONS = ['missed', 'paused', 'disabled', 'gone'] as const;
 
 const actionKey = (action: string) => ((KNOWN_ACTIONS as readonly string[]).includes(action) ? action.replace('.', '_') : 'other');
+
+/** An action code as people read it; codes the module does not know read as "Other activity". */
+export const actionLabel = (t: TFunction, action: string) => t(`activity:action.${actionKey(action)}`);
 
 export type ActorKind = 'you' | 'customer' | 'reseller' | 'admin' | 'schedule' | 'billing' | 'system' | 'reconcile';
 
@@ -68,7 +76,7 @@ export function presentActivity(t: TFunction, fmt: Formatters, viewer: Actor, e:
     actor,
     actorLabel: t(`activity:actor.${actor}`),
     action: e.action,
-    actionLabel: t(`activity:action.${actionKey(e.action)}`),
+    actionLabel: actionLabel(t, e.action),
     subject: subjectOf(t, e),
     result: e.result,
     resultLabel: t(`activity:result.${e.result}`),

@@ -49,9 +49,11 @@ export function errorHandler(ctx: ModuleContext): ErrorRequestHandler {
       if (!wantsJson(req) && e.status === 401 && ctx.panel.loginUrl) return res.redirect(ctx.panel.loginUrl(req));
       return res.status(e.status).json(errorJson(req, e));
     }
+    // A refusal is not a malfunction: it gets its own heading and says what to do instead.
+    const title = e.status === 403 ? req.t('common:forbidden_title') : req.t('common:error_title');
     try {
-      await renderPage(ctx, req, res, 'error', { message: req.t(e.i18nKey, e.params), code: e.code, status: e.status },
-        { title: req.t('common:error_title'), status: e.status });
+      await renderPage(ctx, req, res, 'error', { message: req.t(e.i18nKey, e.params), code: e.code, status: e.status, title },
+        { title, status: e.status });
     } catch (renderErr) {
       ctx.logger.error({ err: renderErr }, 'snapshot module: error page failed');
       res.status(e.status).type('text').send(req.t(e.i18nKey, e.params));
