@@ -156,11 +156,11 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
       err = e;
     }
     expect(err).toBeInstanceOf(ValidationError);
-    expect((err as ValidationError).fields).toEqual({ typedServiceName: { code: 'service_name_mismatch' } });
+    expect((err as ValidationError).fields).toEqual({ typedServiceName: { code: 'service_name_mismatch', params: { expected: SERVICE.name } } });
     expect(await status(s.id)).toBe('active');
     expect((await opsOf(s.id)).map((o) => o.kind)).toEqual(['create']);
     const refused = await new AuditRepo(handle.db).list({ serviceId: SERVICE.id, action: 'snapshot.restore' });
-    expect(refused.map((a) => [a.result, a.code])).toEqual([['refused', 'validation_failed']]);
+    expect(refused.map((a) => [a.result, a.code])).toEqual([['refused', 'service_name_mismatch']]);
 
     const r = await fx.mod.snapshots.restore(SERVICE, s.id, { typedServiceName: ` ${SERVICE.name} ` }, CTX);
     expect(r.snapshot.status).toBe('restoring');
