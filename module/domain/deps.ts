@@ -29,6 +29,8 @@ export interface NotificationEvent {
   type: (typeof NOTIFICATION_TYPES)[number];
   serviceId: string;
   params: Record<string, string | number>;
+  /** Who brought it about (module/notifications/mail-policy.ts): the owner's own actions are not mailed back to them. */
+  cause?: AuditActor;
 }
 
 export interface Notifier {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { NewAuditEvent } from '../db/audit-repo.js';
 import type { ActionContext, DomainDeps } from './deps.js';
+import { ValidationError } from './errors.js';
 import type { PanelService, Snapshot } from './types.js';
 
 export type AuditExtra = { fromStatus?: string; toStatus?: string; code?: string; details?: Record<string, unknown> };
@@ -20,13 +21,24 @@ export function auditEvent(ctx: ActionContext, service: PanelService, action: st
   return { actor: ctx.actor, ip: ctx.ip, serviceId: service.id, snapshotId: s?.id ?? null, snapshotName: s?.name ?? null, action, result, ...extra };
 }
 
-/** Audits a refused action with its error's code; an error without one (a bug) is not the customer's doing. */
+/**
+ * Audits a refused action with its error's code; an error without one (a bug) is not the customer's
+ * doing. Invalid input is recorded by its field's own code (`service_name_mismatch`), not by
+ * `validation_failed`, whose message ("correct the highlighted fields") means nothing in a log; every
+ * field's code is kept in the details.
+ */
 export async function recordRefusal(deps: DomainDeps, ctx: ActionContext, service: PanelService, action: string, err: unknown,
   snapshotId?: number | null, details?: Record<string, unknown>): Promise<void> {
-  const code = (err as { code?: string }).code;
+  let code = (err as { code?: string }).code;
   if (!code || typeof code !== 'string') return;
+  let extra = details ?? null;
+  if (err instanceof ValidationError) {
+    const fields = Object.fromEntries(Object.entries(err.fields).map(([field, f]) => [field, f.code]));
+    code = Object.values(fields)[0] ?? code;
+    extra = { ...extra, fields };
+  }
   await deps.repos.audit.record({
-    actor: ctx.actor, ip: ctx.ip, serviceId: service.id, snapshotId: snapshotId ?? null, action, result: 'refused', code, details: details ?? null,
+    actor: ctx.actor, ip: ctx.ip, serviceId: service.id, snapshotId: snapshotId ?? null, action, result: 'refused', code, details: extra,
   }).catch(() => undefined);
 }
 

@@ -4,7 +4,7 @@ import type { DomainDeps, ActionContext } from './deps.js';
 import { createLocked, createSnapshot, prepareCreate, type CreateInput, type CreateOptions } from './create-snapshot.js';
 import { allowedActions } from './allowed-actions.js';
 import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from './errors.js';
-import { normalizeDescription, normalizeSnapshotName } from './names.js';
+import { NAME_MAX, normalizeDescription, normalizeSnapshotName } from './names.js';
 import { assertServiceOpen, lockOpenService } from './service-guard.js';
 import { auditEvent, enqueueOperation, rotateOut, withRefusalAudit } from './snapshot-records.js';
 import type { PanelService, Snapshot } from './types.js';
@@ -23,6 +23,12 @@ export interface RestoreInput {
   safetySnapshot?: boolean;
   startAfter?: boolean;
 }
+
+/**
+ * Names the safety snapshot taken before restoring `restored` at `at`. Pages and the API pass one in
+ * the requester's language and time zone (the name is stored, and that person reads it in the list).
+ */
+export type SafetyNamer = (restored: string, at: Date) => string;
 
 export type { CreateInput, CreateOptions };
 
@@ -143,16 +149,18 @@ export class SnapshotService {
    * Everything is decided and written in one transaction under the service's lock: at most one
    * restore waits or runs per service, and a refused restore leaves no safety snapshot behind.
    */
-  async restore(service: PanelService, id: number, input: RestoreInput, ctx: ActionContext): Promise<{ snapshot: Snapshot; safety: Snapshot | null }> {
+  async restore(service: PanelService, id: number, input: RestoreInput, ctx: ActionContext,
+    namer: SafetyNamer = neutralSafetyName): Promise<{ snapshot: Snapshot; safety: Snapshot | null }> {
     const result = await this.refusalsAudited(ctx, service, 'snapshot.restore', id, async () => {
       const seen = await this.get(service, id);
       if (input.typedServiceName.normalize('NFC').trim() !== service.name) {
-        throw new ValidationError({ typedServiceName: { code: 'service_name_mismatch' } });
+        // The expected name is the requester's own server's: saying it lets them correct a typo.
+        throw new ValidationError({ typedServiceName: { code: 'service_name_mismatch', params: { expected: service.name } } });
       }
       if (seen.status !== 'active') throw new ConflictError('restore_needs_active', { status: seen.status });
       const caps = await this.deps.driver(service.target.driver).capabilities(service.target);
       const safetyInput = input.safetySnapshot
-        ? await prepareCreate(this.deps, service, { name: safetyName(seen), includeMemory: false }) : null;
+        ? await prepareCreate(this.deps, service, { name: safetySnapshotName(namer, seen.name, new Date()), includeMemory: false }) : null;
       await this.deps.repos.services.ensure(service.id, service.planId);
       return this.deps.transaction(async (trx) => {
         const lock = (await this.deps.repos.snapshots.lockForCreate(trx, service.id))!;
@@ -222,7 +230,20 @@ export function restoreBlockedReason(caps: DriverCapabilities, s: Snapshot, all:
   return newer ? 'restore_only_latest' : null;
 }
 
-function safetyName(s: Snapshot): string {
-  // Names are display names; the prefix keeps it recognisable and within 64 characters.
-  return [...`⟲ ${s.name}`].slice(0, 64).join("");
+/**
+ * The safety snapshot's name from `namer`, within NAME_MAX: the restored snapshot's name is shortened
+ * (with an ellipsis) rather than the time, which is what tells two safety snapshots apart.
+ */
+export function safetySnapshotName(namer: SafetyNamer, restored: string, at: Date): string {
+  const chars = [...restored];
+  for (let keep = chars.length; keep >= 0; keep--) {
+    const name = namer(keep === chars.length ? restored : `${chars.slice(0, keep).join('').trimEnd()}…`, at);
+    if ([...name].length <= NAME_MAX) return name;
+  }
+  return [...namer('…', at)].slice(0, NAME_MAX).join('');
+}
+
+/** Without a requester's language (a programmatic call): English, and the time in UTC, said so. */
+export function neutralSafetyName(restored: string, at: Date): string {
+  return `Before restoring ${restored}, ${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }

@@ -227,8 +227,9 @@ async function succeed(deps: DomainDeps, driver: SnapshotDriver, op: Operation, 
     }, trx);
   });
   const type = op.kind === 'create' ? 'snapshot_created' : op.kind === 'restore' ? 'snapshot_restored' : 'snapshot_deleted';
-  await deps.notifier.notify({ type, serviceId: s.serviceId, params: { name: s.name } });
-  if (op.kind === 'create') await notifyIfLimitReached(deps, s).catch(() => undefined); // mail only; never fails the operation
+  const cause = { type: op.origin, id: op.requestedBy } as AuditActor;
+  await deps.notifier.notify({ type, serviceId: s.serviceId, params: { name: s.name }, cause });
+  if (op.kind === 'create') await notifyIfLimitReached(deps, s, cause).catch(() => undefined); // mail only; never fails the operation
   if (op.kind === 'create') await settled(deps, { ...s, status: 'active' }, true, null);
   return 'succeeded';
 }
@@ -250,7 +251,7 @@ async function fail(deps: DomainDeps, op: Operation, token: string, s: Snapshot,
     }, trx);
   });
   const type = op.kind === 'create' ? 'snapshot_failed' : op.kind === 'restore' ? 'restore_failed' : 'delete_failed';
-  await deps.notifier.notify({ type, serviceId: s.serviceId, params: { name: s.name, code } });
+  await deps.notifier.notify({ type, serviceId: s.serviceId, params: { name: s.name, code }, cause: { type: op.origin, id: op.requestedBy } as AuditActor });
   if (op.kind === 'create') await settled(deps, { ...s, status: to }, false, code);
   return 'failed';
 }

@@ -111,10 +111,10 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
     if (code === 'service_suspended') return finish('paused');
     if (code === 'service_terminated') return finish('gone');
     if (code === 'snapshot_limit_reached') {
-      await notifier.notify({ type: 'schedule_skipped', serviceId: service.id, params: { name: schedule.name } });
+      await notifier.notify({ type: 'schedule_skipped', serviceId: service.id, params: { name: schedule.name }, cause: ctx.actor });
       return finish('limit_reached', code);
     }
-    await notifier.notify({ type: 'schedule_failed', serviceId: service.id, params: { name: schedule.name, code } });
+    await notifier.notify({ type: 'schedule_failed', serviceId: service.id, params: { name: schedule.name, code }, cause: ctx.actor });
     return finish('failed', code);
   }
 }

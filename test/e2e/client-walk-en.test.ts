@@ -145,6 +145,11 @@ describe.skipIf(!demoUrl)('client area walk in English (alice, web-01)', () => {
     await page.getByRole('alert').waitFor();
     expect(page.url()).not.toContain('flash=');
     await page.getByRole('heading', { level: 1, name: 'Restore from snapshot' }).waitFor();
+    // The field itself is marked, with its own message saying what was expected.
+    const retyped = page.getByLabel(`Type the server name, ${SERVICE.name}, to confirm.`);
+    expect(await retyped.getAttribute('aria-invalid')).toBe('true');
+    expect(await retyped.inputValue()).toBe('web-02');
+    expect(await page.locator('#typed-service-error').textContent()).toBe(`The server name you typed does not match. Type it exactly as shown: ${SERVICE.name}`);
 
     await page.getByLabel(`Type the server name, ${SERVICE.name}, to confirm.`).fill(SERVICE.name);
     await page.getByRole('button', { name: 'Restore' }).click();

@@ -61,7 +61,8 @@ describe.skipIf(!demoUrl)('Snapshot Schedule tab in English (alice, db-01)', () 
     await form.getByLabel('Schedule name').fill(NAME);
     await form.getByLabel('Status').selectOption({ label: 'Enabled' });
     await form.getByRole('group', { name: 'Day of week' }).getByLabel('Sunday', { exact: true }).check();
-    await form.getByLabel('Hour', { exact: true }).selectOption({ label: '03' });
+    // Hours on the page's one clock: 12-hour in English, like the times in the list.
+    await form.getByLabel('Hour', { exact: true }).selectOption({ label: '3 AM' });
     await form.getByLabel('Minute', { exact: true }).selectOption({ label: '30' });
     await form.getByLabel('Snapshots to keep').fill('2');
     await form.getByLabel('Include memory state').check();
@@ -72,7 +73,7 @@ describe.skipIf(!demoUrl)('Snapshot Schedule tab in English (alice, db-01)', () 
 
     const row = scheduleRow();
     expect((await cell(row, 'Day of week').textContent())?.trim()).toBe('Sun');
-    expect((await cell(row, 'Time').textContent())?.trim()).toBe('03:30 (Asia/Seoul)');
+    expect((await cell(row, 'Time').textContent())?.trim()).toBe('3:30 AM (Korean Standard Time)');
     expect((await cell(row, 'Snapshots to keep').textContent())?.trim()).toBe('2');
     expect((await cell(row, 'Include memory').textContent())?.trim()).toBe('Yes');
     expect((await cell(row, 'Status').textContent())?.trim()).toBe('Enabled');
@@ -83,7 +84,9 @@ describe.skipIf(!demoUrl)('Snapshot Schedule tab in English (alice, db-01)', () 
     const shown = (await next.textContent()) ?? '';
     const seoulDay = new Date(expected.getTime() + SEOUL_OFFSET_MS).getUTCDate();
     expect(shown).toMatch(new RegExp(`\\b${seoulDay}\\b`));
-    expect(shown).toMatch(/\b3:30\sAM\b/);
+    expect(shown).toMatch(/\b3:30\sAM GMT\+9$/);
+    // And how far off it is: within a week, so never more than 7 days.
+    expect(await cell(row, 'Next execution').textContent()).toMatch(/(tomorrow|in [1-7] days|in \d+ (hours?|minutes?))$/);
     // The plan allows one schedule: the form gives way to a note saying so.
     expect(await createForm().count()).toBe(0);
     expect(await page.getByText("You have reached your plan's number of schedules.", { exact: false }).count()).toBe(1);
@@ -158,9 +161,10 @@ const LOCALIZED: { lang: Lang; user: string; service: string; name: string; time
   { lang: 'ja', user: 'yuki', service: 'vps-301', name: '週次バックアップ', timezone: 'Asia/Tokyo' },
 ];
 
-// IANA timezone names ("Asia/Seoul") are identifiers typed the same in every language: the form lists
-// them as its choices and the list shows the schedule's. Everything else must be in the language.
-const ZONES = [...Intl.supportedValuesOf('timeZone'), 'UTC'];
+// IANA timezone names ("Asia/Seoul") are identifiers typed the same in every language: the form's
+// choices carry them after the zone's own name, and offsets read "GMT+09:00" in Korean and Japanese
+// too. Everything else must be in the language.
+const ZONES = [...Intl.supportedValuesOf('timeZone'), 'UTC', 'GMT'];
 
 describe.skipIf(!demoUrl).each(LOCALIZED)('Snapshot Schedule tab in $lang ($user) has no English left', ({ lang, user, service, name, timezone }) => {
   const t = (key: string, values?: Record<string, string | number>) => moduleText(lang, key, values);

@@ -24,8 +24,11 @@ describe.each(DATABASES)('Snapshot Schedule tab ($kind)', (kind) => {
     expect(res.text).toContain('Schedules: 0 of 2 used.');
     expect(res.text).toContain('Each schedule keeps at most 5 snapshots');
     expect(res.text).toContain('Schedules may include the memory state.');
-    // The time zone select defaults to the user's own zone.
-    expect(res.text).toContain('<option value="Asia/Seoul" selected>');
+    // The time zone select offers the user's own zone first, selected, named with its offset; the
+    // value submitted stays the IANA id.
+    expect(res.text).toMatch(/<select id="schedule-timezone"[^>]*>\s*<option value="Asia\/Seoul" selected>\(GMT\+09:00\) Korean Standard Time — Asia\/Seoul<\/option>/);
+    // The hour on the page's one clock, 12-hour in English like every other time on it.
+    expect(res.text).toContain('<option value="15">3 PM</option>');
   });
 
   it('creates a schedule from the form and lists days, time, next execution in the user\'s timezone, keep and status', async () => {
@@ -40,8 +43,8 @@ describe.each(DATABASES)('Snapshot Schedule tab ($kind)', (kind) => {
     const page = await agent.get(res.headers.location!);
     expect(page.text).toContain('Schedule created.');
     expect(page.text).toContain('Mon, Wed');
-    expect(page.text).toContain('03:15 (Asia/Seoul)');
-    expect(page.text).toContain(`<time datetime="${next.toISOString()}">${shownAs(next, 'en', 'Asia/Seoul')}</time>`);
+    expect(page.text).toContain('3:15 AM (Korean Standard Time)');
+    expect(page.text).toContain(`<time datetime="${next.toISOString()}">${shownAs(next, 'en', 'Asia/Seoul')} GMT+9</time>`);
     expect(page.text).toContain('Schedules: 1 of 2 used.');
     expect(page.text).toContain('>Enabled<');
     expect(page.text).toContain('Not run yet');
@@ -56,11 +59,18 @@ describe.each(DATABASES)('Snapshot Schedule tab ($kind)', (kind) => {
     const page = await agent.get(BOB_PAGE);
     expect(page.text).toContain('스냅샷 예약');
     expect(page.text).toContain('매일');
-    expect(page.text).toContain('UTC 기준 18:15');
+    expect(page.text).toContain('협정 세계시 기준 18:15');
     // 18:15 UTC is 03:15 the next morning in Seoul.
     const seoul = shownAs(next, 'ko', 'Asia/Seoul');
-    expect(page.text).toContain(`<time datetime="${next.toISOString()}">${seoul}</time>`);
-    expect(seoul).toMatch(/3:15/);
+    expect(page.text).toContain(`<time datetime="${next.toISOString()}">${seoul} GMT+9</time>`);
+    expect(seoul).toMatch(/03:15/);
+    // When, in Korean: 18:15 UTC every day is at most a day away.
+    expect(page.text).toMatch(/<\/time><br><span class="snapshots-muted">(\d+시간 후|\d+분 후|내일)<\/span>/);
+    // The zone picker in Korean, west to east: no raw English id list.
+    expect(page.text).toContain('>(GMT+09:00) 한국 표준시 — Asia/Seoul</option>');
+    const offsets = [...page.text.matchAll(/<option value="[^"]+"(?: selected)?>\(GMT([+-]\d{2}):(\d{2})\)/g)].map((m) => Number(m[1]) * 60 + Math.sign(Number(m[1]) || 1) * Number(m[2]));
+    expect(offsets.length).toBeGreaterThan(400);
+    expect(offsets.slice(1)).toEqual([...offsets.slice(1)].sort((a, b) => a - b));
     expect(page.text).not.toContain(shownAs(next, 'ko', 'UTC'));
     expect(page.text).not.toContain('Next execution');
   });

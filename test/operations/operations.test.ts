@@ -98,7 +98,16 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
       (await new AuditRepo(handle.db).list({ serviceId: SERVICE.id, action: 'operation.create' })).find((a) => a.snapshotId === s.id), 2_000, 'audit');
     expect(audit).toMatchObject({ result: 'ok', fromStatus: 'creating', toStatus: 'active', actorType: 'customer', actorId: 'alice' });
 
-    const note = await waitFor(() => fx!.notifications.find((n) => n.type === 'snapshot_created'), 2_000, 'notification');
+    // Alice watched it happen: her own snapshot is not mailed back to her (docs/notifications.md).
+    await fx.mod.stop({ drain: true });
+    expect(fx.notifications.filter((n) => n.type === 'snapshot_created')).toEqual([]);
+  });
+
+  it('mails the owner a snapshot someone else took, in a subject and body of their own', async () => {
+    fx = await handle.module();
+    await fx.mod.start();
+    await fx.mod.snapshots.create(SERVICE, { name: '배포 전' }, { actor: { type: 'admin', id: 'root' } });
+    const note = await waitFor(() => fx!.notifications.find((n) => n.type === 'snapshot_created'), 5_000, 'notification');
     expect(note).toMatchObject({ serviceId: SERVICE.id, recipientId: 'alice' });
     expect(typeof note.subject).toBe('string');
     expect(note.subject.trim()).not.toBe('');
@@ -138,7 +147,9 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
     const op = await untilOpEnds(s.id, 'delete');
     expect(op.status).toBe('succeeded');
     expect(await operations.pendingForService(SERVICE.id)).toEqual([]);
-    await waitFor(() => fx!.notifications.find((n) => n.type === 'snapshot_deleted'), 2_000, 'deleted notification');
+    // Her own delete, seen on the page: not mailed.
+    await fx.mod.stop({ drain: true });
+    expect(fx.notifications.filter((n) => n.type === 'snapshot_deleted')).toEqual([]);
     const audit = await new AuditRepo(handle.db).list({ serviceId: SERVICE.id, action: 'operation.delete' });
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ result: 'ok', toStatus: 'deleted', snapshotId: s.id });
@@ -156,11 +167,11 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
       err = e;
     }
     expect(err).toBeInstanceOf(ValidationError);
-    expect((err as ValidationError).fields).toEqual({ typedServiceName: { code: 'service_name_mismatch' } });
+    expect((err as ValidationError).fields).toEqual({ typedServiceName: { code: 'service_name_mismatch', params: { expected: SERVICE.name } } });
     expect(await status(s.id)).toBe('active');
     expect((await opsOf(s.id)).map((o) => o.kind)).toEqual(['create']);
     const refused = await new AuditRepo(handle.db).list({ serviceId: SERVICE.id, action: 'snapshot.restore' });
-    expect(refused.map((a) => [a.result, a.code])).toEqual([['refused', 'validation_failed']]);
+    expect(refused.map((a) => [a.result, a.code])).toEqual([['refused', 'service_name_mismatch']]);
 
     const r = await fx.mod.snapshots.restore(SERVICE, s.id, { typedServiceName: ` ${SERVICE.name} ` }, CTX);
     expect(r.snapshot.status).toBe('restoring');
@@ -170,7 +181,8 @@ describe.each(DATABASES)('operation runner ($kind)', (kind: TestDatabase) => {
     await untilStatus(s.id, 'active');
     const op = await untilOpEnds(s.id, 'restore');
     expect(op).toMatchObject({ status: 'succeeded', attempts: 1, payload: { startAfter: true } });
-    await waitFor(() => fx!.notifications.find((n) => n.type === 'snapshot_restored'), 2_000, 'restored notification');
+    await fx.mod.stop({ drain: true });
+    expect(fx.notifications.filter((n) => n.type === 'snapshot_restored')).toEqual([]);
     // Restoring does not consume or drop the snapshot.
     expect((await sim().list(SERVICE.target)).map((x) => x.name)).toEqual([s.hvName]);
   });

@@ -13,7 +13,8 @@ import { type ModuleFixture, useDatabase } from '../helpers/db-suite.js';
 import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
+// An administrator's actions: they are mailed to the owner, so the mail shows which instance finished them.
+const CTX: ActionContext = { actor: { type: 'admin', id: 'root' } };
 const SERVICE = makeService();
 
 /**

@@ -8,6 +8,7 @@ import { restoreBlockedReason } from '../../domain/snapshot-service.js';
 import type { PanelService, Snapshot } from '../../domain/types.js';
 import { actionContext, authorizedService, parseId, requireActor } from '../shared/actor.js';
 import type { ModuleContext } from '../shared/module-context.js';
+import { safetyNamer } from '../shared/safety-name.js';
 import { actionRateLimit } from '../shared/security.js';
 import { apiBody, jsonBody } from './api-input.js';
 import type { ApiRouteDoc } from './openapi.js';
@@ -158,7 +159,7 @@ export function apiRouter(ctx: ModuleContext): Router {
   route(snapshotRoutes.restore, async (req, res) => {
     const input = body(snapshotRoutes.restore.body, req);
     const service = await authorizedService(ctx, req, 'restore');
-    const r = await ctx.snapshots.restore(service, sid(req), input, actionContext(req));
+    const r = await ctx.snapshots.restore(service, sid(req), input, actionContext(req), safetyNamer(ctx, req));
     res.status(202).json({ snapshot: snapshotJson(r.snapshot), safetySnapshot: r.safety ? snapshotJson(r.safety) : null });
   }, [limited]);
 

@@ -55,6 +55,9 @@ export interface ActivityEntry {
 function reasonOf(t: TFunction, e: AuditEvent): string | null {
   if (!e.code || e.result === 'ok') return null;
   if ((RUN_REASONS as readonly string[]).includes(e.code)) return t(`activity:reason.${e.code}`);
+  // Recorded before refusals carried their field's own code: the form's "correct the highlighted
+  // fields" would point at a form that is not there.
+  if (e.code === 'validation_failed') return t('activity:reason.invalid_input');
   return t(`errors:${e.code}`, { defaultValue: t('activity:reason.other') });
 }
 

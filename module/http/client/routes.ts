@@ -7,6 +7,7 @@ import { formAction } from '../shared/form-action.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { snapshotsPath } from '../shared/paths.js';
 import { renderPage } from '../shared/render.js';
+import { safetyNamer } from '../shared/safety-name.js';
 import { fastRequestT } from '../shared/request-t.js';
 import { actionRateLimit, bodyParsers, csrfProtection } from '../shared/security.js';
 import { activityRouter } from './activity-routes.js';
@@ -90,7 +91,7 @@ export function clientRouter(ctx: ModuleContext): Router {
         const form = parse(restoreForm, req.body);
         const service = await serviceFor(req, 'restore');
         const r = await ctx.snapshots.restore(service, parseId(req.params.id as string),
-          { typedServiceName: form.typedServiceName ?? '', safetySnapshot: form.safetySnapshot }, actionContext(req));
+          { typedServiceName: form.typedServiceName ?? '', safetySnapshot: form.safetySnapshot }, actionContext(req), safetyNamer(ctx, req));
         res.redirect(303, back(req, r.safety ? 'restore_started_safety' : 'restore_started'));
       },
     };

@@ -2,7 +2,8 @@ import { mayChange } from '../../domain/authorize.js';
 import type { Request } from 'express';
 import type { PanelService, Schedule } from '../../domain/types.js';
 import type { ModuleContext } from '../shared/module-context.js';
-import { presentFormChoices, presentSchedulesPage, timezoneChoices, type ScheduleFormChoices, type SchedulesPageModel } from './schedule-presenter.js';
+import { zoneChoices } from '../shared/zones.js';
+import { presentFormChoices, presentSchedulesPage, type ScheduleFormChoices, type SchedulesPageModel } from './schedule-presenter.js';
 
 /** The viewer's timezone: the panel's user setting, else the module's default. */
 export function viewerTimezone(ctx: ModuleContext, req: Request): string {
@@ -16,7 +17,7 @@ export async function loadFormChoices(ctx: ModuleContext, req: Request, service:
     ctx.deps.driver(service.target.driver).capabilities(service.target),
   ]);
   return presentFormChoices({
-    t: req.t, lng: req.language, limits, memoryCapable: caps.memory, timezones: timezoneChoices(viewerTimezone(ctx, req), current?.timezone ?? ''),
+    t: req.t, lng: req.language, limits, memoryCapable: caps.memory, timezones: zoneChoices(req.language, viewerTimezone(ctx, req), [current?.timezone ?? '']),
   });
 }
 
@@ -25,7 +26,7 @@ export async function loadSchedulesModel(ctx: ModuleContext, req: Request, servi
   const [schedules, choices] = await Promise.all([ctx.schedules.list(service), loadFormChoices(ctx, req, service)]);
   const actor = req.snapshotActor!;
   return presentSchedulesPage({
-    t: req.t, lng: req.language, fmt: ctx.formatters.get(req.language, viewerTimezone(ctx, req)), service, schedules, choices,
+    t: req.t, lng: req.language, fmt: ctx.formatters.get(req.language, viewerTimezone(ctx, req)), timeZone: viewerTimezone(ctx, req), service, schedules, choices,
     readOnly: !mayChange(actor, service),
   });
 }

@@ -2,7 +2,8 @@ import type { TFunction } from 'i18next';
 import type { PlanLimits } from '../../domain/limits.js';
 import type { PanelService, Schedule } from '../../domain/types.js';
 import { snapshotsPath } from '../shared/paths.js';
-import type { Formatters } from '../shared/formatters.js';
+import { clockOf, type Formatters } from '../shared/formatters.js';
+import { fromNow, shortZone, zoneName, type ZoneChoice } from '../shared/zones.js';
 
 /** Weekday names in `lng`, Sunday (0) first: 2023-01-01 was a Sunday. */
 export function weekdayNames(lng: string, width: 'long' | 'short' = 'long'): string[] {
@@ -10,17 +11,15 @@ export function weekdayNames(lng: string, width: 'long' | 'short' = 'long'): str
   return Array.from({ length: 7 }, (_, d) => f.format(new Date(Date.UTC(2023, 0, 1 + d))));
 }
 
-/** A wall-clock time (hour, minute) written the locale's way, e.g. 03:15 or 3:15. */
+/** A wall-clock time (hour, minute) on the clock of every other time in `lng` (clockOf): 3:15 AM, 03:15, 3:15. */
 export function wallTime(lng: string, hour: number, minute: number): string {
-  return new Intl.DateTimeFormat(lng, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' })
+  return new Intl.DateTimeFormat(lng, { timeStyle: 'short', timeZone: 'UTC', ...clockOf(lng) })
     .format(new Date(Date.UTC(2000, 0, 1, hour, minute)));
 }
 
-/** Every IANA timezone this runtime knows, plus UTC and `extra` (an alias a schedule may hold). */
-export function timezoneChoices(...extra: string[]): string[] {
-  const zones = new Set(Intl.supportedValuesOf('timeZone'));
-  for (const z of ['UTC', ...extra]) if (z) zones.add(z);
-  return [...zones].sort();
+/** An hour of the form's hour field on that same clock: 3 AM, 3시, 3時. */
+export function hourLabel(lng: string, hour: number): string {
+  return new Intl.DateTimeFormat(lng, { hour: 'numeric', timeZone: 'UTC', ...clockOf(lng) }).format(new Date(Date.UTC(2000, 0, 1, hour)));
 }
 
 export interface ScheduleRow {
@@ -32,6 +31,8 @@ export interface ScheduleRow {
   days: string;
   time: string;
   nextRun: string;
+  /** When the next run is from now ("in 2 days"), or null when none is scheduled. */
+  nextRunIn: string | null;
   nextRunIso: string | null;
   keep: number;
   includeMemory: boolean;
@@ -56,7 +57,7 @@ export interface ScheduleFormChoices {
   weekdays: { value: number; label: string }[];
   hours: { value: number; label: string }[];
   minutes: { value: number; label: string }[];
-  timezones: string[];
+  timezones: ZoneChoice[];
   memoryAvailable: boolean;
   memoryReason: string | null;
   limits: PlanLimits;
@@ -76,14 +77,14 @@ export interface SchedulesPageModel extends ScheduleFormChoices {
 const pad = (n: number) => String(n).padStart(2, '0');
 
 /** The choices of the schedule form in the user's language, with the plan's limits. */
-export function presentFormChoices(input: { t: TFunction; lng: string; limits: PlanLimits; memoryCapable: boolean; timezones: string[] }): ScheduleFormChoices {
+export function presentFormChoices(input: { t: TFunction; lng: string; limits: PlanLimits; memoryCapable: boolean; timezones: ZoneChoice[] }): ScheduleFormChoices {
   const { t, limits } = input;
   const names = weekdayNames(input.lng);
   const memoryAvailable = limits.memoryAllowed && input.memoryCapable;
   return {
     // Monday first reads naturally in ko, ja and most of en; values stay 0 = Sunday.
     weekdays: [1, 2, 3, 4, 5, 6, 0].map((d) => ({ value: d, label: names[d]! })),
-    hours: Array.from({ length: 24 }, (_, h) => ({ value: h, label: pad(h) })),
+    hours: Array.from({ length: 24 }, (_, h) => ({ value: h, label: hourLabel(input.lng, h) })),
     minutes: Array.from({ length: 60 }, (_, m) => ({ value: m, label: pad(m) })),
     timezones: input.timezones,
     memoryAvailable,
@@ -108,8 +109,12 @@ export function submittedValues(raw: Record<string, unknown>): ScheduleFormValue
   };
 }
 
-/** One schedule as the list shows it; times in the user's language and timezone (`fmt`). */
-export function presentScheduleRow(t: TFunction, lng: string, fmt: Formatters, s: Schedule, nextRun: Date | null): ScheduleRow {
+/**
+ * One schedule as the list shows it: its time in its own zone, named in the user's language; the next
+ * run in the user's zone (`fmt`, `timeZone`), with that zone said and how far off it is.
+ */
+export function presentScheduleRow(t: TFunction, lng: string, fmt: Formatters, timeZone: string, s: Schedule, nextRun: Date | null,
+  now = new Date()): ScheduleRow {
   const names = weekdayNames(lng, 'short');
   const days = s.days.length === 7 ? t('schedules:every_day') : [1, 2, 3, 4, 5, 6, 0].filter((d) => s.days.includes(d)).map((d) => names[d]).join(', ');
   const result = s.lastResult ? t(`schedules:last_result.${s.lastResult}`, { defaultValue: s.lastResult }) : null;
@@ -121,8 +126,9 @@ export function presentScheduleRow(t: TFunction, lng: string, fmt: Formatters, s
     statusLabel: t(s.enabled ? 'schedules:status.enabled' : 'schedules:status.disabled'),
     disabledReason: !s.enabled && s.disabledReason ? t(`schedules:disabled_reason.${s.disabledReason}`, { defaultValue: '' }) || null : null,
     days,
-    time: t('schedules:time_in_zone', { time: wallTime(lng, s.hour, s.minute), timezone: s.timezone }),
-    nextRun: nextRun ? fmt.date(nextRun) : t('schedules:not_scheduled'),
+    time: t('schedules:time_in_zone', { time: wallTime(lng, s.hour, s.minute), timezone: zoneName(lng, s.timezone, nextRun ?? now) }),
+    nextRun: nextRun ? `${fmt.date(nextRun)} ${shortZone(lng, timeZone, nextRun)}` : t('schedules:not_scheduled'),
+    nextRunIn: nextRun ? fromNow(lng, timeZone, nextRun, now) : null,
     nextRunIso: nextRun?.toISOString() ?? null,
     keep: s.keep,
     includeMemory: s.includeMemory,
@@ -134,7 +140,7 @@ export function presentScheduleRow(t: TFunction, lng: string, fmt: Formatters, s
 
 /** The Snapshot Schedule tab: the list, and whether (and within which limits) a new one may be made. */
 export function presentSchedulesPage(input: {
-  t: TFunction; lng: string; fmt: Formatters; service: PanelService; schedules: { schedule: Schedule; nextRun: Date | null }[];
+  t: TFunction; lng: string; fmt: Formatters; timeZone: string; service: PanelService; schedules: { schedule: Schedule; nextRun: Date | null }[];
   choices: ScheduleFormChoices; readOnly: boolean;
 }): SchedulesPageModel {
   const { limits } = input.choices;
@@ -143,7 +149,7 @@ export function presentSchedulesPage(input: {
   return {
     ...input.choices,
     service: { id: input.service.id, name: input.service.name, status: input.service.status },
-    rows: input.schedules.map(({ schedule, nextRun }) => presentScheduleRow(input.t, input.lng, input.fmt, schedule, nextRun)),
+    rows: input.schedules.map(({ schedule, nextRun }) => presentScheduleRow(input.t, input.lng, input.fmt, input.timeZone, schedule, nextRun)),
     used,
     atLimit,
     canCreate: !input.readOnly && limits.schedulesAllowed && !atLimit,

@@ -67,7 +67,8 @@ export function scheduleRouter(ctx: ModuleContext, csrf: ReturnType<typeof csrfP
     const schedule: Schedule = await scheduleOf(req, service);
     const choices = await loadFormChoices(ctx, req, service, schedule);
     const [next] = (await ctx.schedules.list(service)).filter((x) => x.schedule.id === schedule.id);
-    const row = presentScheduleRow(req.t, req.language, ctx.formatters.get(req.language, viewerTimezone(ctx, req)), schedule, next?.nextRun ?? null);
+    const tz = viewerTimezone(ctx, req);
+    const row = presentScheduleRow(req.t, req.language, ctx.formatters.get(req.language, tz), tz, schedule, next?.nextRun ?? null);
     await renderPage(ctx, req, res, `client/schedule-${page}`, {
       ...choices, tab: 'schedules', service: { id: service.id, name: service.name, status: service.status }, row,
       values: extra.values ?? formValues(schedule, { timezone: schedule.timezone, keep: schedule.keep }),

@@ -24,10 +24,17 @@ export class FormatterCache {
   }
 }
 
+/**
+ * The clock every time is written with in `lng`, so one page never mixes two: the locale's own (en
+ * 12-hour, ja 24-hour), but Korean on a 24-hour clock: recent ICU (Node 20's 78) writes the Korean
+ * 12-hour clock as "PM 4:55".
+ */
+export function clockOf(lng: string): { hourCycle?: 'h23' } {
+  return lng.toLowerCase().startsWith('ko') ? { hourCycle: 'h23' } : {};
+}
+
 function build(lng: string, timeZone: string): Formatters {
-  // Korean on a 24-hour clock: recent ICU (Node 20's 78) writes the Korean 12-hour clock as "PM 4:55".
-  const hourCycle = lng.toLowerCase().startsWith('ko') ? { hourCycle: 'h23' as const } : {};
-  const dtf = new Intl.DateTimeFormat(lng, { dateStyle: 'medium', timeStyle: 'short', timeZone, ...hourCycle });
+  const dtf = new Intl.DateTimeFormat(lng, { dateStyle: 'medium', timeStyle: 'short', timeZone, ...clockOf(lng) });
   const nf = UNITS.map((unit) => new Intl.NumberFormat(lng, { style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: 1 }));
   const bytes = (n: number) => {
     let v = n;
