@@ -1,13 +1,9 @@
 /**
- * Pages are rendered and sent as a list of strings of at most about CHUNK characters, never as one.
- * A page whose text has any non-Latin-1 character ('—' in a snapshot's name) is a two-byte string
- * in V8; at 84 kB of text that is a 168 kB string, which V8 allocates in its large-object space
- * (fresh pages, a page fault each), and flattening the render's thousands of pieces into it and
- * encoding it cost three times what encoding the same text in small pieces costs.
+ * Rendered HTML as the pieces it was made of: a view's own output and, spliced in as they are, the
+ * views it embeds raw (a layout's body). A layout so never copies its body into a new string. Views
+ * used to be cut further into pieces of a fixed size as well; `bench:http` showed no gain from that
+ * (docs/design.md, "The fast paths"), so it was dropped.
  */
-export const CHUNK = 8192;
-
-/** Rendered HTML in pieces, each under CHUNK characters plus one output. */
 export class Html {
   constructor(readonly chunks: readonly string[]) {}
 

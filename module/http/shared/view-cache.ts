@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import ejs from 'ejs';
-import { CHUNK, Html } from './html-chunks.js';
+import { Html } from './html-chunks.js';
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 // How an include reaches back to the renderer: partials get the including view's data plus their own.
@@ -46,8 +46,8 @@ export class ViewRenderer {
   }
 
   /**
-   * The view in pieces of about CHUNK characters (html-chunks.ts). An `Html` value output raw
-   * (`<%- body %>`) joins the pieces as they are, so a layout never makes the page one string.
+   * The view as pieces (html-chunks.ts): an `Html` value output raw (`<%- body %>`) joins its
+   * pieces as they are, so a layout never makes the page one string.
    */
   renderHtml(file: string, data: Record<string, unknown>): Html {
     const keys = Object.keys(data).filter((k) => IDENTIFIER.test(k) && k !== SELF);
@@ -107,8 +107,8 @@ interface EjsTemplate {
 }
 
 /**
- * What EJS puts before a view's code (its locals as variables, then `__append`), except that the
- * output is cut into pieces of about CHUNK characters and an `Html` value is spliced in as pieces.
+ * What EJS puts before a view's code (its locals as variables, then `__append`), except that an
+ * `Html` value is spliced in as its pieces rather than copied into the output string.
  */
 function prelude(names: string[]): string {
   const locals = names.map((n) => `${n} = __locals.${n}`).join(', ');
@@ -123,10 +123,6 @@ function prelude(names: string[]): string {
       return;
     }
     __output += s;
-    if (__output.length >= ${CHUNK}) {
-      __chunks.push(__output);
-      __output = "";
-    }
   }
   let __locals = (locals || {}), ${locals};
 `;
