@@ -177,6 +177,6 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
     })).rejects.toThrow('outcome not written');
     expect(Number((await handle.db('snapshot_snapshots').where({ name: 'rolled back' }).count({ n: '*' }).first())!.n)).toBe(0);
     expect(Number((await handle.db('snapshot_operations').count({ n: '*' }).first())!.n)).toBe(1);
-    expect((await handle.db('snapshot_audit_events').select('action')).map((e) => e.action)).toEqual(['snapshot.create', 'schedule.run']);
+    expect((await handle.db('snapshot_audit_events').orderBy('id').select('action')).map((e) => e.action)).toEqual(['snapshot.create', 'schedule.run']);
   });
 });
