@@ -8,12 +8,13 @@ import { UserLocalesRepo } from './db/user-locales-repo.js';
 import { WebhookEventsRepo } from './db/webhook-events-repo.js';
 import { canSeeService } from './domain/authorize.js';
 import type { Actor, PanelService } from './domain/types.js';
+import { allSnapshotsOpenapiComponents, allSnapshotsOpenapiRoutes } from './http/api/all-snapshots-routes.js';
 import { buildOpenApiDocument } from './http/api/openapi.js';
 import { openapiComponents, openapiRoutes } from './http/api/routes.js';
 import { scheduleOpenapiComponents, scheduleOpenapiRoutes } from './http/api/schedule-routes.js';
 import type { ModuleContext } from './http/shared/module-context.js';
 import { FormatterCache } from './http/shared/formatters.js';
-import { snapshotsPath } from './http/shared/paths.js';
+import { allSnapshotsPath, snapshotsPath } from './http/shared/paths.js';
 import { webhookOpenapiRoutes } from './http/webhook/routes.js';
 import { createI18n, supportedLocale } from './i18n/i18n.js';
 import { schedulerHealthReader } from './scheduler/health.js';
@@ -63,7 +64,8 @@ const STUCK_MARGIN_MS = 5 * 60_000;
  * docs/openapi.json by `npm run openapi`). Route files add their lists here.
  */
 export function snapshotApiDocument() {
-  return buildOpenApiDocument([openapiRoutes, scheduleOpenapiRoutes, webhookOpenapiRoutes], { ...openapiComponents, ...scheduleOpenapiComponents });
+  return buildOpenApiDocument([openapiRoutes, allSnapshotsOpenapiRoutes, scheduleOpenapiRoutes, webhookOpenapiRoutes],
+    { ...openapiComponents, ...allSnapshotsOpenapiComponents, ...scheduleOpenapiComponents });
 }
 
 /**
@@ -90,6 +92,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions): Prom
   const reports = driverReports(drivers, domain.repos.audit, logger);
   const ctx: ModuleContext = {
     deps: domain.deps, snapshots: domain.snapshots, lifecycle: domain.lifecycle, schedules: domain.schedules, services: domain.services,
+    allSnapshots: domain.allSnapshots,
     panel, config, i18n, logger, formatters: new FormatterCache(),
   };
   /** One reconcile pass over every live service, plus stuck operations. */
@@ -118,6 +121,11 @@ export async function createSnapshotModule(options: SnapshotModuleOptions): Prom
       if (!canSeeService(actor, service) || service.status === 'terminated') return null;
       const t = i18n.getFixedT(supportedLocale(actor.locale) ?? config.defaultLocale, 'common');
       return { label: t('menu_label'), href: snapshotsPath(service.id) };
+    },
+    allSnapshotsItem(actor: Actor): MenuItem | null {
+      if (!domain.allSnapshots) return null;
+      const t = i18n.getFixedT(supportedLocale(actor.locale) ?? config.defaultLocale, 'common');
+      return { label: t('all_snapshots_label'), href: allSnapshotsPath() };
     },
     snapshots: domain.snapshots,
     schedules: domain.schedules,

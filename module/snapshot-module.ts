@@ -55,6 +55,8 @@ export interface SnapshotModule {
   hooks: BillingHooks;
   /** The Snapshots entry for a service page's menu, or null when the actor may not see it. */
   menuItem(service: PanelService, actor: Actor): MenuItem | null;
+  /** The All snapshots entry for the panel's own navigation, or null when the panel has no `listServices`. */
+  allSnapshotsItem(actor: Actor): MenuItem | null;
   snapshots: SnapshotCommands;
   schedules: ScheduleCommands;
   /** Compares hypervisor snapshots with the records now (the scheduler does it periodically). */

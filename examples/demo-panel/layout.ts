@@ -53,7 +53,7 @@ export function createLayout(getModule: () => SnapshotModule | null, csrfTokenOf
 ${links.join('\n')}
 </head>
 <body>
-${header(page.actor, path, text, () => csrfTokenOf(page.req))}
+${header(page.actor, path, text, getModule(), () => csrfTokenOf(page.req))}
 <div class="panel-shell${sidebar ? ' has-sidebar' : ''}">
 ${sidebar}
 <main class="panel-main" id="main">
@@ -65,8 +65,10 @@ ${page.body}
   };
 }
 
-function header(actor: Actor | null, path: string, text: ChromeText, csrfToken: () => string): string {
+function header(actor: Actor | null, path: string, text: ChromeText, module: SnapshotModule | null, csrfToken: () => string): string {
   const nav: MenuItem[] = actor ? [{ label: text.services, href: '/services' }] : [];
+  const all = actor ? module?.allSnapshotsItem(actor) : null;
+  if (all) nav.push(all);
   if (actor?.role === 'admin') nav.push({ label: text.admin, href: '/admin/snapshots' }, { label: text.outbox, href: '/outbox' });
   const role = actor ? roleLabel(text, actor.role) : '';
   const user = actor ? `<div class="panel-user">
@@ -86,6 +88,9 @@ function serviceMenu(service: PanelService, actor: Actor, path: string, module: 
   const items: { item: MenuItem; active: boolean }[] = [{ item: { label: text.overview, href: overview }, active: path === overview }];
   const snapshots = module?.menuItem(service, actor);
   if (snapshots) items.push({ item: snapshots, active: path.startsWith(snapshots.href) });
+  // Every service's snapshots, one step from any one service's.
+  const all = module?.allSnapshotsItem(actor);
+  if (all) items.push({ item: all, active: path === all.href });
   return `<aside class="panel-sidebar" aria-label="${escapeHtml(text.serviceMenu)}">
 <div class="panel-sidebar-title">${escapeHtml(service.name)}<small>${escapeHtml(service.hostname ?? service.id)}</small></div>
 <nav class="panel-menu">${items.map(({ item, active }) => link(item, active)).join('')}</nav>

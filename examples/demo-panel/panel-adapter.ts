@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import type { Actor, PanelAdapter, PanelNotification } from '../../module/index.js';
-import { findService, PLANS } from './demo-data.js';
+import { findService, PLANS, visibleServices } from './demo-data.js';
 import type { RenderLayout } from './layout.js';
 
 export interface OutboxEntry extends PanelNotification {
@@ -13,13 +13,15 @@ const OUTBOX_MAX = 200;
 export const outbox: OutboxEntry[] = [];
 
 /**
- * The only code a panel writes for the module: who is acting, what a service is, plan names,
+ * The only code a panel writes for the module: who is acting, what a service is and which are
+ * theirs, plan names,
  * mail (here: an in-memory outbox) and the panel's layout around module pages.
  */
 export function createPanelAdapter(deps: { actorOf: (req: Request) => Actor | null; layout: RenderLayout }): PanelAdapter {
   return {
     getActor: (req) => deps.actorOf(req),
     getService: (serviceId) => findService(serviceId),
+    listServices: (actor) => visibleServices(actor),
     listPlans: () => PLANS.map((p) => ({ ...p })),
     notify(notification) {
       outbox.unshift({ ...notification, at: new Date() });

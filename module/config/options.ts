@@ -92,7 +92,7 @@ const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function
 
 const optionsSchema = z.object({
   db: z.custom<Knex>((v) => typeof v === 'function' && !!(v as { client?: unknown }).client, 'a knex instance'),
-  panel: z.object({ getActor: fn, getService: fn }).loose(),
+  panel: z.object({ getActor: fn, getService: fn, listServices: fn.optional() }).loose(),
   drivers: z.record(z.string(), z.custom<SnapshotDriver>((v) => !!v && typeof (v as SnapshotDriver).create === 'function', 'a snapshot driver')),
   config: configSchema,
   logger: z.custom<Logger>((v) => !!v && typeof (v as Logger).info === 'function').optional(),

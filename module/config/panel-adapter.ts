@@ -41,6 +41,12 @@ export interface PanelAdapter {
   getActor(req: Request): Actor | null | Promise<Actor | null>;
   /** A service by id, or null when unknown. */
   getService(serviceId: string): PanelService | null | Promise<PanelService | null>;
+  /**
+   * The services `actor` may see, for the All snapshots page (GET /snapshots and its API twin); without
+   * it that page is not offered. The module still checks each one against the actor, so a service that
+   * is not theirs is left out whatever this returns.
+   */
+  listServices?(actor: Actor): PanelService[] | Promise<PanelService[]>;
   /** Plans for the admin pages: id and display name. */
   listPlans?(): { id: string; name: string }[] | Promise<{ id: string; name: string }[]>;
   /** Sends a notification (mail, in-panel message). Failures are logged, never block an action. */

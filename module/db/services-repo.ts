@@ -99,6 +99,13 @@ export class ServicesRepo {
     return row ? fromRow(row) : null;
   }
 
+  /** Several services' state rows by id (a service without one is simply absent). */
+  async getMany(serviceIds: readonly string[], db: Knex = this.db): Promise<Map<string, ServiceStateRow>> {
+    if (!serviceIds.length) return new Map();
+    const rows = await db(T).whereIn('service_id', [...serviceIds]);
+    return new Map(rows.map((r) => [String(r.service_id), fromRow(r)]));
+  }
+
   /**
    * get, with the limit rows of the service's plan and of the default in the same round trip (each
    * may be missing, so the three are left-joined to a one-row anchor): the pages showing a quota

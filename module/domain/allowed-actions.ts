@@ -39,6 +39,16 @@ export function quotaOf(limit: number, snapshots: ReadonlyArray<Pick<Snapshot, '
 }
 
 /**
+ * quotaOf from a service's snapshot counts by status, for pages that list more snapshots than they
+ * read (the All snapshots page reads one page of rows but every service's counts).
+ */
+export function quotaOfCounts(limit: number, counts: ReadonlyMap<SnapshotStatus, number>): QuotaView {
+  let used = 0;
+  for (const [status, n] of counts) if (occupiesStorage(status)) used += n;
+  return quotaView(limit, used);
+}
+
+/**
  * Whether a new snapshot may be asked for now: the service open to the actor (mayChange) and a slot
  * left. The create itself checks again under the service's lock; this is what a page offers.
  */

@@ -9,6 +9,11 @@ export type PanelServiceSource = (serviceId: string) => PanelService | null | Pr
 
 const SERVICE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
+/** Whether `id` has the shape of a service id the module looks up (anything else names nothing). */
+export function isServiceId(id: unknown): id is string {
+  return typeof id === 'string' && SERVICE_ID.test(id);
+}
+
 /**
  * Services as the module sees them: the panel's record, with the module's own suspension and
  * termination (set by billing hooks) taking effect even if the panel lags behind. Pages, the API,
@@ -19,7 +24,7 @@ export class ServiceDirectory {
 
   /** The panel's record of a service, or not found (an id of the wrong shape is never looked up). */
   async panelService(serviceId: string): Promise<PanelService> {
-    if (!SERVICE_ID.test(serviceId)) throw new NotFoundError('service');
+    if (!isServiceId(serviceId)) throw new NotFoundError('service');
     const service = await this.source(serviceId);
     if (!service) throw new NotFoundError('service');
     return service;

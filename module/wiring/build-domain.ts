@@ -11,8 +11,10 @@ import { ServicesRepo } from '../db/services-repo.js';
 import { SnapshotsRepo } from '../db/snapshots-repo.js';
 import { runInTransaction } from '../db/transaction.js';
 import type { UserLocalesRepo } from '../db/user-locales-repo.js';
+import { AllSnapshotsRepo } from '../db/all-snapshots-repo.js';
 import { AdminLimitsService, type ApplyLimits } from '../domain/admin-limits.js';
 import { AdminSnapshotService } from '../domain/admin-service.js';
+import { AllSnapshotsService } from '../domain/all-snapshots.js';
 import type { ActionContext, DomainDeps, Repos } from '../domain/deps.js';
 import { UnavailableError } from '../domain/errors.js';
 import { LifecycleService } from '../domain/lifecycle-service.js';
@@ -48,6 +50,8 @@ export interface DomainWiring {
   lifecycle: LifecycleService;
   services: ServiceDirectory;
   adminSnapshots: AdminSnapshotService;
+  /** The All snapshots page's reads; null when the panel has no `listServices`. */
+  allSnapshots: AllSnapshotsService | null;
   scheduleRuns: ScheduleRunDeps;
   /** An admin's limit edit, applied to these services' saved schedules as a plan change would. */
   applyLimitsNow(serviceIds: string[], ctx: ActionContext): Promise<void>;
@@ -94,8 +98,10 @@ export function buildDomain(input: DomainWiringInput): DomainWiring {
       if (service && service.status !== 'terminated') await lifecycle.applyPlanChange(service, ctx, 'admin');
     }
   };
+  const { listServices } = panel;
   return {
     repos, deps, snapshots, services, lifecycle, scheduleRuns, applyLimitsNow,
+    allSnapshots: listServices ? new AllSnapshotsService((actor) => listServices.call(panel, actor), new AllSnapshotsRepo(db), services, deps.limits) : null,
     schedules: new ScheduleService(deps, input.scheduler),
     adminSnapshots: new AdminSnapshotService(deps),
     adminLimits: (apply) => new AdminLimitsService(deps, config.defaultLimits, apply),

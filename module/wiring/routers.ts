@@ -45,11 +45,11 @@ export function buildRouters(ctx: ModuleContext, o: {
   };
   const client = express.Router();
   client.use(ASSETS_PATH, express.static(PUBLIC_DIR, { maxAge: '1h', index: false, fallthrough: false }));
-  client.use(wrap([/^\/services\/[^/]+\/snapshots(\/|$)/], clientRouter(ctx)));
+  client.use(wrap([/^\/services\/[^/]+\/snapshots(\/|$)/, /^\/snapshots\/?$/], clientRouter(ctx)));
   return {
     client,
     admin: wrap([/^\/admin\/snapshots(\/|$)/], adminRouter(ctx, o.admin)),
-    api: wrap([/^\/api\/v1\/services\/[^/]+\/(snapshots|schedules|activity)(\/|$)/, /^\/api\/v1\/openapi\.json$/],
+    api: wrap([/^\/api\/v1\/services\/[^/]+\/(snapshots|schedules|activity)(\/|$)/, /^\/api\/v1\/snapshots\/?$/, /^\/api\/v1\/openapi\.json$/],
       openapiRouter(o.openapiDocument), apiRouter(ctx)),
     webhook: wrap([/^\/webhooks\/snapshots\/?$/], webhookRouter(ctx, o.webhookEvents)),
   };

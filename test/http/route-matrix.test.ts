@@ -2,6 +2,7 @@ import supertest from 'supertest';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ApiRouteDoc } from '../../module/http/api/openapi.js';
 import { openapiRoutes } from '../../module/http/api/routes.js';
+import { allSnapshotsOpenapiRoutes } from '../../module/http/api/all-snapshots-routes.js';
 import { scheduleOpenapiRoutes } from '../../module/http/api/schedule-routes.js';
 import { DATABASES } from '../helpers/databases.js';
 import { useModule } from '../helpers/db-suite.js';
@@ -79,12 +80,21 @@ const ROUTES: Record<string, RouteRow> = {
 };
 // Public documentation: the same answer for everyone (checked in openapi.test.ts).
 const PUBLIC = new Set(['GET /api/v1/openapi.json']);
+// Routes across services (no :serviceId): everyone logged in gets 200 with the services they may
+// see, whatever the panel's listServices returns (the fixture's lists every service to everyone).
+const ACROSS: Record<string, { area: 'client' | 'api'; sees: Record<string, string[]> }> = {};
+for (const key of ['GET /snapshots', 'GET /api/v1/snapshots']) {
+  ACROSS[key] = {
+    area: key.includes('/api/') ? 'api' : 'client',
+    sees: { alice: [OWN.name, FAR.name], bob: [BOBS.name], reseller: [OWN.name], admin: [OWN.name, FAR.name, BOBS.name] },
+  };
+}
 
-const API_DOCS = new Map<string, ApiRouteDoc>([...openapiRoutes, ...scheduleOpenapiRoutes].map((d) => [routeKey(d), d]));
+const API_DOCS = new Map<string, ApiRouteDoc>([...openapiRoutes, ...scheduleOpenapiRoutes, ...allSnapshotsOpenapiRoutes].map((d) => [routeKey(d), d]));
 
 describe.each(DATABASES)('route × role × ownership matrix ($kind)', (kind) => {
   const fx = useModule(kind, {
-    services: [OWN, FAR, BOBS], loginUrl: LOGIN,
+    services: [OWN, FAR, BOBS], loginUrl: LOGIN, panel: { listServices: () => [OWN, FAR, BOBS] },
     config: { defaultLimits: { maxSnapshots: 500, maxSchedules: 50, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true } },
   });
   const tokens = new Map<string, { agent: ReturnType<typeof supertest.agent>; token: string }>();
@@ -134,10 +144,28 @@ describe.each(DATABASES)('route × role × ownership matrix ($kind)', (kind) => 
 
   it('lists every route the client and API routers register', () => {
     const registered = [...registeredRoutes(fx.mod.routers.client), ...registeredRoutes(fx.mod.routers.api)].map(routeKey);
-    const missing = registered.filter((k) => !(k in ROUTES) && !PUBLIC.has(k));
+    const missing = registered.filter((k) => !(k in ROUTES) && !(k in ACROSS) && !PUBLIC.has(k));
     expect(missing, 'routes without a row in the matrix').toEqual([]);
-    expect(Object.keys(ROUTES).filter((k) => !registered.includes(k)), 'rows for routes that no longer exist').toEqual([]);
+    expect([...Object.keys(ROUTES), ...Object.keys(ACROSS)].filter((k) => !registered.includes(k)), 'rows for routes that no longer exist').toEqual([]);
   });
+
+  for (const [key, row] of Object.entries(ACROSS)) {
+    const [, path] = key.split(' ') as [string, string];
+    it(`${key}: each actor sees exactly the services they may see; anonymous ${row.area === 'client' ? 'goes to login' : 'gets 401'}`, async () => {
+      const everyone = [OWN.name, FAR.name, BOBS.name];
+      for (const [actor, sees] of Object.entries(row.sees)) {
+        const res = row.area === 'api'
+          ? await supertest(appFor(fx.mod)).get(path).set('x-test-actor', actor)
+          : await tokens.get(actor)!.agent.get(path);
+        expect(res.status, actor).toBe(200);
+        if (row.area === 'api') expectDocumented(API_DOCS.get(key)!, res);
+        for (const name of everyone) expect(res.text.includes(name), `${actor} and ${name}`).toBe(sees.includes(name));
+      }
+      const anonymous = await supertest(appFor(fx.mod)).get(path);
+      expect(anonymous.status).toBe(row.area === 'client' ? 302 : 401);
+      if (row.area === 'client') expect(anonymous.headers.location).toBe(LOGIN);
+    });
+  }
 
   for (const [key, row] of Object.entries(ROUTES)) {
     const [method, pattern] = key.split(' ') as [string, string];

@@ -12,6 +12,7 @@ import { safetyNamer } from '../shared/safety-name.js';
 import { actionRateLimit } from '../shared/security.js';
 import { apiBody, jsonBody } from './api-input.js';
 import type { ApiRouteDoc } from './openapi.js';
+import { allSnapshotsApiRouter } from './all-snapshots-routes.js';
 import { scheduleApiRouter } from './schedule-routes.js';
 import {
   apiSchemas, limitsSchema, pathParams, queueItemSchema, quotaSchema, restoreResultSchema, snapshotEnvelopeSchema,
@@ -163,7 +164,7 @@ export function apiRouter(ctx: ModuleContext): Router {
     res.status(202).json({ snapshot: snapshotJson(r.snapshot), safetySnapshot: r.safety ? snapshotJson(r.safety) : null });
   }, [limited]);
 
-  router.use(scheduleApiRouter(ctx));
+  router.use(scheduleApiRouter(ctx), allSnapshotsApiRouter(ctx));
   router.use((_req, _res, next) => next(new SnapshotError('route_not_found', 404)));
   return router;
 }

@@ -40,6 +40,24 @@ export interface SnapshotListModel {
   basePath: string;
 }
 
+/** How a snapshot came to be, with the name of the schedule that made it (which may be gone since). */
+export function originLabel(t: TFunction, s: Pick<Snapshot, 'origin' | 'scheduleId'>, scheduleNames: ReadonlyMap<number, string>): string {
+  return s.origin === 'schedule'
+    ? t('snapshots:origin.schedule', { name: scheduleNames.get(s.scheduleId ?? -1) ?? t('snapshots:origin.deleted_schedule') })
+    : t(`snapshots:origin.${s.origin}`);
+}
+
+/** What every list of snapshots shows of one, formatted for its viewer. */
+export type SnapshotCells = Pick<SnapshotRow, 'id' | 'name' | 'description' | 'created' | 'createdIso' | 'size' | 'status' | 'statusLabel' | 'pinned' | 'origin'>;
+
+export function snapshotCells(t: TFunction, fmt: Formatters, s: Snapshot, scheduleNames: ReadonlyMap<number, string>): SnapshotCells {
+  return {
+    id: s.id, name: s.name, description: s.description, created: fmt.date(s.createdAt), createdIso: s.createdAt.toISOString(),
+    size: fmt.bytes(s.diskBytes), status: s.status, statusLabel: t(`snapshots:status.${s.status}`), pinned: s.pinned,
+    origin: originLabel(t, s, scheduleNames),
+  };
+}
+
 /** Builds what the Snapshots page shows; views get this and nothing else. */
 export function presentSnapshotList(input: {
   t: TFunction; fmt: Formatters; service: PanelService; snapshots: Snapshot[];
@@ -56,20 +74,9 @@ export function presentSnapshotList(input: {
     const queued = queuedIds.has(s.id) && !running.has(s.id);
     const restoreUnavailable = input.restoreUnavailable.get(s.id) ?? null;
     return {
-      id: s.id,
-      name: s.name,
-      description: s.description,
-      created: fmt.date(s.createdAt),
-      createdIso: s.createdAt.toISOString(),
-      size: fmt.bytes(s.diskBytes),
+      ...snapshotCells(t, fmt, s, input.scheduleNames),
       memorySize: fmt.bytes(s.memoryBytes),
-      status: s.status,
-      statusLabel: t(`snapshots:status.${s.status}`),
       queued,
-      pinned: s.pinned,
-      origin: s.origin === 'schedule'
-        ? t('snapshots:origin.schedule', { name: input.scheduleNames.get(s.scheduleId ?? -1) ?? t('snapshots:origin.deleted_schedule') })
-        : t(`snapshots:origin.${s.origin}`),
       error: s.errorCode ? t(`errors:${s.errorCode}`, { defaultValue: t('errors:driver_rejected') }) : null,
       can: allowedActions(s, { open: !input.readOnly, restoreBlocked: restoreUnavailable }),
       restoreUnavailable: restoreUnavailable ? t(`errors:${restoreUnavailable}`) : null,

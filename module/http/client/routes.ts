@@ -11,6 +11,7 @@ import { safetyNamer } from '../shared/safety-name.js';
 import { fastRequestT } from '../shared/request-t.js';
 import { actionRateLimit, bodyParsers, csrfProtection } from '../shared/security.js';
 import { activityRouter } from './activity-routes.js';
+import { allSnapshotsRouter } from './all-snapshots-routes.js';
 import { checkbox, parse, presentError, text } from './forms.js';
 import { loadListPage } from './list-model.js';
 import { scheduleRouter } from './schedule-routes.js';
@@ -30,7 +31,7 @@ export function clientRouter(ctx: ModuleContext): Router {
   // Nobody logged in: the login page (or a 401), before CSRF or input checks say anything else.
   router.use((req, _res, next) => next(req.snapshotActor ? undefined : new NotLoggedInError()));
   router.use(csrf.router, fastRequestT(ctx));
-  router.use(scheduleRouter(ctx, csrf), activityRouter(ctx));
+  router.use(scheduleRouter(ctx, csrf), activityRouter(ctx), allSnapshotsRouter(ctx));
   const base = '/services/:serviceId/snapshots';
   const limited = actionRateLimit(20);
 

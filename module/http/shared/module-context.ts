@@ -2,6 +2,7 @@ import type { i18n } from 'i18next';
 import type { Logger } from 'pino';
 import type { SnapshotModuleConfig } from '../../config/options.js';
 import type { PanelAdapter } from '../../config/panel-adapter.js';
+import type { AllSnapshotsService } from '../../domain/all-snapshots.js';
 import type { DomainDeps } from '../../domain/deps.js';
 import type { LifecycleService } from '../../domain/lifecycle-service.js';
 import type { ScheduleService } from '../../domain/schedule-service.js';
@@ -18,6 +19,8 @@ export interface ModuleContext {
   schedules: ScheduleService;
   /** Services as the module sees them (the panel's record with the module's state). */
   services: ServiceDirectory;
+  /** The All snapshots page's reads; null when the panel has no `listServices` (the page answers 404). */
+  allSnapshots: AllSnapshotsService | null;
   panel: PanelAdapter;
   config: SnapshotModuleConfig;
   i18n: i18n;

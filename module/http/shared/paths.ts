@@ -2,3 +2,8 @@
 export function snapshotsPath(serviceId: string): string {
   return `/services/${encodeURIComponent(serviceId)}/snapshots`;
 }
+
+/** The All snapshots page: every service's snapshots, for panels with `listServices`. */
+export function allSnapshotsPath(): string {
+  return '/snapshots';
+}
