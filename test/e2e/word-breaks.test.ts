@@ -13,6 +13,7 @@ import { appFor } from '../helpers/http-app.js';
 import { makeService, moduleFixture } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { launchChromium, type Chromium } from './helpers/chromium.js';
+import { englishLeftovers } from './helpers/english-leftovers.js';
 import { moduleText } from './helpers/locale-text.js';
 import { loginAs, snapshotsPage, type Lang } from './helpers/session.js';
 import { splitWordsAtWidths } from './helpers/word-breaks.js';
@@ -36,7 +37,7 @@ describe.skipIf(!demoUrl).each(CUSTOMERS)('no word split across lines on the cli
     await browser?.close();
   });
 
-  it('list, restore and delete dialogs, schedules tab and its edit dialog, activity tab', async () => {
+  it('list, restore and delete dialogs, schedules tab and its edit dialog, activity tab, all snapshots', async () => {
     const session = await loginAs(browser, demoUrl, c.user, { lang: c.lang, goto: snapshotsPage(c.service), context: { viewport: { width: 1280, height: 800 } } });
     const page = session.page;
     const list = snapshotsPage(c.service);
@@ -89,6 +90,16 @@ describe.skipIf(!demoUrl).each(CUSTOMERS)('no word split across lines on the cli
     if (c.suspended) {
       await page.goto(snapshotsPage(c.suspended));
       await splitWordsAtWidths(page, 'suspended service', found);
+    }
+
+    // All snapshots across the customer's services, reached from the panel's own menu.
+    await page.getByRole('link', { name: t('common:all_snapshots_label') }).first().click();
+    await page.getByText(c.snapshot, { exact: true }).first().waitFor();
+    expect(await page.locator(`a[href*="/services/${c.service}/snapshots"]`).count()).toBeGreaterThan(0);
+    await splitWordsAtWidths(page, 'all snapshots', found);
+    if (c.lang !== 'en') {
+      const leftovers = await englishLeftovers(page, [c.snapshot, c.schedule]);
+      if (leftovers.length) found['all snapshots: English left'] = leftovers;
     }
 
     // Leave the service as we found it: the other walks start from an empty list.
