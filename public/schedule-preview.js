@@ -37,6 +37,9 @@
   }
 
   function update(form) {
+    var data = new window.FormData(form);
+    // Nothing to preview yet: no day chosen, or keep cleared while typing.
+    if (!data.getAll('days').length || !String(data.get('keep') || '').trim()) return;
     fetch(url(form), { credentials: 'same-origin', headers: { Accept: 'application/json' } })
       // A value a save would refuse (422, a field still being typed): the last preview stays.
       .then(function (r) { return r.ok ? r.json() : null; })
