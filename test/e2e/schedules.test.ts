@@ -128,6 +128,21 @@ describe.skipIf(!demoUrl)('Snapshot Schedule tab in English (alice, db-01)', () 
     expect((await cell(scheduleRow(), 'Snapshots to keep').textContent())?.trim()).toBe('3');
   });
 
+  it('previews in the Edit dialog, as keep is typed, what the next runs would rotate, saving nothing (public/schedule-preview.js)', async () => {
+    await scheduleRow().getByRole('link', { name: 'Edit' }).click();
+    const dialog = page.getByRole('dialog', { name: `Edit schedule — ${NAME}` });
+    await dialog.getByLabel('Snapshots to keep').fill('1');
+    const preview = dialog.getByRole('region', { name: 'What the next runs would delete' });
+    await preview.waitFor();
+    expect(await preview.locator('li').count()).toBe(3);
+    // Keeping one: from the second run on, each rotates out the one before it.
+    expect(await preview.locator('li').nth(1).textContent()).toMatch(/rotates out the snapshot taken Sun, /);
+    await dialog.getByRole('link', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.reload();
+    expect((await cell(scheduleRow(), 'Snapshots to keep').textContent())?.trim()).toBe('3');
+  });
+
   it('disables the schedule from its row; the list says so and nothing is scheduled', async () => {
     await scheduleRow().getByRole('button', { name: `Disable schedule ${NAME}` }).click();
     await page.waitForURL('**?flash=disabled');

@@ -65,7 +65,7 @@ describe.skipIf(!demoUrl).each(CUSTOMERS)('no word split across lines on the cli
     await page.goto(`${list}/schedules`);
     await page.locator('#schedule-name').fill(c.schedule);
     await page.locator('#schedule-form input[name=days]').first().check();
-    await page.locator('#schedule-form button[type=submit]').click();
+    await page.locator('#schedule-form button.snapshots-button--primary').click();
     await page.waitForURL('**?flash=created');
     const schedule = page.locator('tr[data-schedule]').filter({ has: page.getByText(c.schedule, { exact: true }) });
     await splitWordsAtWidths(page, 'schedules tab', found);

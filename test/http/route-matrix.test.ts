@@ -39,6 +39,8 @@ interface RouteRow {
   mutates?: boolean;
   /** Creates a snapshot or schedule: denied requests must not add one. */
   creates?: boolean;
+  /** A query string the route needs to answer `ok`. */
+  query?: string;
 }
 
 const P = '/services/:serviceId/snapshots';
@@ -73,6 +75,7 @@ const ROUTES: Record<string, RouteRow> = {
   [`GET ${P}/activity`]: { area: 'client', ok: 200 },
   [`GET ${AS}`]: { area: 'api', ok: 200 },
   [`POST ${AS}`]: { area: 'api', ok: 201, body: () => ({ name: 'nightly', days: [1], hour: 3, minute: 0, timezone: 'UTC', keep: 2 }), creates: true },
+  [`GET ${AS}/preview`]: { area: 'api', ok: 200, query: '?days=1,4&hour=3&minute=30&timezone=UTC&keep=2' },
   [`GET ${AS}/:scheduleId`]: { area: 'api', ok: 200 },
   [`PATCH ${AS}/:scheduleId`]: { area: 'api', ok: 200, body: () => ({ hour: 5, enabled: false }), mutates: true },
   [`DELETE ${AS}/:scheduleId`]: { area: 'api', ok: 204, mutates: true },
@@ -172,7 +175,7 @@ describe.each(DATABASES)('route × role × ownership matrix ($kind)', (kind) => 
     it(`${key}: owner, their reseller and admin pass; other customers and resellers get 404; anonymous ${row.area === 'client' ? 'goes to login' : 'gets 401'}`, async () => {
       const results: string[] = [];
       for (const c of CASES) {
-        const url = await urlFor(pattern, c.service);
+        const url = `${await urlFor(pattern, c.service)}${row.query ?? ''}`;
         const before = await state();
         const res = await send(c.actor, method, url, row, c.service);
         const expected = c.allowed ? row.ok : c.actor === null ? (row.area === 'client' ? 302 : 401) : 404;

@@ -2,15 +2,16 @@ import express, { type Router } from 'express';
 import { SCHEDULE_REFUSALS } from '../../domain/refusals.js';
 import type { AuditEvent, Schedule } from '../../domain/types.js';
 import { activityPage, presentActivity } from '../client/activity-presenter.js';
-import { viewerTimezone } from '../client/schedule-model.js';
+import { presentRetentionPreview } from '../client/retention-presenter.js';
+import { loadPreview, viewerTimezone } from '../client/schedule-model.js';
 import { parse } from '../client/forms.js';
 import { actionContext, authorizedService, parseId, requireActor } from '../shared/actor.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { apiBody, jsonBody } from './api-input.js';
 import type { ApiRouteDoc } from './openapi.js';
 import {
-  activityEventSchema, activityPageSchema, scheduleApiSchemas, scheduleEnvelopeSchema, scheduleListSchema, scheduleParams, scheduleSchema,
-  type ActivityEventJson, type ActivityPageJson, type ScheduleJson, type ScheduleListJson,
+  activityEventSchema, activityPageSchema, retentionPreviewSchema, scheduleApiSchemas, scheduleEnvelopeSchema, scheduleListSchema, scheduleParams,
+  scheduleSchema, type ActivityEventJson, type ActivityPageJson, type RetentionPreviewJson, type ScheduleJson, type ScheduleListJson,
 } from './schedule-schemas.js';
 
 export { scheduleApiSchemas } from './schedule-schemas.js';
@@ -58,6 +59,14 @@ export const scheduleRoutes = {
     responses: { 201: { description: 'Created', schema: scheduleEnvelopeSchema } },
     errors: { ...SCHEDULE_REFUSALS.create, ...driver },
   },
+  preview: {
+    method: 'get', path: `${BASE}/preview`, operationId: 'previewScheduleRetention', tag, params: { serviceId: params.serviceId },
+    query: scheduleApiSchemas.previewQuery, summary: 'What the next runs of a schedule would rotate out, before saving it',
+    description: 'The rules of the scheduled run itself: rotation to make room under the snapshot limit (or a skip), then keep. '
+      + 'Pinned and manual snapshots are never listed. Fields are checked as a save checks them.',
+    responses: { 200: { description: 'The preview', schema: retentionPreviewSchema } },
+    errors: { ...notFound, 422: ['validation_failed'], ...driver },
+  },
   get: {
     method: 'get', path: ONE, operationId: 'getSchedule', tag, params, summary: 'One schedule',
     responses: { 200: { description: 'The schedule', schema: scheduleEnvelopeSchema } }, errors: notFound,
@@ -86,7 +95,7 @@ export const scheduleRoutes = {
 /** For openapi.ts: this file's routes and its named shapes. */
 export const scheduleOpenapiRoutes: ApiRouteDoc[] = Object.values(scheduleRoutes);
 export const scheduleOpenapiComponents = {
-  Schedule: scheduleSchema, ScheduleList: scheduleListSchema, ScheduleEnvelope: scheduleEnvelopeSchema,
+  Schedule: scheduleSchema, ScheduleList: scheduleListSchema, ScheduleEnvelope: scheduleEnvelopeSchema, RetentionPreview: retentionPreviewSchema,
   ActivityEvent: activityEventSchema, ActivityPage: activityPageSchema,
 };
 
@@ -113,6 +122,28 @@ export function scheduleApiRouter(ctx: ModuleContext): Router {
     const service = await authorizedService(ctx, req, 'schedule');
     const s = await ctx.schedules.create(service, input, actionContext(req));
     res.status(201).json({ schedule: await withNextRun(service, s) });
+  });
+
+  // Before d.get: "preview" is no schedule id.
+  route(d.preview, async (req, res) => {
+    const service = await authorizedService(ctx, req, 'view');
+    const q = parse(d.preview.query, req.query);
+    const current = q.scheduleId ? await ctx.schedules.get(service, parseId(q.scheduleId, 'schedule')) : null;
+    const raw = {
+      // Neither name nor memory changes what a run rotates: the saved ones, or any that passes.
+      name: current?.name ?? 'preview', includeMemory: false,
+      days: q.days !== undefined ? q.days.split(',').filter(Boolean) : current?.days, hour: q.hour ?? current?.hour, minute: q.minute ?? current?.minute,
+      timezone: q.timezone ?? current?.timezone, keep: q.keep ?? current?.keep, enabled: q.enabled ? q.enabled === '1' : current?.enabled ?? true,
+    };
+    const { input, preview } = await loadPreview(ctx, service, current?.id ?? null, raw);
+    const view = presentRetentionPreview(req.t, req.language, viewerTimezone(ctx, req), preview, input.enabled);
+    res.json({
+      runs: preview.runs.map((r, i) => ({
+        at: r.at.toISOString(), skipped: r.skipped, text: view.runs[i]!.text,
+        rotates: r.rotates.map((x) => (x.kind === 'existing' ? { snapshotId: x.id, name: x.name, plannedRun: null } : { snapshotId: null, name: null, plannedRun: x.run })),
+      })),
+      keep: preview.keep, kept: preview.kept, untouched: preview.untouched, untouchedText: view.untouched, disabledText: view.none,
+    } satisfies RetentionPreviewJson);
   });
 
   route(d.get, async (req, res) => {

@@ -29,6 +29,16 @@ export const scheduleApiSchemas = {
     limit: z.string().regex(/^\d{1,3}$/).transform(Number).pipe(z.number().int().min(1).max(100)).optional()
       .describe('Events per page, 1–100 (default 25)'),
   }),
+  /** Unsaved form values; each one left out is the edited schedule's. */
+  previewQuery: z.object({
+    scheduleId: z.string().regex(/^[1-9]\d{0,15}$/).optional().describe('The schedule being edited; without it, a schedule not saved yet'),
+    keep: z.string().max(10).optional(),
+    days: z.string().max(20).optional().describe('Comma-separated days of the week, 0 = Sunday … 6'),
+    hour: z.string().max(10).optional(),
+    minute: z.string().max(10).optional(),
+    timezone: z.string().max(100).optional(),
+    enabled: z.enum(['1', '0']).optional(),
+  }),
 };
 
 export const scheduleParams = {
@@ -87,7 +97,28 @@ export const activityPageSchema = z.object({
   olderBefore: z.number().int().nullable().describe('Pass as `before` for the next (older) page; null on the last page'),
 });
 
+const previewRunSchema = z.object({
+  at: isoDate,
+  skipped: z.boolean().describe('Skipped for `limit_reached`: nothing of the schedule can be rotated to make room'),
+  rotates: z.array(z.object({
+    snapshotId: z.number().int().nullable().describe('An existing snapshot; null for one an earlier previewed run takes'),
+    name: z.string().nullable(),
+    plannedRun: z.number().int().nullable().describe('Index in `runs` of the run that takes it, when not existing yet'),
+  })).describe('Oldest first'),
+  text: z.string().describe("The run in the user's language"),
+});
+
+export const retentionPreviewSchema = z.object({
+  runs: z.array(previewRunSchema).describe('The next runs, each assumed to succeed; empty when disabled'),
+  keep: z.number().int(),
+  kept: z.number().int().describe("The schedule's own unpinned snapshots now"),
+  untouched: z.object({ pinned: z.number().int(), manual: z.number().int() }).describe('Never deleted by a schedule'),
+  untouchedText: z.string(),
+  disabledText: z.string().nullable(),
+});
+
 export type ScheduleJson = z.output<typeof scheduleSchema>;
 export type ScheduleListJson = z.output<typeof scheduleListSchema>;
 export type ActivityPageJson = z.output<typeof activityPageSchema>;
 export type ActivityEventJson = z.output<typeof activityEventSchema>;
+export type RetentionPreviewJson = z.output<typeof retentionPreviewSchema>;

@@ -39,6 +39,8 @@ export interface ScheduleRow {
   lastResult: string | null;
   lastRun: string;
   lastRunIso: string | null;
+  /** What the next run would rotate (see presentPreviewLine); null when it has none. */
+  retention: string | null;
 }
 
 /** What a schedule form shows: the values to put back into the fields. */
@@ -114,7 +116,7 @@ export function submittedValues(raw: Record<string, unknown>): ScheduleFormValue
  * run in the user's zone (`fmt`, `timeZone`), with that zone said and how far off it is.
  */
 export function presentScheduleRow(t: TFunction, lng: string, fmt: Formatters, timeZone: string, s: Schedule, nextRun: Date | null,
-  now = new Date()): ScheduleRow {
+  now = new Date(), retention: string | null = null): ScheduleRow {
   const names = weekdayNames(lng, 'short');
   const days = s.days.length === 7 ? t('schedules:every_day') : [1, 2, 3, 4, 5, 6, 0].filter((d) => s.days.includes(d)).map((d) => names[d]).join(', ');
   const result = s.lastResult ? t(`schedules:last_result.${s.lastResult}`, { defaultValue: s.lastResult }) : null;
@@ -135,12 +137,13 @@ export function presentScheduleRow(t: TFunction, lng: string, fmt: Formatters, t
     lastResult: result && reason ? `${result}: ${reason}` : result,
     lastRun: s.lastRunAt ? fmt.date(s.lastRunAt) : t('schedules:never_run'),
     lastRunIso: s.lastRunAt?.toISOString() ?? null,
+    retention,
   };
 }
 
 /** The Snapshot Schedule tab: the list, and whether (and within which limits) a new one may be made. */
 export function presentSchedulesPage(input: {
-  t: TFunction; lng: string; fmt: Formatters; timeZone: string; service: PanelService; schedules: { schedule: Schedule; nextRun: Date | null }[];
+  t: TFunction; lng: string; fmt: Formatters; timeZone: string; service: PanelService; schedules: { schedule: Schedule; nextRun: Date | null; retention?: string | null }[];
   choices: ScheduleFormChoices; readOnly: boolean;
 }): SchedulesPageModel {
   const { limits } = input.choices;
@@ -149,7 +152,8 @@ export function presentSchedulesPage(input: {
   return {
     ...input.choices,
     service: { id: input.service.id, name: input.service.name, status: input.service.status },
-    rows: input.schedules.map(({ schedule, nextRun }) => presentScheduleRow(input.t, input.lng, input.fmt, input.timeZone, schedule, nextRun)),
+    rows: input.schedules.map(({ schedule, nextRun, retention }) =>
+      presentScheduleRow(input.t, input.lng, input.fmt, input.timeZone, schedule, nextRun, new Date(), retention ?? null)),
     used,
     atLimit,
     canCreate: !input.readOnly && limits.schedulesAllowed && !atLimit,

@@ -1,7 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { ValidationError, type SnapshotError } from '../../domain/errors.js';
-import type { Schedule } from '../../domain/types.js';
+import type { PanelService, Schedule } from '../../domain/types.js';
 import { actionContext, authorizedService, parseId } from '../shared/actor.js';
 import type { ModuleContext } from '../shared/module-context.js';
 import { snapshotsPath } from '../shared/paths.js';
@@ -9,7 +9,8 @@ import { renderPage } from '../shared/render.js';
 import { bodyParsers, type csrfProtection } from '../shared/security.js';
 import { formAction } from '../shared/form-action.js';
 import { checkbox, parse, presentError, text } from './forms.js';
-import { loadFormChoices, loadSchedulesModel, viewerTimezone } from './schedule-model.js';
+import { presentRetentionPreview, type RetentionPreviewView } from './retention-presenter.js';
+import { loadFormChoices, loadPreview, loadSchedulesModel, viewerTimezone } from './schedule-model.js';
 import { formValues, presentScheduleRow, submittedValues, type ScheduleFormValues } from './schedule-presenter.js';
 
 const short = z.string().max(200).optional();
@@ -23,6 +24,8 @@ export const scheduleForm = z.object({
   timezone: short,
   keep: short,
   includeMemory: checkbox,
+  // The form's Preview button: show what the entered values would rotate instead of saving them.
+  preview: z.literal('1').optional(),
 });
 const deleteForm = z.object({ confirm: checkbox });
 const enabledForm = z.object({ enabled: z.enum(['1', '0']) });
@@ -37,7 +40,7 @@ function domainInput(form: z.output<typeof scheduleForm>): Record<string, unknow
   };
 }
 
-type Extra = { values?: ScheduleFormValues; error?: SnapshotError };
+type Extra = { values?: ScheduleFormValues; error?: SnapshotError; preview?: RetentionPreviewView };
 
 /**
  * The Snapshot Schedule tab: /services/:serviceId/snapshots/schedules with create, edit, delete (after
@@ -57,7 +60,7 @@ export function scheduleRouter(ctx: ModuleContext, csrf: ReturnType<typeof csrfP
     const flash = FLASHES.has(String(req.query.flash)) ? req.t(`schedules:flash.${String(req.query.flash)}`) : null;
     const values = extra.values ?? formValues(null, { timezone: viewerTimezone(ctx, req), keep: Math.min(3, model.limits.maxKeep) });
     await renderPage(ctx, req, res, 'client/schedules', {
-      ...model, tab: 'schedules', flash, error: extra.error ? presentError(req, extra.error) : null, values,
+      ...model, tab: 'schedules', flash, error: extra.error ? presentError(req, extra.error) : null, values, preview: extra.preview ?? null,
     }, { title: req.t('schedules:title'), service, status: extra.error?.status });
   }
 
@@ -72,9 +75,17 @@ export function scheduleRouter(ctx: ModuleContext, csrf: ReturnType<typeof csrfP
     await renderPage(ctx, req, res, `client/schedule-${page}`, {
       ...choices, tab: 'schedules', service: { id: service.id, name: service.name, status: service.status }, row,
       values: extra.values ?? formValues(schedule, { timezone: schedule.timezone, keep: schedule.keep }),
-      error: extra.error ? presentError(req, extra.error) : null,
+      error: extra.error ? presentError(req, extra.error) : null, preview: extra.preview ?? null,
       basePath: snapshotsPath(service.id), schedulesPath: listPath(req),
     }, { title: req.t(`schedules:${page}.title`), service, status: extra.error?.status });
+  }
+
+  /** The entered values shown again with what their next runs would rotate; nothing saved. */
+  async function showPreview(req: Request, res: Response, form: z.output<typeof scheduleForm>, service: PanelService, scheduleId: number | null,
+    show: (req: Request, res: Response, extra: Extra) => Promise<void>) {
+    const { input, preview } = await loadPreview(ctx, service, scheduleId, domainInput(form));
+    const view = presentRetentionPreview(req.t, req.language, viewerTimezone(ctx, req), preview, input.enabled);
+    await show(req, res, { values: submittedValues(req.body ?? {}), preview: view });
   }
 
   const action = (handler: Parameters<typeof formAction>[1], rerender: Parameters<typeof formAction>[2]) => formAction(ctx, handler, rerender);
@@ -85,6 +96,7 @@ export function scheduleRouter(ctx: ModuleContext, csrf: ReturnType<typeof csrfP
   router.post(base, ...bodyParsers(), csrf.verify, csrf.issue, action(async (req, res) => {
     const form = parse(scheduleForm, req.body);
     const service = await authorizedService(ctx, req, 'schedule');
+    if (form.preview) return showPreview(req, res, form, service, null, showList);
     await ctx.schedules.create(service, domainInput(form), actionContext(req));
     res.redirect(303, back(req, 'created'));
   }, rerenderWithInput(showList)));
@@ -95,6 +107,7 @@ export function scheduleRouter(ctx: ModuleContext, csrf: ReturnType<typeof csrfP
     const form = parse(scheduleForm, req.body);
     const service = await authorizedService(ctx, req, 'schedule');
     const current = await scheduleOf(req, service);
+    if (form.preview) return showPreview(req, res, form, service, current.id, showEdit);
     await ctx.schedules.update(service, current.id, domainInput(form), actionContext(req));
     res.redirect(303, back(req, 'updated'));
   }, rerenderWithInput(showEdit)));

@@ -28,7 +28,7 @@ export async function renderPage(ctx: ModuleContext, req: Request, res: Response
   const views = viewsOf(ctx);
   const body = views.renderHtml(`${VIEWS_DIR}/${view}.ejs`, { ...common, ...model });
   const stylesheets = [`${ASSETS_PATH}/snapshots.css`];
-  const scripts = [`${ASSETS_PATH}/snapshots.js`, `${ASSETS_PATH}/snapshots-dialogs.js`];
+  const scripts = [`${ASSETS_PATH}/snapshots.js`, `${ASSETS_PATH}/snapshots-dialogs.js`, `${ASSETS_PATH}/schedule-preview.js`];
   const actor = req.snapshotActor!;
   const menuItem = opts.service ? { label: req.t('common:menu_label'), href: snapshotsPath(opts.service.id) } : null;
   const layoutCtx = { req, actor, service: opts.service ?? null, title: opts.title, body, stylesheets, scripts, lang: req.language, menuItem };
