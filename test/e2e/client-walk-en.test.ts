@@ -31,7 +31,7 @@ describe.skipIf(!demoUrl)('client area walk in English (alice, web-01)', () => {
   it('opens Snapshots from the service menu of the service page', async () => {
     await page.getByRole('link', { name: SERVICE.name, exact: true }).click();
     await page.waitForURL(`**/services/${SERVICE.id}`);
-    await page.getByRole('complementary', { name: 'Service menu' }).getByRole('link', { name: 'Snapshots' }).click();
+    await page.getByRole('complementary', { name: 'Service menu' }).getByRole('link', { name: 'Snapshots', exact: true }).click();
     await page.waitForURL(`**${snapshotsPage(SERVICE.id)}`);
     await page.getByRole('heading', { level: 1, name: /Snapshots/ }).waitFor();
     expect(await page.getByText('Snapshots left: 3 of 3').count()).toBe(1);
