@@ -12,9 +12,9 @@ import { allSnapshotsOpenapiComponents, allSnapshotsOpenapiRoutes } from './http
 import { buildOpenApiDocument } from './http/api/openapi.js';
 import { openapiComponents, openapiRoutes } from './http/api/routes.js';
 import { scheduleOpenapiComponents, scheduleOpenapiRoutes } from './http/api/schedule-routes.js';
-import type { ModuleContext } from './http/shared/module-context.js';
-import { FormatterCache } from './http/shared/formatters.js';
-import { allSnapshotsPath, snapshotsPath } from './http/shared/paths.js';
+import type { ModuleContext } from './http/common/module-context.js';
+import { FormatterCache } from './http/common/formatters.js';
+import { allSnapshotsPath, snapshotsPath } from './http/common/paths.js';
 import { webhookOpenapiRoutes } from './http/webhook/routes.js';
 import { createI18n, supportedLocale } from './i18n/i18n.js';
 import { schedulerHealthReader } from './scheduler/health.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FormatterCache } from '../../module/http/shared/formatters.js';
+import { FormatterCache } from '../../module/http/common/formatters.js';
 
 const AT = new Date('2026-06-09T07:30:00Z'); // 16:30 in Seoul and Tokyo
 const formatters = (lng: string, timeZone: string) => new FormatterCache().get(lng, timeZone);

@@ -3,7 +3,7 @@ import express, { type RequestHandler } from 'express';
 import { handle } from 'i18next-http-middleware';
 import supertest from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { i18nMiddleware } from '../../module/http/shared/i18n-middleware.js';
+import { i18nMiddleware } from '../../module/http/common/i18n-middleware.js';
 import { createI18n, LANGUAGE_COOKIE } from '../../module/i18n/i18n.js';
 
 const i18n = await createI18n('en');

@@ -4,8 +4,8 @@ import type { Request, Response } from 'express';
 import { describe, expect, it, vi } from 'vitest';
 import { SUPPORTED_LOCALES } from '../../module/config/options.js';
 import { createI18n, LOCALES_DIR, NAMESPACES } from '../../module/i18n/i18n.js';
-import { fastRequestT, LanguageStrings, requestT } from '../../module/http/shared/request-t.js';
-import type { ModuleContext } from '../../module/http/shared/module-context.js';
+import { fastRequestT, LanguageStrings, requestT } from '../../module/http/common/request-t.js';
+import type { ModuleContext } from '../../module/http/common/module-context.js';
 
 const i18n = await createI18n('en');
 

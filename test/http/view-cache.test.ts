@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ejs from 'ejs';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { encodeHtml, Html } from '../../module/http/shared/html-chunks.js';
-import { escapeXML, ViewRenderer } from '../../module/http/shared/view-cache.js';
+import { encodeHtml, Html } from '../../module/http/common/html-chunks.js';
+import { escapeXML, ViewRenderer } from '../../module/http/common/view-cache.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'views-'));
 mkdirSync(join(dir, 'partials'));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hourLabel, wallTime } from '../../module/http/client/schedule-presenter.js';
-import { FormatterCache } from '../../module/http/shared/formatters.js';
-import { fromNow, zoneChoices, zoneName } from '../../module/http/shared/zones.js';
+import { FormatterCache } from '../../module/http/common/formatters.js';
+import { fromNow, zoneChoices, zoneName } from '../../module/http/common/zones.js';
 
 const NOW = new Date(Date.UTC(2025, 0, 6, 14, 0)); // Monday 23:00 in Seoul
 const H = 3_600_000;

@@ -3,10 +3,10 @@ import type { TFunction } from 'i18next';
 import { z } from 'zod';
 import { parseInput as parseDomainInput, type FieldCode } from '../../domain/parse-input.js';
 import { NotFoundError, ValidationError, type SnapshotError } from '../../domain/errors.js';
-import type { Formatters } from '../shared/formatters.js';
-import { requireAdmin } from '../shared/actor.js';
-import type { ModuleContext } from '../shared/module-context.js';
-import { renderPage } from '../shared/render.js';
+import type { Formatters } from '../common/formatters.js';
+import { requireAdmin } from '../common/actor.js';
+import type { ModuleContext } from '../common/module-context.js';
+import { renderPage } from '../common/render.js';
 
 export const ADMIN_BASE = '/admin/snapshots';
 

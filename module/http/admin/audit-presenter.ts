@@ -1,7 +1,7 @@
 import type { TFunction } from 'i18next';
 import type { AuditEvent } from '../../domain/types.js';
 import { actionLabel } from '../client/activity-presenter.js';
-import type { Formatters } from '../shared/formatters.js';
+import type { Formatters } from '../common/formatters.js';
 import { duration } from './admin-kit.js';
 import { servicePath } from './service-routes.js';
 

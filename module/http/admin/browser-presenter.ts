@@ -1,8 +1,8 @@
 import type { TFunction } from 'i18next';
 import { SNAPSHOT_STATUSES } from '../../domain/status.js';
 import type { Operation, Snapshot } from '../../domain/types.js';
-import type { Formatters } from '../shared/formatters.js';
-import { snapshotsPath } from '../shared/paths.js';
+import type { Formatters } from '../common/formatters.js';
+import { snapshotsPath } from '../common/paths.js';
 import { ADMIN_BASE } from './admin-kit.js';
 import { servicePath } from './service-routes.js';
 

@@ -2,8 +2,8 @@ import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { NotFoundError, ValidationError, type SnapshotError } from '../../domain/errors.js';
 import { SNAPSHOT_STATUSES } from '../../domain/status.js';
-import { actionContext, loadService, parseId } from '../shared/actor.js';
-import type { ModuleContext } from '../shared/module-context.js';
+import { actionContext, loadService, parseId } from '../common/actor.js';
+import type { ModuleContext } from '../common/module-context.js';
 import {
   ADMIN_BASE, adminFormatters, checkbox, currentPath, FIELD, optionalText, pageQuery, pager, parseInput, parseOrDefault, redirectBack, renderAdmin, safeBack, serviceNames,
 } from './admin-kit.js';

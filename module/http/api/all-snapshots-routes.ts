@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import { loadAllSnapshots } from '../client/all-snapshots-routes.js';
-import type { ModuleContext } from '../shared/module-context.js';
+import type { ModuleContext } from '../common/module-context.js';
 import { allSnapshotsQuery, allSnapshotsSchema, serviceSummarySchema, type AllSnapshotsJson } from './all-snapshots-schemas.js';
 import type { ApiRouteDoc } from './openapi.js';
 import { snapshotJson } from './routes.js';

@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { z } from 'zod';
 import { SnapshotError } from '../../domain/errors.js';
 import { parseInput } from '../../domain/parse-input.js';
-import { bodyParsers } from '../shared/security.js';
+import { bodyParsers } from '../common/security.js';
 
 /**
  * Parses a JSON body; each field of the wrong shape is reported with `codes[field]` (a code the

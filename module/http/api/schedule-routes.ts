@@ -5,8 +5,8 @@ import { activityPage, presentActivity } from '../client/activity-presenter.js';
 import { presentRetentionPreview } from '../client/retention-presenter.js';
 import { loadPreview, viewerTimezone } from '../client/schedule-model.js';
 import { parse } from '../client/forms.js';
-import { actionContext, authorizedService, parseId, requireActor } from '../shared/actor.js';
-import type { ModuleContext } from '../shared/module-context.js';
+import { actionContext, authorizedService, parseId, requireActor } from '../common/actor.js';
+import type { ModuleContext } from '../common/module-context.js';
 import { apiBody, jsonBody } from './api-input.js';
 import type { ApiRouteDoc } from './openapi.js';
 import {

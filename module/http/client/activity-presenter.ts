@@ -1,6 +1,6 @@
 import type { TFunction } from 'i18next';
 import type { Actor, AuditEvent } from '../../domain/types.js';
-import type { Formatters } from '../shared/formatters.js';
+import type { Formatters } from '../common/formatters.js';
 
 /**
  * Actions the module records (module/domain, operations, scheduler, billing hooks, admin edits and

@@ -1,9 +1,9 @@
 import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
-import { authorizedService, requireActor } from '../shared/actor.js';
-import type { ModuleContext } from '../shared/module-context.js';
-import { snapshotsPath } from '../shared/paths.js';
-import { renderPage } from '../shared/render.js';
+import { authorizedService, requireActor } from '../common/actor.js';
+import type { ModuleContext } from '../common/module-context.js';
+import { snapshotsPath } from '../common/paths.js';
+import { renderPage } from '../common/render.js';
 import { activityPage, presentActivity } from './activity-presenter.js';
 import { parse } from './forms.js';
 import { viewerTimezone } from './schedule-model.js';

@@ -1,7 +1,7 @@
 import type { TFunction } from 'i18next';
 import type { AllSnapshotsPage, ServiceSummary } from '../../domain/all-snapshots.js';
-import type { Formatters } from '../shared/formatters.js';
-import { allSnapshotsPath, snapshotsPath } from '../shared/paths.js';
+import type { Formatters } from '../common/formatters.js';
+import { allSnapshotsPath, snapshotsPath } from '../common/paths.js';
 import { snapshotCells, type SnapshotCells } from './presenter.js';
 
 export interface ServiceCell {

@@ -3,8 +3,8 @@ import { authorize, mayChange } from '../../domain/authorize.js';
 import type { PlanLimits } from '../../domain/limits.js';
 import { restoreBlockedReason } from '../../domain/snapshot-service.js';
 import type { PanelService } from '../../domain/types.js';
-import { requireActor } from '../shared/actor.js';
-import type { ModuleContext } from '../shared/module-context.js';
+import { requireActor } from '../common/actor.js';
+import type { ModuleContext } from '../common/module-context.js';
 import { presentSnapshotList, type SnapshotListModel } from './presenter.js';
 
 /**

@@ -3,8 +3,8 @@ import type { PlanLimits } from '../../domain/limits.js';
 import type { QuotaView } from '../../domain/limits.js';
 import { allowedActions, canCreate, quotaOf, type SnapshotActions } from '../../domain/allowed-actions.js';
 import type { PanelService, Snapshot } from '../../domain/types.js';
-import type { Formatters } from '../shared/formatters.js';
-import { snapshotsPath } from '../shared/paths.js';
+import type { Formatters } from '../common/formatters.js';
+import { snapshotsPath } from '../common/paths.js';
 
 export interface SnapshotRow {
   id: number;

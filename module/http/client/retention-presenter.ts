@@ -1,6 +1,6 @@
 import type { TFunction } from 'i18next';
 import type { PreviewRotated, RetentionPreview } from '../../domain/retention-preview.js';
-import { clockOf } from '../shared/formatters.js';
+import { clockOf } from '../common/formatters.js';
 
 export interface PreviewRunView {
   iso: string;

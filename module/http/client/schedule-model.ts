@@ -6,8 +6,8 @@ import { previewRetention, type RetentionPreview } from '../../domain/retention-
 import { normalizeSchedule, type ScheduleInput } from '../../domain/schedules.js';
 import type { PanelService, Schedule, Snapshot } from '../../domain/types.js';
 import { upcomingRuns } from '../../scheduler/upcoming-runs.js';
-import type { ModuleContext } from '../shared/module-context.js';
-import { zoneChoices } from '../shared/zones.js';
+import type { ModuleContext } from '../common/module-context.js';
+import { zoneChoices } from '../common/zones.js';
 import { presentPreviewLine } from './retention-presenter.js';
 import { presentFormChoices, presentSchedulesPage, type ScheduleFormChoices, type SchedulesPageModel } from './schedule-presenter.js';
 

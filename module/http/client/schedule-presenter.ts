@@ -1,9 +1,9 @@
 import type { TFunction } from 'i18next';
 import type { PlanLimits } from '../../domain/limits.js';
 import type { PanelService, Schedule } from '../../domain/types.js';
-import { snapshotsPath } from '../shared/paths.js';
-import { clockOf, type Formatters } from '../shared/formatters.js';
-import { fromNow, shortZone, zoneName, type ZoneChoice } from '../shared/zones.js';
+import { snapshotsPath } from '../common/paths.js';
+import { clockOf, type Formatters } from '../common/formatters.js';
+import { fromNow, shortZone, zoneName, type ZoneChoice } from '../common/zones.js';
 
 /** Weekday names in `lng`, Sunday (0) first: 2023-01-01 was a Sunday. */
 export function weekdayNames(lng: string, width: 'long' | 'short' = 'long'): string[] {

@@ -2,9 +2,9 @@ import express, { type ErrorRequestHandler, type NextFunction, type Request, typ
 import { z } from 'zod';
 import type { WebhookEventsRepo } from '../../db/webhook-events-repo.js';
 import { UnavailableError, UnsupportedMediaTypeError } from '../../domain/errors.js';
-import { errorJson, toSnapshotError } from '../shared/error-handler.js';
+import { errorJson, toSnapshotError } from '../common/error-handler.js';
 import type { ApiRouteDoc } from '../api/openapi.js';
-import type { ModuleContext } from '../shared/module-context.js';
+import type { ModuleContext } from '../common/module-context.js';
 import { applyWebhookEvent, parseWebhookBody } from './dispatch.js';
 import { billingHooks } from '../../billing/billing-hooks.js';
 import { webhookBodySchema, webhookResponseSchema } from './schemas.js';

@@ -24,7 +24,7 @@ export interface ModuleContext {
   panel: PanelAdapter;
   config: SnapshotModuleConfig;
   i18n: i18n;
-  /** Date and size formatters per language and timezone (module/http/shared/formatters.ts). */
+  /** Date and size formatters per language and timezone (module/http/common/formatters.ts). */
   formatters: FormatterCache;
   logger: Logger;
 }
