@@ -7,6 +7,7 @@ import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError }
 import { NAME_MAX, normalizeDescription, normalizeSnapshotName } from './names.js';
 import { assertServiceOpen, lockOpenService } from './service-guard.js';
 import { auditEvent, enqueueOperation, rotateOut, withRefusalAudit } from './snapshot-records.js';
+import { occupiesStorage } from './status.js';
 import type { PanelService, Snapshot } from './types.js';
 
 export interface DeleteInput {
@@ -55,11 +56,10 @@ export class SnapshotService {
   async rotate(service: PanelService, ids: number[], ctx: ActionContext): Promise<number[]> {
     const events = await this.deps.transaction(async (trx) => {
       await this.deps.repos.services.lock(trx, service.id);
-      const candidates: Snapshot[] = [];
-      for (const id of ids) {
-        const s = await this.deps.repos.snapshots.get(id, trx);
-        if (s && s.serviceId === service.id && !s.pinned && s.status === 'active') candidates.push(s);
-      }
+      // One read of the service's snapshots, not one per id; rotateOut re-checks each in its UPDATE.
+      const wanted = new Set(ids);
+      const candidates = (await this.deps.repos.snapshots.listForService(service.id, trx))
+        .filter((s) => wanted.has(s.id) && !s.pinned && s.status === 'active');
       const moved = candidates.length ? await rotateOut(this.deps, trx, service, candidates, ctx) : [];
       await this.deps.repos.audit.record(moved, trx);
       return moved;
@@ -226,7 +226,7 @@ export class SnapshotService {
  */
 export function restoreBlockedReason(caps: DriverCapabilities, s: Snapshot, all: Snapshot[]): 'restore_only_latest' | null {
   if (!caps.rollbackOnlyLatest) return null;
-  const newer = all.some((o) => o.id !== s.id && o.status !== 'failed' && (o.createdAt > s.createdAt || (o.createdAt.getTime() === s.createdAt.getTime() && o.id > s.id)));
+  const newer = all.some((o) => o.id !== s.id && occupiesStorage(o.status) && (o.createdAt > s.createdAt || (o.createdAt.getTime() === s.createdAt.getTime() && o.id > s.id)));
   return newer ? 'restore_only_latest' : null;
 }
 

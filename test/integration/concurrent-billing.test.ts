@@ -52,14 +52,24 @@ describe.each(DATABASES)('billing events racing customer actions ($kind)', (kind
     expect(late.map((a) => a.action), `accepted after ${event}`).toEqual([]);
   }
 
+  /** A service with four active snapshots and a schedule, then `hook` fired at once with every customer action. */
+  async function raceAgainst(svc: PanelService, hook: (id: string) => Promise<unknown>) {
+    const snaps = await activeSnapshots(handle.db, fx.mod, svc, 4);
+    const sched = await fx.mod.schedules.create(svc, SCHEDULE, CUSTOMER);
+    const outcomes = await race([() => hook(svc.id), ...customerActions(svc, snaps, sched.id)]);
+    return { snaps, sched, outcomes };
+  }
+  // What a customer action racing the event may be told: the service's new state, or what an earlier
+  // action of the same round did to its snapshot or schedule.
+  const RACE_REFUSALS = ['service_suspended', 'service_terminated', 'restore_needs_active', 'restore_in_progress', 'illegal_transition',
+    'snapshot_not_pinnable', 'snapshot_not_editable', 'snapshot_not_found', 'schedule_not_found', 'schedule_limit_reached'];
+
   it('suspend × every customer action: accepted before the suspension or refused with service_suspended', async () => {
     fx = await handle.module({ services });
     for (const svc of services) {
-      const snaps = await activeSnapshots(handle.db, fx.mod, svc, 4);
-      const sched = await fx.mod.schedules.create(svc, SCHEDULE, CUSTOMER);
-      const outcomes = await race([() => fx.mod.hooks.serviceSuspended(svc.id), ...customerActions(svc, snaps, sched.id)]);
+      const { snaps, sched, outcomes } = await raceAgainst(svc, (id) => fx.mod.hooks.serviceSuspended(id));
       expect(outcomes[0]!.ok).toBe(true);
-      for (const o of outcomes.slice(1)) if (!o.ok) expect(o.code).not.toBe('internal_error');
+      for (const o of outcomes.slice(1)) if (!o.ok) expect(RACE_REFUSALS).toContain(o.code);
       await expectNothingAfter(svc, 'billing.suspended');
       await expectInvariants(handle.db, svc.id, LIMIT);
       // While suspended, every customer action is refused.
@@ -71,10 +81,9 @@ describe.each(DATABASES)('billing events racing customer actions ($kind)', (kind
   it('terminate × every customer action: nothing is created, queued or scheduled after termination', async () => {
     fx = await handle.module({ services });
     for (const svc of services) {
-      const snaps = await activeSnapshots(handle.db, fx.mod, svc, 4);
-      const sched = await fx.mod.schedules.create(svc, SCHEDULE, CUSTOMER);
-      const outcomes = await race([() => fx.mod.hooks.serviceTerminated(svc.id), ...customerActions(svc, snaps, sched.id)]);
+      const { outcomes } = await raceAgainst(svc, (id) => fx.mod.hooks.serviceTerminated(id));
       expect(outcomes[0]).toMatchObject({ ok: true, value: { changed: true } });
+      for (const o of outcomes.slice(1)) if (!o.ok) expect(RACE_REFUSALS).toContain(o.code);
       await expectNothingAfter(svc, 'billing.terminated');
       // Everything left is on its way out, with one delete each, and no schedule survives.
       const left = await handle.db('snapshot_snapshots').where({ service_id: svc.id });
