@@ -5,6 +5,11 @@ export interface HypervisorTarget {
   vmId: string;
   /** Proxmox: a QEMU VM (default) or an LXC container. Other drivers ignore it. */
   guestType?: 'qemu' | 'lxc';
+  /**
+   * Where a new guest's disks go when it is made by cloning (Proxmox: the target storage of a full
+   * clone; default: the source's). Ignored for guests that already exist.
+   */
+  storage?: string;
 }
 
 export interface DriverCapabilities {
@@ -14,6 +19,8 @@ export interface DriverCapabilities {
   rollbackOnlyLatest: boolean;
   /** Hard ceiling of the hypervisor, if any (Proxmox has none worth naming; qcow2 neither). */
   maxSnapshots?: number;
+  /** A new guest can be made from a snapshot (`clone`); false when the driver or the guest's storage cannot. */
+  clone: boolean;
 }
 
 export interface HypervisorSnapshot {
@@ -35,6 +42,9 @@ export interface CreateSnapshotInput {
   description: string | null;
   includeMemory: boolean;
 }
+
+/** What a clone's destination holds: nothing yet, a guest a clone left unfinished, or a finished clone. */
+export type CloneState = 'absent' | 'partial' | 'complete';
 
 /** A reference to an asynchronous hypervisor task; stored with the operation so it can be resumed. */
 export type DriverTaskRef = string;
@@ -88,6 +98,17 @@ export interface SnapshotDriver {
   delete(target: HypervisorTarget, name: string): Promise<DriverTaskRef>;
   restore(target: HypervisorTarget, name: string, options: { startAfter: boolean }): Promise<DriverTaskRef>;
   taskStatus(target: HypervisorTarget, task: DriverTaskRef): Promise<TaskState>;
+  /**
+   * Starts making a new guest at `dest` from snapshot `name` of `source`: a full, independent copy of
+   * every disk as it was when the snapshot was taken (no memory state). The task is polled with
+   * `taskStatus(source, task)`. Refuses (`already_exists`) when `dest` already holds a guest. Only
+   * drivers whose capabilities say `clone` implement it.
+   */
+  clone?(source: HypervisorTarget, name: string, dest: HypervisorTarget): Promise<DriverTaskRef>;
+  /** What `dest` holds, so a clone interrupted by a crash is resumed, finished or cleaned up, never doubled. */
+  cloneState?(dest: HypervisorTarget): Promise<CloneState>;
+  /** Removes what an unfinished clone left at `dest`; never touches a finished guest (`complete`). */
+  discardClone?(dest: HypervisorTarget): Promise<void>;
   /** Changes a snapshot's description on the hypervisor, where it keeps one. */
   updateDescription?(target: HypervisorTarget, name: string, description: string | null): Promise<void>;
   /** Registers a listener for notices: things an admin should know that fail nothing. */

@@ -259,10 +259,10 @@ describe('proxmox driver against the fake API', () => {
 
     it('rollbackOnlyLatest follows the storage type of the disks, cached per VM', async () => {
       fx.fake.cluster.addVm('pve1', '102', { scsi0: 'local-lvm:vm-DISK-disk-0,size=8G', scsi1: 'local-zfs:vm-DISK-disk-1,size=8G' });
-      expect(await d.capabilities(TARGET)).toEqual({ memory: true, rollbackOnlyLatest: false });
-      expect(await d.capabilities({ ...TARGET, vmId: '102' })).toEqual({ memory: true, rollbackOnlyLatest: true });
+      expect(await d.capabilities(TARGET)).toEqual({ memory: true, rollbackOnlyLatest: false, clone: false });
+      expect(await d.capabilities({ ...TARGET, vmId: '102' })).toEqual({ memory: true, rollbackOnlyLatest: true, clone: false });
       const asked = fx.fake.requests.length;
-      expect(await d.capabilities({ ...TARGET, vmId: '102' })).toEqual({ memory: true, rollbackOnlyLatest: true });
+      expect(await d.capabilities({ ...TARGET, vmId: '102' })).toEqual({ memory: true, rollbackOnlyLatest: true, clone: false });
       expect(fx.fake.requests.length).toBe(asked);
       expect(fx.calls()).toEqual(expect.arrayContaining(['GET /nodes/pve1/qemu/102/config', 'GET /storage']));
     });

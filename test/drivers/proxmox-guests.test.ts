@@ -138,7 +138,7 @@ describe('proxmox driver: guests that move, vanish, stay locked or are half done
     const latestOnly = async (vmId: string, guestType?: 'lxc') => (await env.d.capabilities({ ...TARGET, vmId, ...(guestType ? { guestType } : {}) })).rollbackOnlyLatest;
     expect([await latestOnly('100'), await latestOnly('101'), await latestOnly('102'), await latestOnly('201', 'lxc'), await latestOnly('202', 'lxc')])
       .toEqual([false, true, false, true, true]);
-    expect(await env.d.capabilities({ ...TARGET, vmId: '201', guestType: 'lxc' })).toEqual({ memory: false, rollbackOnlyLatest: true });
+    expect(await env.d.capabilities({ ...TARGET, vmId: '201', guestType: 'lxc' })).toEqual({ memory: false, rollbackOnlyLatest: true, clone: false });
   });
 
   it('checkAccess names each privilege the token lacks; ACLs narrowed to guests or pools count', async () => {

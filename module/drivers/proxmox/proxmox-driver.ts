@@ -55,7 +55,7 @@ export class ProxmoxDriver implements SnapshotDriver {
     const readConfig = () => this.onGuest(target, (path) => this.client.get<Record<string, unknown>>(`${path}/config`));
     const rollbackOnlyLatest = await this.guard(() => this.latestOnly.of(target, readConfig));
     // Containers have no RAM state to save.
-    return { memory: this.memoryAllowed(target), rollbackOnlyLatest };
+    return { memory: this.memoryAllowed(target), rollbackOnlyLatest, clone: false };
   }
 
   async list(target: HypervisorTarget): Promise<HypervisorSnapshot[]> {

@@ -45,7 +45,7 @@ export class QemuDriver implements SnapshotDriver {
   async capabilities(target: HypervisorTarget): Promise<DriverCapabilities> {
     const vm = await resolveVm(this.options, target);
     const running = await this.qmp(vm, async () => true);
-    return { memory: running === true, rollbackOnlyLatest: false };
+    return { memory: running === true, rollbackOnlyLatest: false, clone: false };
   }
 
   async list(target: HypervisorTarget): Promise<HypervisorSnapshot[]> {

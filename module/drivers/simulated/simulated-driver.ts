@@ -95,7 +95,7 @@ export class SimulatedDriver implements SnapshotDriver {
   }
 
   async capabilities(): Promise<DriverCapabilities> {
-    return { memory: this.options.memory ?? true, rollbackOnlyLatest: this.options.rollbackOnlyLatest ?? false };
+    return { memory: this.options.memory ?? true, rollbackOnlyLatest: this.options.rollbackOnlyLatest ?? false, clone: false };
   }
 
   async list(target: HypervisorTarget): Promise<HypervisorSnapshot[]> {
