@@ -101,6 +101,8 @@ describe('QEMU task references', () => {
     { kind: 'job', op: 'load', jobId: 'snap-load-0a1b2c', tag: 'snap-20261122-abc', wasRunning: true, startAfter: false, diskOnly: true },
     { kind: 'job', op: 'save', jobId: 'snap-save-ffff', tag: 'odd: name/with %25 and 한글', wasRunning: false, startAfter: true, diskOnly: false },
     { kind: 'img', op: 'delete', tag: 'a:b:c' },
+    { kind: 'clone', token: '0123456789ab', tag: 'psnap-1:x', dest: { node: 'host:1', vmId: 'web 02' } },
+    { kind: 'clone', token: 'ffff00001111', tag: 'n', dest: { node: 'local', vmId: '7', storage: '/var/lib/vm%' } },
   ];
   it.each(refs)('round-trips %j', (ref) => {
     const text = encodeTaskRef(ref);
@@ -113,5 +115,6 @@ describe('QEMU task references', () => {
     expect(decodeTaskRef('SIM:node1:00000001:create:101')).toBeNull();
     expect(decodeTaskRef('qemu-job:save:bad id:---:x')).toBeNull();
     expect(decodeTaskRef('qemu-img:save:%E0%A4%A')).toBeNull();
+    expect(decodeTaskRef('qemu-clone:NOT-HEX:local:7::n')).toBeNull();
   });
 });

@@ -27,7 +27,7 @@ describe.skipIf(!HAS_QEMU)(`QEMU driver against real QEMU${SKIP_NOTE}`, () => {
 
   it('memory for running VMs only; sizes and descriptions in the list', async () => {
     const { driver } = await setup({ running: true });
-    expect(await driver.capabilities(target)).toEqual({ memory: true, rollbackOnlyLatest: false, clone: false });
+    expect(await driver.capabilities(target)).toEqual({ memory: true, rollbackOnlyLatest: false, clone: true });
     expect(await done(driver, await driver.create(target, { name: 'with-mem', description: 'RAM too', includeMemory: true }))).toEqual({ state: 'succeeded' });
     expect(await done(driver, await driver.create(target, { name: 'disk-only', description: null, includeMemory: false }))).toEqual({ state: 'succeeded' });
     const [mem, disk] = await driver.list(target);
@@ -39,7 +39,7 @@ describe.skipIf(!HAS_QEMU)(`QEMU driver against real QEMU${SKIP_NOTE}`, () => {
     await vm!.stop();
     vm = undefined;
     // The same snapshots, now read by qemu-img; the VM being gone takes memory off the table.
-    expect(await driver.capabilities(target)).toEqual({ memory: false, rollbackOnlyLatest: false, clone: false });
+    expect(await driver.capabilities(target)).toEqual({ memory: false, rollbackOnlyLatest: false, clone: true });
     expect((await driver.list(target)).map((s) => [s.name, s.withMemory, s.description])).toEqual([['with-mem', true, 'RAM too'], ['disk-only', false, null]]);
   });
 

@@ -74,6 +74,17 @@ export function expectedImage(regions: { offset: number; length: number; byte: n
   return buf;
 }
 
+/** What a two-disk VM's disks hold at snapshot time in the tests: a pattern at the start of each disk and one further in. */
+export const AT_SNAPSHOT = [
+  [{ offset: 0, length: 64 * KiB, byte: 0xaa }, { offset: 768 * KiB, length: 4 * KiB, byte: 0x5c }],
+  [{ offset: 128 * KiB, length: 64 * KiB, byte: 0x3e }],
+];
+/** Written after the snapshot: over the snapshot's bytes and into regions that were zero. */
+export const AFTER = [
+  [{ offset: 0, length: 64 * KiB, byte: 0xbb }, { offset: 256 * KiB, length: 64 * KiB, byte: 0xcc }],
+  [{ offset: 128 * KiB, length: 4 * KiB, byte: 0x11 }, { offset: 900 * KiB, length: 8 * KiB, byte: 0x22 }],
+];
+
 /** A tiny QEMU VM (no OS) with its QMP socket; qemu-io output is read from its stdout. */
 export class TestVm {
   private output = '';

@@ -6,23 +6,12 @@ import { DATABASES, migratedDatabase } from '../helpers/databases.js';
 import { makeService, moduleFixture } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 import {
-  createDisk, expectedImage, HAS_QEMU, imageSnapshots, KiB, qemuIoOffline, rawBytes, SKIP_NOTE, tempDir, TestVm,
+  AFTER, AT_SNAPSHOT, createDisk, expectedImage, HAS_QEMU, imageSnapshots, KiB, qemuIoOffline, rawBytes, SKIP_NOTE, tempDir, TestVm,
 } from './qemu-harness.js';
 
 const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
 // The fixture registers its driver under the name 'simulated'; here that driver is the real QEMU one.
 const SERVICE = makeService({ target: { driver: 'simulated', node: 'local', vmId: 'vm1' } });
-
-/** What the disks held at snapshot time: a pattern at the start of each disk and one further in. */
-const AT_SNAPSHOT = [
-  [{ offset: 0, length: 64 * KiB, byte: 0xaa }, { offset: 768 * KiB, length: 4 * KiB, byte: 0x5c }],
-  [{ offset: 128 * KiB, length: 64 * KiB, byte: 0x3e }],
-];
-/** Written after the snapshot: over the snapshot's bytes and into regions that were zero. */
-const AFTER = [
-  [{ offset: 0, length: 64 * KiB, byte: 0xbb }, { offset: 256 * KiB, length: 64 * KiB, byte: 0xcc }],
-  [{ offset: 128 * KiB, length: 4 * KiB, byte: 0x11 }, { offset: 900 * KiB, length: 8 * KiB, byte: 0x22 }],
-];
 
 describe.skipIf(!HAS_QEMU).each(DATABASES)(`QEMU through the module ($kind)${SKIP_NOTE}`, (kind) => {
   let handle: Awaited<ReturnType<typeof migratedDatabase>> | undefined;

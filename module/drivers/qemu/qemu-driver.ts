@@ -1,8 +1,9 @@
 import {
-  DriverError, type CreateSnapshotInput, type DriverCapabilities, type DriverTaskRef, type HypervisorSnapshot,
+  DriverError, type CloneState, type CreateSnapshotInput, type DriverCapabilities, type DriverTaskRef, type HypervisorSnapshot,
   type HypervisorTarget, type SnapshotDriver, type TaskState,
 } from '../contract.js';
 import { classifyQemuError } from './classify.js';
+import { QemuCloner } from './clone.js';
 import { SnapshotMetadata } from './metadata.js';
 import { OfflineVm } from './offline-vm.js';
 import { qemuDriverOptionsSchema, resolveVm, type ParsedQemuDriverOptions, type QemuDriverOptions, type QemuVm } from './options.js';
@@ -32,6 +33,7 @@ export class QemuDriver implements SnapshotDriver {
   readonly name: string;
   readonly simulated = false;
   private readonly img: QemuImg;
+  private readonly cloner: QemuCloner;
   private readonly outcomes = new Map<string, TaskState>();
   /** QEMU serves one QMP client at a time: conversations on a socket take turns. */
   private readonly queues = new Map<string, Promise<unknown>>();
@@ -39,13 +41,14 @@ export class QemuDriver implements SnapshotDriver {
   constructor(private readonly options: ParsedQemuDriverOptions) {
     this.name = options.name;
     this.img = new QemuImg({ binary: options.qemuImg, timeoutMs: options.commandTimeoutMs });
+    this.cloner = new QemuCloner(this.img, (target) => resolveVm(options, target), options.name);
   }
 
-  /** Memory snapshots need a running QEMU; qcow2 internal snapshots restore to any of them. */
+  /** Memory snapshots need a running QEMU; qcow2 internal snapshots restore to any of them and clone from any. */
   async capabilities(target: HypervisorTarget): Promise<DriverCapabilities> {
     const vm = await resolveVm(this.options, target);
     const running = await this.qmp(vm, async () => true);
-    return { memory: running === true, rollbackOnlyLatest: false, clone: false };
+    return { memory: running === true, rollbackOnlyLatest: false, clone: true };
   }
 
   async list(target: HypervisorTarget): Promise<HypervisorSnapshot[]> {
@@ -115,10 +118,27 @@ export class QemuDriver implements SnapshotDriver {
     return encodeTaskRef({ kind: 'img', op: 'load', tag: name });
   }
 
+  /**
+   * Copies every disk of `source` as it was at snapshot `name` into new standalone qcow2 images at
+   * `dest`'s disk paths, in the same order (see clone.ts: temporary files, moved into place at the end).
+   */
+  async clone(source: HypervisorTarget, name: string, dest: HypervisorTarget): Promise<DriverTaskRef> {
+    return this.cloner.start(source, name, dest);
+  }
+
+  async cloneState(dest: HypervisorTarget): Promise<CloneState> {
+    return this.cloner.state(dest);
+  }
+
+  async discardClone(dest: HypervisorTarget): Promise<void> {
+    return this.cloner.discard(dest);
+  }
+
   async taskStatus(target: HypervisorTarget, task: DriverTaskRef): Promise<TaskState> {
     const ref = decodeTaskRef(task);
     if (!ref) return { state: 'failed', error: new DriverError('not_found', `not a QEMU task reference: '${task}'`) };
     if (ref.kind === 'img') return { state: 'succeeded' };
+    if (ref.kind === 'clone') return this.cloner.status(ref);
     const known = this.outcomes.get(task);
     if (known) return known;
     const vm = await resolveVm(this.options, target);

@@ -8,6 +8,7 @@ export interface QemuImageInfo {
   format: string;
   'virtual-size': number;
   'actual-size'?: number;
+  'cluster-size'?: number;
   snapshots?: QemuSnapshotInfo[];
 }
 
@@ -19,7 +20,7 @@ export interface QemuImgOptions {
 }
 
 /**
- * `qemu-img` for disks of stopped VMs. Every failure becomes a classified DriverError; a disk held by
+ * `qemu-img` for disks of stopped VMs, and for copying a snapshot out of any VM's disk (clones). Every failure becomes a classified DriverError; a disk held by
  * a running QEMU fails with "Failed to get "write" lock", which is `locked`.
  */
 export class QemuImg {
@@ -50,18 +51,33 @@ export class QemuImg {
     await this.run(['snapshot', '-d', name, disk]);
   }
 
-  private run(args: string[]): Promise<string> {
+  /**
+   * Copies the guest-visible contents of `disk` at internal snapshot `snapshot` into a new qcow2
+   * image `out` (no snapshots, no backing file). Read with -U: see clone.ts for why that is safe.
+   * No time limit, a disk of any size takes what it takes; `started` gets the process id.
+   */
+  async convertSnapshot(disk: string, snapshot: { id: string; name: string }, out: string, clusterSize: number | undefined,
+    started: (pid: number) => void): Promise<void> {
+    // QemuOpts syntax: a comma inside a value is written twice.
+    const param = `snapshot.id=${snapshot.id},snapshot.name=${snapshot.name.replaceAll(',', ',,')}`;
+    const create = clusterSize ? ['-o', `cluster_size=${clusterSize}`] : [];
+    await this.run(['convert', '-U', '-f', 'qcow2', '-l', param, '-O', 'qcow2', ...create, disk, out], { timeoutMs: 0, started });
+  }
+
+  private run(args: string[], opts: { timeoutMs?: number; started?: (pid: number) => void } = {}): Promise<string> {
     const binary = this.options.binary ?? 'qemu-img';
+    const timeout = opts.timeoutMs ?? this.options.timeoutMs;
     return new Promise((resolve, reject) => {
-      execFile(binary, args, { timeout: this.options.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const child = execFile(binary, args, { timeout, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null };
         if (e.code === 'ENOENT') return reject(new DriverError('unreachable', `${binary} not found: install qemu-utils`));
-        if (e.killed || e.signal === 'SIGTERM') {
-          return reject(new DriverError('timeout', `${binary} ${args.join(' ')} still running after ${this.options.timeoutMs} ms`));
+        if (timeout > 0 && (e.killed || e.signal === 'SIGTERM')) {
+          return reject(new DriverError('timeout', `${binary} ${args.join(' ')} still running after ${timeout} ms`));
         }
         reject(classifyQemuError(errorLines(stderr) || e.message));
       });
+      if (child.pid !== undefined) opts.started?.(child.pid);
     });
   }
 }

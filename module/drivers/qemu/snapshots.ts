@@ -8,6 +8,8 @@ export interface QemuSnapshotInfo {
   'vm-state-size': number;
   'date-sec': number;
   'date-nsec': number;
+  'vm-clock-sec'?: number;
+  'vm-clock-nsec'?: number;
 }
 
 /**
