@@ -1,49 +1,13 @@
 import { randomInt } from 'node:crypto';
 import {
-  DriverError, type CreateSnapshotInput, type DriverCapabilities, type DriverErrorCode, type DriverTaskRef,
+  DriverError, type CloneState, type CreateSnapshotInput, type DriverCapabilities, type DriverTaskRef,
   type HypervisorSnapshot, type HypervisorTarget, type SnapshotDriver, type TaskState,
 } from '../contract.js';
+import { discardGuest, guestOrigin, guestState, recordGuest, settleClone, type SimOrigin } from './sim-clones.js';
+import {
+  FAILURE_TEXT, unfinished, vmKey, type InjectedFailure, type Operation, type SimSnapshot, type SimState, type SimTask,
+} from './sim-state.js';
 import { JsonStateFile } from './state-file.js';
-
-type Operation = 'create' | 'delete' | 'restore';
-
-interface SimSnapshot {
-  name: string;
-  description: string | null;
-  createdAt: number;
-  withMemory: boolean;
-  diskBytes: number;
-  memoryBytes: number | null;
-}
-
-interface SimTask {
-  id: string;
-  vm: string;
-  operation: Operation;
-  snapshot: SimSnapshot;
-  startedAt: number;
-  endsAt: number | null; // null: hangs until an admin looks
-  failure: { code: DriverErrorCode; detail: string } | null;
-  done: boolean;
-}
-
-interface InjectedFailure {
-  operation: Operation;
-  code: DriverErrorCode;
-  vmId?: string;
-  times: number;
-  hang?: boolean;
-}
-
-interface SimState {
-  seq: number;
-  vms: Record<string, SimSnapshot[]>;
-  /** Every task of about the last day (kept for taskStatus). */
-  tasks: Record<string, SimTask>;
-  /** Ids of the tasks not done yet: what each call has to look at (absent in files from before it). */
-  running?: string[];
-  failures: InjectedFailure[];
-}
 
 export interface SimulatedDriverOptions {
   /** JSON file that keeps the simulated hypervisor across restarts; omit for memory only. */
@@ -54,25 +18,12 @@ export interface SimulatedDriverOptions {
   failureRate?: number;
   memory?: boolean;
   rollbackOnlyLatest?: boolean;
+  /** Whether new guests can be cloned from snapshots (default true); false simulates a driver that cannot. */
+  clone?: boolean;
   /** Memory size of every simulated VM, reported as the memory-state size. */
   vmMemoryBytes?: number;
   now?: () => number;
 }
-
-const FAILURE_TEXT: Record<DriverErrorCode, string> = {
-  locked: "VM is locked (snapshot)",
-  not_found: 'snapshot does not exist',
-  already_exists: 'snapshot name already used',
-  unsupported_storage: 'snapshot feature is not available',
-  unreachable: 'no route to host',
-  timeout: 'got timeout',
-  rejected: 'simulated failure',
-  permission: 'permission denied',
-  restore_incomplete: 'rollback interrupted after the disks were reverted; VM left stopped',
-  guest_missing: "Configuration file 'nodes/node1/qemu-server/101.conf' does not exist",
-  stale_lock: 'VM is locked (snapshot-delete) and no task is running for it',
-  snapshot_incomplete: 'unable to rollback to incomplete snapshot (snapstate = prepare)',
-};
 
 /**
  * A hypervisor that lives in a JSON file: tasks take realistic time, VMs lock while a task runs,
@@ -95,7 +46,7 @@ export class SimulatedDriver implements SnapshotDriver {
   }
 
   async capabilities(): Promise<DriverCapabilities> {
-    return { memory: this.options.memory ?? true, rollbackOnlyLatest: this.options.rollbackOnlyLatest ?? false, clone: false };
+    return { memory: this.options.memory ?? true, rollbackOnlyLatest: this.options.rollbackOnlyLatest ?? false, clone: this.options.clone ?? true };
   }
 
   async list(target: HypervisorTarget): Promise<HypervisorSnapshot[]> {
@@ -145,6 +96,35 @@ export class SimulatedDriver implements SnapshotDriver {
     });
   }
 
+  /**
+   * Starts a clone of snapshot `name` of `source` to a new guest `dest`, which shows as `partial`
+   * while the task runs (the source is locked, as for its other tasks), `complete` once it
+   * succeeded, and is gone again when it failed.
+   */
+  async clone(source: HypervisorTarget, name: string, dest: HypervisorTarget): Promise<DriverTaskRef> {
+    return this.settled((s) => {
+      if (this.options.clone === false) throw new DriverError('unsupported_storage', 'cloning is not supported');
+      const snapshot = this.find(s, source, name);
+      const to = vmKey(dest);
+      if (s.guests?.[to] || s.vms[to]?.length) throw new DriverError('already_exists', `guest ${to} already exists`);
+      return this.startTask(s, source, 'clone', snapshot, 1, to);
+    });
+  }
+
+  async cloneState(dest: HypervisorTarget): Promise<CloneState> {
+    return this.settled((s) => guestState(s, vmKey(dest)));
+  }
+
+  /** Forgets an unfinished clone's guest; its task, if it still runs (or hangs), ends failed. */
+  async discardClone(dest: HypervisorTarget): Promise<void> {
+    this.settled((s) => discardGuest(s, vmKey(dest)));
+  }
+
+  /** Where a guest a finished clone made came from (the demo's "disk from snapshot X"); null for any other. */
+  async origin(target: HypervisorTarget): Promise<SimOrigin | null> {
+    return this.settled((s) => guestOrigin(s, vmKey(target)));
+  }
+
   async taskStatus(_target: HypervisorTarget, task: DriverTaskRef): Promise<TaskState> {
     return this.settled((s) => {
       const t = s.tasks[task];
@@ -178,6 +158,7 @@ export class SimulatedDriver implements SnapshotDriver {
 
   private finish(s: SimState, t: SimTask): void {
     t.done = true;
+    if (t.dest) return settleClone(s, t);
     if (t.failure) return;
     const snaps = (s.vms[t.vm] ??= []);
     if (t.operation === 'create') snaps.push(t.snapshot);
@@ -190,10 +171,11 @@ export class SimulatedDriver implements SnapshotDriver {
     return snap;
   }
 
-  private startTask(s: SimState, target: HypervisorTarget, operation: Operation, snapshot: SimSnapshot, factor: number): string {
+  private startTask(s: SimState, target: HypervisorTarget, operation: Operation, snapshot: SimSnapshot, factor: number, dest?: string): string {
     const vm = vmKey(target);
     const now = this.now();
-    const busy = unfinished(s).some((id) => s.tasks[id]!.vm === vm);
+    // A guest being cloned is as busy as the one it is cloned from.
+    const busy = unfinished(s).some((id) => s.tasks[id]!.vm === vm || s.tasks[id]!.dest === vm);
     const injected = s.failures.find((f) => f.operation === operation && (!f.vmId || f.vmId === target.vmId) && f.times > 0);
     if (injected) injected.times -= 1;
     s.failures = s.failures.filter((f) => f.times > 0);
@@ -206,8 +188,9 @@ export class SimulatedDriver implements SnapshotDriver {
     s.seq += 1;
     const id = `SIM:${target.node}:${String(s.seq).padStart(8, '0')}:${operation}:${target.vmId}`;
     s.tasks[id] = {
-      id, vm, operation, snapshot, startedAt: now, endsAt: injected?.hang ? null : now + duration, failure, done: false,
+      id, vm, operation, snapshot, ...(dest ? { dest } : {}), startedAt: now, endsAt: injected?.hang ? null : now + duration, failure, done: false,
     };
+    if (dest) recordGuest(s, dest, target, snapshot, id);
     // Finished tasks of over a day ago are history nobody polls any more: forgotten to keep the file
     // small, looked for every 100th task (a scan of all of them on every task made a busy simulator slow).
     if (s.seq % 100 === 0) {
@@ -217,14 +200,4 @@ export class SimulatedDriver implements SnapshotDriver {
     else unfinished(s).push(id);
     return id;
   }
-}
-
-/** The ids of the tasks not done yet; derived once for a state file written before the list existed. */
-function unfinished(s: SimState): string[] {
-  s.running ??= Object.values(s.tasks).filter((t) => !t.done).map((t) => t.id);
-  return s.running;
-}
-
-function vmKey(target: HypervisorTarget): string {
-  return `${target.node}/${target.vmId}`;
 }
