@@ -25,6 +25,11 @@ export interface ConformanceSetup {
   keepsDescription?: boolean;
   /** Tolerated difference between the hypervisor's clock and ours for `createdAt` (default 10 min). */
   clockSkewMs?: number;
+  /**
+   * Where the clone test may make a new guest (it must not exist yet; the suite leaves the clone
+   * there for `cleanup`). Without it, or when the capabilities say no `clone`, that test is skipped.
+   */
+  cloneDest?: HypervisorTarget;
 }
 
 export interface ConformanceOptions {
@@ -205,6 +210,23 @@ export function describeDriverConformance(
       const missing = `${prefix()}-missing-${randomBytes(4).toString('hex')}`;
       await expectFailure(() => drv().delete(target(), missing), 'not_found');
       await expectFailure(() => drv().restore(target(), missing, { startAfter: false }), 'not_found');
+    });
+
+    it('clones a snapshot to a new guest with no snapshots, once, when the capabilities say clone', async (ctx) => {
+      const dest = env.cloneDest;
+      if (!dest || !(await drv().capabilities(target())).clone) return ctx.skip();
+      const n = freshName('clone');
+      await createOk(n, null);
+      expect(await drv().cloneState!(dest)).toBe('absent');
+      await expectFailure(() => drv().clone!(target(), `${n}-missing`, dest), 'not_found');
+      expect(await drv().cloneState!(dest)).toBe('absent');
+      expect(await finish(await drv().clone!(target(), n, dest))).toMatchObject({ state: 'succeeded' });
+      expect(await drv().cloneState!(dest)).toBe('complete');
+      expect(await drv().list(dest)).toEqual([]);
+      await expectFailure(() => drv().clone!(target(), n, dest), 'already_exists');
+      await drv().discardClone!(dest);
+      expect(await drv().cloneState!(dest)).toBe('complete');
+      expect(await find(n)).toBeDefined();
     });
 
     it('a finished task stays final when polled again', async () => {
