@@ -8,6 +8,7 @@ import { UserLocalesRepo } from './db/user-locales-repo.js';
 import { WebhookEventsRepo } from './db/webhook-events-repo.js';
 import { canSeeService } from './domain/authorize.js';
 import type { Actor, PanelService } from './domain/types.js';
+import { cloneOpenapiComponents, cloneOpenapiRoutes } from './http/api/clone-routes.js';
 import { allSnapshotsOpenapiComponents, allSnapshotsOpenapiRoutes } from './http/api/all-snapshots-routes.js';
 import { buildOpenApiDocument } from './http/api/openapi.js';
 import { openapiComponents, openapiRoutes } from './http/api/routes.js';
@@ -29,7 +30,7 @@ import { ModuleWorkers } from './wiring/workers.js';
 export type { SnapshotModuleOptions, SnapshotModuleConfigInput } from './config/options.js';
 export type { PanelAdapter, PanelNotification, LayoutContext } from './config/panel-adapter.js';
 export type { Actor, PanelService, Snapshot } from './domain/types.js';
-export type { SnapshotDriver, HypervisorTarget, DriverCapabilities, DriverNotice, MissingAccess } from './drivers/contract.js';
+export type { SnapshotDriver, HypervisorTarget, DriverCapabilities, DriverNotice, MissingAccess, CloneState } from './drivers/contract.js';
 export { DriverError } from './drivers/contract.js';
 export { simulatedDriver } from './drivers/simulated/simulated-driver.js';
 export { proxmoxDriver, type ProxmoxDriverOptions } from './drivers/proxmox/proxmox-driver.js';
@@ -46,6 +47,8 @@ export type { BillingHooks, PlanChangeAnswer } from './billing/billing-hooks.js'
 export type { AuditActor, Schedule, ServiceStatus, SnapshotOrigin } from './domain/types.js';
 export type { SnapshotStatus } from './domain/status.js';
 export type { SnapshotActions } from './domain/allowed-actions.js';
+export type { ServerOrderRequest, ServerOrderAnswer } from './domain/clone/server-order.js';
+export type { CloneReport } from './domain/clone/clone-report.js';
 export type { ReconcileSummary } from './scheduler/reconcile.js';
 export type { RunResult } from './scheduler/run-schedule.js';
 export {
@@ -64,8 +67,8 @@ const STUCK_MARGIN_MS = 5 * 60_000;
  * docs/openapi.json by `npm run openapi`). Route files add their lists here.
  */
 export function snapshotApiDocument() {
-  return buildOpenApiDocument([openapiRoutes, allSnapshotsOpenapiRoutes, scheduleOpenapiRoutes, webhookOpenapiRoutes],
-    { ...openapiComponents, ...allSnapshotsOpenapiComponents, ...scheduleOpenapiComponents });
+  return buildOpenApiDocument([openapiRoutes, allSnapshotsOpenapiRoutes, scheduleOpenapiRoutes, cloneOpenapiRoutes, webhookOpenapiRoutes],
+    { ...openapiComponents, ...allSnapshotsOpenapiComponents, ...scheduleOpenapiComponents, ...cloneOpenapiComponents });
 }
 
 /**
@@ -92,7 +95,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions): Prom
   const reports = driverReports(drivers, domain.repos.audit, logger);
   const ctx: ModuleContext = {
     deps: domain.deps, snapshots: domain.snapshots, lifecycle: domain.lifecycle, schedules: domain.schedules, services: domain.services,
-    allSnapshots: domain.allSnapshots,
+    allSnapshots: domain.allSnapshots, clones: domain.clones,
     panel, config, i18n, logger, formatters: new FormatterCache(),
   };
   /** One reconcile pass over every live service, plus stuck operations. */
@@ -102,7 +105,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions): Prom
       const service = await domain.services.load(id).catch(() => null);
       if (service && service.status !== 'terminated') out.push(await reconcileService(domain.deps, service, config.namePrefix));
     }
-    await failStuckOperations(domain.deps, config.operations.operationTimeoutMs + STUCK_MARGIN_MS);
+    await failStuckOperations(domain.deps, config.operations.operationTimeoutMs + STUCK_MARGIN_MS, config.operations.cloneTimeoutMs + STUCK_MARGIN_MS);
     return out;
   };
   const routers = buildRouters(ctx, {
@@ -116,7 +119,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions): Prom
 
   return {
     routers,
-    hooks: billingHooks({ services: domain.services, lifecycle: domain.lifecycle, i18n, defaultLocale: config.defaultLocale }),
+    hooks: billingHooks({ services: domain.services, lifecycle: domain.lifecycle, clones: domain.clones, i18n, defaultLocale: config.defaultLocale }),
     menuItem(service: PanelService, actor: Actor): MenuItem | null {
       if (!canSeeService(actor, service) || service.status === 'terminated') return null;
       const t = i18n.getFixedT(supportedLocale(actor.locale) ?? config.defaultLocale, 'common');

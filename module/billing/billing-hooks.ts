@@ -1,4 +1,6 @@
 import type { i18n } from 'i18next';
+import type { CloneReport } from '../domain/clone/clone-report.js';
+import type { CloneService } from '../domain/clone/clone-service.js';
 import type { ActionContext } from '../domain/deps.js';
 import { parseInput } from '../domain/parse-input.js';
 import type { LifecycleService, PlanChangeRequest } from '../domain/lifecycle-service.js';
@@ -22,6 +24,7 @@ function parseChange(change: PlanChangeRequest): PlanChangeRequest {
 export interface BillingHooksDeps {
   services: ServiceDirectory;
   lifecycle: LifecycleService;
+  clones: CloneService;
   i18n: i18n;
   defaultLocale: string;
 }
@@ -72,6 +75,19 @@ export function billingHooks(ctx: BillingHooksDeps, action: ActionContext = BILL
     },
     /** Whether the disk may grow now, and how many snapshots stand in the way. */
     storageExpansion,
+    /**
+     * The panel provisioned `serviceId` for a "New server from this snapshot" order carrying
+     * `reference` (what `orderServerFromSnapshot` was given): its disk is made from the snapshot as a
+     * queued operation, and the answer is the clone's status. Delivering the same pair again answers
+     * the same clone; the reference cannot be used for any other service.
+     */
+    async provisionedFromSnapshot(serviceId: string, reference: string): Promise<CloneReport> {
+      return ctx.clones.provision(serviceId, reference, action);
+    },
+    /** How the new server's disk is getting on (null when the service was not made from a snapshot). */
+    async cloneStatus(serviceId: string): Promise<CloneReport | null> {
+      return ctx.clones.status(serviceId);
+    },
     /** Yes/no for panels that only need to know whether the disk may grow now. */
     async canExpandStorage(serviceId: string): Promise<boolean> {
       return (await storageExpansion(serviceId)).canExpand;

@@ -23,6 +23,8 @@ const limitsSchema = z.object({
   maxKeep: z.number().int().min(1).max(1000),
   memoryAllowed: z.boolean(),
   schedulesAllowed: z.boolean(),
+  /** New servers from a snapshot (when the panel offers them: `orderServerFromSnapshot`). */
+  cloneAllowed: z.boolean().default(true),
 });
 
 /** Module configuration; every field has a safe default except the secrets. */
@@ -37,7 +39,7 @@ export const configSchema = z.object({
    */
   webhookEventRetentionMs: z.number().int().min(MIN_WEBHOOK_EVENT_RETENTION_MS).default(30 * 24 * 3600_000),
   /** Limits for plans an admin has not configured. */
-  defaultLimits: limitsSchema.default({ maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true }),
+  defaultLimits: limitsSchema.default({ maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true }),
   /** Prefix of hypervisor-side snapshot names; reconcile recognises ours by it. */
   namePrefix: z.string().refine(isValidNamePrefix, 'lowercase letter then up to 11 lowercase letters or digits').default('psnap'),
   defaultLocale: z.enum(SUPPORTED_LOCALES).default('en'),
@@ -82,6 +84,13 @@ export const configSchema = z.object({
     maxAttempts: z.number().int().min(1).max(50).default(5),
     backoffMs: z.number().int().min(0).default(5_000),
     operationTimeoutMs: z.number().int().min(100).default(30 * 60_000),
+    /** A clone copies whole disks: how long its task may run before it is given up (default 6 hours). */
+    cloneTimeoutMs: z.number().int().min(100).default(6 * 3600_000),
+  }).prefault({}),
+  /** New servers from snapshots (offered when the panel implements `orderServerFromSnapshot`). */
+  clone: z.object({
+    /** How long a customer has from "New server from this snapshot" until the panel provisions the order. */
+    handoverTtlMs: z.number().int().min(60_000).max(30 * 24 * 3600_000).default(24 * 3600_000),
   }).prefault({}),
 });
 

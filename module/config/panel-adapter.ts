@@ -1,4 +1,6 @@
 import type { Request } from 'express';
+import type { CloneReport } from '../domain/clone/clone-report.js';
+import type { ServerOrderAnswer, ServerOrderRequest } from '../domain/clone/server-order.js';
 import type { Actor, PanelService } from '../domain/types.js';
 
 /** Something to tell a customer, with subject and body already in their language. */
@@ -53,6 +55,17 @@ export interface PanelAdapter {
   notify?(notification: PanelNotification): void | Promise<void>;
   /** Wraps a module page in the panel's layout; without it the module's own minimal layout is used. */
   renderLayout?(ctx: LayoutContext): string | Promise<string>;
+  /**
+   * "New server from this snapshot": the panel's order flow for a new server whose disk is made from
+   * the snapshot. Return where the customer continues (an order page offering plans whose disk holds
+   * `minDiskBytes`), or `{ refused }` with a reason in `request.locale`. Keep `request.reference` with
+   * the order and pass it to `hooks.provisionedFromSnapshot` (or the webhook event
+   * `service.provisioned_from_snapshot`) once the new service exists. Without this hook the feature
+   * is not offered.
+   */
+  orderServerFromSnapshot?(request: ServerOrderRequest): ServerOrderAnswer | Promise<ServerOrderAnswer>;
+  /** Told whenever a new server from a snapshot moves on (queued, running, succeeded, failed). Errors are ignored. */
+  onCloneProgress?(report: CloneReport): void | Promise<void>;
   /** Where to send someone who is not logged in (HTML pages); without it they get a 401 page. */
   loginUrl?(req: Request): string;
 }

@@ -8,7 +8,7 @@ const T = LIMITS_TABLE;
 export const DEFAULT_PLAN = '*';
 
 /** The columns of a plan's row, and the row as limits. */
-export const LIMIT_COLUMNS = ['plan_id', 'max_snapshots', 'max_schedules', 'max_keep', 'memory_allowed', 'schedules_allowed'] as const;
+export const LIMIT_COLUMNS = ['plan_id', 'max_snapshots', 'max_schedules', 'max_keep', 'memory_allowed', 'schedules_allowed', 'clone_allowed'] as const;
 export function fromRow(r: Record<string, unknown>): PlanLimits {
   return {
     maxSnapshots: Number(r.max_snapshots),
@@ -16,6 +16,8 @@ export function fromRow(r: Record<string, unknown>): PlanLimits {
     maxKeep: Number(r.max_keep),
     memoryAllowed: toBool(r.memory_allowed),
     schedulesAllowed: toBool(r.schedules_allowed),
+    // Rows written before the column existed read as the column's default.
+    cloneAllowed: r.clone_allowed === undefined || r.clone_allowed === null ? true : toBool(r.clone_allowed),
   };
 }
 
@@ -48,6 +50,7 @@ export class LimitsRepo {
         max_keep: l.maxKeep,
         memory_allowed: l.memoryAllowed,
         schedules_allowed: l.schedulesAllowed,
+        clone_allowed: l.cloneAllowed,
         updated_at: new Date(),
       })
       .onConflict('plan_id')

@@ -13,6 +13,8 @@ export interface ServiceStateRow {
   overrides: LimitOverrides;
   suspended: boolean;
   terminated: boolean;
+  /** A new server whose disk is still being made from a snapshot: nothing else may touch it yet. */
+  clonePending: boolean;
 }
 
 function fromRow(r: Record<string, unknown>): ServiceStateRow {
@@ -28,14 +30,16 @@ function fromRow(r: Record<string, unknown>): ServiceStateRow {
       maxKeep: nullableNumber(r.override_max_keep),
       memoryAllowed: nullableBool(r.override_memory_allowed),
       schedulesAllowed: nullableBool(r.override_schedules_allowed),
+      cloneAllowed: nullableBool(r.override_clone_allowed),
     },
     suspended: toBool(r.suspended),
     terminated: toBool(r.terminated),
+    clonePending: toBool(r.clone_pending),
   };
 }
 
 const STATE_COLUMNS = ['service_id', 'plan_id', 'owner_id', 'override_max_snapshots', 'override_max_schedules', 'override_max_keep',
-  'override_memory_allowed', 'override_schedules_allowed', 'suspended', 'terminated'] as const;
+  'override_memory_allowed', 'override_schedules_allowed', 'override_clone_allowed', 'suspended', 'terminated', 'clone_pending'] as const;
 
 /** A service's state row (null before the module first stores it) and the limit rows of its plan and of the default. */
 export type StateAndLimits = { state: ServiceStateRow | null; plans: Map<string, PlanLimits> };
@@ -126,11 +130,12 @@ export class ServicesRepo {
     return row ? fromRow(row) : null;
   }
 
-  async update(serviceId: string, patch: Partial<{ planId: string | null; suspended: boolean; terminated: boolean }>, db: Knex = this.db): Promise<void> {
+  async update(serviceId: string, patch: Partial<{ planId: string | null; suspended: boolean; terminated: boolean; clonePending: boolean }>, db: Knex = this.db): Promise<void> {
     const row: Record<string, unknown> = { updated_at: new Date() };
     if (patch.planId !== undefined) row.plan_id = patch.planId;
     if (patch.suspended !== undefined) row.suspended = patch.suspended;
     if (patch.terminated !== undefined) row.terminated = patch.terminated;
+    if (patch.clonePending !== undefined) row.clone_pending = patch.clonePending;
     await db(T).where({ service_id: serviceId }).update(row);
   }
 
@@ -147,6 +152,7 @@ export class ServicesRepo {
       override_max_keep: o.maxKeep ?? null,
       override_memory_allowed: o.memoryAllowed ?? null,
       override_schedules_allowed: o.schedulesAllowed ?? null,
+      override_clone_allowed: o.cloneAllowed ?? null,
       updated_at: new Date(),
     });
   }

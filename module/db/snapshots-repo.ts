@@ -64,6 +64,8 @@ export interface ListPage extends StateAndLimits {
   /** Ids of the snapshots with a running operation, and with a queued one. */
   running: Set<number>;
   queued: Set<number>;
+  /** Ids of the snapshots a new server is being made from (a clone waiting or running). */
+  cloning: Set<number>;
   /** The service's operations waiting or running. */
   pendingCount: number;
 }
@@ -74,6 +76,7 @@ export interface CreateLock {
   queuedOperations: number;
   suspended: boolean;
   terminated: boolean;
+  clonePending: boolean;
 }
 
 /** Snapshot records. Status changes go through `transition` so a concurrent change is never overwritten. */
@@ -86,12 +89,13 @@ export class SnapshotsRepo {
       // EXISTS per row and status cost MariaDB more than the rest of the query.
       const flag = (status: string) => db.raw(`max(case when o.status = '${status}' then 1 else 0 end) as op_${status}`);
       const pending = db('snapshot_operations as o').where('o.service_id', param('serviceId')).whereIn('o.status', ['queued', 'running'])
-        .groupBy('o.snapshot_id').select('o.snapshot_id', flag('running'), flag('queued')).as('ops');
+        .groupBy('o.snapshot_id').select('o.snapshot_id', flag('running'), flag('queued'),
+          db.raw("max(case when o.kind = 'clone' then 1 else 0 end) as op_clone")).as('ops');
       const q = db.from(db.raw('(select 1 as one) as anchor'))
         .leftJoin(`${T} as s`, (j) => j.onVal('s.service_id', param('serviceId')))
         .leftJoin('snapshot_schedules as sc', (j) => j.on('sc.id', 's.schedule_id').andOn('sc.service_id', 's.service_id'))
         .leftJoin(pending, 'ops.snapshot_id', 's.id')
-        .select('s.*', 'sc.name as schedule_name', 'ops.op_running', 'ops.op_queued',
+        .select('s.*', 'sc.name as schedule_name', 'ops.op_running', 'ops.op_queued', 'ops.op_clone',
           db.raw("(select count(*) from snapshot_operations o where o.service_id = ? and o.status in ('queued', 'running')) as pending_count", [param('serviceId')]))
         .orderBy(newestFirst('s.'));
       return joinStateAndLimits(q, param('serviceId'), param('planId'), param('defaultPlan'));
@@ -134,6 +138,7 @@ export class SnapshotsRepo {
     const scheduleNames = new Map<number, string>();
     const running = new Set<number>();
     const queued = new Set<number>();
+    const cloning = new Set<number>();
     for (const r of rows) {
       // No snapshots: the anchor's one row, with the rest of the page's facts.
       if (r.id === null || r.id === undefined) continue;
@@ -142,8 +147,9 @@ export class SnapshotsRepo {
       if (r.schedule_name !== null && r.schedule_name !== undefined) scheduleNames.set(Number(r.schedule_id), String(r.schedule_name));
       if (toBool(r.op_running)) running.add(s.id);
       if (toBool(r.op_queued)) queued.add(s.id);
+      if (toBool(r.op_clone)) cloning.add(s.id);
     }
-    return { ...stateAndLimitsOf(rows[0]!), snapshots, scheduleNames, running, queued, pendingCount: Number(rows[0]!.pending_count) };
+    return { ...stateAndLimitsOf(rows[0]!), snapshots, scheduleNames, running, queued, cloning, pendingCount: Number(rows[0]!.pending_count) };
   }
 
   async list(filter: { statuses?: SnapshotStatus[]; serviceId?: string; limit?: number } = {}): Promise<Snapshot[]> {
@@ -172,10 +178,11 @@ export class SnapshotsRepo {
     const occupying = trx(`${T} as sn`).where('sn.service_id', locked).whereIn('sn.status', OCCUPYING_STATUSES as SnapshotStatus[]).count('*');
     const queued = trx('snapshot_operations as op').where('op.service_id', locked).where('op.status', 'queued').count('*');
     const q = trx('snapshot_services as st').where('st.service_id', serviceId)
-      .select('st.service_id', 'st.suspended', 'st.terminated', occupying.as('occupying'), queued.as('queued'));
+      .select('st.service_id', 'st.suspended', 'st.terminated', 'st.clone_pending', occupying.as('occupying'), queued.as('queued'));
     const row = await (isMysql(trx) ? q.forUpdate() : q).first() as Record<string, unknown> | undefined;
     return row ? {
       occupying: Number(row.occupying), queuedOperations: Number(row.queued), suspended: toBool(row.suspended), terminated: toBool(row.terminated),
+      clonePending: toBool(row.clone_pending),
     } : null;
   }
 
@@ -204,7 +211,10 @@ export class SnapshotsRepo {
 
   /** Retention's transition: an active snapshot to `deleting`, unless it was pinned meanwhile. */
   async rotateOut(id: number, db: Knex = this.db): Promise<boolean> {
-    const n = await db(T).where({ id, status: 'active', pinned: false }).update(toColumns({ status: 'deleting' }));
+    // A snapshot a new server is being made from stays until that clone has ended.
+    const n = await db(T).where({ id, status: 'active', pinned: false })
+      .whereNotExists((q) => q.select(db.raw('1')).from('snapshot_clones as c').where('c.snapshot_id', id).whereIn('c.status', ['queued', 'running']))
+      .update(toColumns({ status: 'deleting' }));
     return Number(n) === 1;
   }
 

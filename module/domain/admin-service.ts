@@ -27,12 +27,13 @@ export class AdminSnapshotService {
   /** Whether `op` may be retried: see retryOperation. Pure apart from the reads, for the browser's buttons. */
   async retryBlocker(service: PanelService, op: Operation): Promise<string | null> {
     if (op.status !== 'failed' || op.serviceId !== service.id || op.snapshotId === null) return 'operation_not_retryable';
-    if (op.kind === 'restore') return 'operation_not_retryable';
+    // A failed clone is the panel's to order again: it left nothing behind and its reference is used.
+    if (op.kind === 'restore' || op.kind === 'clone') return 'operation_not_retryable';
     if (service.status === 'terminated') return 'service_terminated';
     const s = await this.deps.repos.snapshots.get(op.snapshotId);
     if (!s || s.serviceId !== service.id) return 'operation_not_retryable';
     const latest = await this.deps.repos.operations.latestForSnapshot(s.id);
-    if (latest?.id !== op.id || !canTransition(s.status, RETRY_STATUS[op.kind])) return 'operation_not_retryable';
+    if (latest?.id !== op.id || !canTransition(s.status, RETRY_STATUS[op.kind as keyof typeof RETRY_STATUS])) return 'operation_not_retryable';
     return null;
   }
 

@@ -117,7 +117,9 @@ export async function createLocked(deps: DomainDeps, trx: Knex.Transaction, serv
  * to `deleting` and queues their deletes; none when that would not make room. Returns their audit events.
  */
 async function rotateToMakeRoom(deps: DomainDeps, trx: Knex.Transaction, service: PanelService, scheduleId: number, limit: number, ctx: ActionContext): Promise<NewAuditEvent[]> {
-  const all = await deps.repos.snapshots.listForService(service.id, trx);
+  // A snapshot a new server is being made from is kept like a pinned one until the copy is done.
+  const held = await deps.repos.clones.heldSnapshotIds(service.id, trx);
+  const all = (await deps.repos.snapshots.listForService(service.id, trx)).map((s) => (held.has(s.id) ? { ...s, pinned: true } : s));
   const decision = decideScheduledRun(scheduleId, limit, all);
   if (decision.action !== 'rotate') return [];
   return rotateOut(deps, trx, service, decision.deleteIds.map((id) => all.find((x) => x.id === id)!), ctx);

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { AuditRepo } from '../db/audit-repo.js';
+import type { ClonesRepo } from '../db/clones-repo.js';
 import type { LimitsRepo } from '../db/limits-repo.js';
 import type { OperationsRepo } from '../db/operations-repo.js';
 import type { SchedulesRepo } from '../db/schedules-repo.js';
@@ -8,6 +9,7 @@ import type { SnapshotsRepo } from '../db/snapshots-repo.js';
 import type { SnapshotDriver } from '../drivers/contract.js';
 import type { LimitsService } from './limits-service.js';
 import type { AuditActor, Snapshot } from './types.js';
+import type { CloneReport } from './clone/clone-report.js';
 
 export interface Repos {
   services: ServicesRepo;
@@ -16,12 +18,14 @@ export interface Repos {
   operations: OperationsRepo;
   schedules: SchedulesRepo;
   audit: AuditRepo;
+  clones: ClonesRepo;
 }
 
 /** Events the customer is told about; each has an email template `views/emails/<type>.ejs`. */
 export const NOTIFICATION_TYPES = [
   'snapshot_created', 'snapshot_failed', 'snapshot_restored', 'restore_failed', 'snapshot_deleted', 'delete_failed',
   'schedule_skipped', 'schedule_failed', 'limit_reached', 'plan_clamped', 'storage_expansion_refused',
+  'server_clone_succeeded', 'server_clone_failed',
 ] as const;
 
 /** An event for the customer, passed to the panel's `notify` with a localized subject and body. */
@@ -59,4 +63,6 @@ export interface DomainDeps {
    * apply retention and record their last result. Errors are logged by the caller, never thrown on.
    */
   onCreateSettled?(snapshot: Snapshot, ok: boolean, code: string | null): Promise<void>;
+  /** Tells the panel how a new server from a snapshot is getting on (queued, running, done, failed). */
+  onCloneProgress?(report: CloneReport): Promise<void>;
 }

@@ -29,7 +29,7 @@ export class ValidationError extends SnapshotError {
 
 /** Unknown service or snapshot, or one the actor may not see (never reveal which). */
 export class NotFoundError extends SnapshotError {
-  constructor(what: 'service' | 'snapshot' | 'schedule' | 'operation' = 'snapshot') {
+  constructor(what: 'service' | 'snapshot' | 'schedule' | 'operation' | 'clone' = 'snapshot') {
     super(`${what}_not_found`, 404);
   }
 }

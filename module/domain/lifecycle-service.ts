@@ -1,4 +1,5 @@
 import type { NewAuditEvent } from '../db/audit-repo.js';
+import { endClone, reportEnded } from './clone/end-clone.js';
 import type { ActionContext, DomainDeps } from './deps.js';
 import { quotaView } from './limits.js';
 import { adjustSchedulesToLimits, checkDiskChange, type ScheduleAdjustment } from './plan-change.js';
@@ -130,7 +131,9 @@ export class LifecycleService {
   async terminate(service: PanelService, ctx: ActionContext): Promise<{ changed: boolean; deleting: number }> {
     const { repos } = this.deps;
     await repos.services.ensure(service.id, service.planId);
+    let clonesEnded: string[] = [];
     const result = await this.deps.transaction(async (trx) => {
+      clonesEnded = [];
       const state = await repos.services.lock(trx, service.id);
       const terminated = (details: Record<string, unknown>): NewAuditEvent => ({
         actor: ctx.actor, ip: ctx.ip, serviceId: service.id, action: 'billing.terminated', result: 'ok', details,
@@ -143,6 +146,8 @@ export class LifecycleService {
       await repos.services.update(service.id, { terminated: true }, trx);
       // Queued work is superseded; a create that never started leaves nothing on the hypervisor.
       const cancelled = await repos.operations.failQueued(service.id, 'service_terminated', trx);
+      // A new server not yet begun from this one's snapshot gets nothing: its clone ends here.
+      for (const op of cancelled) if (op.kind === 'clone') await endClone(this.deps, op.id, 'service_terminated', trx).then((id) => id && clonesEnded.push(id));
       const running = await repos.operations.pendingForService(service.id, trx);
       const events: NewAuditEvent[] = cancelled.map((op) => ({
         actor: ctx.actor, ip: ctx.ip, serviceId: service.id, snapshotId: op.snapshotId, action: 'operation.cancelled', result: 'failed',
@@ -170,6 +175,7 @@ export class LifecycleService {
       return summary;
     });
     for (const id of result.schedules) await this.scheduler()?.remove(id);
+    await reportEnded(this.deps, clonesEnded);
     if (result.changed) this.deps.wake(service.id);
     return { changed: result.changed, deleting: result.deleting };
   }

@@ -1,6 +1,6 @@
 import type { LimitOverrides, PlanLimits } from './limits.js';
 
-export const LIMIT_FIELDS = ['maxSnapshots', 'maxSchedules', 'maxKeep', 'memoryAllowed', 'schedulesAllowed'] as const satisfies readonly (keyof PlanLimits)[];
+export const LIMIT_FIELDS = ['maxSnapshots', 'maxSchedules', 'maxKeep', 'memoryAllowed', 'schedulesAllowed', 'cloneAllowed'] as const satisfies readonly (keyof PlanLimits)[];
 
 /** Where an effective limit comes from, most specific first. */
 export type LimitSource = 'override' | 'plan' | 'default' | 'config';

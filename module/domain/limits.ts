@@ -5,6 +5,8 @@ export interface PlanLimits {
   maxKeep: number;
   memoryAllowed: boolean;
   schedulesAllowed: boolean;
+  /** Customers may order a new server made from one of their snapshots. */
+  cloneAllowed: boolean;
 }
 
 export type LimitOverrides = Partial<PlanLimits>;

@@ -5,16 +5,21 @@ import { ConflictError } from './errors.js';
 import type { AuditActor, PanelService } from './types.js';
 
 /** The module's own suspension flags of a service, as read under its row lock. */
-export type ServiceFlags = Pick<ServiceStateRow, 'suspended' | 'terminated'>;
+export type ServiceFlags = Pick<ServiceStateRow, 'suspended' | 'terminated'> & { clonePending?: boolean };
 
 /**
- * Refuses an action on a suspended or terminated service by someone bound by it: customers,
+ * Refuses an action on a service still being made from a snapshot (anyone but billing and the
+ * module), or on a suspended or terminated service by someone bound by it: customers,
  * resellers and schedules. Admins may still act (clean up), and billing and the module itself must.
  * Checked under the service's row lock, so a suspension that commits first is never raced past;
  * the check on the panel's record (authorize) only answers early.
  */
 export function assertServiceOpen(flags: ServiceFlags | null, actor: AuditActor): void {
-  if (!flags || !['customer', 'reseller', 'schedule'].includes(actor.type)) return;
+  if (!flags) return;
+  // A new server whose disk is still being made from a snapshot: a snapshot or restore now would act
+  // on a disk that is not there yet. Billing and the module itself may still act (terminate, clean up).
+  if (flags.clonePending && !['billing', 'system', 'reconcile'].includes(actor.type)) throw new ConflictError('clone_in_progress');
+  if (!['customer', 'reseller', 'schedule'].includes(actor.type)) return;
   if (flags.terminated) throw new ConflictError('service_terminated');
   if (flags.suspended) throw new ConflictError('service_suspended');
 }

@@ -58,8 +58,9 @@ export class SnapshotService {
       await this.deps.repos.services.lock(trx, service.id);
       // One read of the service's snapshots, not one per id; rotateOut re-checks each in its UPDATE.
       const wanted = new Set(ids);
+      const held = await this.deps.repos.clones.heldSnapshotIds(service.id, trx);
       const candidates = (await this.deps.repos.snapshots.listForService(service.id, trx))
-        .filter((s) => wanted.has(s.id) && !s.pinned && s.status === 'active');
+        .filter((s) => wanted.has(s.id) && !s.pinned && s.status === 'active' && !held.has(s.id));
       const moved = candidates.length ? await rotateOut(this.deps, trx, service, candidates, ctx) : [];
       await this.deps.repos.audit.record(moved, trx);
       return moved;
@@ -133,6 +134,8 @@ export class SnapshotService {
           return s;
         }
         if (!allowedActions(s, { open: true }).delete) throw new IllegalTransitionError(s.status, 'deleting');
+        // A new server is being made from it: the copy must finish reading it first.
+        if ((await this.deps.repos.clones.heldSnapshotIds(service.id, trx)).has(s.id)) throw new ConflictError('snapshot_cloning');
         if (!(await this.deps.repos.snapshots.transition(s.id, s.status, { status: 'deleting' }, trx))) throw new ConflictError('snapshot_changed');
         await this.enqueue(trx, service, s.id, 'delete', ctx);
         await this.deps.repos.audit.record(auditEvent(ctx, service, 'snapshot.delete', 'ok', s, { fromStatus: s.status, toStatus: 'deleting' }), trx);

@@ -58,7 +58,7 @@ export interface Snapshot {
   updatedAt: Date;
 }
 
-export type OperationKind = 'create' | 'delete' | 'restore';
+export type OperationKind = 'create' | 'delete' | 'restore' | 'clone';
 export type OperationStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
 export interface Operation {

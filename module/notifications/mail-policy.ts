@@ -35,6 +35,9 @@ export const MAIL_POLICY: Record<NotificationEvent['type'], Rule> = {
   limit_reached: OTHERS,
   plan_clamped: ALWAYS,
   storage_expansion_refused: ALWAYS,
+  // A new server takes minutes to hours to copy; whoever ordered it has usually left the page.
+  server_clone_succeeded: ALWAYS,
+  server_clone_failed: ALWAYS,
 };
 
 /** The cause of an event by its actor; an event without one is the module's own doing. */

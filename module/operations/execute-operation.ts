@@ -4,6 +4,7 @@ import type { DomainDeps } from '../domain/deps.js';
 import type { OperationsRepo } from '../db/operations-repo.js';
 import type { AuditActor, Operation, Snapshot } from '../domain/types.js';
 import { notifyIfLimitReached } from '../notifications/limit-reached.js';
+import { cloneAlreadyDone, cloneSettled, cloneStarted, startClone } from './execute-clone.js';
 
 export interface ExecuteOptions {
   /** How often a running hypervisor task is polled. */
@@ -13,6 +14,8 @@ export interface ExecuteOptions {
   leaseMs: number;
   maxAttempts: number;
   backoffMs: number;
+  /** A clone copies whole disks: its own, longer limit (default: operationTimeoutMs). */
+  cloneTimeoutMs?: number;
 }
 
 export interface ExecuteContext {
@@ -108,6 +111,11 @@ async function attempt(deps: DomainDeps, claimed: Operation, ctx: ExecuteContext
   let op = claimed;
   const { repos } = deps;
   const snapshot = op.snapshotId === null ? null : await repos.snapshots.get(op.snapshotId);
+  if (!snapshot && op.kind === 'clone') {
+    const gone = { code: 'clone_source_gone', detail: 'the snapshot record was removed' };
+    if (!(await cloneSettled(deps, null, op, null, (trx) => repos.operations.finish(op.id, ctx.token, 'failed', { code: gone.code, message: gone.detail }, trx), gone))) throw new LeaseLost();
+    return 'failed';
+  }
   if (!snapshot) {
     const ok = op.kind === 'delete';
     if (!(await repos.operations.finish(op.id, ctx.token, ok ? 'succeeded' : 'failed', ok ? null : { code: 'snapshot_gone', message: 'record removed' }))) throw new LeaseLost();
@@ -119,6 +127,7 @@ async function attempt(deps: DomainDeps, claimed: Operation, ctx: ExecuteContext
   } catch {
     return fail(deps, op, ctx.token, snapshot, new DriverError('unreachable', `no driver named '${op.target.driver}'`));
   }
+  if (op.kind === 'clone') await cloneStarted(deps, op);
   try {
     let task = op.driverTask;
     let first: TaskState | undefined;
@@ -168,12 +177,14 @@ function start(driver: SnapshotDriver, op: Operation, s: Snapshot): Promise<stri
     case 'create': return driver.create(op.target, { name: s.hvName, description: s.description, includeMemory: s.includeMemory });
     case 'delete': return driver.delete(op.target, s.hvName);
     case 'restore': return driver.restore(op.target, s.hvName, { startAfter: op.payload.startAfter !== false });
+    case 'clone': return startClone(driver, op, s);
   }
 }
 
 /** After a crash between starting a task and storing its reference: did the change already happen? */
 async function alreadyDone(driver: SnapshotDriver, op: Operation, s: Snapshot): Promise<boolean> {
   if (op.kind === 'restore') return false;
+  if (op.kind === 'clone') return cloneAlreadyDone(driver, op);
   const found = (await driver.list(op.target)).find((x) => x.name === s.hvName);
   // An unfinished snapshot (a create still running or dead half way, a delete that failed) is neither
   // made nor gone: the create is not done, and the delete still has work left.
@@ -189,8 +200,9 @@ async function poll(driver: SnapshotDriver, op: Operation, task: string, ctx: Ex
     const state = known ?? await driver.taskStatus(op.target, task);
     known = undefined;
     if (state.state !== 'running') return state;
-    if (Date.now() - startedAt > opts.operationTimeoutMs) {
-      return { state: 'failed', error: new DriverError('timeout', `task ${task} still running after ${opts.operationTimeoutMs} ms`) };
+    const limit = op.kind === 'clone' ? opts.cloneTimeoutMs ?? opts.operationTimeoutMs : opts.operationTimeoutMs;
+    if (Date.now() - startedAt > limit) {
+      return { state: 'failed', error: new DriverError('timeout', `task ${task} still running after ${limit} ms`) };
     }
     try {
       await sleep(opts.taskPollMs, undefined, { signal: ctx.signal });
@@ -207,6 +219,10 @@ async function poll(driver: SnapshotDriver, op: Operation, task: string, ctx: Ex
  */
 async function succeed(deps: DomainDeps, driver: SnapshotDriver, op: Operation, token: string, s: Snapshot): Promise<ExecuteOutcome> {
   const { repos } = deps;
+  if (op.kind === 'clone') {
+    if (!(await cloneSettled(deps, driver, op, s, (trx) => repos.operations.finish(op.id, token, 'succeeded', null, trx, op.driverTask), null))) throw new LeaseLost();
+    return 'succeeded';
+  }
   const info = op.kind === 'create' ? (await driver.list(op.target).catch(() => [])).find((x) => x.name === s.hvName) : undefined;
   await deps.transaction(async (trx) => {
     if (op.kind === 'create') {
@@ -237,6 +253,12 @@ async function succeed(deps: DomainDeps, driver: SnapshotDriver, op: Operation, 
 async function fail(deps: DomainDeps, op: Operation, token: string, s: Snapshot, error: DriverError): Promise<ExecuteOutcome> {
   const { repos } = deps;
   const code = `driver_${error.code}`;
+  if (op.kind === 'clone') {
+    // The snapshot a clone read is as it was: only the clone failed.
+    const driver = (() => { try { return deps.driver(op.target.driver); } catch { return null; } })();
+    if (!(await cloneSettled(deps, driver, op, s, (trx) => repos.operations.finish(op.id, token, 'failed', { code, message: error.detail }, trx, op.driverTask), error))) throw new LeaseLost();
+    return 'failed';
+  }
   // A create that fails cleanly occupies nothing; one that timed out may have left something behind.
   // A refused restore leaves the snapshot usable, unless the hypervisor says it never was complete.
   const to = op.kind === 'create' ? (error.code === 'timeout' ? 'error' : 'failed')

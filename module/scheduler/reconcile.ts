@@ -1,4 +1,5 @@
 import type { DomainDeps } from '../domain/deps.js';
+import { endClone, reportEnded } from '../domain/clone/end-clone.js';
 import { DriverError } from '../drivers/contract.js';
 import type { PanelService, Snapshot } from '../domain/types.js';
 
@@ -102,17 +103,22 @@ function implausible(rows: Snapshot[], onHypervisor: Map<string, unknown>): bool
  * Operations still `running` long after any driver task could have ended belong to a worker that hangs
  * without dying (its lease keeps being renewed): fail them so the service is not blocked for ever.
  */
-export async function failStuckOperations(deps: DomainDeps, olderThanMs: number): Promise<number> {
+export async function failStuckOperations(deps: DomainDeps, olderThanMs: number, cloneOlderThanMs = olderThanMs): Promise<number> {
   const { repos } = deps;
   const cutoff = Date.now() - olderThanMs;
+  const cloneCutoff = Date.now() - cloneOlderThanMs;
   let n = 0;
   for (const op of await repos.operations.list({ status: 'running', limit: 500 })) {
-    if (!op.startedAt || op.startedAt.getTime() > cutoff) continue;
+    if (!op.startedAt || op.startedAt.getTime() > (op.kind === 'clone' ? cloneCutoff : cutoff)) continue;
     // Only the hung claim as read: a worker that took the operation over meanwhile keeps it.
     if (!(await repos.operations.finish(op.id, op.lockedBy, 'failed', { code: 'operation_stuck', message: `running since ${op.startedAt.toISOString()}` }))) continue;
     const s = op.snapshotId === null ? null : await repos.snapshots.get(op.snapshotId);
     if (s && ['creating', 'restoring', 'deleting'].includes(s.status)) {
       await repos.snapshots.transition(s.id, s.status, { status: 'error', errorCode: 'operation_stuck', errorMessage: 'the operation did not finish' });
+    }
+    if (op.kind === 'clone') {
+      const ended = await endClone(deps, op.id, 'operation_stuck');
+      if (ended) await reportEnded(deps, [ended]);
     }
     await repos.audit.record({ actor: ACTOR, serviceId: op.serviceId, snapshotId: op.snapshotId, action: 'reconcile.stuck', result: 'ok', code: 'operation_stuck', details: { operationId: op.id } });
     n += 1;

@@ -3,6 +3,9 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { SnapshotModuleConfig } from '../config/options.js';
 import type { PanelAdapter } from '../config/panel-adapter.js';
+import { ClonesRepo } from '../db/clones-repo.js';
+import { CloneService } from '../domain/clone/clone-service.js';
+import { HandoverSigner } from '../domain/clone/handover-token.js';
 import { AuditRepo } from '../db/audit-repo.js';
 import { LimitsRepo } from '../db/limits-repo.js';
 import { OperationsRepo } from '../db/operations-repo.js';
@@ -50,6 +53,7 @@ export interface DomainWiring {
   lifecycle: LifecycleService;
   services: ServiceDirectory;
   adminSnapshots: AdminSnapshotService;
+  clones: CloneService;
   /** The All snapshots page's reads; null when the panel has no `listServices`. */
   allSnapshots: AllSnapshotsService | null;
   scheduleRuns: ScheduleRunDeps;
@@ -64,7 +68,7 @@ export function buildDomain(input: DomainWiringInput): DomainWiring {
   const { db, panel, drivers, config, logger, i18n } = input;
   const repos: Repos = {
     services: new ServicesRepo(db), limits: new LimitsRepo(db), snapshots: new SnapshotsRepo(db),
-    operations: new OperationsRepo(db), schedules: new SchedulesRepo(db), audit: new AuditRepo(db),
+    operations: new OperationsRepo(db), schedules: new SchedulesRepo(db), audit: new AuditRepo(db), clones: new ClonesRepo(db),
   };
   const deps: DomainDeps = {
     repos,
@@ -81,6 +85,7 @@ export function buildDomain(input: DomainWiringInput): DomainWiring {
     // A finished scheduled create applies its schedule's retention (scheduleRuns is built below;
     // operations call this only once the module has started).
     onCreateSettled: (s, ok, code) => onScheduledCreateSettled(scheduleRuns, s, ok, code),
+    onCloneProgress: async (report) => { await panel.onCloneProgress?.(report); },
   };
   const snapshots = new SnapshotService(deps);
   const services = new ServiceDirectory((id) => panel.getService(id), repos.services, deps.limits);
@@ -103,6 +108,10 @@ export function buildDomain(input: DomainWiringInput): DomainWiring {
     repos, deps, snapshots, services, lifecycle, scheduleRuns, applyLimitsNow,
     allSnapshots: listServices ? new AllSnapshotsService((actor) => listServices.call(panel, actor), new AllSnapshotsRepo(db), services, deps.limits) : null,
     schedules: new ScheduleService(deps, input.scheduler),
+    clones: new CloneService({
+      domain: deps, clones: repos.clones, directory: services, signer: new HandoverSigner(config.csrfSecret),
+      order: panel.orderServerFromSnapshot?.bind(panel), handoverTtlMs: config.clone.handoverTtlMs,
+    }),
     adminSnapshots: new AdminSnapshotService(deps),
     adminLimits: (apply) => new AdminLimitsService(deps, config.defaultLimits, apply),
   };

@@ -49,7 +49,7 @@ export function buildRouters(ctx: ModuleContext, o: {
   return {
     client,
     admin: wrap([/^\/admin\/snapshots(\/|$)/], adminRouter(ctx, o.admin)),
-    api: wrap([/^\/api\/v1\/services\/[^/]+\/(snapshots|schedules|activity)(\/|$)/, /^\/api\/v1\/snapshots\/?$/, /^\/api\/v1\/openapi\.json$/],
+    api: wrap([/^\/api\/v1\/services\/[^/]+\/(snapshots|schedules|activity|clone)(\/|$)/, /^\/api\/v1\/snapshots\/?$/, /^\/api\/v1\/openapi\.json$/],
       openapiRouter(o.openapiDocument), apiRouter(ctx)),
     webhook: wrap([/^\/webhooks\/snapshots\/?$/], webhookRouter(ctx, o.webhookEvents)),
   };

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { ClonesRepo } from '../../module/db/clones-repo.js';
 import { AuditRepo } from '../../module/db/audit-repo.js';
 import { LimitsRepo } from '../../module/db/limits-repo.js';
 import { OperationsRepo } from '../../module/db/operations-repo.js';
@@ -28,11 +29,11 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
     woken = [];
     const repos = {
       services: new ServicesRepo(handle.db), limits: new LimitsRepo(handle.db), snapshots: new SnapshotsRepo(handle.db),
-      operations: new OperationsRepo(handle.db), schedules: new SchedulesRepo(handle.db), audit: new AuditRepo(handle.db),
+      operations: new OperationsRepo(handle.db), schedules: new SchedulesRepo(handle.db), audit: new AuditRepo(handle.db), clones: new ClonesRepo(handle.db),
     };
     deps = {
       repos, transaction: (fn) => runInTransaction(handle.db, fn),
-      limits: new LimitsService(repos.limits, repos.services, { maxSnapshots: 10, maxSchedules: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true }),
+      limits: new LimitsService(repos.limits, repos.services, { maxSnapshots: 10, maxSchedules: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true }),
       driver: () => new SimulatedDriver({}), notifier: { notify: async () => undefined },
       wake: (id) => { woken.push(id ?? '*'); }, namePrefix: 'ps-',
     };
@@ -78,7 +79,7 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
 
   it('a scheduled create at the limit rotates its own oldest unpinned snapshot in the same transaction, never a pinned one', async () => {
     const service = new SnapshotService(deps);
-    const full = { maxSnapshots: 3, maxSchedules: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true };
+    const full = { maxSnapshots: 3, maxSchedules: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true };
     const scheduled = { origin: 'schedule' as const, scheduleId: 7, limits: full };
     const oldest = await service.create(SERVICE, { name: 'oldest' }, CTX, scheduled);
     const pinned = await service.create(SERVICE, { name: 'pinned' }, CTX, scheduled);
@@ -132,7 +133,7 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
 
   it('a scheduled create with nothing of its own to rotate is refused and deletes nothing', async () => {
     const service = new SnapshotService(deps);
-    const full = { maxSnapshots: 2, maxSchedules: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true };
+    const full = { maxSnapshots: 2, maxSchedules: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true };
     await service.create(SERVICE, { name: 'manual one' }, CTX, { limits: full });
     await service.create(SERVICE, { name: 'other schedule' }, CTX, { origin: 'schedule', scheduleId: 8, limits: full });
     await handle.db('snapshot_snapshots').update({ status: 'active' });

@@ -6,7 +6,7 @@ import type { PlanLimits } from '../../module/domain/limits.js';
 import { DATABASES } from '../helpers/databases.js';
 import { useDatabase } from '../helpers/db-suite.js';
 
-const CONFIG: PlanLimits = { maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: false, schedulesAllowed: false };
+const CONFIG: PlanLimits = { maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: false, schedulesAllowed: false, cloneAllowed: true };
 
 describe.each(DATABASES)('plan limits resolve override → plan row → default row → config ($kind)', (kind) => {
   const handle = useDatabase(kind);
@@ -53,9 +53,9 @@ describe.each(DATABASES)('plan limits resolve override → plan row → default 
     await limits.set('gold', { ...CONFIG, maxSnapshots: 9, memoryAllowed: true });
     expect((await same('svc', 'gold')).plans).toEqual([DEFAULT_PLAN, 'gold']);
     expect((await same('svc', DEFAULT_PLAN)).limits).toMatchObject({ maxSnapshots: 5 });
-    await services.setOverrides('svc', { maxSnapshots: 12, schedulesAllowed: true });
+    await services.setOverrides('svc', { maxSnapshots: 12, schedulesAllowed: true, cloneAllowed: true });
     await services.update('svc', { suspended: true });
-    expect(await same('svc', 'gold')).toMatchObject({ limits: { maxSnapshots: 12, memoryAllowed: true, schedulesAllowed: true }, state: { suspended: true } });
+    expect(await same('svc', 'gold')).toMatchObject({ limits: { maxSnapshots: 12, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true }, state: { suspended: true } });
     expect((await same('nobody', 'gold')).limits).toMatchObject({ maxSnapshots: 9 });
   });
 });

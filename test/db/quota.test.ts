@@ -18,7 +18,7 @@ const SERVICE = makeService();
 const PARALLEL = 50;
 
 const limits = (over: Partial<PlanLimits> = {}): PlanLimits => ({
-  maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true, ...over,
+  maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true, ...over,
 });
 
 describe.each(DATABASES)('snapshot quota under concurrency ($kind)', (kind: TestDatabase) => {

@@ -8,7 +8,7 @@ import type { PlanLimits } from '../../module/domain/limits.js';
 import { DATABASES } from '../helpers/databases.js';
 import { useDatabase } from '../helpers/db-suite.js';
 
-const LIMITS: PlanLimits = { maxSnapshots: 4, maxSchedules: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true };
+const LIMITS: PlanLimits = { maxSnapshots: 4, maxSchedules: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true };
 const TARGET = { driver: 'simulated', node: 'n1', vmId: '1' };
 
 describe.each(DATABASES)('the Snapshots page\'s one query ($kind)', (kind) => {

@@ -7,7 +7,7 @@ const CONFIG: PlanLimits = {
   maxSchedules: 1,
   maxKeep: 5,
   memoryAllowed: false,
-  schedulesAllowed: true,
+  schedulesAllowed: true, cloneAllowed: true,
 };
 
 /** A database row may carry NULL for "not set here"; the type does not model it, so cast. */

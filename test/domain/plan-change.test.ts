@@ -36,6 +36,7 @@ const limits = (over: Partial<PlanLimits> = {}): PlanLimits => ({
   maxSnapshots: 10,
   maxSchedules: 5,
   maxKeep: 7,
+  cloneAllowed: true,
   memoryAllowed: true,
   schedulesAllowed: true,
   ...over,
@@ -88,7 +89,7 @@ describe('adjustSchedulesToLimits', () => {
 
   it('schedulesAllowed=false disables every enabled schedule with plan_no_schedules', () => {
     const schedules = [schedule(1, 1), schedule(2, 2), schedule(3, 3, { enabled: false }), schedule(4, 4)];
-    const out = adjustSchedulesToLimits(limits({ schedulesAllowed: false }), schedules);
+    const out = adjustSchedulesToLimits(limits({ schedulesAllowed: false, cloneAllowed: true }), schedules);
     expect(out).toEqual([
       { id: 1, enabled: false, disabledReason: 'plan_no_schedules' },
       { id: 2, enabled: false, disabledReason: 'plan_no_schedules' },

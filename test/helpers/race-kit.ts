@@ -41,7 +41,7 @@ export async function race(actions: Array<() => Promise<unknown>>): Promise<Outc
 
 /** The plan row a race test runs under (its limit is what "quota never exceeded" is checked against). */
 export async function setPlan(db: Knex, planId: string, over: Partial<PlanLimits> = {}) {
-  await new LimitsRepo(db).set(planId, { maxSnapshots: 6, maxSchedules: 2, maxKeep: 6, memoryAllowed: true, schedulesAllowed: true, ...over });
+  await new LimitsRepo(db).set(planId, { maxSnapshots: 6, maxSchedules: 2, maxKeep: 6, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true, ...over });
 }
 
 /** Creates `n` snapshots and marks them active with their creates done, as the runner would. */

@@ -103,7 +103,7 @@ describe.each(DATABASES)('All snapshots page and API ($kind)', (kind) => {
   });
 
   it('shows each service\'s own quota: its plan\'s limit, what it holds, and no free slots while it is suspended', async () => {
-    await new LimitsRepo(fx.db).set('big', { maxSnapshots: 10, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true });
+    await new LimitsRepo(fx.db).set('big', { maxSnapshots: 10, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true });
     await seed();
     await snapshot(A1, 'a1-failed', { status: 'failed' });
     const api = await get(API, 'alice');

@@ -20,6 +20,14 @@ describe.each(DATABASES)('documented refusals of the snapshot API ($kind)', (kin
   const handle = useDatabase(kind);
   let fx: ModuleFixture;
 
+  /** The service as a new server whose disk is still being made from a snapshot (the provisioning hook's mark). */
+  const markBeingCloned = (pending: boolean) => handle.db('snapshot_services').where({ service_id: SERVICE.id }).update({ clone_pending: pending });
+  /** A new server being made from snapshot `id` (the row the provisioning hook writes), which keeps it from deletion. */
+  const holdForClone = (id: number) => handle.db('snapshot_clones').insert({
+    handover_id: 'h'.repeat(22), source_service_id: SERVICE.id, snapshot_id: id, snapshot_name: 'a', new_service_id: 'svc-new',
+    dest_target: '{}', status: 'running', created_at: new Date(),
+  });
+
   beforeEach(async () => {
     await setPlan(handle.db, SERVICE.planId, { maxSnapshots: 3 });
     fx = await handle.module({ services: [SERVICE], driver: new SimulatedDriver({ rollbackOnlyLatest: true }) });
@@ -63,6 +71,11 @@ describe.each(DATABASES)('documented refusals of the snapshot API ($kind)', (kin
     await send('edit', b, { name: 'going' }); // snapshot_not_editable
     await send('pin', b, { pinned: true }); // snapshot_not_pinnable
     for (const action of ['edit', 'pin', 'delete', 'restore'] as const) await send(action, 987654, action === 'restore' ? restoreBody() : { name: 'n', pinned: true, confirm: true });
+    await holdForClone(a);
+    await send('delete', a, { confirm: true }); // snapshot_cloning: a new server is being made from it
+    await markBeingCloned(true);
+    await every(); // clone_in_progress: this service is itself a new server still being made
+    await markBeingCloned(false);
     await fx.mod.hooks.serviceSuspended(SERVICE.id);
     await every();
     await fx.mod.hooks.serviceUnsuspended(SERVICE.id);
@@ -86,8 +99,8 @@ describe.each(DATABASES)('documented refusals of the snapshot API ($kind)', (kin
     const byId = new Map(list.map((s) => [s.id, s.actions]));
     // The newest is on its way out: nothing is offered. The older is active but not the newest, and this
     // hypervisor rolls back only to the newest.
-    expect(byId.get(ids[1]!)).toEqual({ pin: false, edit: false, restore: false, delete: false, dismiss: false });
-    expect(byId.get(ids[0]!)).toEqual({ pin: true, edit: true, restore: false, delete: true, dismiss: false });
+    expect(byId.get(ids[1]!)).toEqual({ pin: false, edit: false, restore: false, delete: false, dismiss: false, newServer: false });
+    expect(byId.get(ids[0]!)).toEqual({ pin: true, edit: true, restore: false, delete: true, dismiss: false, newServer: false });
     const one = await api.get(`${base}/${ids[0]}`).set('x-test-actor', 'alice');
     expect(one.body.snapshot.actions).toEqual(byId.get(ids[0]!));
     // Each action not offered is refused when asked anyway.
@@ -131,6 +144,11 @@ describe.each(DATABASES)('documented refusals of the snapshot API ($kind)', (kin
     await send('update', 98765, { enabled: false }); // schedule_not_found
     await send('delete', 98765); // schedule_not_found
     await plan({ maxSchedules: 2 });
+    await markBeingCloned(true);
+    await send('create', null, weekly('e')); // clone_in_progress
+    await send('update', a, { enabled: false });
+    await send('delete', a);
+    await markBeingCloned(false);
     for (const hook of ['serviceSuspended', 'serviceTerminated'] as const) {
       if (hook === 'serviceTerminated') await fx.mod.hooks.serviceUnsuspended(SERVICE.id);
       await fx.mod.hooks[hook](SERVICE.id);

@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { ApiRouteDoc } from '../../module/http/api/openapi.js';
 import { openapiRoutes } from '../../module/http/api/routes.js';
 import { allSnapshotsOpenapiRoutes } from '../../module/http/api/all-snapshots-routes.js';
+import { cloneOpenapiRoutes } from '../../module/http/api/clone-routes.js';
 import { scheduleOpenapiRoutes } from '../../module/http/api/schedule-routes.js';
 import { DATABASES } from '../helpers/databases.js';
 import { useModule } from '../helpers/db-suite.js';
@@ -80,6 +81,12 @@ const ROUTES: Record<string, RouteRow> = {
   [`PATCH ${AS}/:scheduleId`]: { area: 'api', ok: 200, body: () => ({ hour: 5, enabled: false }), mutates: true },
   [`DELETE ${AS}/:scheduleId`]: { area: 'api', ok: 204, mutates: true },
   ['GET /api/v1/services/:serviceId/activity']: { area: 'api', ok: 200 },
+  // New server from a snapshot: the panel's order page takes over (the fixture's order hook answers /orders/new).
+  [`GET ${P}/:id/new-server`]: { area: 'client', ok: 200 },
+  [`POST ${P}/:id/new-server`]: { area: 'client', ok: 303, body: () => ({}), mutates: true },
+  [`POST ${A}/:id/new-server`]: { area: 'api', ok: 200, body: () => ({}), mutates: true },
+  // No clone made this service: its own 404, told apart from another's service by the code.
+  ['GET /api/v1/services/:serviceId/clone']: { area: 'api', ok: 404 },
 };
 // Public documentation: the same answer for everyone (checked in openapi.test.ts).
 const PUBLIC = new Set(['GET /api/v1/openapi.json']);
@@ -93,11 +100,12 @@ for (const key of ['GET /snapshots', 'GET /api/v1/snapshots']) {
   };
 }
 
-const API_DOCS = new Map<string, ApiRouteDoc>([...openapiRoutes, ...scheduleOpenapiRoutes, ...allSnapshotsOpenapiRoutes].map((d) => [routeKey(d), d]));
+const API_DOCS = new Map<string, ApiRouteDoc>([...openapiRoutes, ...scheduleOpenapiRoutes, ...allSnapshotsOpenapiRoutes, ...cloneOpenapiRoutes].map((d) => [routeKey(d), d]));
 
 describe.each(DATABASES)('route × role × ownership matrix ($kind)', (kind) => {
   const fx = useModule(kind, {
-    services: [OWN, FAR, BOBS], loginUrl: LOGIN, panel: { listServices: () => [OWN, FAR, BOBS] },
+    services: [OWN, FAR, BOBS], loginUrl: LOGIN,
+    panel: { listServices: () => [OWN, FAR, BOBS], orderServerFromSnapshot: () => ({ continueUrl: '/orders/new' }) },
     config: { defaultLimits: { maxSnapshots: 500, maxSchedules: 50, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true } },
   });
   const tokens = new Map<string, { agent: ReturnType<typeof supertest.agent>; token: string }>();

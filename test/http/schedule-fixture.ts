@@ -25,8 +25,8 @@ export function useScheduleFixture(kind: TestDatabase) {
   });
   beforeEach(async () => {
     const limits = new LimitsRepo(fx.db);
-    await limits.set('basic', { maxSnapshots: 5, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true });
-    await limits.set('tiny', { maxSnapshots: 1, maxSchedules: 0, maxKeep: 1, memoryAllowed: false, schedulesAllowed: false });
+    await limits.set('basic', { maxSnapshots: 5, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true });
+    await limits.set('tiny', { maxSnapshots: 1, maxSchedules: 0, maxKeep: 1, memoryAllowed: false, schedulesAllowed: false, cloneAllowed: true });
     await fx.mod.start();
   });
   const jobs = () => fx.db('snapshot_jobs').where({ name: SCHEDULE_JOB });

@@ -24,7 +24,7 @@ describe.each(DATABASES)('weekly schedules on Agenda ($kind)', (kind) => {
   let fx: ModuleFixture;
   async function setup() {
     fx = await handle.module({ config: { scheduler: { processEveryMs: 100, graceMs: 15 * 60_000 } } });
-    await new LimitsRepo(handle.db).set(SERVICE.planId, { maxSnapshots: 5, maxSchedules: 3, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true });
+    await new LimitsRepo(handle.db).set(SERVICE.planId, { maxSnapshots: 5, maxSchedules: 3, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true });
     await fx.mod.start();
   }
   const jobs = () => handle.db('snapshot_jobs').where({ name: SCHEDULE_JOB });

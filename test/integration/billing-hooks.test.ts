@@ -81,7 +81,7 @@ describe.each(DATABASES)('billing hooks: repeats, audit, input ($kind)', (kind: 
 
   it('a plan change delivered twice, or twice at once, notifies once; one without effect notifies nobody', async () => {
     await activeSnapshots(3);
-    await new LimitsRepo(fx.db).set('small', { maxSnapshots: 1, maxKeep: 2, memoryAllowed: false, schedulesAllowed: true, maxSchedules: 1 });
+    await new LimitsRepo(fx.db).set('small', { maxSnapshots: 1, maxKeep: 2, memoryAllowed: false, schedulesAllowed: true, maxSchedules: 1, cloneAllowed: true });
     fx.services.set(SERVICE.id, { ...SERVICE, planId: 'small' });
     const both = await Promise.all([hooks().afterPlanChange(SERVICE.id), hooks().afterPlanChange(SERVICE.id)]);
     expect(both.map((r) => r.over)).toEqual([2, 2]);
@@ -94,14 +94,14 @@ describe.each(DATABASES)('billing hooks: repeats, audit, input ($kind)', (kind: 
     expect(await new SnapshotsRepo(fx.db).listForService(SERVICE.id)).toHaveLength(3);
 
     // A roomier plan: nothing clamped, nothing over, nothing to tell.
-    await new LimitsRepo(fx.db).set('big', { maxSnapshots: 10, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true, maxSchedules: 5 });
+    await new LimitsRepo(fx.db).set('big', { maxSnapshots: 10, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true, maxSchedules: 5, cloneAllowed: true });
     fx.services.set(SERVICE.id, { ...SERVICE, planId: 'big' });
     expect(await hooks().afterPlanChange(SERVICE.id)).toMatchObject({ planId: 'big', adjustments: [], over: 0 });
     expect(notes('plan_clamped')).toHaveLength(1);
   });
 
   it('suspended: the customer is refused and schedules pause; unsuspended: both resume', async () => {
-    await new LimitsRepo(fx.db).set(SERVICE.planId, { maxSnapshots: 5, maxSchedules: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true });
+    await new LimitsRepo(fx.db).set(SERVICE.planId, { maxSnapshots: 5, maxSchedules: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true });
     const schedule = await fx.mod.schedules.create(SERVICE, { name: 'Nightly', days: [1], hour: 3, minute: 0, timezone: 'UTC', keep: 2 }, CTX);
     const api = () => supertest(appFor(fx.mod)).post(`/api/v1/services/${SERVICE.id}/snapshots`).set('x-test-actor', 'alice').send({ name: 'manual' });
 
@@ -138,7 +138,7 @@ describe.each(DATABASES)('billing hooks and the job scheduler ($kind)', (kind: T
 
   it('schedules a plan change disables lose their jobs; termination removes the rest', async () => {
     const fx = await handle.module({ config: { scheduler: { processEveryMs: 1000 } } });
-    await new LimitsRepo(handle.db).set(SERVICE.planId, { maxSnapshots: 5, maxSchedules: 3, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true });
+    await new LimitsRepo(handle.db).set(SERVICE.planId, { maxSnapshots: 5, maxSchedules: 3, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true });
     await fx.mod.start();
     const jobs = async () => (await handle.db('snapshot_jobs').where({ name: SCHEDULE_JOB })).length;
     const body = { days: [1], hour: 3, minute: 0, timezone: 'UTC', keep: 2 };
@@ -146,7 +146,7 @@ describe.each(DATABASES)('billing hooks and the job scheduler ($kind)', (kind: T
     const newer = await fx.mod.schedules.create(SERVICE, { ...body, name: 'B' }, CTX);
     expect(await jobs()).toBe(2);
 
-    await new LimitsRepo(handle.db).set('one', { maxSnapshots: 5, maxSchedules: 1, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true });
+    await new LimitsRepo(handle.db).set('one', { maxSnapshots: 5, maxSchedules: 1, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true });
     fx.services.set(SERVICE.id, { ...SERVICE, planId: 'one' });
     await fx.mod.hooks.afterPlanChange(SERVICE.id);
     expect(await new SchedulesRepo(handle.db).get(newer.id)).toMatchObject({ enabled: false, disabledReason: 'plan_schedule_limit' });

@@ -133,7 +133,7 @@ describe.each(DATABASES)('billing lifecycle hooks ($kind)', (kind: TestDatabase)
       const newer = await insertSchedule(handle.db, schedule({ name: 'wednesday', days: [3], keep: 5, includeMemory: true }));
       const opsBefore = (await opsOf()).length;
 
-      await new LimitsRepo(handle.db).set('small', { maxSnapshots: 1, maxKeep: 2, memoryAllowed: false, schedulesAllowed: true, maxSchedules: 1 });
+      await new LimitsRepo(handle.db).set('small', { maxSnapshots: 1, maxKeep: 2, memoryAllowed: false, schedulesAllowed: true, maxSchedules: 1, cloneAllowed: true });
       fx.services.set(SERVICE.id, { ...SERVICE, planId: 'small' });
       const result = await hooks().afterPlanChange(SERVICE.id);
 
@@ -181,12 +181,12 @@ describe.each(DATABASES)('billing lifecycle hooks ($kind)', (kind: TestDatabase)
     it('a plan without schedules disables every schedule; an upgrade lets creates through again', async () => {
       await activeSnapshots(3);
       const id = await insertSchedule(handle.db, schedule());
-      await new LimitsRepo(handle.db).set('none', { maxSnapshots: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: false, maxSchedules: 0 });
+      await new LimitsRepo(handle.db).set('none', { maxSnapshots: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: false, maxSchedules: 0, cloneAllowed: true });
       fx.services.set(SERVICE.id, { ...SERVICE, planId: 'none' });
       expect((await hooks().afterPlanChange(SERVICE.id)).over).toBe(1);
       expect(await schedules.get(id)).toMatchObject({ enabled: false, disabledReason: 'plan_no_schedules', keep: 3 });
 
-      await new LimitsRepo(handle.db).set('big', { maxSnapshots: 10, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true, maxSchedules: 5 });
+      await new LimitsRepo(handle.db).set('big', { maxSnapshots: 10, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true, maxSchedules: 5, cloneAllowed: true });
       await expect(fx.mod.snapshots.create({ ...SERVICE, planId: 'none' }, { name: 'still over' }, CTX))
         .rejects.toMatchObject({ code: 'snapshot_limit_reached', params: { limit: 2, over: 1 } });
       fx.services.set(SERVICE.id, { ...SERVICE, planId: 'big' });

@@ -14,7 +14,7 @@ const WEEKLY = { name: 'Nightly', days: [0, 3], hour: 3, minute: 0, timezone: 'A
 describe.each(DATABASES)('scheduled runs and retention ($kind)', (kind) => {
   const handle = useDatabase(kind);
   let fx: ModuleFixture;
-  async function setup(limits = { maxSnapshots: 3, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true }) {
+  async function setup(limits = { maxSnapshots: 3, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true }) {
     fx = await handle.module();
     await new LimitsRepo(handle.db).set(SERVICE.planId, limits);
     await fx.mod.start();
@@ -54,7 +54,7 @@ describe.each(DATABASES)('scheduled runs and retention ($kind)', (kind) => {
   });
 
   it('keeps only `keep` unpinned snapshots of the schedule; pinned and manual ones stay', async () => {
-    await setup({ maxSnapshots: 10, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true });
+    await setup({ maxSnapshots: 10, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true });
     const mine = await manual('manual one');
     const schedule = await fx.mod.schedules.create(SERVICE, { ...WEEKLY, keep: 2 }, CTX);
     const day = 24 * 3600_000;
@@ -75,7 +75,7 @@ describe.each(DATABASES)('scheduled runs and retention ($kind)', (kind) => {
   });
 
   it('at the limit, rotates the schedule\'s own oldest unpinned snapshot to make room', async () => {
-    await setup({ maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true });
+    await setup({ maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true });
     const schedule = await fx.mod.schedules.create(SERVICE, { ...WEEKLY, keep: 3 }, CTX);
     await manual('manual');
     await run(schedule.id, new Date('2026-11-01T18:00:00Z'));
@@ -86,7 +86,7 @@ describe.each(DATABASES)('scheduled runs and retention ($kind)', (kind) => {
   });
 
   it('skips with "limit reached" when only pinned and manual snapshots fill the quota, deleting nothing', async () => {
-    await setup({ maxSnapshots: 2, maxSchedules: 1, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true });
+    await setup({ maxSnapshots: 2, maxSchedules: 1, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true });
     const schedule = await fx.mod.schedules.create(SERVICE, WEEKLY, CTX);
     await run(schedule.id, new Date('2026-11-01T18:00:00Z'));
     const own = (await rows())[0]!;
@@ -111,12 +111,12 @@ describe.each(DATABASES)('scheduled runs and retention ($kind)', (kind) => {
   });
 
   it('applies limits an admin lowered since the schedule was saved: keep clamped at the next run, and retention keeps that many', async () => {
-    await setup({ maxSnapshots: 10, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true });
+    await setup({ maxSnapshots: 10, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true });
     const schedule = await fx.mod.schedules.create(SERVICE, { ...WEEKLY, keep: 4, includeMemory: true }, CTX);
     const day = 24 * 3600_000;
     const start = Date.parse('2026-11-01T18:00:00Z');
     for (let i = 0; i < 3; i++) await run(schedule.id, new Date(start + i * day));
-    await new LimitsRepo(handle.db).set(SERVICE.planId, { maxSnapshots: 10, maxSchedules: 2, maxKeep: 2, memoryAllowed: false, schedulesAllowed: true });
+    await new LimitsRepo(handle.db).set(SERVICE.planId, { maxSnapshots: 10, maxSchedules: 2, maxKeep: 2, memoryAllowed: false, schedulesAllowed: true, cloneAllowed: true });
     expect(await run(schedule.id, new Date(start + 3 * day))).toBe('started');
     expect(await fx.mod.schedules.get(SERVICE, schedule.id)).toMatchObject({ keep: 2, includeMemory: false, enabled: true });
     await waitFor(async () => ((await rows()).filter((r) => r.origin === 'schedule').length === 2 ? true : undefined), 5000, 'rotated to the new keep');
@@ -130,7 +130,7 @@ describe.each(DATABASES)('scheduled runs and retention ($kind)', (kind) => {
     await setup();
     const schedule = await fx.mod.schedules.create(SERVICE, WEEKLY, CTX);
     expect((await fx.mod.schedules.list(SERVICE))[0]!.nextRun).not.toBeNull();
-    await new LimitsRepo(handle.db).set(SERVICE.planId, { maxSnapshots: 3, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: false });
+    await new LimitsRepo(handle.db).set(SERVICE.planId, { maxSnapshots: 3, maxSchedules: 2, maxKeep: 5, memoryAllowed: true, schedulesAllowed: false, cloneAllowed: true });
     expect(await run(schedule.id, new Date('2026-11-21T18:00:00Z'))).toBe('disabled');
     expect(await rows()).toEqual([]);
     const [listed] = await fx.mod.schedules.list(SERVICE);
@@ -139,7 +139,7 @@ describe.each(DATABASES)('scheduled runs and retention ($kind)', (kind) => {
   });
 
   it('validates schedules against the plan: count, keep, days, time and timezone', async () => {
-    await setup({ maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: false, schedulesAllowed: true });
+    await setup({ maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: false, schedulesAllowed: true, cloneAllowed: true });
     const err = await fx.mod.schedules.create(SERVICE, { name: '', days: [], hour: 24, minute: -1, timezone: 'Mars/Base', keep: 9, includeMemory: true }, CTX).catch((e) => e);
     expect(Object.fromEntries(Object.entries(err.fields).map(([k, v]) => [k, (v as { code: string }).code]))).toEqual({
       name: 'name_required', days: 'schedule_days_required', hour: 'schedule_hour_invalid', minute: 'schedule_minute_invalid',
@@ -147,7 +147,7 @@ describe.each(DATABASES)('scheduled runs and retention ($kind)', (kind) => {
     });
     await fx.mod.schedules.create(SERVICE, WEEKLY, CTX);
     expect((await fx.mod.schedules.create(SERVICE, WEEKLY, CTX).catch((e) => e)).code).toBe('schedule_limit_reached');
-    await new LimitsRepo(handle.db).set(SERVICE.planId, { maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: false, schedulesAllowed: false });
+    await new LimitsRepo(handle.db).set(SERVICE.planId, { maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: false, schedulesAllowed: false, cloneAllowed: true });
     await handle.db('snapshot_schedules').delete();
     expect((await fx.mod.schedules.create(SERVICE, WEEKLY, CTX).catch((e) => e)).code).toBe('schedules_not_in_plan');
   });

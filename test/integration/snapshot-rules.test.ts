@@ -29,7 +29,7 @@ describe.each(DATABASES)('snapshot rules ($kind)', (kind) => {
     await setup(new SimulatedDriver({ memory: false }));
     const e1 = await failure(fx.mod.snapshots.create(SERVICE, { name: 'm', includeMemory: true }, CTX));
     expect(e1?.fields?.includeMemory?.code).toBe('memory_unsupported_by_hypervisor');
-    await new LimitsRepo(handle.db).set(SERVICE.planId, { maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: false, schedulesAllowed: true });
+    await new LimitsRepo(handle.db).set(SERVICE.planId, { maxSnapshots: 3, maxSchedules: 1, maxKeep: 3, memoryAllowed: false, schedulesAllowed: true, cloneAllowed: true });
     const e2 = await failure(fx.mod.snapshots.create(SERVICE, { name: 'm', includeMemory: true }, CTX));
     expect(e2?.fields?.includeMemory?.code).toBe('memory_not_in_plan');
     // Without memory the same plan and driver are fine.

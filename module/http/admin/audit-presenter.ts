@@ -7,7 +7,7 @@ import { servicePath } from './service-routes.js';
 
 export const ACTOR_TYPES = ['customer', 'reseller', 'admin', 'schedule', 'billing', 'system', 'reconcile'] as const;
 
-const LIMIT_FIELDS = ['maxSnapshots', 'maxSchedules', 'maxKeep', 'memoryAllowed', 'schedulesAllowed'] as const;
+const LIMIT_FIELDS = ['maxSnapshots', 'maxSchedules', 'maxKeep', 'memoryAllowed', 'schedulesAllowed', 'cloneAllowed'] as const;
 
 type Details = Record<string, unknown>;
 const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');

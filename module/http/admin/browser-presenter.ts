@@ -7,7 +7,7 @@ import { ADMIN_BASE } from './admin-kit.js';
 import { servicePath } from './service-routes.js';
 
 export const OPERATION_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
-export const OPERATION_KINDS = ['create', 'delete', 'restore'] as const;
+export const OPERATION_KINDS = ['create', 'delete', 'restore', 'clone'] as const;
 
 /** An error code as text: ours are translated; anything else reads as a refusal by the hypervisor. */
 const errorText = (t: TFunction, code: string | null) => (code ? t(`errors:${code}`, { defaultValue: t('errors:driver_rejected') }) : '');

@@ -47,7 +47,7 @@ export function presentLimitsForm(t: TFunction, input: {
       name: f, label: t(`admin:limits.field.${f}`), value: String(source[f as keyof typeof source] ?? ''),
       hint: t('admin:limits.range_hint', LIMIT_BOUNDS[f]), ...LIMIT_BOUNDS[f],
     })),
-    flags: (['memoryAllowed', 'schedulesAllowed'] as const).map((f) => {
+    flags: (['memoryAllowed', 'schedulesAllowed', 'cloneAllowed'] as const).map((f) => {
       const v = source[f as keyof typeof source];
       return { name: f, label: t(`admin:limits.field.${f}`), checked: v === true || v === 'on' || v === '1' };
     }),
@@ -67,7 +67,7 @@ export function presentServiceLimits(t: TFunction, input: {
       name: f, label: t(`admin:limits.field.${f}`), hint: t('admin:services.number_hint', LIMIT_BOUNDS[f]), ...LIMIT_BOUNDS[f],
       value: typed ? String(typed[f] ?? '') : input.overrides[f] === undefined ? '' : String(input.overrides[f]),
     })),
-    flags: (['memoryAllowed', 'schedulesAllowed'] as const).map((f) => {
+    flags: (['memoryAllowed', 'schedulesAllowed', 'cloneAllowed'] as const).map((f) => {
       const current = typed ? String(typed[f] ?? '') : input.overrides[f] === undefined ? '' : input.overrides[f] ? 'yes' : 'no';
       return {
         name: f, label: t(`admin:limits.field.${f}`),

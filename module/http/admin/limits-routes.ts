@@ -20,6 +20,7 @@ const limitsForm = z.object({
   maxKeep: limitNumber(LIMIT_BOUNDS.maxKeep),
   memoryAllowed: checkbox,
   schedulesAllowed: checkbox,
+  cloneAllowed: checkbox,
 });
 
 /** Field error of each numeric limit, saying its range. */

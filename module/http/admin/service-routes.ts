@@ -22,8 +22,9 @@ const overridesForm = z.object({
   maxKeep: optionalLimit(LIMIT_BOUNDS.maxKeep),
   memoryAllowed: tristate,
   schedulesAllowed: tristate,
+  cloneAllowed: tristate,
 });
-const OVERRIDE_CODES = { ...NUMBER_CODES, memoryAllowed: { code: FIELD.choice }, schedulesAllowed: { code: FIELD.choice } };
+const OVERRIDE_CODES = { ...NUMBER_CODES, memoryAllowed: { code: FIELD.choice }, schedulesAllowed: { code: FIELD.choice }, cloneAllowed: { code: FIELD.choice } };
 
 export const servicePath = (serviceId: string) => `${ADMIN_BASE}/services?serviceId=${encodeURIComponent(serviceId)}`;
 

@@ -5,7 +5,8 @@ import { SnapshotError } from '../../domain/errors.js';
 import { SNAPSHOT_REFUSALS } from '../../domain/refusals.js';
 import { allowedActions, quotaOf, type SnapshotActions } from '../../domain/allowed-actions.js';
 import { restoreBlockedReason } from '../../domain/snapshot-service.js';
-import type { PanelService, Snapshot } from '../../domain/types.js';
+import type { PlanLimits } from '../../domain/limits.js';
+import type { Operation, PanelService, Snapshot } from '../../domain/types.js';
 import { actionContext, authorizedService, parseId, requireActor } from '../common/actor.js';
 import type { ModuleContext } from '../common/module-context.js';
 import { safetyNamer } from '../common/safety-name.js';
@@ -14,6 +15,7 @@ import { apiBody, jsonBody } from './api-input.js';
 import type { ApiRouteDoc } from './openapi.js';
 import { allSnapshotsApiRouter } from './all-snapshots-routes.js';
 import { scheduleApiRouter } from './schedule-routes.js';
+import { cloneApiRouter } from './clone-routes.js';
 import {
   apiSchemas, limitsSchema, pathParams, queueItemSchema, quotaSchema, restoreResultSchema, snapshotEnvelopeSchema,
   snapshotListSchema, snapshotSchema, type SnapshotJson,
@@ -102,10 +104,19 @@ export function apiRouter(ctx: ModuleContext): Router {
 
   const sid = (req: Request) => parseId(req.params.id as string);
   /** allowedActions for the request's actor over the service's snapshots (`all`: for the newest-only restore rule). */
-  async function actionsFor(req: Request, service: PanelService, all: Snapshot[]) {
-    const caps = await ctx.deps.driver(service.target.driver).capabilities(service.target);
+  async function actionsFor(req: Request, service: PanelService, all: Snapshot[], known: { pending?: Operation[]; limits?: PlanLimits } = {}) {
+    const [caps, pending, limits, state] = await Promise.all([
+      ctx.deps.driver(service.target.driver).capabilities(service.target),
+      known.pending ?? ctx.deps.repos.operations.pendingForService(service.id),
+      known.limits ?? ctx.deps.limits.forService(service.id, service.planId),
+      ctx.clones.offered ? ctx.deps.repos.services.get(service.id) : null,
+    ]);
     const open = mayChange(requireActor(req), service);
-    return (s: Snapshot) => allowedActions(s, { open, restoreBlocked: s.status === 'active' ? restoreBlockedReason(caps, s, all) : null });
+    const cloning = new Set(pending.filter((o) => o.kind === 'clone').map((o) => o.snapshotId));
+    const cloneOffer = { offered: ctx.clones.offered, cloneAllowed: limits.cloneAllowed, driverCanClone: caps.clone, clonePending: state?.clonePending ?? false };
+    return (s: Snapshot) => allowedActions(s, {
+      open, restoreBlocked: s.status === 'active' ? restoreBlockedReason(caps, s, all) : null, cloning: cloning.has(s.id), cloneOffer,
+    });
   }
 
   route(snapshotRoutes.list, async (req, res) => {
@@ -116,7 +127,7 @@ export function apiRouter(ctx: ModuleContext): Router {
       ctx.deps.limits.forService(service.id, service.planId),
     ]);
     const quota = quotaOf(limits.maxSnapshots, snapshots);
-    const actions = await actionsFor(req, service, snapshots);
+    const actions = await actionsFor(req, service, snapshots, { pending, limits });
     res.json({
       snapshots: snapshots.map((s) => snapshotJson(s, actions(s))),
       quota,
@@ -164,7 +175,7 @@ export function apiRouter(ctx: ModuleContext): Router {
     res.status(202).json({ snapshot: snapshotJson(r.snapshot), safetySnapshot: r.safety ? snapshotJson(r.safety) : null });
   }, [limited]);
 
-  router.use(scheduleApiRouter(ctx), allSnapshotsApiRouter(ctx));
+  router.use(scheduleApiRouter(ctx), allSnapshotsApiRouter(ctx), cloneApiRouter(ctx));
   router.use((_req, _res, next) => next(new SnapshotError('route_not_found', 404)));
   return router;
 }

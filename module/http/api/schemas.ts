@@ -51,7 +51,7 @@ export const snapshotSchema = z.object({
   error: z.object({ code: z.string() }).nullable().describe('Set when the hypervisor refused or failed the last operation'),
   createdAt: isoDate,
   completedAt: isoDate.nullable(),
-  actions: z.object({ pin: z.boolean(), edit: z.boolean(), restore: z.boolean(), delete: z.boolean(), dismiss: z.boolean() }).optional()
+  actions: z.object({ pin: z.boolean(), edit: z.boolean(), restore: z.boolean(), delete: z.boolean(), dismiss: z.boolean(), newServer: z.boolean() }).optional()
     .describe('What the viewer may do with it now (in lists and single reads); the same rule the pages and the checks use'),
 });
 
@@ -68,11 +68,12 @@ export const limitsSchema = z.object({
   maxKeep: z.number().int(),
   memoryAllowed: z.boolean(),
   schedulesAllowed: z.boolean(),
+  cloneAllowed: z.boolean().describe('New servers may be made from this service\'s snapshots'),
 });
 
 export const queueItemSchema = z.object({
   id: z.number().int(),
-  kind: z.enum(['create', 'delete', 'restore']),
+  kind: z.enum(['create', 'delete', 'restore', 'clone']),
   status: z.enum(['queued', 'running', 'succeeded', 'failed']),
   snapshotId: z.number().int().nullable(),
 });

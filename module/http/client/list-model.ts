@@ -19,7 +19,11 @@ export async function loadListPage(ctx: ModuleContext, req: Request): Promise<{ 
   // checked before anything is read, so another customer's id costs no query.
   authorize(actor, 'view', panel);
   const driver = ctx.deps.driver(panel.target.driver);
-  const [page, caps] = await Promise.all([ctx.deps.repos.snapshots.listPage(panel.id, panel.planId), driver.capabilities(panel.target)]);
+  const [page, caps, cloneReport] = await Promise.all([
+    ctx.deps.repos.snapshots.listPage(panel.id, panel.planId), driver.capabilities(panel.target),
+    // Only a panel that offers new servers from snapshots has services made that way.
+    ctx.clones.offered ? ctx.clones.status(panel.id) : null,
+  ]);
   const service = await ctx.services.withState(panel, page.state);
   const limits = ctx.deps.limits.resolve(service.planId, page.plans, page.state);
   const { snapshots } = page;
@@ -29,6 +33,8 @@ export async function loadListPage(ctx: ModuleContext, req: Request): Promise<{ 
     running: page.running, queued: page.queued, pendingCount: page.pendingCount, scheduleNames: page.scheduleNames, limits,
     memoryCapable: caps.memory, simulated: driver.simulated, restoreUnavailable,
     readOnly: !mayChange(actor, service),
+    cloning: page.cloning, cloneReport,
+    cloneOffer: { offered: ctx.clones.offered, cloneAllowed: limits.cloneAllowed, driverCanClone: caps.clone, clonePending: page.state?.clonePending ?? false },
   });
   return { service, limits, model };
 }

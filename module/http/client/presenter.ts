@@ -1,7 +1,8 @@
 import type { TFunction } from 'i18next';
 import type { PlanLimits } from '../../domain/limits.js';
 import type { QuotaView } from '../../domain/limits.js';
-import { allowedActions, canCreate, quotaOf, type SnapshotActions } from '../../domain/allowed-actions.js';
+import { allowedActions, canCreate, cloneBlockedReason, quotaOf, type CloneOffer, type SnapshotActions } from '../../domain/allowed-actions.js';
+import type { CloneReport } from '../../domain/clone/clone-report.js';
 import type { PanelService, Snapshot } from '../../domain/types.js';
 import type { Formatters } from '../common/formatters.js';
 import { snapshotsPath } from '../common/paths.js';
@@ -22,6 +23,16 @@ export interface SnapshotRow {
   error: string | null;
   can: SnapshotActions;
   restoreUnavailable: string | null;
+  /** A new server is being made from it. */
+  cloning: boolean;
+}
+
+/** This service as a new server made from a snapshot: how its disk is getting on. */
+export interface CloneBanner {
+  status: CloneReport['status'];
+  tone: 'info' | 'warn' | 'error';
+  text: string;
+  error: string | null;
 }
 
 export interface SnapshotListModel {
@@ -38,6 +49,12 @@ export interface SnapshotListModel {
   readOnly: boolean;
   pendingCount: number;
   basePath: string;
+  /**
+   * "New server from this snapshot": shown (per row, `can.newServer`) when the panel offers it; when
+   * the service cannot, why (one note the disabled buttons point to), else null.
+   */
+  newServer: { shown: boolean; blocked: string | null };
+  clone: CloneBanner | null;
 }
 
 /** How a snapshot came to be, with the name of the schedule that made it (which may be gone since). */
@@ -66,6 +83,11 @@ export function presentSnapshotList(input: {
   /** Names of the schedules that made snapshots, by id (absent: deleted). */
   scheduleNames: ReadonlyMap<number, string>;
   limits: PlanLimits; memoryCapable: boolean; simulated: boolean; restoreUnavailable: Map<number, string | null>; readOnly: boolean;
+  /** Ids of the snapshots a new server is being made from. */
+  cloning?: ReadonlySet<number>;
+  cloneOffer?: CloneOffer;
+  /** The clone that made (or makes) this service, if any. */
+  cloneReport?: CloneReport | null;
 }): SnapshotListModel {
   const { t, fmt, service } = input;
   const quota = quotaOf(input.limits.maxSnapshots, input.snapshots);
@@ -78,8 +100,9 @@ export function presentSnapshotList(input: {
       memorySize: fmt.bytes(s.memoryBytes),
       queued,
       error: s.errorCode ? t(`errors:${s.errorCode}`, { defaultValue: t('errors:driver_rejected') }) : null,
-      can: allowedActions(s, { open: !input.readOnly, restoreBlocked: restoreUnavailable }),
+      can: allowedActions(s, { open: !input.readOnly, restoreBlocked: restoreUnavailable, cloning: input.cloning?.has(s.id), cloneOffer: input.cloneOffer }),
       restoreUnavailable: restoreUnavailable ? t(`errors:${restoreUnavailable}`) : null,
+      cloning: input.cloning?.has(s.id) ?? false,
     };
   });
   const memoryAvailable = input.limits.memoryAllowed && input.memoryCapable;
@@ -96,5 +119,23 @@ export function presentSnapshotList(input: {
     readOnly: input.readOnly,
     pendingCount: input.pendingCount,
     basePath: snapshotsPath(service.id),
+    newServer: presentNewServer(t, input.cloneOffer),
+    clone: input.cloneReport ? presentCloneBanner(t, input.cloneReport) : null,
+  };
+}
+
+/** Whether the buttons show, and the service-wide reason they are disabled (a snapshot's own status is its row's). */
+function presentNewServer(t: TFunction, offer: CloneOffer | undefined): SnapshotListModel['newServer'] {
+  if (!offer?.offered) return { shown: false, blocked: null };
+  const reason = cloneBlockedReason(offer, { status: 'active' });
+  return { shown: true, blocked: reason ? t(`errors:${reason}`) : null };
+}
+
+/** The new server's own page says where its disk comes from and how far the copy is. */
+export function presentCloneBanner(t: TFunction, r: CloneReport): CloneBanner {
+  const tone = r.status === 'failed' ? 'error' : r.status === 'succeeded' ? 'info' : 'warn';
+  return {
+    status: r.status, tone, text: t(`snapshots:new_server.banner.${r.status}`, { name: r.snapshotName }),
+    error: r.errorCode ? t(`errors:${r.errorCode}`, { defaultValue: t('errors:driver_rejected') }) : null,
   };
 }

@@ -2,7 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { Action } from '../../domain/authorize.js';
 import { NotFoundError, type SnapshotError } from '../../domain/errors.js';
-import { actionContext, authorizedService, NotLoggedInError, parseId } from '../common/actor.js';
+import { actionContext, authorizedService, NotLoggedInError, parseId, requireActor } from '../common/actor.js';
 import { formAction } from '../common/form-action.js';
 import type { ModuleContext } from '../common/module-context.js';
 import { snapshotsPath } from '../common/paths.js';
@@ -65,14 +65,14 @@ export function clientRouter(ctx: ModuleContext): Router {
     res.redirect(303, back(req, pinned ? 'pinned' : 'unpinned'));
   }, (req, res, error) => showList(req, res, { error })));
 
-  for (const page of ['edit', 'delete', 'restore'] as const) {
+  for (const page of ['edit', 'delete', 'restore', 'new-server'] as const) {
     const show = async (req: Request, res: Response, extra: { form?: Record<string, unknown>; error?: SnapshotError } = {}) => {
       const { service, model } = await loadListPage(ctx, req);
       const row = model.rows.find((r) => r.id === parseId(req.params.id as string));
-      if (!row) throw new NotFoundError('snapshot');
+      if (!row || (page === 'new-server' && !model.newServer.shown)) throw new NotFoundError('snapshot');
       const error = extra.error ? presentError(req, extra.error) : null;
       await renderPage(ctx, req, res, `client/${page}`, { ...model, row, error, form: extra.form ?? {} },
-        { title: req.t(`snapshots:${page}.title`), service, status: extra.error?.status });
+        { title: req.t(`snapshots:${page === 'new-server' ? 'new_server' : page}.title`), service, status: extra.error?.status });
     };
     router.get(`${base}/:id/${page}`, csrf.issue, async (req, res) => show(req, res));
     const handlers = {
@@ -95,8 +95,14 @@ export function clientRouter(ctx: ModuleContext): Router {
           { typedServiceName: form.typedServiceName ?? '', safetySnapshot: form.safetySnapshot }, actionContext(req), safetyNamer(ctx, req));
         res.redirect(303, back(req, r.safety ? 'restore_started_safety' : 'restore_started'));
       },
+      // The panel's order flow takes over: its order page, with the reference in the URL it chose.
+      'new-server': async (req: Request, res: Response) => {
+        const service = await serviceFor(req, 'create');
+        const { continueUrl } = await ctx.clones.begin(requireActor(req), service, parseId(req.params.id as string), actionContext(req), req.language);
+        res.redirect(303, continueUrl);
+      },
     };
-    const middleware = page === 'restore' ? [limited] : [];
+    const middleware = page === 'restore' || page === 'new-server' ? [limited] : [];
     router.post(`${base}/:id/${page}`, ...bodyParsers(), csrf.verify, ...middleware, csrf.issue,
       action(handlers[page], (req, res, error) => show(req, res, { form: req.body ?? {}, error })));
   }

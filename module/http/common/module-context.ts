@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { SnapshotModuleConfig } from '../../config/options.js';
 import type { PanelAdapter } from '../../config/panel-adapter.js';
 import type { AllSnapshotsService } from '../../domain/all-snapshots.js';
+import type { CloneService } from '../../domain/clone/clone-service.js';
 import type { DomainDeps } from '../../domain/deps.js';
 import type { LifecycleService } from '../../domain/lifecycle-service.js';
 import type { ScheduleService } from '../../domain/schedule-service.js';
@@ -21,6 +22,8 @@ export interface ModuleContext {
   services: ServiceDirectory;
   /** The All snapshots page's reads; null when the panel has no `listServices` (the page answers 404). */
   allSnapshots: AllSnapshotsService | null;
+  /** New servers from snapshots (offered when the panel has `orderServerFromSnapshot`). */
+  clones: CloneService;
   panel: PanelAdapter;
   config: SnapshotModuleConfig;
   i18n: i18n;

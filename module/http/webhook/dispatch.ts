@@ -51,5 +51,7 @@ export async function applyWebhookEvent(hooks: BillingHooks, body: WebhookBody, 
       return hooks.serviceTerminated(body.serviceId);
     case 'storage.can_expand':
       return hooks.storageExpansion(body.serviceId);
+    case 'service.provisioned_from_snapshot':
+      return hooks.provisionedFromSnapshot(body.serviceId, body.reference);
   }
 }

@@ -20,6 +20,7 @@ export const planChangeSchema = z.object({
 
 export const WEBHOOK_EVENTS = [
   'plan.before_change', 'plan.changed', 'service.suspended', 'service.unsuspended', 'service.terminated', 'storage.can_expand',
+  'service.provisioned_from_snapshot',
 ] as const;
 export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
 
@@ -40,7 +41,23 @@ export const webhookBodySchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('service.terminated'), ...base }),
   /** Whether the disk may grow now (no snapshot exists). */
   z.object({ event: z.literal('storage.can_expand'), ...base }),
+  /**
+   * The panel provisioned `serviceId` for a "New server from this snapshot" order: its disk is made
+   * from the snapshot `reference` names (the value `orderServerFromSnapshot` was given).
+   */
+  z.object({ event: z.literal('service.provisioned_from_snapshot'), ...base, reference: z.string().min(1).max(200) }),
 ]);
+
+/** How a new server from a snapshot is getting on (the provisioning event's answer). */
+export const cloneReportSchema = z.object({
+  serviceId: z.string(),
+  sourceServiceId: z.string(),
+  snapshotName: z.string(),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+  errorCode: z.string().nullable(),
+  requestedAt: z.string().describe('ISO 8601'),
+  finishedAt: z.string().nullable().describe('ISO 8601'),
+});
 export type WebhookBody = z.output<typeof webhookBodySchema>;
 
 /** What a successful delivery answers (HTTP 200); `result` depends on the event. */
@@ -54,6 +71,7 @@ export const webhookResponseSchema = z.object({
     z.object({ changed: z.boolean(), deleting: z.number().int() }),
     z.object({ changed: z.boolean() }),
     z.object({ canExpand: z.boolean(), snapshotCount: z.number().int() }),
+    cloneReportSchema,
   ]),
 });
 
