@@ -85,10 +85,10 @@ export class ClonesRepo {
     return Number(n) === 1;
   }
 
-  async insertClone(c: Omit<CloneRecord, 'id' | 'createdAt' | 'finishedAt' | 'errorCode' | 'errorMessage'>, db: Knex): Promise<number> {
+  async insertClone(c: Omit<CloneRecord, 'id' | 'finishedAt' | 'errorCode' | 'errorMessage'>, db: Knex): Promise<number> {
     const [row] = await db(C).insert({
       handover_id: c.handoverId, source_service_id: c.sourceServiceId, snapshot_id: c.snapshotId, snapshot_name: c.snapshotName,
-      new_service_id: c.newServiceId, dest_target: JSON.stringify(c.dest), status: c.status, operation_id: c.operationId, created_at: new Date(),
+      new_service_id: c.newServiceId, dest_target: JSON.stringify(c.dest), status: c.status, operation_id: c.operationId, created_at: c.createdAt,
     });
     return typeof row === 'object' ? Number((row as { id: number }).id) : Number(row);
   }

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import supertest from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PanelService, Snapshot } from '../../module/index.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
@@ -10,6 +11,7 @@ import { CrashWorkers, type CrashWorker } from '../helpers/crash-workers.js';
 import type { WorkerSpec } from '../helpers/crash-worker.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
 import { useDatabase } from '../helpers/db-suite.js';
+import { appFor } from '../helpers/http-app.js';
 import { makeService, moduleFixture } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -31,7 +33,7 @@ const TAKEOVERS = ['restarted', 'running'] as const;
 type Takeover = (typeof TAKEOVERS)[number];
 
 interface SimTask { vm: string; operation: string; done: boolean; endsAt: number }
-interface SimState { vms: Record<string, { name: string }[]>; tasks: Record<string, SimTask> }
+interface SimState { vms: Record<string, { name: string }[]>; tasks: Record<string, SimTask>; guests?: Record<string, { snapshot: string; complete: boolean }> }
 
 /**
  * Durable operations and exactly-once schedules against real crashes: a worker process running the
@@ -69,11 +71,17 @@ describe.each(DATABASES)('a worker process killed with SIGKILL ($kind)', (kind: 
    */
   describe('an operation whose hypervisor task is running, with the default leases', () => {
     const SERVICE = makeService();
+    /** A new server ordered from SERVICE's snapshot (same customer), on a guest of its own. */
+    const NEW = makeService({ id: 'svc-new', name: 'web-02', target: { driver: 'simulated', node: 'node1', vmId: '201' } });
     const VM = `${SERVICE.target.node}/${SERVICE.target.vmId}`;
     const config = { scheduler: SCHEDULER };
 
     /** This process queues work without running it (its module is never started). */
-    const local = () => moduleFixture(db(), { services: [SERVICE], driver: new SimulatedDriver({ stateFile }) });
+    const orders: string[] = [];
+    const local = () => moduleFixture(db(), {
+      services: [SERVICE, NEW], driver: new SimulatedDriver({ stateFile }),
+      panel: { orderServerFromSnapshot: (r) => { orders.push(r.reference); return { continueUrl: '/orders/new' }; } },
+    });
     const operation = async (id: number) => db()('snapshot_operations').where({ id }).first();
     const outcomes = async (opKind: string, snapshotId: number) =>
       (await db()('snapshot_audit_events').where({ action: `operation.${opKind}`, snapshot_id: snapshotId })).map((e) => e.result);
@@ -116,12 +124,12 @@ describe.each(DATABASES)('a worker process killed with SIGKILL ($kind)', (kind: 
      */
     async function killMidTask(snapshotId: number, opKind: string, takeover: Takeover) {
       const delays = { [opKind]: [TASK_MS, TASK_MS] as [number, number] };
-      const first = await workers.start(spec([SERVICE], config, delays));
+      const first = await workers.start(spec([SERVICE, NEW], config, delays));
       const running = await runningOn(first, snapshotId, opKind);
-      const beside = takeover === 'running' ? await workers.start(spec([SERVICE], config, delays)) : null;
+      const beside = takeover === 'running' ? await workers.start(spec([SERVICE, NEW], config, delays)) : null;
       const killedAt = Date.now();
       await first.kill();
-      const second = beside ?? await workers.start(spec([SERVICE], config, delays));
+      const second = beside ?? await workers.start(spec([SERVICE, NEW], config, delays));
       const op = await waitFor(async () => {
         const row = await operation(running.id);
         return ['succeeded', 'failed'].includes(row.status) ? row : null;
@@ -159,6 +167,19 @@ describe.each(DATABASES)('a worker process killed with SIGKILL ($kind)', (kind: 
         await killMidTask(s.id, 'restore', takeover);
         expect(await db()('snapshot_snapshots').where({ id: s.id }).first()).toMatchObject({ status: 'active' });
         expect(hypervisor().vms[VM]!.map((x) => x.name)).toEqual([s.hvName]);
+      });
+
+      it('a clone ends with the new server made once from the snapshot, and the snapshot kept', { timeout: 90_000 }, async () => {
+        const s = await currentSnapshot();
+        const f = await local();
+        // The customer's order, handed over and provisioned by the panel; the clone is queued.
+        await supertest(appFor(f.mod)).post(`/api/v1/services/${SERVICE.id}/snapshots/${s.id}/new-server`).set('x-test-actor', 'alice').send({}).expect(200);
+        await f.mod.hooks.provisionedFromSnapshot(NEW.id, orders.at(-1)!);
+        await killMidTask(s.id, 'clone', takeover);
+        expect(await db()('snapshot_clones').where({ new_service_id: NEW.id }).first()).toMatchObject({ status: 'succeeded' });
+        expect(await db()('snapshot_services').where({ service_id: NEW.id }).first()).toMatchObject({ clone_pending: 0 });
+        expect(await db()('snapshot_snapshots').where({ id: s.id }).first()).toMatchObject({ status: 'active' });
+        expect(Object.entries(hypervisor().guests ?? {}).map(([k, g]) => [k, g.snapshot, g.complete])).toEqual([['node1/201', s.hvName, true]]);
       });
     });
 

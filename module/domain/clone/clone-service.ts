@@ -99,13 +99,14 @@ export class CloneService {
     const token = this.d.signer.verify(reference);
     if (!token) throw new SnapshotError('handover_invalid', 400);
     const h = await this.d.clones.getHandover(token.id);
-    if (!h || h.expiresAt.getTime() !== token.expiresAt.getTime()) throw new SnapshotError('handover_invalid', 400);
+    if (!h) throw new SnapshotError('handover_invalid', 400);
     const target = await this.d.directory.panelService(newServiceId);
     const source = await this.d.directory.panelService(h.sourceServiceId).catch(() => null);
     return withRefusalAudit(domain, ctx, target, 'server.provision_from_snapshot', async () => {
       const again = await this.answered(h, newServiceId);
       if (again) return again;
-      if (h.expiresAt <= new Date()) throw new SnapshotError('handover_expired', 410);
+      // The stored expiry is the one that counts; the signed one can only be the same or a forgery.
+      if (h.expiresAt <= new Date() || token.expiresAt <= new Date()) throw new SnapshotError('handover_expired', 410);
       if (!source || source.status === 'terminated') throw new ConflictError('clone_source_gone');
       this.assertReceiver(h, source, target);
       const caps = await domain.driver(source.target.driver).capabilities(source.target).catch(() => null);
@@ -123,14 +124,14 @@ export class CloneService {
           serviceId: source.id, snapshotId: s.id, kind: 'clone', target: source.target,
           payload: { dest: target.target, newServiceId: target.id }, origin: ctx.actor.type, requestedBy: ctx.actor.id ?? null,
         }, trx);
-        const clone = { handoverId: h.id, sourceServiceId: source.id, snapshotId: s.id, snapshotName: s.name, newServiceId: target.id, dest: target.target, status: 'queued' as const, operationId: opId };
+        const clone = { handoverId: h.id, sourceServiceId: source.id, snapshotId: s.id, snapshotName: s.name, newServiceId: target.id, dest: target.target, status: 'queued' as const, operationId: opId, createdAt: new Date() };
         await this.d.clones.insertClone(clone, trx);
         const details = { newServiceId: target.id, sourceServiceId: source.id, operationId: opId, handover: h.id };
         await domain.repos.audit.record([
           auditEvent(ctx, source, 'snapshot.clone', 'ok', s, { details }),
           { ...auditEvent(ctx, target, 'server.provision_from_snapshot', 'ok', null, { details }), snapshotName: s.name },
         ], trx);
-        return cloneReport({ ...clone, id: 0, errorCode: null, errorMessage: null, createdAt: new Date(), finishedAt: null });
+        return cloneReport({ ...clone, id: 0, errorCode: null, errorMessage: null, finishedAt: null });
       });
       domain.wake(source.id);
       await domain.onCloneProgress?.(report).catch(() => undefined);
