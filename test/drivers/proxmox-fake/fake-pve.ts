@@ -30,8 +30,9 @@ interface HttpKnob {
 /**
  * A fake Proxmox VE API over real HTTPS (certificate signed by a test CA): token auth, `{data}`
  * envelopes, PVE's error style (message in the status line), worker tasks with UPIDs, and knobs for
- * failures. Only the endpoints the driver uses exist, with their parameters verified as PVE does
- * (fake-schema.ts); anything else answers 501 like pveproxy.
+ * failures. Only the endpoints the driver uses exist (and destroy, which tests use to show what PVE
+ * refuses a token), with their parameters verified as PVE does (fake-schema.ts); anything else
+ * answers 501 like pveproxy.
  */
 export class FakePve {
   readonly tokenId = 'snapshots@pve!panel';
