@@ -259,7 +259,7 @@ describe('proxmox driver against the fake API', () => {
 
     it('rollbackOnlyLatest follows the storage type of the disks, cached per VM', async () => {
       fx.fake.cluster.addVm('pve1', '102', { scsi0: 'local-lvm:vm-DISK-disk-0,size=8G', scsi1: 'local-zfs:vm-DISK-disk-1,size=8G' });
-      expect(await d.capabilities(TARGET)).toEqual({ memory: true, rollbackOnlyLatest: false, clone: false });
+      expect(await d.capabilities(TARGET)).toEqual({ memory: true, rollbackOnlyLatest: false, clone: true });
       expect(await d.capabilities({ ...TARGET, vmId: '102' })).toEqual({ memory: true, rollbackOnlyLatest: true, clone: false });
       const asked = fx.fake.requests.length;
       expect(await d.capabilities({ ...TARGET, vmId: '102' })).toEqual({ memory: true, rollbackOnlyLatest: true, clone: false });
@@ -296,5 +296,7 @@ describe('proxmox driver against the fake API', () => {
 
 describeDriverConformance('proxmox (fake API over HTTPS)', async () => {
   const fx = await fakeProxmox();
-  return { driver: fx.driver(), target: TARGET, pollIntervalMs: 10, namePrefix: 'psnap', cleanup: () => fx.stop() };
+  return { driver: fx.driver(), target: TARGET, pollIntervalMs: 10, namePrefix: 'psnap', cleanup: () => fx.stop(),
+    cloneDest: { ...TARGET, vmId: '190' },
+  };
 });

@@ -1,31 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { DriverError, type DriverNotice, type HypervisorTarget } from '../../module/drivers/contract.js';
-import { ProxmoxClient, ProxmoxHttpError } from '../../module/drivers/proxmox/http-client.js';
-import { proxmoxDriver, type ProxmoxDriver } from '../../module/drivers/proxmox/proxmox-driver.js';
+import type { DriverNotice } from '../../module/drivers/contract.js';
+import { ProxmoxHttpError } from '../../module/drivers/proxmox/http-client.js';
+import { proxmoxDriver } from '../../module/drivers/proxmox/proxmox-driver.js';
 import { toSnapname } from '../../module/drivers/proxmox/snapshot-names.js';
-import { createTlsAgent } from '../../module/drivers/proxmox/tls-agent.js';
 import { describeDriverConformance, waitForTask } from './conformance.js';
-import { testCerts } from './proxmox-fake/certs.js';
-import { CT_TARGET, fakeProxmox, freshFakePerTest, rejection, TARGET } from './proxmox-fake/fixture.js';
+import { code, CT_TARGET, fakeProxmox, freshFakePerTest, outcome, rawClient, rejection, TARGET } from './proxmox-fake/fixture.js';
 
-/** The end state of a driver call's task, or the error the call itself threw. */
-async function outcome(d: ProxmoxDriver, target: HypervisorTarget, start: () => Promise<string>) {
-  try {
-    return await waitForTask(d, target, await start(), 5_000, 5);
-  } catch (err) {
-    if (err instanceof DriverError) return { state: 'failed' as const, error: err };
-    throw err;
-  }
-}
-const code = (o: Awaited<ReturnType<typeof outcome>>) => (o.state === 'failed' ? o.error.code : o.state);
 
 describe('proxmox driver: guests that move, vanish, stay locked or are half done', () => {
   const env = freshFakePerTest();
 
   it('the fake refuses what PVE refuses: unknown parameters, bad formats, vmstate on containers', async () => {
-    const client = new ProxmoxClient({
-      baseUrl: env.fx.fake.url, tokenId: env.fx.fake.tokenId, tokenSecret: env.fx.fake.tokenSecret, agent: createTlsAgent({ ca: testCerts().caPem }), timeoutMs: 5_000,
-    });
+    const client = rawClient(env.fx.fake);
     const refused = async (call: Promise<unknown>) => {
       const err = await call.then(() => null, (e: unknown) => e);
       expect(err).toBeInstanceOf(ProxmoxHttpError);
@@ -138,7 +124,7 @@ describe('proxmox driver: guests that move, vanish, stay locked or are half done
     const latestOnly = async (vmId: string, guestType?: 'lxc') => (await env.d.capabilities({ ...TARGET, vmId, ...(guestType ? { guestType } : {}) })).rollbackOnlyLatest;
     expect([await latestOnly('100'), await latestOnly('101'), await latestOnly('102'), await latestOnly('201', 'lxc'), await latestOnly('202', 'lxc')])
       .toEqual([false, true, false, true, true]);
-    expect(await env.d.capabilities({ ...TARGET, vmId: '201', guestType: 'lxc' })).toEqual({ memory: false, rollbackOnlyLatest: true, clone: false });
+    expect(await env.d.capabilities({ ...TARGET, vmId: '201', guestType: 'lxc' })).toEqual({ memory: false, rollbackOnlyLatest: true, clone: true });
   });
 
   it('checkAccess names each privilege the token lacks; ACLs narrowed to guests or pools count', async () => {
@@ -147,8 +133,12 @@ describe('proxmox driver: guests that move, vanish, stay locked or are half done
       '/vms/100': { 'VM.Audit': 1, 'VM.Snapshot': 1 }, '/pool/customers': { 'VM.Snapshot.Rollback': 1 }, '/storage/local-zfs': { 'Datastore.Audit': 1 },
     };
     const missing = await env.d.checkAccess();
-    expect(missing.map((m) => [m.privilege, m.path])).toEqual([['VM.PowerMgmt', '/vms'], ['Sys.Audit', '/nodes']]);
+    expect(missing.map((m) => [m.privilege, m.path])).toEqual([
+      ['VM.PowerMgmt', '/vms'], ['Sys.Audit', '/nodes'],
+      ['VM.Clone', '/vms'], ['VM.Allocate', '/vms'], ['Datastore.AllocateSpace', '/storage'], ['SDN.Use', '/sdn/zones'],
+    ]);
     expect(missing[0]!.neededFor).toMatch(/start afterwards/);
+    expect(missing.slice(2).every((m) => m.neededFor.includes('optional, only for cloning'))).toBe(true);
     expect(env.fx.calls()).toEqual(['GET /access/permissions', 'GET /access/permissions']);
   });
 
@@ -193,5 +183,7 @@ describe('proxmox driver: guests that move, vanish, stay locked or are half done
 describeDriverConformance('proxmox containers (fake API over HTTPS)', async () => {
   const fx = await fakeProxmox();
   fx.fake.cluster.addContainer(CT_TARGET.node, CT_TARGET.vmId);
-  return { driver: fx.driver(), target: CT_TARGET, pollIntervalMs: 10, namePrefix: 'psnap', cleanup: () => fx.stop() };
+  return { driver: fx.driver(), target: CT_TARGET, pollIntervalMs: 10, namePrefix: 'psnap', cleanup: () => fx.stop(),
+    cloneDest: { ...CT_TARGET, vmId: '290' },
+  };
 });

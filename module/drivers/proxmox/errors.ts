@@ -11,7 +11,13 @@ const RULES: [RegExp, DriverErrorCode][] = [
   [/\bcfs-lock\b.*\berror\b/i, 'locked'],
   [/\bsnapshot name '.*' already used\b/i, 'already_exists'],
   [/\balready (used|exists)\b/i, 'already_exists'],
+  // A clone's new config on one node while the id is taken on another: pmxcfs refuses the rename.
+  [/\batomic file '[^']*\/(qemu-server|lxc)\/\d+\.conf' failed: File exists\b/, 'already_exists'],
   [/\bsnapshot feature is not available\b/i, 'unsupported_storage'],
+  // qemu-server: a storage that cannot copy a volume from a snapshot (ZFS); pve-container's linked-clone twin.
+  [/\b(Full|Linked) clone feature is not supported\b/, 'unsupported_storage'],
+  [/\bLinked clone feature for '.*' is not available\b/, 'unsupported_storage'],
+  [/\bcannot mount subvol snapshots for storage type\b/, 'unsupported_storage'],
   [/\bPermission check failed\b/i, 'permission'],
   [/\bpermission denied\b/i, 'permission'],
   // The node read its own config directory and the guest is not there: gone, or moved elsewhere.

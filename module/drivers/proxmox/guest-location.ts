@@ -3,10 +3,12 @@ import type { ProxmoxClient } from './http-client.js';
 import { guestTypeOf } from './paths.js';
 
 /** One entry of GET /cluster/resources?type=vm (only guests the token may audit are listed). */
-interface PveResource {
+export interface PveResource {
   vmid?: number;
   node?: string;
   type?: string;
+  /** The config's `lock` (pve-manager lists it for qemu and lxc guests). */
+  lock?: string;
 }
 
 /**
@@ -37,8 +39,8 @@ export class GuestLocator {
   async locate(target: HypervisorTarget, cause: DriverError): Promise<string> {
     const asked = this.nodeOf(target);
     const type = guestTypeOf(target);
-    const all = await this.client.get<PveResource[]>('/cluster/resources', { type: 'vm' });
-    const here = (all ?? []).find((r) => String(r.vmid) === target.vmId && r.type === type);
+    const found = await this.find(target.vmId);
+    const here = found?.type === type ? found : undefined;
     if (!here?.node || here.node === asked) {
       const where = here?.node ? `the cluster lists it on ${here.node}` : 'the cluster lists it on no node';
       throw new DriverError('guest_missing', `${cause.detail} (${type} ${target.vmId}: ${where})`);
@@ -48,6 +50,12 @@ export class GuestLocator {
       for (const l of this.listeners) l({ code: 'guest_moved', target, from: asked, to: here.node });
     }
     return here.node;
+  }
+
+  /** The guest with this id on any node, of either type (ids are unique across both), if the token may see it. */
+  async find(vmId: string): Promise<PveResource | undefined> {
+    const all = await this.client.get<PveResource[]>('/cluster/resources', { type: 'vm' });
+    return (all ?? []).find((r) => String(r.vmid) === vmId);
   }
 }
 

@@ -1,9 +1,10 @@
 import {
-  DriverError, type CreateSnapshotInput, type DriverCapabilities, type DriverNotice, type DriverTaskRef, type HypervisorSnapshot,
-  type HypervisorTarget, type MissingAccess, type SnapshotDriver, type TaskState,
+  DriverError, type CloneState, type CreateSnapshotInput, type DriverCapabilities, type DriverNotice, type DriverTaskRef,
+  type HypervisorSnapshot, type HypervisorTarget, type MissingAccess, type SnapshotDriver, type TaskState,
 } from '../contract.js';
 import { missingAccess } from './access-check.js';
-import { RollbackLatestOnly } from './capabilities.js';
+import { GuestStorageTraits } from './capabilities.js';
+import { cloneParams, cloneStateOf, destinationFree, discardRefusal, guestAt } from './clone.js';
 import { toDriverError } from './errors.js';
 import { GuestLocator } from './guest-location.js';
 import { ProxmoxClient } from './http-client.js';
@@ -30,8 +31,10 @@ export class ProxmoxDriver implements SnapshotDriver {
   readonly name: string;
   readonly simulated = false;
   private readonly client: ProxmoxClient;
-  private readonly latestOnly: RollbackLatestOnly;
+  private readonly traits: GuestStorageTraits;
   private readonly locator: GuestLocator;
+  /** False once `checkAccess` found a privilege cloning needs missing; until then PVE answers for itself. */
+  private cloneAllowed = true;
 
   constructor(private readonly config: ProxmoxConfig) {
     this.name = config.name;
@@ -39,7 +42,7 @@ export class ProxmoxDriver implements SnapshotDriver {
       baseUrl: config.url, tokenId: config.tokenId, tokenSecret: config.tokenSecret,
       agent: createTlsAgent(config.tls), timeoutMs: config.timeouts.requestMs,
     });
-    this.latestOnly = new RollbackLatestOnly(this.client, config.timeouts.capabilitiesCacheMs);
+    this.traits = new GuestStorageTraits(this.client, config.timeouts.capabilitiesCacheMs);
     this.locator = new GuestLocator(this.client);
   }
 
@@ -47,15 +50,17 @@ export class ProxmoxDriver implements SnapshotDriver {
     this.locator.onNotice(listener);
   }
 
-  checkAccess(): Promise<MissingAccess[]> {
-    return this.guard(() => missingAccess(this.client));
+  async checkAccess(): Promise<MissingAccess[]> {
+    const report = await this.guard(() => missingAccess(this.client));
+    this.cloneAllowed = report.cloneAllowed;
+    return report.missing;
   }
 
   async capabilities(target: HypervisorTarget): Promise<DriverCapabilities> {
     const readConfig = () => this.onGuest(target, (path) => this.client.get<Record<string, unknown>>(`${path}/config`));
-    const rollbackOnlyLatest = await this.guard(() => this.latestOnly.of(target, readConfig));
+    const traits = await this.guard(() => this.traits.of(target, readConfig));
     // Containers have no RAM state to save.
-    return { memory: this.memoryAllowed(target), rollbackOnlyLatest, clone: false };
+    return { memory: this.memoryAllowed(target), rollbackOnlyLatest: traits.rollbackOnlyLatest, clone: this.cloneAllowed && traits.cloneFromSnapshot };
   }
 
   async list(target: HypervisorTarget): Promise<HypervisorSnapshot[]> {
@@ -98,6 +103,32 @@ export class ProxmoxDriver implements SnapshotDriver {
     return this.task(() => this.client.post(`${guestPath(target, this.locator.nodeOf(target))}/snapshot/${snapname}/rollback`, {
       start: options.startAfter ? 1 : undefined,
     }));
+  }
+
+  async clone(source: HypervisorTarget, name: string, dest: HypervisorTarget): Promise<DriverTaskRef> {
+    const type = guestTypeOf(source);
+    if (guestTypeOf(dest) !== type) throw new DriverError('rejected', `a clone of ${type} ${source.vmId} is a ${type} too, not a ${guestTypeOf(dest)}`);
+    const snapname = toSnapname(name, type);
+    const snap = (await this.list(source)).find((s) => s.name === snapname);
+    if (!snap) throw new DriverError('not_found', `snapshot '${snapname}' does not exist`);
+    // PVE would clone it: its volume snapshots may be half made or half gone.
+    if (snap.incomplete) throw new DriverError('snapshot_incomplete', `unable to clone from incomplete snapshot (snapstate = ${snap.incomplete})`);
+    await this.guard(() => destinationFree(this.locator, dest));
+    const node = this.locator.nodeOf(source);
+    try {
+      return await this.task(() => this.client.post(`${guestPath(source, node)}/clone`, cloneParams(snapname, node, dest)));
+    } catch (err) {
+      throw await this.unlessStale(toDriverError(err), source, node);
+    }
+  }
+
+  async cloneState(dest: HypervisorTarget): Promise<CloneState> {
+    return cloneStateOf(await this.guard(() => guestAt(this.locator, dest)), guestTypeOf(dest));
+  }
+
+  async discardClone(dest: HypervisorTarget): Promise<void> {
+    const refusal = await this.guard(async () => discardRefusal(this.client, dest, await guestAt(this.locator, dest)));
+    if (refusal) throw refusal;
   }
 
   async updateDescription(target: HypervisorTarget, name: string, description: string | null): Promise<void> {

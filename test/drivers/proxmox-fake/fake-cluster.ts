@@ -3,7 +3,7 @@
  * snapshots with `snapstate`, the config lock, storages, and worker tasks. What happens inside a
  * task and the words it fails with follow pve-guest-common's AbstractConfig (snapshot_create,
  * snapshot_delete, snapshot_rollback at 4a8f6cbf), qemu-server 9.2.6 (e6352be6) and pve-container
- * (94f55852), since the driver classifies by those words.
+ * (94f55852), since the driver classifies by those words. Clones and destroys: fake-clone.ts.
  */
 import { storageOf } from './fake-storages.js';
 import { FakeTasks, type TaskType } from './fake-tasks.js';
@@ -20,6 +20,9 @@ export interface FakeSnapshot {
   snapstate?: 'prepare' | 'delete';
   /** The volume snapshots are already gone (a delete that died half way). */
   disksGone?: boolean;
+  /** The guest's config and disk contents when it was taken (a clone copies these, not the current ones). */
+  config?: Record<string, string>;
+  diskData?: string;
 }
 
 export interface FakeGuest {
@@ -32,6 +35,12 @@ export interface FakeGuest {
   parent?: string;
   lock: string | null;
   running: boolean;
+  /** What is on the disks: tests change it to tell a snapshot's contents from the current ones. */
+  diskData: string;
+  /** A clone's origin: the guest and snapshot its disks were copied from. */
+  origin?: { type: GuestType; vmid: string; snapshot: string };
+  /** flock(2)s on /var/lock/{qemu-server,lxc}/lock-<id>.conf held by running workers (not in the config). */
+  flocks: Map<object, 'shared' | 'exclusive'>;
 }
 /** Most tests use VMs; the name stays. */
 export type FakeVm = FakeGuest;
@@ -41,6 +50,8 @@ const DISK_KEY = /^(scsi|virtio|sata|ide|rootfs|mp)\d*$/;
 export class FakeCluster {
   /** By VM id: a guest lives on exactly one node at a time. */
   readonly guests = new Map<string, FakeGuest>();
+  /** Cluster members (check_node_exists); guests may still be moved anywhere by `migrate`. */
+  readonly nodes = new Set(['pve1', 'pve2', 'pve3']);
   readonly tasks: FakeTasks;
 
   constructor(user: string) {
@@ -55,11 +66,15 @@ export class FakeCluster {
   }
 
   addVm(node: string, vmid: string, disks: Record<string, string> = { scsi0: 'local-lvm:vm-DISK-disk-0,size=32G' }): FakeGuest {
-    return this.add('qemu', node, vmid, { name: `vm${vmid}`, memory: '2048', ide2: 'local:iso/debian-12.iso,media=cdrom' }, disks);
+    return this.add('qemu', node, vmid, {
+      name: `vm${vmid}`, memory: '2048', ide2: 'local:iso/debian-12.iso,media=cdrom', net0: 'virtio=BC:24:11:00:01:00,bridge=vmbr0',
+    }, disks);
   }
 
   addContainer(node: string, vmid: string, disks: Record<string, string> = { rootfs: 'local-lvm:vm-DISK-disk-0,size=8G' }): FakeGuest {
-    return this.add('lxc', node, vmid, { hostname: `ct${vmid}`, memory: '512', ostype: 'debian' }, disks);
+    return this.add('lxc', node, vmid, {
+      hostname: `ct${vmid}`, memory: '512', ostype: 'debian', net0: 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:02:00,ip=dhcp,type=veth',
+    }, disks);
   }
 
   /** A live migration or an HA failover: the guest now runs on `node`. */
@@ -70,7 +85,7 @@ export class FakeCluster {
   /** The guest as seen by `node` (which reads only its own config directory), or PVE's error. */
   guest(node: string, type: GuestType, vmid: string): FakeGuest {
     const g = this.guests.get(vmid);
-    if (!g || g.node !== node || g.type !== type) throw new PveError(500, this.missing(node, type, vmid));
+    if (!g || g.node !== node || g.type !== type) throw new PveError(500, this.missingError(node, type, vmid));
     return g;
   }
 
@@ -78,7 +93,7 @@ export class FakeCluster {
   resources(): Record<string, unknown>[] {
     return [...this.guests.values()].map((g) => ({
       id: `${g.type}/${g.vmid}`, type: g.type, vmid: Number(g.vmid), node: g.node, name: g.config.name ?? g.config.hostname,
-      status: g.running ? 'running' : 'stopped', template: 0,
+      status: g.running ? 'running' : 'stopped', template: 0, ...(g.lock ? { lock: g.lock } : {}),
     }));
   }
 
@@ -95,7 +110,7 @@ export class FakeCluster {
       if (refused) return refused;
       g.lock = 'snapshot';
       g.snapshots.set(name, {
-        name, description, snaptime: Math.floor(Date.now() / 1000), snapstate: 'prepare',
+        name, description, snaptime: Math.floor(Date.now() / 1000), snapstate: 'prepare', config: { ...g.config }, diskData: g.diskData,
         ...(type === 'qemu' ? { vmstate: vmstate && g.running ? 1 : 0 } : {}), ...(g.parent ? { parent: g.parent } : {}),
       });
       return null;
@@ -151,6 +166,7 @@ export class FakeCluster {
       return null;
     }, () => {
       g.parent = name;
+      g.diskData = g.snapshots.get(name)!.diskData ?? g.diskData;
       g.running = start || g.snapshots.get(name)!.vmstate === 1;
       g.lock = null;
       return null;
@@ -171,11 +187,13 @@ export class FakeCluster {
     return null;
   }
 
+  /** What a task that changes the config meets first: a worker's flock (waited for, then given up), then the config lock. */
   lockError(g: FakeGuest): string | null {
+    if (g.flocks.size > 0) return `can't lock file '/var/lock/${g.type === 'qemu' ? 'qemu-server' : 'lxc'}/lock-${g.vmid}.conf' - got timeout`;
     return g.lock ? `${g.type === 'qemu' ? 'VM' : 'CT'} is locked (${g.lock})` : null;
   }
 
-  private missing(node: string, type: GuestType, vmid: string): string {
+  missingError(node: string, type: GuestType, vmid: string): string {
     return `Configuration file 'nodes/${node}/${type === 'qemu' ? 'qemu-server' : 'lxc'}/${vmid}.conf' does not exist`;
   }
 
@@ -186,7 +204,7 @@ export class FakeCluster {
       node, vmid, type: taskType, finish, abort,
       begin: () => {
         const g = this.guests.get(vmid);
-        if (!g || g.node !== node || g.type !== type) return this.missing(node, type, vmid);
+        if (!g || g.node !== node || g.type !== type) return this.missingError(node, type, vmid);
         return begin(g);
       },
     });
@@ -195,7 +213,7 @@ export class FakeCluster {
   private add(type: GuestType, node: string, vmid: string, base: Record<string, string>, disks: Record<string, string>): FakeGuest {
     const config = { ...base };
     for (const [k, v] of Object.entries(disks)) config[k] = v.replace('DISK', vmid);
-    const g: FakeGuest = { type, node, vmid, config, snapshots: new Map(), lock: null, running: true };
+    const g: FakeGuest = { type, node, vmid, config, snapshots: new Map(), lock: null, running: true, diskData: `${type} ${vmid} as created`, flocks: new Map() };
     this.guests.set(vmid, g);
     return g;
   }

@@ -2,9 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { testCerts } from './certs.js';
+import { FakeCloner } from './fake-clone.js';
 import { FakeCluster, PveError, type FakeGuest } from './fake-cluster.js';
-import { STORAGES } from './fake-storages.js';
-import { verifyRequest } from './fake-schema.js';
+import { destroyGuest } from './fake-destroy.js';
+import { isShared, STORAGES } from './fake-storages.js';
+import { isTrue, verifyRequest } from './fake-schema.js';
 
 export interface RecordedRequest {
   method: string;
@@ -28,8 +30,9 @@ interface HttpKnob {
 /**
  * A fake Proxmox VE API over real HTTPS (certificate signed by a test CA): token auth, `{data}`
  * envelopes, PVE's error style (message in the status line), worker tasks with UPIDs, and knobs for
- * failures. Only the endpoints the driver uses exist, with their parameters verified as PVE does
- * (fake-schema.ts); anything else answers 501 like pveproxy.
+ * failures. Only the endpoints the driver uses exist (and destroy, which tests use to show what PVE
+ * refuses a token), with their parameters verified as PVE does (fake-schema.ts); anything else
+ * answers 501 like pveproxy.
  */
 export class FakePve {
   readonly tokenId = 'snapshots@pve!panel';
@@ -38,10 +41,13 @@ export class FakePve {
   readonly requests: RecordedRequest[] = [];
   /** The token's effective permissions, path → privilege → propagate (what /access/permissions returns). */
   permissions: Record<string, Record<string, number>> = {
-    '/vms': { 'VM.Audit': 1, 'VM.Snapshot': 1, 'VM.Snapshot.Rollback': 1, 'VM.PowerMgmt': 1 },
-    '/storage': { 'Datastore.Audit': 1 },
+    '/vms': { 'VM.Audit': 1, 'VM.Snapshot': 1, 'VM.Snapshot.Rollback': 1, 'VM.PowerMgmt': 1, 'VM.Clone': 1, 'VM.Allocate': 1 },
+    '/storage': { 'Datastore.Audit': 1, 'Datastore.AllocateSpace': 1 },
     '/nodes': { 'Sys.Audit': 1 },
+    '/sdn/zones': { 'SDN.Use': 1 },
   };
+  /** Clones and destroys (checked against `permissions`, which only those endpoints enforce). */
+  readonly cloner = new FakeCloner(this.cluster, (privilege, path) => this.can(privilege, path));
   private readonly httpKnobs: HttpKnob[] = [];
   private readonly stalled = new Set<ServerResponse>();
   private server: Server | null = null;
@@ -59,6 +65,19 @@ export class FakePve {
     for (const res of this.stalled) res.destroy();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /**
+   * Whether the token holds `privilege` on `path`: the most specific path with permissions listed
+   * decides, and one above `path` counts only where it propagates (1), as PVE's ACL tree does.
+   */
+  can(privilege: string, path: string): boolean {
+    const parts = path.split('/').filter(Boolean);
+    for (let i = parts.length; i >= 0; i -= 1) {
+      const privs = this.permissions[`/${parts.slice(0, i).join('/')}`];
+      if (privs) return privs[privilege] !== undefined && (i === parts.length || privs[privilege] === 1);
+    }
+    return false;
   }
 
   /** The next `times` matching requests get `status message` (or no answer at all with `stall`). */
@@ -101,7 +120,9 @@ export class FakePve {
       return this.permissions[p.path] ? { [p.path]: this.permissions[p.path] } : {};
     }
     if (path === '/cluster/resources') return p.type === undefined || p.type === 'vm' ? c.resources() : [];
-    if (path === '/storage') return STORAGES.filter((s) => !p.type || s.type === p.type).map((s) => ({ ...s, content: 'images,rootdir', digest: 'fakedigest' }));
+    if (path === '/storage') {
+      return STORAGES.filter((s) => !p.type || s.type === p.type).map((s) => ({ ...s, ...(isShared(s) ? { shared: 1 } : {}), content: 'images,rootdir', digest: 'fakedigest' }));
+    }
     if (path.endsWith('/storage')) return STORAGES.map((s) => ({ storage: s.storage, type: s.type, active: 1, enabled: 1 }));
     if (at.upid !== undefined) {
       try {
@@ -110,7 +131,7 @@ export class FakePve {
         throw new PveError(500, (err as Error).message);
       }
     }
-    if (path.endsWith('/tasks')) return p.source === 'active' ? c.tasks.active(at.node!, p.vmid) : [];
+    if (path.endsWith('/tasks')) return p.source === 'active' ? c.tasks.active(at.node!, p.vmid, p.typefilter) : [];
     const [node, vmid, name] = [at.node!, at.vmid!, at.snapname];
     const type = at.type === 'lxc' || path.includes('/lxc/') ? 'lxc' : 'qemu';
     if (method === 'GET' && path.endsWith('/config')) {
@@ -118,6 +139,8 @@ export class FakePve {
       return { ...g.config, ...(g.lock ? { lock: g.lock } : {}), digest: 'fakedigest' };
     }
     if (method === 'GET') return this.snapshotList(c.guest(node, type, vmid));
+    if (path.endsWith('/clone')) return this.cloner.clone(node, type, vmid, p);
+    if (method === 'DELETE' && name === undefined) return destroyGuest(c, (privilege, at) => this.can(privilege, at), { node, type, vmid }, p);
     if (method === 'PUT') return c.updateDescription(node, type, vmid, name!, p.description);
     if (method === 'DELETE') return c.deleteSnapshot(node, type, vmid, name!, isTrue(p.force));
     if (path.endsWith('/rollback')) return c.rollback(node, type, vmid, name!, isTrue(p.start));
@@ -142,8 +165,6 @@ export class FakePve {
     return items;
   }
 }
-
-const isTrue = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v);
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {

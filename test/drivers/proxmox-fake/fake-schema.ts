@@ -3,7 +3,9 @@
  * with its parameters (`additionalProperties => 0`), formats and the per-parameter error texts of
  * PVE::JSONSchema. Followed: qemu-server e6352be6 (9.2.6), pve-container 94f55852, pve-manager
  * 14a22df3 (PVE/API2/Cluster.pm resources, PVE/API2/Tasks.pm), pve-guest-common 4a8f6cbf, pve-storage
- * 0c56bad8 (9.1.7: API2/Storage/Config.pm index), pve-access-control 5ccd07d9 (9.1.1: /access/permissions).
+ * 0c56bad8 (9.1.7: API2/Storage/Config.pm index), pve-access-control 5ccd07d9 (9.1.1: /access/permissions),
+ * pve-common f665029e (9.2.1: JSONSchema formats pve-storage-id, dns-name). Clone and destroy: Qemu.pm and
+ * LXC.pm clone_vm and destroy_vm at the same commits.
  */
 import { PveError } from './fake-cluster.js';
 
@@ -24,6 +26,19 @@ const vmid: Check = (v) => integer(100)(v) ?? (Number(v) > 999_999_999 ? 'value 
 const snapname: Check = (v) => {
   if (v.length > 40) return 'value may only be 40 characters long';
   return CONFIGID.test(v) ? null : `invalid format - invalid configuration ID '${v}'`;
+};
+const number = (min: number): Check => (v) => {
+  if (!/^-?(\d+\.?\d*|\.\d+)$/.test(v)) return `type check ('number') failed - got '${v}'`;
+  return Number(v) < min ? `value must have a minimum value of ${min}` : null;
+};
+/** parse_id: 2+ characters, a letter first, then letters, digits, `-`, `_`, `.`, ending in a letter or digit. */
+const storageId: Check = (v) => {
+  if (v.length < 2) return `invalid format - storage ID '${v}' cannot be shorter than 2 characters`;
+  return /^[a-z][a-z0-9\-_.]*[a-z0-9]$/i.test(v) ? null : `invalid format - storage ID '${v}' contains illegal characters`;
+};
+const dnsName: Check = (v) => {
+  const label = '([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)';
+  return new RegExp(`^(${label}\\.)*${label}$`).test(v) ? null : 'invalid format - value does not look like a valid DNS name';
 };
 const oneOf = (...values: string[]): Check => (v) => (values.includes(v) ? null : `value '${v}' does not have a value in the enumeration '${values.join(', ')}'`);
 
@@ -61,7 +76,23 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'DELETE', path: '/nodes/{node}/{type}/{vmid}/snapshot/{snapname}', params: { force: bool } },
   { method: 'POST', path: '/nodes/{node}/{type}/{vmid}/snapshot/{snapname}/rollback', params: { start: bool } },
   { method: 'PUT', path: '/nodes/{node}/{type}/{vmid}/snapshot/{snapname}/config', params: { description: text } },
+  {
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/clone', required: ['newid'],
+    params: {
+      newid: vmid, name: dnsName, description: text, pool: text, snapname, storage: storageId,
+      format: oneOf('raw', 'qcow2', 'vmdk'), full: bool, target: node, bwlimit: integer(0),
+    },
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/lxc/{vmid}/clone', required: ['newid'],
+    params: { newid: vmid, hostname: dnsName, description: text, pool: text, snapname, storage: storageId, full: bool, target: node, bwlimit: number(0) },
+  },
+  { method: 'DELETE', path: '/nodes/{node}/qemu/{vmid}', params: { skiplock: bool, purge: bool, 'destroy-unreferenced-disks': bool } },
+  { method: 'DELETE', path: '/nodes/{node}/lxc/{vmid}', params: { force: bool, purge: bool, 'destroy-unreferenced-disks': bool } },
 ];
+
+/** A boolean parameter as PVE reads it. */
+export const isTrue = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v);
 
 function match(pattern: string, path: string): Record<string, string> | null {
   const want = pattern.split('/');

@@ -3,7 +3,8 @@
  * leaves behind when it dies half way (like a worker killed after `snapstate` and the lock were written).
  */
 
-export type TaskType = 'qmsnapshot' | 'qmdelsnapshot' | 'qmrollback' | 'vzsnapshot' | 'vzdelsnapshot' | 'vzrollback';
+export type TaskType = 'qmsnapshot' | 'qmdelsnapshot' | 'qmrollback' | 'vzsnapshot' | 'vzdelsnapshot' | 'vzrollback'
+  | 'qmclone' | 'vzclone' | 'qmdestroy' | 'vzdestroy';
 
 export interface TaskKnob {
   type?: TaskType;
@@ -11,7 +12,10 @@ export interface TaskKnob {
   exitstatus?: string;
   /** Never ends. */
   hang?: boolean;
-  /** With a failing `exitstatus`: the guest keeps the task's lock and the snapshot its `snapstate`. */
+  /**
+   * With a failing `exitstatus`: the worker was killed (SIGKILL, node crash), so nothing is cleaned up:
+   * the guest keeps the task's lock, the snapshot its `snapstate`, a clone its half-made guest.
+   */
   leaveBehind?: boolean;
 }
 
@@ -25,6 +29,8 @@ export interface TaskWork {
   finish: () => string | null;
   /** Undoes what `begin` wrote, for a failing end that cleans up (PVE's create cleanup, unlock). */
   abort: () => void;
+  /** Runs however the task ends, even killed: what dies with the worker process (its flocks). */
+  release?: () => void;
 }
 
 interface FakeTask extends TaskWork {
@@ -63,6 +69,7 @@ export class FakeTasks {
     if (early !== null) {
       task.exitstatus = early;
       task.endsAt = Date.now();
+      work.release?.();
     }
     this.tasks.set(upid, task);
     return upid;
@@ -76,10 +83,11 @@ export class FakeTasks {
       if (forced !== undefined && !OK.test(forced)) {
         if (!t.knob?.leaveBehind) t.abort();
         t.exitstatus = forced;
-        continue;
+      } else {
+        const error = t.finish();
+        t.exitstatus = error ?? forced ?? 'OK';
       }
-      const error = t.finish();
-      t.exitstatus = error ?? forced ?? 'OK';
+      t.release?.();
     }
   }
 
@@ -91,8 +99,9 @@ export class FakeTasks {
   }
 
   /** `source=active`: running tasks, and finished ones not yet archived (with their status). */
-  active(node: string, vmid?: string): Record<string, unknown>[] {
-    return [...this.tasks.values()].filter((t) => t.node === node && (!vmid || t.vmid === vmid)).map((t) => ({
+  active(node: string, vmid?: string, typefilter?: string): Record<string, unknown>[] {
+    const listed = (t: FakeTask) => t.node === node && (!vmid || t.vmid === vmid) && (!typefilter || t.type === typefilter);
+    return [...this.tasks.values()].filter(listed).map((t) => ({
       upid: t.upid, node, pid: 0, pstart: 0, starttime: t.starttime, type: t.type, id: t.vmid, user: this.user,
       status: t.exitstatus ?? 'RUNNING',
     }));

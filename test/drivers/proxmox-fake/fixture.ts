@@ -1,6 +1,9 @@
-import { afterEach, beforeEach } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { DriverError, type HypervisorTarget } from '../../../module/drivers/contract.js';
+import { ProxmoxClient } from '../../../module/drivers/proxmox/http-client.js';
 import { proxmoxDriver, type ProxmoxDriver, type ProxmoxDriverOptions } from '../../../module/drivers/proxmox/proxmox-driver.js';
+import { createTlsAgent } from '../../../module/drivers/proxmox/tls-agent.js';
+import { waitForTask } from '../conformance.js';
 import { testCerts } from './certs.js';
 import { FakePve } from './fake-pve.js';
 
@@ -39,6 +42,31 @@ export async function rejection(call: Promise<unknown>): Promise<DriverError> {
   }
   throw new Error('expected a DriverError, but the call succeeded');
 }
+
+/** The end state of a driver call's task, or the error the call itself threw. */
+export async function outcome(d: ProxmoxDriver, target: HypervisorTarget, start: () => Promise<string>) {
+  try {
+    return await waitForTask(d, target, await start(), 5_000, 5);
+  } catch (err) {
+    if (err instanceof DriverError) return { state: 'failed' as const, error: err };
+    throw err;
+  }
+}
+
+/** Takes a disk-only snapshot through the driver and waits for it; fails the test if it does not succeed. */
+export async function snapshotOk(d: ProxmoxDriver, target: HypervisorTarget, name: string): Promise<void> {
+  expect(await outcome(d, target, () => d.create(target, { name, description: null, includeMemory: false }))).toEqual({ state: 'succeeded' });
+}
+
+/** A bare API client on the fake, for asking what the driver never sends; close it after use. */
+export function rawClient(fake: FakePve): ProxmoxClient {
+  return new ProxmoxClient({
+    baseUrl: fake.url, tokenId: fake.tokenId, tokenSecret: fake.tokenSecret, agent: createTlsAgent({ ca: testCerts().caPem }), timeoutMs: 5_000,
+  });
+}
+
+/** An outcome's error code, or its state when it did not fail. */
+export const code = (o: Awaited<ReturnType<typeof outcome>>) => (o.state === 'failed' ? o.error.code : o.state);
 
 /** A fresh fake and driver for each test of the calling `describe`, read through the returned object. */
 export function freshFakePerTest(): { fx: Awaited<ReturnType<typeof fakeProxmox>>; d: ProxmoxDriver } {
