@@ -136,6 +136,7 @@ export function presentCloneBanner(t: TFunction, r: CloneReport): CloneBanner {
   const tone = r.status === 'failed' ? 'error' : r.status === 'succeeded' ? 'info' : 'warn';
   return {
     status: r.status, tone, text: t(`snapshots:new_server.banner.${r.status}`, { name: r.snapshotName }),
-    error: r.errorCode ? t(`errors:${r.errorCode}`, { defaultValue: t('errors:driver_rejected') }) : null,
+    // Some hypervisor errors are worded for snapshots; a clone's own wording comes first where there is one.
+    error: r.errorCode ? t(`errors:clone_error.${r.errorCode}`, { defaultValue: t(`errors:${r.errorCode}`, { defaultValue: t('errors:driver_rejected') }) }) : null,
   };
 }
