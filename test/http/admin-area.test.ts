@@ -65,7 +65,7 @@ describe.each(DATABASES)('admin area: access, plan limits, overrides ($kind)', (
     expect(await quotaText(alice)).toBe('3 of 3');
 
     // The default row: plan 'basic' has none of its own, so it follows.
-    let res = await agent.post(`${A}/limits/*`).type('form').send({ _csrf: token, maxSnapshots: '5', maxSchedules: '2', maxKeep: '4', memoryAllowed: '1', schedulesAllowed: '1' });
+    let res = await agent.post(`${A}/limits/*`).type('form').send({ _csrf: token, maxSnapshots: '5', maxSchedules: '2', maxKeep: '4', memoryAllowed: '1', schedulesAllowed: '1', cloneAllowed: '1' });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe(`${A}/limits?flash=limits_saved`);
     expect((await agent.get(res.headers.location!)).text).toContain('Plan limits saved');
@@ -79,6 +79,11 @@ describe.each(DATABASES)('admin area: access, plan limits, overrides ($kind)', (
     const edit = await agent.get(`${A}/limits/basic`);
     expect(edit.text).toContain('This plan has its own limits.');
     expect(edit.text).not.toMatch(/id="admin-memoryAllowed"[^>]*checked/);
+    // New servers from snapshots: on in the default row, off for this plan (its box was left unticked).
+    expect(edit.text).toContain('New servers from snapshots');
+    expect(edit.text).not.toMatch(/id="admin-cloneAllowed"[^>]*checked/);
+    expect(await fx.db('snapshot_plan_limits').where({ plan_id: '*' }).first()).toMatchObject({ clone_allowed: 1 });
+    expect(await fx.db('snapshot_plan_limits').where({ plan_id: 'basic' }).first()).toMatchObject({ clone_allowed: 0 });
 
     // "Inherit default" removes the plan's row.
     res = await agent.post(`${A}/limits/basic/inherit`).type('form').send({ _csrf: token });

@@ -15,6 +15,7 @@ export const KNOWN_ACTIONS = [
   'billing.terminated', 'admin.limits_applied', 'operation.cancelled', 'billing.can_expand_storage',
   'admin.retry', 'admin.adopt', 'admin.delete_unmanaged', 'admin.force_remove', 'admin.plan_limits_set', 'admin.plan_limits_inherit',
   'admin.overrides_set', 'admin.overrides_cleared', 'driver.guest_moved', 'driver.access_missing',
+  'snapshot.new_server', 'snapshot.clone', 'operation.clone', 'server.provision_from_snapshot', 'server.clone',
 ] as const;
 
 /** Codes of skipped schedule runs that are not error codes of their own. */
