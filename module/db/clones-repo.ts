@@ -126,7 +126,10 @@ export class ClonesRepo {
     return Number(n) === 1;
   }
 
-  /** Expired handovers nobody used, and used ones past a day: what the sweep removes. */
+  /**
+   * Handovers a day past their expiry, used or not: the operations sweep removes them. A reference
+   * that old is refused either way, and a provisioning it served lives on in its clone row.
+   */
   async pruneHandovers(now: Date): Promise<number> {
     return Number(await this.db(H).where('expires_at', '<', new Date(now.getTime() - 24 * 3600_000)).delete());
   }

@@ -37,7 +37,7 @@ export interface WorkersWork {
  * (`snapshot_jobs`, through the knex backend):
  *
  * - **Operations** (`AgendaOperationRunner`, in every started process): one job per service with
- *   queued work (`snapshot-operations`), the orphan sweep that also prunes old webhook deliveries
+ *   queued work (`snapshot-operations`), the orphan sweep that also prunes old webhook deliveries and handovers
  *   (`snapshot-operations-sweep`), and an admin's large limit edits (`snapshot-limits-apply`).
  *   Short leases kept alive by a heartbeat, a fast poll and a local wake: a customer waits on these.
  * - **Schedules** (`AgendaScheduler`): one job per enabled schedule (its cron in the schedule's own
@@ -83,7 +83,10 @@ export class ModuleWorkers {
       await backend.connect(); // Agenda's constructor would swallow this error; surface it here.
       const runner = new AgendaOperationRunner({
         backend, operations: deps.repos.operations, logger, workerName, ...config.operations,
-        housekeeping: async () => { await this.o.webhookEvents.prune(new Date(Date.now() - config.webhookEventRetentionMs)); },
+        housekeeping: async () => {
+          await this.o.webhookEvents.prune(new Date(Date.now() - config.webhookEventRetentionMs));
+          await deps.repos.clones.pruneHandovers(new Date());
+        },
         execute: (op, execCtx) => executeOperation(deps, op, execCtx, config.operations),
       });
       defineLimitsApplyJob(runner.agenda, work.applyLimitsNow);

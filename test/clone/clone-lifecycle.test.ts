@@ -107,6 +107,17 @@ describe.each(DATABASES)('a clone and the services around it ($kind)', (kind: Te
     expect(await fx.driver.cloneState(NEW.target)).toBe('absent');
   });
 
+  it('the operations sweep removes handovers a day past their expiry, and only those', async () => {
+    const fx = await cloneFixture(handle);
+    const s = await currentSnapshot(db(), fx.mod, SOURCE);
+    for (let i = 0; i < 3; i++) await supertest(appFor(fx.mod)).post(`/api/v1/services/${SOURCE.id}/snapshots/${s.id}/new-server`).set('x-test-actor', 'alice').send({}).expect(200);
+    const ids = fx.orders.map((o) => o.reference.split('.')[0]!);
+    await db()('snapshot_handovers').where({ id: ids[0] }).update({ expires_at: new Date(Date.now() - 25 * 3600_000) });
+    await db()('snapshot_handovers').where({ id: ids[1] }).update({ expires_at: new Date(Date.now() - 23 * 3600_000) });
+    await waitFor(async () => (await db()('snapshot_handovers').where({ id: ids[0] }).first()) === undefined, 10_000, 'old handover pruned');
+    expect((await db()('snapshot_handovers').orderBy('created_at')).map((h) => h.id).sort()).toEqual([ids[1], ids[2]].sort());
+  });
+
   it('the signed webhook event provisions like the hook, and a repeat answers the same clone', async () => {
     const fx = await cloneFixture(handle);
     await fx.mod.stop();
