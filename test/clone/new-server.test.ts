@@ -40,6 +40,7 @@ describe.each(DATABASES)('new server from a snapshot ($kind)', (kind: TestDataba
     await expect(fx.mod.snapshots.create(NEW, { name: 'too early' }, CUSTOMER)).rejects.toMatchObject({ code: 'clone_in_progress' });
     const page = await supertest(appFor(fx.mod)).get(`/services/${NEW.id}/snapshots`).set('x-test-actor', 'alice');
     expect(page.text).toMatch(/data-clone="(queued|running)"/);
+    expect(page.text).not.toContain('id="create-snapshot"');
 
     const row = await cloneEnded(db(), NEW.id);
     expect(row.status).toBe('succeeded');
@@ -54,6 +55,7 @@ describe.each(DATABASES)('new server from a snapshot ($kind)', (kind: TestDataba
     const after = await supertest(appFor(fx.mod)).get(`/services/${NEW.id}/snapshots`).set('x-test-actor', 'alice');
     expect(after.text).toContain('data-clone="succeeded"');
     expect(after.text).toContain('This server was made from the snapshot');
+    expect(after.text).toContain('id="create-snapshot"');
     await fx.mod.snapshots.create(NEW, { name: 'first of its own' }, CUSTOMER);
     // The source keeps its snapshot, and its quota was not charged for the new server.
     const list = await supertest(appFor(fx.mod)).get(`/api/v1/services/${SOURCE.id}/snapshots`).set('x-test-actor', 'alice');

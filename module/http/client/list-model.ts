@@ -32,7 +32,8 @@ export async function loadListPage(ctx: ModuleContext, req: Request): Promise<{ 
     t: req.t, fmt: ctx.formatters.get(req.language, actor.timezone ?? ctx.config.defaultTimezone), service, snapshots,
     running: page.running, queued: page.queued, pendingCount: page.pendingCount, scheduleNames: page.scheduleNames, limits,
     memoryCapable: caps.memory, simulated: driver.simulated, restoreUnavailable,
-    readOnly: !mayChange(actor, service),
+    // A new server still being made from a snapshot: nothing to act on yet (its banner says why).
+    readOnly: !mayChange(actor, service) || (page.state?.clonePending ?? false),
     cloning: page.cloning, cloneReport,
     cloneOffer: { offered: ctx.clones.offered, cloneAllowed: limits.cloneAllowed, driverCanClone: caps.clone, clonePending: page.state?.clonePending ?? false },
   });
