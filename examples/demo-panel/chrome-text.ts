@@ -89,9 +89,14 @@ function supported(tag: string | undefined | null): Lang | null {
   return base === 'en' || base === 'ko' || base === 'ja' ? base : null;
 }
 
+/** A language tag as the demo speaks it ('ko-KR' → ko); English for anything else. */
+export function langOf(tag: string | undefined | null): Lang {
+  return supported(tag) ?? 'en';
+}
+
 /** The chrome's words for a page language ('ko-KR' → ko); English for anything else. */
 export function chromeText(lang: string | undefined): ChromeText {
-  return TEXT[supported(lang) ?? 'en'];
+  return TEXT[langOf(lang)];
 }
 
 /**
@@ -130,4 +135,10 @@ export function statusLabel(text: ChromeText, status: PanelService['status']): s
 export function languageName(text: ChromeText, locale: string | undefined): string {
   const lang = supported(locale);
   return lang ? text[`lang_${lang}`] : (locale ?? '');
+}
+
+/** A disk size as the panel's plans name it: whole GiB where it is one. */
+export function formatBytes(bytes: number): string {
+  const gib = bytes / 1024 ** 3;
+  return gib >= 1 ? `${Number.isInteger(gib) ? gib : gib.toFixed(1)} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`;
 }

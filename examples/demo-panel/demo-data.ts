@@ -17,10 +17,20 @@ export const USERS: readonly DemoUser[] = [
   { id: 'admin', role: 'admin', name: 'Panel Admin', locale: 'en', timezone: 'UTC', password: 'demo' },
 ];
 
-export const PLANS: readonly { id: string; name: string }[] = [
-  { id: 'starter', name: 'Starter VPS' },
-  { id: 'business', name: 'Business VPS' },
-  { id: 'enterprise', name: 'Enterprise VPS' },
+/** A plan as the demo sells it; the disk size decides which plans can receive a snapshot's disk. */
+export interface DemoPlan {
+  id: string;
+  name: string;
+  diskBytes: number;
+}
+
+// Mini is smaller than every demo server, so the "new server from a snapshot" order page always has a
+// plan it must refuse.
+export const PLANS: readonly DemoPlan[] = [
+  { id: 'mini', name: 'Mini VPS', diskBytes: 10 * GiB },
+  { id: 'starter', name: 'Starter VPS', diskBytes: 25 * GiB },
+  { id: 'business', name: 'Business VPS', diskBytes: 80 * GiB },
+  { id: 'enterprise', name: 'Enterprise VPS', diskBytes: 160 * GiB },
 ];
 
 function vps(id: string, vmId: string, fields: Omit<PanelService, 'id' | 'target' | 'status'> & { status?: PanelService['status'] }): PanelService {
@@ -39,6 +49,7 @@ export function findUser(id: string): DemoUser | null {
   return USERS.find((u) => u.id === id) ?? null;
 }
 
+/** One of the fixed demo services (ordered servers are in the service book: service-book.ts). */
 export function findService(id: string): PanelService | null {
   const service = SERVICES.find((s) => s.id === id);
   // A copy, so nothing downstream can change the demo's records.
@@ -54,10 +65,6 @@ export function canSee(actor: Actor, service: PanelService): boolean {
   if (actor.role === 'admin') return true;
   if (service.ownerId === actor.id) return true;
   return actor.role === 'reseller' && service.resellerId === actor.id;
-}
-
-export function visibleServices(actor: Actor): PanelService[] {
-  return SERVICES.filter((s) => canSee(actor, s)).map((s) => findService(s.id)!);
 }
 
 /** The Actor the module sees: no password, nothing else. */

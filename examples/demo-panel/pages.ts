@@ -1,24 +1,29 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
-import type { Actor, PanelService } from '../../module/index.js';
-import { chromeText, fill, languageName, pageLanguage, statusLabel, type ChromeText } from './chrome-text.js';
-import { canSee, findService, findUser, planName, visibleServices } from './demo-data.js';
-import { escapeHtml, type RenderLayout } from './layout.js';
+import type { Actor, PanelService, SnapshotModule } from '../../module/index.js';
+import { chromeText, fill, formatBytes, languageName, pageLanguage, type ChromeText, type Lang } from './chrome-text.js';
+import { canSee, findUser, planName } from './demo-data.js';
+import { DEMO_ASSETS, escapeHtml, type RenderLayout } from './layout.js';
+import { refreshMadeFrom, statusBadge, statusCell } from './made-from-view.js';
+import { orderText } from './order-text.js';
 import { outbox } from './panel-adapter.js';
+import type { ServiceBook } from './service-book.js';
 
 /** The panel's own pages: service list, service overview, the notification outbox. */
 export function pagesRouter(deps: {
   actorOf: (req: Request) => Actor | null;
   layout: RenderLayout;
+  services: ServiceBook;
+  getModule: () => SnapshotModule | null;
   /** The outbox's content policy, which lets the mail previews keep their inline styles. */
   mailPreviewPolicy: RequestHandler;
 }): Router {
   const r = express.Router();
   /** Sends a page in the user's language; `content` gets the words of that language. */
   const page = (req: Request, res: Response, actor: Actor | null, content: (text: ChromeText) => { title: string; body: string },
-    service: PanelService | null = null, status = 200) => {
+    service: PanelService | null = null, status = 200, scripts: string[] = []) => {
     const lang = pageLanguage(req, actor);
     const { title, body } = content(chromeText(lang));
-    res.status(status).type('html').send(deps.layout({ req, actor, service, title, body, lang }));
+    res.status(status).type('html').send(deps.layout({ req, actor, service, title, body, lang, scripts }));
   };
 
   /** The actor, or a redirect to the login page (undefined: the response is already sent). */
@@ -30,23 +35,29 @@ export function pagesRouter(deps: {
 
   r.get('/', (req, res) => res.redirect(303, deps.actorOf(req) ? '/services' : '/login'));
 
-  r.get('/services', (req, res) => {
+  r.get('/services', async (req, res) => {
     const actor = requireLogin(req, res);
     if (!actor) return;
-    const services = visibleServices(actor);
-    page(req, res, actor, (text) => ({ title: text.services, body: servicesBody(text, actor, services) }));
+    const services = deps.services.visibleTo(actor);
+    await refreshMadeFrom(deps.services, deps.getModule(), services);
+    // After an order: which server was just ordered (only one the user may see).
+    const ordered = services.find((s) => s.id === req.query.ordered) ?? null;
+    page(req, res, actor, (text) => ({ title: text.services, body: servicesBody(text, actor, services, ordered, pageLanguage(req, actor)) }),
+      null, 200, [`${DEMO_ASSETS}/services-progress.js`]);
   });
 
-  function servicesBody(text: ChromeText, actor: Actor, services: PanelService[]): string {
-    const rows = services.map((s) => `<tr>
+  function servicesBody(text: ChromeText, actor: Actor, services: PanelService[], ordered: PanelService | null, lang: Lang): string {
+    const words = orderText(lang);
+    const rows = services.map((s) => `<tr data-service="${escapeHtml(s.id)}">
   <td><a href="/services/${encodeURIComponent(s.id)}">${escapeHtml(s.name)}</a><small class="muted block">${escapeHtml(s.id)}</small></td>
   <td>${escapeHtml(s.hostname ?? '')}</td>
   <td>${escapeHtml(planName(s.planId))}</td>
   ${actor.role === 'customer' ? '' : `<td>${escapeHtml(findUser(s.ownerId)?.name ?? s.ownerId)}</td>`}
-  <td>${statusBadge(text, s.status)}</td>
+  ${statusCell(s, deps.services, text, words)}
 </tr>`).join('\n');
     const th = (label: string) => `<th scope="col">${escapeHtml(label)}</th>`;
     return `<h1>${escapeHtml(text.servicesTitle)}</h1>
+${ordered ? `<p class="alert alert-info" role="status">${escapeHtml(fill(words.orderedFlash, { name: ordered.name }))}</p>` : ''}
 ${services.length ? `<div class="table-wrap"><table class="panel-table">
 <thead><tr>${th(text.colService)}${th(text.colHostname)}${th(text.colPlan)}${actor.role === 'customer' ? '' : th(text.colOwner)}${th(text.colStatus)}</tr></thead>
 <tbody>
@@ -57,7 +68,7 @@ ${rows}
   r.get('/services/:id', (req, res) => {
     const actor = requireLogin(req, res);
     if (!actor) return;
-    const service = findService(String(req.params.id));
+    const service = deps.services.find(String(req.params.id));
     if (!service || !canSee(actor, service)) {
       page(req, res, actor, (text) => ({ title: text.notFound, body: `<h1>${escapeHtml(text.serviceNotFound)}</h1>
 <p>${escapeHtml(text.serviceNotFoundBody)} <a href="/services">${escapeHtml(text.backToServices)}</a></p>` }), null, 404);
@@ -118,13 +129,4 @@ ${rows}
       body: `<h1>${escapeHtml(text.errorHeading)}</h1><p>${escapeHtml(text.errorBody)}</p>` }), null, 500);
   });
   return r;
-}
-
-function statusBadge(text: ChromeText, status: PanelService['status']): string {
-  return `<span class="badge badge-${escapeHtml(status)}">${escapeHtml(statusLabel(text, status))}</span>`;
-}
-
-function formatBytes(bytes: number): string {
-  const gib = bytes / 1024 ** 3;
-  return gib >= 1 ? `${Number.isInteger(gib) ? gib : gib.toFixed(1)} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`;
 }

@@ -5,7 +5,7 @@ const ALWAYS_FINE = new Set(['VPS', 'ID', 'GiB', 'MiB', 'KiB', 'TiB', 'GB', 'MB'
 
 /** Data the demo panel holds in Latin letters (plan, service and host names): not UI text. */
 export const DEMO_DATA = [
-  'Starter VPS', 'Business VPS', 'Enterprise VPS',
+  'Mini VPS', 'Starter VPS', 'Business VPS', 'Enterprise VPS',
   'web-01.alice.example', 'db-01.alice.example', 'blog.minji.example', 'shop.yuki.example', 'box.yuki.example',
   'web-01', 'db-01', 'minji-blog', 'yuki-shop', 'suspended-box', 'pve1',
   'vps-101', 'vps-102', 'vps-201', 'vps-301', 'vps-302',
