@@ -6,6 +6,7 @@ import { AdminQueries } from './db/admin-queries.js';
 import { driverReports } from './drivers/driver-reports.js';
 import { UserLocalesRepo } from './db/user-locales-repo.js';
 import { WebhookEventsRepo } from './db/webhook-events-repo.js';
+import { isSnapshotError } from './domain/errors.js';
 import { canSeeService } from './domain/authorize.js';
 import type { Actor, PanelService } from './domain/types.js';
 import { cloneOpenapiComponents, cloneOpenapiRoutes } from './http/api/clone-routes.js';
@@ -132,6 +133,11 @@ export async function createSnapshotModule(options: SnapshotModuleOptions): Prom
     },
     snapshots: domain.snapshots,
     schedules: domain.schedules,
+    describeError(err: unknown, locale?: string) {
+      if (!isSnapshotError(err)) return null;
+      const t = i18n.getFixedT(supportedLocale(locale) ?? config.defaultLocale);
+      return { code: err.code, status: err.status, message: t(err.i18nKey, { ...err.params, defaultValue: err.code }) };
+    },
     reconcile,
     runSchedule: (scheduleId: number, at?: Date) => runSchedule(domain.scheduleRuns, scheduleId, at),
     async migrate(): Promise<void> {

@@ -59,6 +59,12 @@ export interface SnapshotModule {
   allSnapshotsItem(actor: Actor): MenuItem | null;
   snapshots: SnapshotCommands;
   schedules: ScheduleCommands;
+  /**
+   * A refusal the module threw (a SnapshotError, from a hook or a command) as the user should read it:
+   * its stable code, HTTP status and message in `locale` (en, ko, ja; default: the module's). Null for
+   * anything else (a bug, not a refusal).
+   */
+  describeError(err: unknown, locale?: string): { code: string; status: number; message: string } | null;
   /** Compares hypervisor snapshots with the records now (the scheduler does it periodically). */
   reconcile(): Promise<ReconcileSummary[]>;
   /** Runs one occurrence of a schedule now (what the scheduler does at the schedule's time). */

@@ -1,9 +1,9 @@
 import express, { type Request, type Response, type Router } from 'express';
-import { SnapshotError, type Actor, type SnapshotModule } from '../../module/index.js';
+import type { Actor, SnapshotModule } from '../../module/index.js';
 import { chromeText, fill, formatBytes, pageLanguage, type Lang } from './chrome-text.js';
 import { PLANS } from './demo-data.js';
 import type { RenderLayout } from './layout.js';
-import { orderText, refusalText, type OrderText } from './order-text.js';
+import { orderText, type OrderText } from './order-text.js';
 import { orderBody, orderDoneBody, orderGoneBody, type OrderForm } from './order-view.js';
 import type { PanelCsrf } from './panel-security.js';
 import type { OrderBook, ServerOrder } from './server-orders.js';
@@ -98,8 +98,10 @@ export function orderPagesRouter(deps: {
         // Nothing was made on the new server: the panel takes it back, and the order stays open.
         deps.services.remove(service.id);
         deps.orders.release(order);
-        if (!(err instanceof SnapshotError)) throw err;
-        return show(req, res, actor, order, err.status, { error: refusalText(words, err.code, err.params) });
+        // The module words its refusals in the user's language itself.
+        const refusal = deps.getModule()!.describeError(err, pageLanguage(req, actor));
+        if (!refusal) throw err;
+        return show(req, res, actor, order, refusal.status, { error: refusal.message });
       }
       deps.orders.complete(order, service.id);
       res.redirect(303, `/services?ordered=${encodeURIComponent(service.id)}`);

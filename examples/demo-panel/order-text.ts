@@ -1,7 +1,7 @@
 // The demo panel's words for ordering a new server from a snapshot and for the servers that order makes,
-// in the panel's three languages (chrome-text.ts has the rest of the chrome). The module's refusals
-// are worded here too: the module gives the panel a code, not a message, for errors of its hooks.
-import { fill, type Lang } from './chrome-text.js';
+// in the panel's three languages (chrome-text.ts has the rest of the chrome). The module's own
+// refusals come worded from the module (describeError).
+import type { Lang } from './chrome-text.js';
 
 const en = {
   orderTitle: 'New server from a snapshot',
@@ -19,17 +19,7 @@ const en = {
   nameInvalid: 'The name can have at most 64 characters and no control characters.',
   noPlanFits: 'No plan has a disk of {disk} or more, so no server can be made from this snapshot.',
   onlySimulated: 'The demo makes new servers only on its simulated hypervisor; this server is on a real one.',
-  refusal_handover_invalid: 'This order does not carry a valid snapshot reference. Start again from the snapshot.',
-  refusal_handover_expired: 'This order has expired. Start again from the snapshot.',
-  refusal_handover_used: 'This order has already made another server.',
-  refusal_clone_source_gone: 'The snapshot or its server no longer exists, so no server can be made from it.',
-  refusal_clone_wrong_owner: 'The new server must belong to the same customer as the snapshot.',
-  refusal_clone_other_driver: 'The new server must be on the same hypervisor platform as the snapshot.',
-  refusal_clone_disk_too_small: 'The new server\'s disk ({offered}) is smaller than the snapshot\'s server ({needed}).',
-  refusal_clone_target_not_empty: 'The new server already has snapshots or another disk.',
-  refusal_clone_unsupported: 'New servers cannot be made from snapshots on this hypervisor.',
   refusal_database_busy: 'This cannot be done right now. Please try again in a moment.',
-  refusalOther: 'No server could be made from this snapshot (error code {code}). Please try again or contact support.',
   made_queued: 'Waiting', made_running: 'Being made', made_succeeded: 'Ready', made_failed: 'Failed',
   fromPending: 'Being made from snapshot “{name}” of {source}',
   fromDone: 'Disk from snapshot “{name}” of {source}',
@@ -55,17 +45,7 @@ const ko: OrderText = {
   nameInvalid: '이름은 64자 이하여야 하며 제어 문자를 포함할 수 없습니다.',
   noPlanFits: '디스크가 {disk} 이상인 요금제가 없어 이 스냅샷으로 서버를 만들 수 없습니다.',
   onlySimulated: '데모는 시뮬레이션 하이퍼바이저에서만 새 서버를 만듭니다. 이 서버는 실제 하이퍼바이저에 있습니다.',
-  refusal_handover_invalid: '이 주문의 스냅샷 참조가 올바르지 않습니다. 스냅샷에서 다시 시작해 주세요.',
-  refusal_handover_expired: '이 주문의 유효 기간이 지났습니다. 스냅샷에서 다시 시작해 주세요.',
-  refusal_handover_used: '이 주문으로 이미 다른 서버가 만들어졌습니다.',
-  refusal_clone_source_gone: '스냅샷 또는 원본 서버가 더 이상 없어 새 서버를 만들 수 없습니다.',
-  refusal_clone_wrong_owner: '새 서버는 스냅샷과 같은 고객의 서버여야 합니다.',
-  refusal_clone_other_driver: '새 서버는 스냅샷과 같은 하이퍼바이저 플랫폼에 있어야 합니다.',
-  refusal_clone_disk_too_small: '새 서버의 디스크({offered})가 원본 서버의 디스크({needed})보다 작습니다.',
-  refusal_clone_target_not_empty: '새 서버에 이미 스냅샷이나 다른 디스크가 있습니다.',
-  refusal_clone_unsupported: '이 하이퍼바이저에서는 스냅샷으로 새 서버를 만들 수 없습니다.',
   refusal_database_busy: '지금은 처리할 수 없습니다. 잠시 후 다시 시도해 주세요.',
-  refusalOther: '이 스냅샷으로 서버를 만들 수 없습니다(오류 코드: {code}). 다시 시도하거나 고객 지원에 문의해 주세요.',
   made_queued: '대기 중', made_running: '만드는 중', made_succeeded: '준비됨', made_failed: '실패',
   fromPending: '{source} 서버의 스냅샷 “{name}”에서 만드는 중',
   fromDone: '{source} 서버의 스냅샷 “{name}”에서 만든 디스크',
@@ -89,17 +69,7 @@ const ja: OrderText = {
   nameInvalid: '名前は 64 文字以内で、制御文字を含めることはできません。',
   noPlanFits: 'ディスクが {disk} 以上のプランがないため、このスナップショットからサーバーを作成できません。',
   onlySimulated: 'デモで新しいサーバーを作成できるのは、シミュレーションのハイパーバイザー上だけです。このサーバーは実際のハイパーバイザー上にあります。',
-  refusal_handover_invalid: 'この注文のスナップショット参照が正しくありません。スナップショットからやり直してください。',
-  refusal_handover_expired: 'この注文の有効期限が切れました。スナップショットからやり直してください。',
-  refusal_handover_used: 'この注文では既に別のサーバーが作成されています。',
-  refusal_clone_source_gone: 'スナップショットまたは元のサーバーが存在しないため、サーバーを作成できません。',
-  refusal_clone_wrong_owner: '新しいサーバーは、スナップショットと同じお客様のものである必要があります。',
-  refusal_clone_other_driver: '新しいサーバーは、スナップショットと同じハイパーバイザー基盤上にある必要があります。',
-  refusal_clone_disk_too_small: '新しいサーバーのディスク（{offered}）が元のサーバーのディスク（{needed}）より小さいです。',
-  refusal_clone_target_not_empty: '新しいサーバーには既にスナップショットか別のディスクがあります。',
-  refusal_clone_unsupported: 'このハイパーバイザーでは、スナップショットから新しいサーバーを作成できません。',
   refusal_database_busy: '現在処理できません。しばらくしてからもう一度お試しください。',
-  refusalOther: 'このスナップショットからサーバーを作成できませんでした（エラーコード: {code}）。もう一度お試しいただくか、サポートにお問い合わせください。',
   made_queued: '待機中', made_running: '作成中', made_succeeded: '準備完了', made_failed: '失敗',
   fromPending: '{source} のスナップショット「{name}」から作成中',
   fromDone: '{source} のスナップショット「{name}」から作成したディスク',
@@ -111,11 +81,4 @@ const TEXT: Record<Lang, OrderText> = { en, ko, ja };
 
 export function orderText(lang: Lang): OrderText {
   return TEXT[lang];
-}
-
-/** A module refusal (its stable code and params) in the panel's words; an unknown code is shown as is, for support. */
-export function refusalText(text: OrderText, code: string, params: Record<string, unknown> = {}): string {
-  const known = (text as Record<string, string>)[`refusal_${code}`];
-  const values = Object.fromEntries(Object.entries(params).filter((e): e is [string, string | number] => ['string', 'number'].includes(typeof e[1])));
-  return fill(known ?? text.refusalOther, { ...values, code });
 }

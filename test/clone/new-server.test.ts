@@ -89,7 +89,11 @@ describe.each(DATABASES)('new server from a snapshot ($kind)', (kind: TestDataba
     const first = await fx.mod.hooks.provisionedFromSnapshot(NEW.id, ref);
     const again = await fx.mod.hooks.provisionedFromSnapshot(NEW.id, ref);
     expect(again).toMatchObject({ serviceId: NEW.id, requestedAt: first.requestedAt });
-    await expect(fx.mod.hooks.provisionedFromSnapshot(NEXT.id, ref)).rejects.toMatchObject({ code: 'handover_used', status: 409 });
+    const used = await fx.mod.hooks.provisionedFromSnapshot(NEXT.id, ref).catch((e: unknown) => e);
+    expect(used).toMatchObject({ code: 'handover_used', status: 409 });
+    // What the panel shows its user, in their language.
+    expect(fx.mod.describeError(used, 'ja')).toEqual({ code: 'handover_used', status: 409, message: 'このスナップショット参照は既に別のサーバーに使用されています。' });
+    expect(fx.mod.describeError(new Error('a bug'), 'ja')).toBeNull();
     expect(await db()('snapshot_operations').where({ kind: 'clone' }).count({ n: '*' }).first()).toMatchObject({ n: 1 });
 
     // Expired: the stored expiry counts, whatever the reference says.

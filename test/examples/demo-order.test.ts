@@ -106,7 +106,8 @@ describe('the demo panel orders a new server from a snapshot', () => {
     await demo.module.snapshots.delete(findService('vps-201')!, id, { confirm: true }, { actor: { type: 'customer', id: 'minji' } });
     const res = await confirmOrder(minji, url, { plan: 'starter', name: '블로그 사본' });
     expect(res.status).toBe(409);
-    expect(res.text).toContain('<p class="alert alert-error" role="alert">스냅샷 또는 원본 서버가 더 이상 없어 새 서버를 만들 수 없습니다.</p>');
+    // The module's own Korean wording (describeError).
+    expect(res.text).toContain('<p class="alert alert-error" role="alert">스냅샷 또는 그 서버가 더 이상 없어 새 서버를 만들 수 없습니다.</p>');
     expect(res.text).toContain('<html lang="ko">');
     expect(await listedServices(minji)).toEqual(['vps-201']);
   });
