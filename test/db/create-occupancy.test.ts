@@ -70,7 +70,7 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
       return got;
     });
     // A failed snapshot takes no storage; running and finished operations are not queued.
-    expect(seen).toEqual({ occupying: 3, queuedOperations: 1, suspended: false, terminated: false });
+    expect(seen).toEqual({ occupying: 3, queuedOperations: 1, suspended: false, terminated: false, clonePending: false });
     expect(statements.filter((q) => q.startsWith('select'))).toHaveLength(1);
     if (kind.kind === 'mysql') expect(statements.find((q) => q.startsWith('select'))).toMatch(/for update$/);
     // A service without a state row has nothing to lock yet.

@@ -32,6 +32,7 @@ describe('resolveLimits', () => {
       maxSchedules: 2, // default
       memoryAllowed: false, // base
       schedulesAllowed: true, // base
+      cloneAllowed: true, // base
     });
   });
 

@@ -88,6 +88,8 @@ async function fixture(kind: TestDatabase) {
     services: [SVC],
     panel: {
       listPlans: () => [{ id: 'basic', name: 'Basic' }],
+      // New servers from snapshots are offered, so their routes are swept past the not-offered 404.
+      orderServerFromSnapshot: () => ({ continueUrl: '/orders/new' }),
       getActor: (req) => (req.get('x-test-actor')?.startsWith('sweep-') ? { id: req.get('x-test-actor')!, role: 'admin', timezone: 'Asia/Seoul' } : null),
     },
     config: { webhookSecret: SECRET, defaultLimits: { maxSnapshots: 500, maxSchedules: 50, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true } },

@@ -39,7 +39,7 @@ describe('openapi.json', () => {
       // The webhook is signed instead of run in a panel session.
       expect(op.security).toEqual(op.operationId === webhookRoute.operationId ? [] : [{ panelSession: [] }]);
     }
-    expect(doc.tags.map((t) => t.name)).toEqual(['Snapshots', 'Schedules', 'Activity', 'Billing webhook']);
+    expect(doc.tags.map((t) => t.name)).toEqual(['Snapshots', 'Schedules', 'Activity', 'New servers', 'Billing webhook']);
     const create = doc.paths['/api/v1/services/{serviceId}/snapshots']!.post as { requestBody: { content: Record<string, { schema: { required: string[] } }> }; responses: Record<string, { description: string }> };
     expect(create.requestBody.content['application/json']!.schema.required).toEqual(['name']);
     expect(create.responses['409']!.description).toContain('`snapshot_limit_reached`');
@@ -51,7 +51,7 @@ describe('openapi.json', () => {
     expect(hook.parameters.filter((p) => p.in === 'header').map((p) => [p.name, p.required]))
       .toEqual([['X-Snapshots-Timestamp', true], ['X-Snapshots-Signature', true]]);
     const events = hook.requestBody.content['application/json']!.schema;
-    expect(events.oneOf.map((o) => o.properties.event.const)).toEqual(['plan.before_change', 'plan.changed', 'service.suspended', 'service.unsuspended', 'service.terminated', 'storage.can_expand']);
+    expect(events.oneOf.map((o) => o.properties.event.const)).toEqual(['plan.before_change', 'plan.changed', 'service.suspended', 'service.unsuspended', 'service.terminated', 'storage.can_expand', 'service.provisioned_from_snapshot']);
     expect(events.discriminator).toEqual({ propertyName: 'event' });
     expect(hook.responses['401']!.description).toContain('`webhook_signature_invalid`');
     expect(hook.responses['401']!.description).not.toContain('not_logged_in');

@@ -137,6 +137,6 @@ export function presentCloneBanner(t: TFunction, r: CloneReport): CloneBanner {
   return {
     status: r.status, tone, text: t(`snapshots:new_server.banner.${r.status}`, { name: r.snapshotName }),
     // Some hypervisor errors are worded for snapshots; a clone's own wording comes first where there is one.
-    error: r.errorCode ? t(`errors:clone_error.${r.errorCode}`, { defaultValue: t(`errors:${r.errorCode}`, { defaultValue: t('errors:driver_rejected') }) }) : null,
+    error: r.errorCode ? t(`errors:clone_error_${r.errorCode}`, { defaultValue: t(`errors:${r.errorCode}`, { defaultValue: t('errors:driver_rejected') }) }) : null,
   };
 }
