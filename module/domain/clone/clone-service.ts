@@ -115,10 +115,11 @@ export class CloneService {
         await lockOpenService(domain, trx, source, ctx);
         const s = await domain.repos.snapshots.get(h.snapshotId, trx);
         if (!s || s.serviceId !== source.id || s.status !== 'active') throw new ConflictError('clone_source_gone');
+        // Spent first: a delivery racing this one waits on the lock above and then finds it used.
+        if (!(await this.d.clones.useHandover(h.id, target.id, new Date(), trx))) return null;
         await domain.repos.services.ensure(target.id, target.planId, trx);
         const existing = await domain.repos.snapshots.listForService(target.id, trx);
         if (existing.length || (await this.d.clones.forNewService(target.id, trx))) throw new ConflictError('clone_target_not_empty');
-        if (!(await this.d.clones.useHandover(h.id, target.id, new Date(), trx))) throw new ConflictError('handover_used');
         await domain.repos.services.update(target.id, { clonePending: true }, trx);
         const opId = await domain.repos.operations.insert({
           serviceId: source.id, snapshotId: s.id, kind: 'clone', target: source.target,
@@ -133,6 +134,14 @@ export class CloneService {
         ], trx);
         return cloneReport({ ...clone, id: 0, errorCode: null, errorMessage: null, finishedAt: null });
       });
+      if (!report) {
+        // Used meanwhile: by this same provisioning delivered twice at once (answered with its clone),
+        // by another service (refused), or it expired while waiting.
+        const now = await this.d.clones.getHandover(h.id);
+        const again = now && (await this.answered(now, newServiceId));
+        if (again) return again;
+        throw new SnapshotError('handover_expired', 410);
+      }
       domain.wake(source.id);
       await domain.onCloneProgress?.(report).catch(() => undefined);
       return report;
