@@ -74,7 +74,7 @@ const ja: OrderText = {
   fromPending: '{source} のスナップショット「{name}」から作成中',
   fromDone: '{source} のスナップショット「{name}」から作成したディスク',
   fromFailed: '{source} のスナップショット「{name}」から作成できませんでした。作りかけのものは残っていません。',
-  orderedFlash: '{name} を注文しました。スナップショットからディスクを作成しています。',
+  orderedFlash: '「{name}」を注文しました。スナップショットからディスクを作成しています。',
 };
 
 const TEXT: Record<Lang, OrderText> = { en, ko, ja };

@@ -3,6 +3,7 @@
 // (too-small plans disabled, saying why) → plan, name, Confirm → the services list shows the new server
 // and turns it to Ready by itself → the new server's Snapshots page says where its disk came from.
 // Its own demo panel: the servers it orders would otherwise show up in the other walks' lists.
+import { screenshot } from './helpers/screenshots.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { scrollsSideways, unnamedControls } from './helpers/accessibility.js';
@@ -109,6 +110,9 @@ describe.skipIf(!demoUrl)('new server from a snapshot', () => {
       await page.setViewportSize({ width: 390, height: 844 });
       expect(await scrollsSideways(page)).toBeNull();
       await page.setViewportSize({ width: 1280, height: 800 });
+      await page.getByRole('radio', { name: walk.plan }).check();
+      await page.getByLabel(words.nameLabel).fill(walk.server);
+      await screenshot(page, `${walk.lang}-order`);
     });
 
     it('confirms with a plan and a name; the services list shows the new server, then Ready by itself', async () => {
@@ -126,6 +130,7 @@ describe.skipIf(!demoUrl)('new server from a snapshot', () => {
       await cell.getByText(words.ready, { exact: true }).waitFor({ timeout: 30_000 });
       expect(await cell.getByText(fill(words.from, { name: walk.snapshot, source: walk.source.name }), { exact: true }).count()).toBe(1);
       await inLanguage('the services list, ready', words.ready);
+      await screenshot(page, `${walk.lang}-new-server`);
     });
 
     it('opens the new server\'s Snapshots page, where the banner says where its disk came from', async () => {
