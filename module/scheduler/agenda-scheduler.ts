@@ -1,4 +1,4 @@
-import { Agenda, type Job } from 'agenda';
+import { Agenda, type Job, type JobParameters } from 'agenda';
 import { CronExpressionParser } from 'cron-parser';
 import type { Logger } from 'pino';
 import type { SchedulerPort } from '../domain/schedule-service.js';
@@ -83,6 +83,7 @@ export class AgendaScheduler implements SchedulerPort {
     const enabled = schedules.filter((s) => s.enabled);
     const jobs = enabled.length ? await this.o.backend.repository.findUnique(SCHEDULE_JOB, enabled.map((s) => scheduleJobKey(s.id))) : [];
     const existing = new Map(enabled.map((s, i) => [s.id, jobs[i] ?? null]));
+    const changed: { job: JobParameters; unique: Record<string, unknown> }[] = [];
     for (const schedule of schedules) {
       if (!schedule.enabled) {
         await this.remove(schedule.id);
@@ -91,11 +92,13 @@ export class AgendaScheduler implements SchedulerPort {
       const cron = scheduleCron(schedule);
       const current = existing.get(schedule.id);
       if (current && !current.disabled && current.nextRunAt && current.repeatInterval === cron && current.repeatTimezone === schedule.timezone) continue;
+      // Agenda computes the next run (its cron, the timezone, skipImmediate); the rows are then
+      // written together: one save per job made a first start with 10,000 schedules take a minute.
       const job = this.agenda.create(SCHEDULE_JOB, { scheduleId: schedule.id, cron, timezone: schedule.timezone });
-      job.unique(scheduleJobKey(schedule.id));
       job.repeatEvery(cron, { timezone: schedule.timezone, skipImmediate: true });
-      await job.save();
+      changed.push({ job: job.toJson(true), unique: scheduleJobKey(schedule.id) });
     }
+    await this.o.backend.repository.saveUniqueMany(changed, this.agenda.attrs.name || undefined);
   }
 
   /** Deletes the schedule's job by its unique key (Agenda's cancel by data would read every job). */

@@ -8,7 +8,7 @@ import { forMatchingJobs } from './job-filters.js';
 import { getJobsOverview, queryJobs } from './job-queries.js';
 import { affectedRows, rowToJob, STATE_COLUMNS, stateColumns } from './job-row.js';
 import { chunks, DEFAULT_TABLE, type JobRow, type JobTable, type KnexBackendOptions } from './job-table.js';
-import { saveJob } from './save-job.js';
+import { saveJob, upsertUniqueJobs } from './save-job.js';
 import { modifiedByParam } from './text-param.js';
 import { uniqueKey } from './unique-key.js';
 import { verifyJobTable } from './verify-table.js';
@@ -141,6 +141,14 @@ export class KnexJobRepository implements JobRepository {
       for (const row of rows) byKey.set(String(row.unique_key), rowToJob(row));
     }
     return keys.map((k) => byKey.get(k) ?? null);
+  }
+
+  /**
+   * Saves many jobs made with `.unique(query)` (no debounce) at once: each ends as `saveJob` would
+   * leave it, written by a few multi-row upserts instead of a read and a write per job.
+   */
+  saveUniqueMany(jobs: { job: JobParameters; unique: Record<string, unknown> }[], lastModifiedBy?: string): Promise<void> {
+    return upsertUniqueJobs(this.t, jobs, lastModifiedBy);
   }
 
   /** Removes the job saved under `name` with `.unique(query)`, by its index; returns how many went. */
