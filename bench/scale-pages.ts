@@ -24,9 +24,12 @@ export function pageCases(): PageCase[] {
   ];
 }
 
-/** The last page of 25: the log's oldest events. */
+/**
+ * The log's oldest events: older than the 26th, the last page of 25. (Before keyset paging this was
+ * `?page=8000`, the last page by OFFSET.)
+ */
 function deepAuditPath(): string {
-  return `/admin/snapshots/audit?page=${Math.ceil(SCALE.audit / 25)}`;
+  return '/admin/snapshots/audit?before=26';
 }
 
 /** The i-th request of the mixed run: the customer pages of many services, and the admin pages. */

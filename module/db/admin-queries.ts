@@ -6,15 +6,26 @@ import { fromRow as operationFromRow } from './operations-repo.js';
 import { fromRow as snapshotFromRow } from './snapshots-repo.js';
 import { parseJson, toDate, toDateOrNull } from './values.js';
 
+/**
+ * One page of a list newest first, by id: the rows older than `before`, or (`after`) the page just
+ * newer than `after`; neither: the newest. Each page reads `limit + 1` rows off an index, however far
+ * back it is, where OFFSET read every row before it and a count read the whole table.
+ */
 export interface Page {
-  offset: number;
+  before?: number;
+  after?: number;
   limit: number;
 }
 
+/** `older` / `newer`: the cursors of the neighbouring pages (`before=` / `after=`), null at either end. */
 export interface Paged<T> {
   rows: T[];
-  total: number;
+  older: number | null;
+  newer: number | null;
 }
+
+/** Problem counts stop here (shown as "1000+"): reading every row of a big problem to say how big is not worth it. */
+export const COUNT_CAP = 1_000;
 
 /** Problems an admin looks for; `stuck` means in progress and untouched for longer than `stuckBefore`. */
 export type Problem = 'errors' | 'unmanaged' | 'stuck';
@@ -46,11 +57,11 @@ export interface AuditFilter {
   to?: Date;
 }
 
+/** Counts of the operation queue, each capped at COUNT_CAP + 1 (more than the cap: "1000+"). */
 export interface OperationStats {
   queued: number;
   running: number;
   failed: number;
-  succeeded: number;
   oldestQueuedAt: Date | null;
 }
 
@@ -75,21 +86,39 @@ function runOutcome(action: string, result: string, code: string | null): RunOut
   return code === 'missed' ? 'missed' : 'not_run';
 }
 
-/** Read-only queries of the admin browser and audit log: filters, a total and one page. */
+/** Read-only queries of the admin browser and audit log: filters and one page, or a capped count. */
 export class AdminQueries {
   constructor(private readonly db: Knex) {}
 
   async snapshots(f: SnapshotFilter, page: Page): Promise<Paged<Snapshot>> {
+    return this.paged(this.snapshotQuery(f), page, snapshotFromRow);
+  }
+
+  /** How many snapshots match, up to COUNT_CAP + 1. */
+  async countSnapshots(f: SnapshotFilter): Promise<number> {
+    return this.capped(this.snapshotQuery(f));
+  }
+
+  async operations(f: OperationFilter, page: Page): Promise<Paged<Operation>> {
+    return this.paged(this.operationQuery(f), page, operationFromRow);
+  }
+
+  /** How many operations match, up to COUNT_CAP + 1. */
+  async countOperations(f: OperationFilter): Promise<number> {
+    return this.capped(this.operationQuery(f));
+  }
+
+  private snapshotQuery(f: SnapshotFilter): Knex.QueryBuilder {
     const q = this.db('snapshot_snapshots');
     if (f.status) q.where({ status: f.status });
     if (f.problem === 'errors') q.whereIn('status', ['error', 'failed']);
     if (f.problem === 'unmanaged') q.where({ status: 'unmanaged' });
     if (f.problem === 'stuck') q.whereIn('status', ['creating', 'restoring', 'deleting']).where('updated_at', '<', f.stuckBefore);
     this.byServiceOrCustomer(q, f);
-    return this.paged(q, page, snapshotFromRow);
+    return q;
   }
 
-  async operations(f: OperationFilter, page: Page): Promise<Paged<Operation>> {
+  private operationQuery(f: OperationFilter): Knex.QueryBuilder {
     const q = this.db('snapshot_operations');
     if (f.status) q.where({ status: f.status });
     if (f.kind) q.where({ kind: f.kind });
@@ -99,7 +128,7 @@ export class AdminQueries {
         .orWhere((r) => r.where({ status: 'queued' }).where('run_after', '<', f.stuckBefore)));
     }
     this.byServiceOrCustomer(q, f);
-    return this.paged(q, page, operationFromRow);
+    return q;
   }
 
   async audit(f: AuditFilter, page: Page): Promise<Paged<AuditEvent>> {
@@ -115,10 +144,12 @@ export class AdminQueries {
 
   /** Counts of the operation queue for the scheduler health page. */
   async operationStats(): Promise<OperationStats> {
-    const rows: { status: string; n: unknown }[] = await this.db('snapshot_operations').select('status').count({ n: '*' }).groupBy('status');
-    const count = (s: string) => Number(rows.find((r) => r.status === s)?.n ?? 0);
-    const oldest = await this.db('snapshot_operations').where({ status: 'queued' }).min({ at: 'run_after' }).first();
-    return { queued: count('queued'), running: count('running'), failed: count('failed'), succeeded: count('succeeded'), oldestQueuedAt: toDateOrNull(oldest?.at) };
+    // Each through the (status, …) indexes: a count grouped by status read the whole table, succeeded rows and all.
+    const count = (status: OperationStatus) => this.capped(this.db('snapshot_operations').where({ status }));
+    const [queued, running, failed, oldest] = await Promise.all([
+      count('queued'), count('running'), count('failed'), this.db('snapshot_operations').where({ status: 'queued' }).min({ at: 'run_after' }).first(),
+    ]);
+    return { queued, running, failed, oldestQueuedAt: toDateOrNull(oldest?.at) };
   }
 
   /**
@@ -178,10 +209,36 @@ export class AdminQueries {
     if (f.customerId) q.whereIn('service_id', this.db('snapshot_services').where({ owner_id: f.customerId }).select('service_id'));
   }
 
+  /**
+   * One page by id, newest first, reading one row past it to know whether there is more that way.
+   * Going newer reads upwards from `after` and turns the rows round.
+   */
   private async paged<T>(q: Knex.QueryBuilder, page: Page, map: (r: Record<string, unknown>) => T): Promise<Paged<T>> {
-    const counted = await q.clone().clearSelect().clearOrder().count({ n: '*' }).first();
-    const rows = await q.clone().select('*').orderBy('id', 'desc').limit(page.limit).offset(page.offset);
-    return { rows: rows.map(map), total: Number((counted as { n?: unknown } | undefined)?.n ?? 0) };
+    const up = page.after !== undefined && page.before === undefined;
+    const read = q.clone().select('*').limit(page.limit + 1);
+    if (up) read.where('id', '>', page.after!).orderBy('id', 'asc');
+    else {
+      if (page.before !== undefined) read.where('id', '<', page.before);
+      read.orderBy('id', 'desc');
+    }
+    const got = (await read) as Record<string, unknown>[];
+    const more = got.length > page.limit;
+    const rows = got.slice(0, page.limit);
+    if (up) rows.reverse();
+    const first = rows.length ? Number(rows[0]!.id) : null;
+    const last = rows.length ? Number(rows.at(-1)!.id) : null;
+    return {
+      rows: rows.map(map),
+      // Where a page came from, the way back holds rows (unless they were deleted meanwhile).
+      older: up ? last : more ? last : null,
+      newer: up ? (more ? first : null) : page.before !== undefined ? first : null,
+    };
+  }
+
+  /** count(*) of at most COUNT_CAP + 1 rows: the answer stays cheap however many match. */
+  private async capped(q: Knex.QueryBuilder): Promise<number> {
+    const row = await this.db.from(q.clone().select(this.db.raw('1 as one')).limit(COUNT_CAP + 1).as('capped')).count({ n: '*' }).first();
+    return Number((row as { n?: unknown } | undefined)?.n ?? 0);
   }
 }
 

@@ -4,7 +4,7 @@ import type { RunOutcome } from '../../db/admin-queries.js';
 import type { RunWindow, SchedulerHealth } from '../../scheduler/health.js';
 import type { Formatters } from '../common/formatters.js';
 import type { ModuleContext } from '../common/module-context.js';
-import { ADMIN_BASE, adminFormatters, duration, renderAdmin, serviceNames } from './admin-kit.js';
+import { ADMIN_BASE, adminFormatters, cappedCount, duration, renderAdmin, serviceNames } from './admin-kit.js';
 import type { AdminPageDeps } from './page-deps.js';
 import { servicePath } from './service-routes.js';
 
@@ -82,7 +82,7 @@ export function presentHealth(t: TFunction, fmt: Formatters, h: SchedulerHealth,
     },
     outcomes: RUN_OUTCOMES.map((o) => ({ outcome: o, label: t(`admin:health.outcome.${o}`) })),
     operations: {
-      ...h.operations,
+      queued: cappedCount(h.operations.queued), running: cappedCount(h.operations.running), failed: cappedCount(h.operations.failed),
       oldestQueued: h.operations.oldestQueuedAt
         ? t('admin:health.oldest_queued', { minutes: minutesSince(h.operations.oldestQueuedAt, now), at: fmt.date(h.operations.oldestQueuedAt) })
         : t('admin:health.none_queued'),
