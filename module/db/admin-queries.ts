@@ -24,6 +24,9 @@ export interface Paged<T> {
   newer: number | null;
 }
 
+/** Runs whose lateness the health page summarises per window, newest first. */
+export const DELAY_SAMPLE = 1_000;
+
 /** Problem counts stop here (shown as "1000+"): reading every row of a big problem to say how big is not worth it. */
 export const COUNT_CAP = 1_000;
 
@@ -153,39 +156,60 @@ export class AdminQueries {
   }
 
   /**
-   * Scheduled runs since `since`, counted per service and outcome. Both actions are read through the
-   * (action, occurred_at) index; the schedule's own creates are told from people's by their actor.
+   * Scheduled runs since `since`: totals per outcome, and per service only the runs that went wrong,
+   * plus the successes of the `worst` services with problems (the ones a page lists). Every statement
+   * reads one action's rows through the (action, occurred_at) index and groups them in the database:
+   * a week of 10,000 services' runs never comes to Node row by row, nor as one group per service.
    */
-  async scheduleRunCounts(since: Date): Promise<RunCount[]> {
-    const rows: { action: string; service_id: string | null; result: string; code: string | null; n: unknown }[] = await this.db('snapshot_audit_events')
-      .where('occurred_at', '>=', since)
-      .where((w) => w.where({ action: 'schedule.run' }).orWhere((o) => o.where({ action: 'operation.create', actor_type: 'schedule' })))
-      .select('action', 'service_id', 'result', 'code').count({ n: '*' }).groupBy('action', 'service_id', 'result', 'code');
+  async scheduleRunCounts(since: Date, worst = 20): Promise<{ totals: Record<RunOutcome, number>; problems: RunCount[] }> {
+    type Row = { service_id?: string | null; result: string; code?: string | null; n: unknown };
+    const runs = () => this.db('snapshot_audit_events').where({ action: 'schedule.run' }).where('occurred_at', '>=', since);
+    const creates = () => this.db('snapshot_audit_events').where({ action: 'operation.create', actor_type: 'schedule' }).where('occurred_at', '>=', since);
+    // A started run counts once its snapshot is taken or fails (its operation.create): only refusals and failures here.
+    const [runRows, createTotals, createFailures] = await Promise.all([
+      runs().whereNot({ result: 'ok' }).select('service_id', 'result', 'code').count({ n: '*' }).groupBy('service_id', 'result', 'code') as Promise<Row[]>,
+      creates().select('result').count({ n: '*' }).groupBy('result') as Promise<Row[]>,
+      creates().whereNot({ result: 'ok' }).select('service_id', 'result').count({ n: '*' }).groupBy('service_id', 'result') as Promise<Row[]>,
+    ]);
+    const totals = Object.fromEntries((['succeeded', 'failed', 'skipped', 'missed', 'not_run'] as const).map((o) => [o, 0])) as Record<RunOutcome, number>;
     const counts = new Map<string, RunCount>();
-    for (const r of rows) {
-      const outcome = runOutcome(r.action, r.result, r.code);
-      if (!outcome) continue;
-      const key = `${r.service_id ?? ''}\u0000${outcome}`;
-      const c = counts.get(key) ?? { serviceId: r.service_id, outcome, n: 0 };
-      c.n += Number(r.n);
+    const add = (serviceId: string | null, outcome: RunOutcome | null, n: number, total: boolean) => {
+      if (!outcome) return;
+      if (total) totals[outcome] += n;
+      if (serviceId === null) return;
+      const key = `${serviceId}\u0000${outcome}`;
+      const c = counts.get(key) ?? { serviceId, outcome, n: 0 };
+      c.n += n;
       counts.set(key, c);
+    };
+    for (const r of runRows) add(r.service_id ?? null, runOutcome('schedule.run', r.result, r.code ?? null), Number(r.n), true);
+    for (const r of createTotals) add(null, runOutcome('operation.create', r.result, null), Number(r.n), true);
+    for (const r of createFailures) add(r.service_id ?? null, 'failed', Number(r.n), false);
+    const byService = new Map<string, number>();
+    for (const c of counts.values()) if (c.outcome !== 'not_run') byService.set(c.serviceId!, (byService.get(c.serviceId!) ?? 0) + c.n);
+    const listed = [...byService].sort(([a, na], [b, nb]) => nb - na || a.localeCompare(b)).slice(0, worst).map(([id]) => id);
+    if (listed.length) {
+      const ok = await creates().where({ result: 'ok' }).whereIn('service_id', listed).select('service_id').count({ n: '*' }).groupBy('service_id') as Row[];
+      for (const r of ok) add(r.service_id ?? null, 'succeeded', Number(r.n), false);
     }
-    return [...counts.values()];
+    return { totals, problems: [...counts.values()] };
   }
 
   /**
-   * How late each run started since `since`, in milliseconds: the event's time minus the occurrence it
-   * stands for (stored in its details; runs recorded before that was stored are left out).
+   * How late the newest `cap` runs since `since` started, in milliseconds: the event's time minus the
+   * occurrence it stands for (stored in its details; runs recorded before that was stored are left
+   * out). `sampled`: there were more runs than the cap, so the figures describe the newest ones.
    */
-  async scheduleRunDelays(since: Date): Promise<number[]> {
+  async scheduleRunDelays(since: Date, cap = DELAY_SAMPLE): Promise<{ delays: number[]; sampled: boolean }> {
     const rows: { occurred_at: unknown; details: unknown }[] = await this.db('snapshot_audit_events')
-      .where({ action: 'schedule.run', result: 'ok' }).where('occurred_at', '>=', since).select('occurred_at', 'details');
+      .where({ action: 'schedule.run', result: 'ok' }).where('occurred_at', '>=', since)
+      .orderBy('occurred_at', 'desc').limit(cap + 1).select('occurred_at', 'details');
     const delays: number[] = [];
-    for (const r of rows) {
+    for (const r of rows.slice(0, cap)) {
       const occurrence = Date.parse(String(parseJson<{ occurrence?: unknown } | null>(r.details, null)?.occurrence ?? ''));
       if (Number.isFinite(occurrence)) delays.push(Math.max(0, toDate(r.occurred_at).getTime() - occurrence));
     }
-    return delays;
+    return { delays, sampled: rows.length > cap };
   }
 
   /** Names of these snapshots (for pages that list operations by snapshot id). */

@@ -71,3 +71,38 @@ export async function getJobsOverview(t: JobTable): Promise<JobsOverview[]> {
   }
   return [...byName.values()];
 }
+
+/**
+ * getJobsOverview's figures computed by the database (the same states as computeJobState, as one
+ * CASE): the health page gets a handful of grouped rows instead of reading every job into Node,
+ * ten thousand of them with one job per schedule.
+ */
+export async function jobsSummary(t: JobTable, now = new Date()): Promise<JobsOverview[]> {
+  const state = t.db.raw(`CASE
+    WHEN locked_at IS NOT NULL THEN 'running'
+    WHEN failed_at IS NOT NULL AND (last_finished_at IS NULL OR failed_at >= last_finished_at) THEN 'failed'
+    WHEN repeat_interval IS NOT NULL AND repeat_interval <> '' THEN 'repeating'
+    WHEN next_run_at > ? THEN 'scheduled'
+    WHEN next_run_at IS NOT NULL THEN 'queued'
+    ELSE 'completed' END`, [now]);
+  const rows: { name: string; state: keyof JobsOverview; disabled: unknown; n: unknown }[] = await t.db
+    .from(t.db(t.table).select('name', 'disabled', t.db.raw('? as ??', [state, 'state'])).as('j'))
+    .select('name', 'state', 'disabled').count({ n: '*' }).groupBy('name', 'state', 'disabled').orderBy('name');
+  const byName = new Map<string, JobsOverview>();
+  for (const r of rows) {
+    const name = String(r.name);
+    let o = byName.get(name);
+    if (!o) byName.set(name, o = { name, total: 0, running: 0, scheduled: 0, queued: 0, completed: 0, failed: 0, repeating: 0, paused: 0 });
+    const n = Number(r.n);
+    o.total += n;
+    (o[r.state] as number) += n;
+    if (toBool(r.disabled)) o.paused += n;
+  }
+  return [...byName.values()];
+}
+
+/** The `limit` enabled jobs due soonest, straight off the next_run_at index (no count of the table). */
+export async function soonestJobs(t: JobTable, limit: number): Promise<JobParameters[]> {
+  const rows: JobRow[] = await t.db(t.table).whereNotNull('next_run_at').where({ disabled: false }).orderBy('next_run_at').limit(limit);
+  return rows.map(rowToJob);
+}

@@ -5,7 +5,7 @@ import { CandidateCache, claimNextJob, lockJob } from './claim-job.js';
 import { HeldJobs } from './held-jobs.js';
 import { retryingDbErrors } from './db-retry.js';
 import { forMatchingJobs } from './job-filters.js';
-import { getJobsOverview, queryJobs } from './job-queries.js';
+import { getJobsOverview, jobsSummary, queryJobs, soonestJobs } from './job-queries.js';
 import { affectedRows, rowToJob, STATE_COLUMNS, stateColumns } from './job-row.js';
 import { chunks, DEFAULT_TABLE, type JobRow, type JobTable, type KnexBackendOptions } from './job-table.js';
 import { saveJob, upsertUniqueJobs } from './save-job.js';
@@ -53,6 +53,16 @@ export class KnexJobRepository implements JobRepository {
 
   getJobsOverview(): Promise<JobsOverview[]> {
     return getJobsOverview(this.t);
+  }
+
+  /** getJobsOverview's counts, computed by the database (see jobsSummary). */
+  jobsSummary(): Promise<JobsOverview[]> {
+    return jobsSummary(this.t);
+  }
+
+  /** The enabled jobs due soonest, for a page that lists next runs. */
+  soonestJobs(limit: number): Promise<JobParameters[]> {
+    return soonestJobs(this.t, limit);
   }
 
   async getDistinctJobNames(): Promise<string[]> {
