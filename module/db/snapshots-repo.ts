@@ -123,6 +123,19 @@ export class SnapshotsRepo {
   }
 
   /**
+   * A service's snapshots (newest first) and how many of its operations wait or run, read by one
+   * statement, so at one moment: what reconcile judges. The anchor row gives the count when the
+   * service has no snapshots.
+   */
+  async listWithPending(serviceId: string): Promise<{ snapshots: Snapshot[]; pending: number }> {
+    const pending = this.db('snapshot_operations as o').where('o.service_id', serviceId).whereIn('o.status', ['queued', 'running']).count('*');
+    const rows: Record<string, unknown>[] = await this.db.from(this.db.raw('(select 1 as one) as anchor'))
+      .leftJoin(`${T} as s`, (j) => j.onVal('s.service_id', serviceId))
+      .select('s.*', pending.as('pending_count')).orderBy(newestFirst('s.'));
+    return { snapshots: rows.filter((r) => r.id !== null && r.id !== undefined).map(fromRow), pending: Number(rows[0]?.pending_count ?? 0) };
+  }
+
+  /**
    * All the Snapshots page reads, in one query: the service's state and limit rows, its snapshots
    * newest first with the names of the schedules that made them, whether each has a running or a
    * queued operation, and how many operations the service has waiting or running. Each round trip
