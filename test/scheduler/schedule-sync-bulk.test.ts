@@ -74,4 +74,20 @@ describe.each(DATABASES)('start-up sync of many schedules ($kind)', (kind) => {
     expect(second!.nextRunAt!.getTime()).toBe(expectedNextRun(moved).getTime());
     expect(Number((await handle.db('snapshot_jobs').count({ n: '*' }).first())!.n)).toBe(N);
   });
+
+  it('a module start syncs every enabled schedule, past the sync\'s chunk of 1,000', async () => {
+    const at = new Date();
+    await handle.db.batchInsert('snapshot_schedules', Array.from({ length: 1_250 }, (_, i) => ({
+      service_id: `svc-${i % 40}`, name: `s${i}`, enabled: i % 10 !== 3, days: String(i % 7), hour: i % 24, minute: i % 60, timezone: ZONES[i % 3],
+      keep: 2, include_memory: false, created_at: at, updated_at: at,
+    })), 250);
+    const fx = await handle.module({ config: { scheduler: { processEveryMs: 60_000, reconcileEveryMs: 0 } } });
+    await fx.mod.start();
+    const enabled = (await handle.db('snapshot_schedules').where({ enabled: true }).pluck('id')).map(Number);
+    expect(enabled.length).toBe(1_125);
+    const backend = new KnexBackend({ db: handle.db });
+    const jobs = await backend.repository.findUnique(SCHEDULE_JOB, enabled.map(scheduleJobKey));
+    expect(jobs.filter((j) => j !== null)).toHaveLength(enabled.length);
+    expect(Number((await handle.db('snapshot_jobs').where({ name: SCHEDULE_JOB }).count({ n: '*' }).first())!.n)).toBe(enabled.length);
+  });
 });
