@@ -1,6 +1,6 @@
 import type { TFunction } from 'i18next';
 import type { PlanLimits } from '../../domain/limits.js';
-import type { QuotaView } from '../../domain/limits.js';
+import { quotaView, type QuotaView } from '../../domain/limits.js';
 import { allowedActions, canCreate, quotaOf, type SnapshotActions } from '../../domain/allowed-actions.js';
 import type { PanelService, Snapshot } from '../../domain/types.js';
 import type { Formatters } from '../common/formatters.js';
@@ -38,6 +38,8 @@ export interface SnapshotListModel {
   readOnly: boolean;
   pendingCount: number;
   basePath: string;
+  /** The next older page and the way back to the newest, when there are such pages. */
+  pager: { older: string | null; newest: string | null };
 }
 
 /** How a snapshot came to be, with the name of the schedule that made it (which may be gone since). */
@@ -66,9 +68,12 @@ export function presentSnapshotList(input: {
   /** Names of the schedules that made snapshots, by id (absent: deleted). */
   scheduleNames: ReadonlyMap<number, string>;
   limits: PlanLimits; memoryCapable: boolean; simulated: boolean; restoreUnavailable: Map<number, string | null>; readOnly: boolean;
+  /** The service's snapshots taking storage, all of them (the list may be one page); the page's own when absent. */
+  occupying?: number;
+  pager?: SnapshotListModel['pager'];
 }): SnapshotListModel {
   const { t, fmt, service } = input;
-  const quota = quotaOf(input.limits.maxSnapshots, input.snapshots);
+  const quota = input.occupying === undefined ? quotaOf(input.limits.maxSnapshots, input.snapshots) : quotaView(input.limits.maxSnapshots, input.occupying);
   const { running, queued: queuedIds } = input;
   const rows = input.snapshots.map((s): SnapshotRow => {
     const queued = queuedIds.has(s.id) && !running.has(s.id);
@@ -96,5 +101,6 @@ export function presentSnapshotList(input: {
     readOnly: input.readOnly,
     pendingCount: input.pendingCount,
     basePath: snapshotsPath(service.id),
+    pager: input.pager ?? { older: null, newest: null },
   };
 }
