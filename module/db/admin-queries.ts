@@ -24,6 +24,9 @@ export interface Paged<T> {
   newer: number | null;
 }
 
+/** Every audit result but 'ok' (AuditEvent['result']). */
+const NOT_OK = ['refused', 'failed'];
+
 /** Runs whose lateness the health page summarises per window, newest first. */
 export const DELAY_SAMPLE = 1_000;
 
@@ -163,13 +166,15 @@ export class AdminQueries {
    */
   async scheduleRunCounts(since: Date, worst = 20): Promise<{ totals: Record<RunOutcome, number>; problems: RunCount[] }> {
     type Row = { service_id?: string | null; result: string; code?: string | null; n: unknown };
-    const runs = () => this.db('snapshot_audit_events').where({ action: 'schedule.run' }).where('occurred_at', '>=', since);
-    const creates = () => this.db('snapshot_audit_events').where({ action: 'operation.create', actor_type: 'schedule' }).where('occurred_at', '>=', since);
+    // Results named, never `<> 'ok'`: ranges of the (action, result, actor_type, occurred_at, service_id) index.
+    const runs = (results: string[]) => this.db('snapshot_audit_events').where({ action: 'schedule.run' }).whereIn('result', results).where('occurred_at', '>=', since);
+    const creates = (results: string[]) => this.db('snapshot_audit_events').where({ action: 'operation.create' }).whereIn('result', results)
+      .where({ actor_type: 'schedule' }).where('occurred_at', '>=', since);
     // A started run counts once its snapshot is taken or fails (its operation.create): only refusals and failures here.
     const [runRows, createTotals, createFailures] = await Promise.all([
-      runs().whereNot({ result: 'ok' }).select('service_id', 'result', 'code').count({ n: '*' }).groupBy('service_id', 'result', 'code') as Promise<Row[]>,
-      creates().select('result').count({ n: '*' }).groupBy('result') as Promise<Row[]>,
-      creates().whereNot({ result: 'ok' }).select('service_id', 'result').count({ n: '*' }).groupBy('service_id', 'result') as Promise<Row[]>,
+      runs(NOT_OK).select('service_id', 'result', 'code').count({ n: '*' }).groupBy('service_id', 'result', 'code') as Promise<Row[]>,
+      creates(['ok', ...NOT_OK]).select('result').count({ n: '*' }).groupBy('result') as Promise<Row[]>,
+      creates(NOT_OK).select('service_id', 'result').count({ n: '*' }).groupBy('service_id', 'result') as Promise<Row[]>,
     ]);
     const totals = Object.fromEntries((['succeeded', 'failed', 'skipped', 'missed', 'not_run'] as const).map((o) => [o, 0])) as Record<RunOutcome, number>;
     const counts = new Map<string, RunCount>();
@@ -189,7 +194,7 @@ export class AdminQueries {
     for (const c of counts.values()) if (c.outcome !== 'not_run') byService.set(c.serviceId!, (byService.get(c.serviceId!) ?? 0) + c.n);
     const listed = [...byService].sort(([a, na], [b, nb]) => nb - na || a.localeCompare(b)).slice(0, worst).map(([id]) => id);
     if (listed.length) {
-      const ok = await creates().where({ result: 'ok' }).whereIn('service_id', listed).select('service_id').count({ n: '*' }).groupBy('service_id') as Row[];
+      const ok = await creates(['ok']).whereIn('service_id', listed).select('service_id').count({ n: '*' }).groupBy('service_id') as Row[];
       for (const r of ok) add(r.service_id ?? null, 'succeeded', Number(r.n), false);
     }
     return { totals, problems: [...counts.values()] };
