@@ -75,6 +75,17 @@ describe.each(DATABASES)('start-up sync of many schedules ($kind)', (kind) => {
     expect(Number((await handle.db('snapshot_jobs').count({ n: '*' }).first())!.n)).toBe(N);
   });
 
+  it('schedules at the same time and zone share one computed next run, each equal to what Agenda computes', async () => {
+    const { backend, s } = scheduler();
+    await backend.connect();
+    const same = Array.from({ length: 30 }, (_, i) => schedule(i + 1, { days: [2, 4], hour: 3, minute: 0, timezone: 'Asia/Seoul' }));
+    await s.syncAll(same);
+    const jobs = await backend.repository.findUnique(SCHEDULE_JOB, same.map((x) => scheduleJobKey(x.id)));
+    const expected = expectedNextRun(same[0]!).getTime();
+    expect(jobs.map((j) => j!.nextRunAt!.getTime())).toEqual(same.map(() => expected));
+    expect(jobs.every((j) => j!.repeatInterval === scheduleCron(same[0]!) && j!.repeatTimezone === 'Asia/Seoul')).toBe(true);
+  });
+
   it('a module start syncs every enabled schedule, past the sync\'s chunk of 1,000', async () => {
     const at = new Date();
     await handle.db.batchInsert('snapshot_schedules', Array.from({ length: 1_250 }, (_, i) => ({
