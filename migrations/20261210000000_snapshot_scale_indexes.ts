@@ -12,7 +12,10 @@ import type { Knex } from 'knex';
  *   through one service's history without sorting it;
  * - audit events by (action, result, actor_type, occurred_at, service_id): the health page's run
  *   summaries count a week of scheduled runs from the index alone, and find the few that went wrong
- *   without reading the ones that did not.
+ *   without reading the ones that did not;
+ * - jobs by failed_at and by repeat_interval: the health page counts ten thousand schedule jobs from
+ *   the claim index and reads only the exceptions (failed, one-off); both columns change only when a
+ *   job fails or is redefined, so a run's bookkeeping never touches these indexes.
  */
 const INDEXES: [table: string, columns: string[], name: string][] = [
   ['snapshot_snapshots', ['status', 'id'], 'snapshot_snapshots_status_id'],
@@ -20,6 +23,8 @@ const INDEXES: [table: string, columns: string[], name: string][] = [
   ['snapshot_operations', ['status', 'id'], 'snapshot_operations_status_id'],
   ['snapshot_operations', ['service_id', 'id'], 'snapshot_operations_service_id_id'],
   ['snapshot_audit_events', ['action', 'result', 'actor_type', 'occurred_at', 'service_id'], 'snapshot_audit_events_action_result'],
+  ['snapshot_jobs', ['failed_at'], 'snapshot_jobs_failed_at'],
+  ['snapshot_jobs', ['repeat_interval'], 'snapshot_jobs_repeat_interval'],
 ];
 
 export async function up(knex: Knex): Promise<void> {

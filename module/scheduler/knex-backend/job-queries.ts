@@ -43,6 +43,17 @@ export async function queryJobs(t: JobTable, options: JobsQueryOptions = {}): Pr
 /** Only the columns computeJobState reads, so the overview never loads job data. */
 const STATE_COLUMNS = ['name', 'locked_at', 'last_finished_at', 'failed_at', 'next_run_at', 'repeat_interval', 'disabled'];
 
+/** computeJobState of a row read with STATE_COLUMNS. */
+function stateOf(row: JobRow, now: Date) {
+  return computeJobState({
+    lockedAt: toDateOrNull(row.locked_at) ?? undefined,
+    lastFinishedAt: toDateOrNull(row.last_finished_at) ?? undefined,
+    failedAt: toDateOrNull(row.failed_at) ?? undefined,
+    nextRunAt: toDateOrNull(row.next_run_at),
+    repeatInterval: row.repeat_interval === null ? undefined : String(row.repeat_interval),
+  } as JobParameters, now);
+}
+
 /**
  * JobRepository.getJobsOverview: per name (ordered by name), how many jobs are in each computed state;
  * disabled jobs count under their state and under `paused` as well, as in the reference.
@@ -58,47 +69,51 @@ export async function getJobsOverview(t: JobTable): Promise<JobsOverview[]> {
       o = { name, total: 0, running: 0, scheduled: 0, queued: 0, completed: 0, failed: 0, repeating: 0, paused: 0 };
       byName.set(name, o);
     }
-    const job = {
-      lockedAt: toDateOrNull(row.locked_at) ?? undefined,
-      lastFinishedAt: toDateOrNull(row.last_finished_at) ?? undefined,
-      failedAt: toDateOrNull(row.failed_at) ?? undefined,
-      nextRunAt: toDateOrNull(row.next_run_at),
-      repeatInterval: row.repeat_interval === null ? undefined : String(row.repeat_interval),
-    } as JobParameters;
     o.total++;
-    o[computeJobState(job, now)]++;
+    o[stateOf(row, now)]++;
     if (toBool(row.disabled)) o.paused++;
   }
   return [...byName.values()];
 }
 
 /**
- * getJobsOverview's figures computed by the database (the same states as computeJobState, as one
- * CASE): the health page gets a handful of grouped rows instead of reading every job into Node,
- * ten thousand of them with one job per schedule.
+ * getJobsOverview's figures without reading every job: a repeating job that is neither locked nor
+ * failed is `repeating`, which is nearly all of them (one per schedule). So the totals come from the
+ * claim index (name, disabled, …) alone, and only the exceptions are read and judged by
+ * computeJobState: locked or failed jobs (locked_at, failed_at indexes) and one-off jobs (no repeat
+ * interval, repeat_interval index). Ten thousand schedule jobs cost an index count, not a table scan.
  */
 export async function jobsSummary(t: JobTable, now = new Date()): Promise<JobsOverview[]> {
-  const state = t.db.raw(`CASE
-    WHEN locked_at IS NOT NULL THEN 'running'
-    WHEN failed_at IS NOT NULL AND (last_finished_at IS NULL OR failed_at >= last_finished_at) THEN 'failed'
-    WHEN repeat_interval IS NOT NULL AND repeat_interval <> '' THEN 'repeating'
-    WHEN next_run_at > ? THEN 'scheduled'
-    WHEN next_run_at IS NOT NULL THEN 'queued'
-    ELSE 'completed' END`, [now]);
-  const rows: { name: string; state: keyof JobsOverview; disabled: unknown; n: unknown }[] = await t.db
-    .from(t.db(t.table).select('name', 'disabled', t.db.raw('? as ??', [state, 'state'])).as('j'))
-    .select('name', 'state', 'disabled').count({ n: '*' }).groupBy('name', 'state', 'disabled').orderBy('name');
+  const q = () => t.db(t.table);
+  const columns = ['id', ...STATE_COLUMNS];
+  const [totals, oneOff, locked, failed] = await Promise.all([
+    q().select('name', 'disabled').count({ n: '*' }).groupBy('name', 'disabled') as Promise<{ name: string; disabled: unknown; n: unknown }[]>,
+    q().where((w) => w.whereNull('repeat_interval').orWhere('repeat_interval', '')).select(columns) as Promise<JobRow[]>,
+    q().whereNotNull('locked_at').select(columns) as Promise<JobRow[]>,
+    q().whereNotNull('failed_at').select(columns) as Promise<JobRow[]>,
+  ]);
   const byName = new Map<string, JobsOverview>();
-  for (const r of rows) {
-    const name = String(r.name);
+  const of = (name: string) => {
     let o = byName.get(name);
     if (!o) byName.set(name, o = { name, total: 0, running: 0, scheduled: 0, queued: 0, completed: 0, failed: 0, repeating: 0, paused: 0 });
-    const n = Number(r.n);
-    o.total += n;
-    (o[r.state] as number) += n;
-    if (toBool(r.disabled)) o.paused += n;
+    return o;
+  };
+  for (const r of totals) {
+    const o = of(String(r.name));
+    o.total += Number(r.n);
+    // Every job counts as repeating until it is found among the exceptions below.
+    o.repeating += Number(r.n);
+    if (toBool(r.disabled)) o.paused += Number(r.n);
   }
-  return [...byName.values()];
+  const seen = new Set<string>();
+  for (const row of [...oneOff, ...locked, ...failed]) {
+    if (seen.has(String(row.id))) continue;
+    seen.add(String(row.id));
+    const o = of(String(row.name));
+    o.repeating -= 1;
+    o[stateOf(row, now)]++;
+  }
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The `limit` enabled jobs due soonest, straight off the next_run_at index (no count of the table). */
