@@ -65,11 +65,8 @@ export class AuditRepo {
   }
 
   async list(filter: { serviceId?: string; action?: string; limit?: number; beforeId?: number } = {}, db: Knex = this.db): Promise<AuditEvent[]> {
-    const q = db(T).limit(Math.min(filter.limit ?? 100, 500));
-    // One service's events newest first, ordered as its (service_id, id) index is: ordered by id
-    // alone, MariaDB walked the whole table's primary key backwards to find a busy service's page.
-    if (filter.serviceId) q.where({ service_id: filter.serviceId }).orderBy([{ column: 'service_id', order: 'desc' }, { column: 'id', order: 'desc' }]);
-    else q.orderBy('id', 'desc');
+    const q = db(T).orderBy('id', 'desc').limit(Math.min(filter.limit ?? 100, 500));
+    if (filter.serviceId) q.where({ service_id: filter.serviceId });
     if (filter.action) q.where({ action: filter.action });
     if (filter.beforeId) q.where('id', '<', filter.beforeId);
     return (await q).map(fromRow);
