@@ -27,14 +27,22 @@ export class StatementLog {
   }
 }
 
-/** `fullIndex`: an `index` walk estimated at over FULL_INDEX_ROWS rows (a whole index read, e.g. a count). */
+/**
+ * `fullIndex`: an `index` walk estimated at half the table or more (a whole index read, e.g. a count),
+ * not a walk that a LIMIT stops early.
+ */
 export interface PlanLine { table: string; type: string; key: string | null; rows: number; fullScan: boolean; fullIndex: boolean }
 
-const FULL_INDEX_ROWS = 1_000;
+/** Rows of each big table (InnoDB's estimate), read once per run. */
+async function tableRows(db: Knex): Promise<Map<string, number>> {
+  const [rows] = await db.raw('SELECT TABLE_NAME AS t, TABLE_ROWS AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()') as [Array<{ t: string; n: unknown }>];
+  return new Map(rows.map((r) => [r.t, Number(r.n)]));
+}
 
 /** EXPLAIN of every SELECT among `statements`; `fullScan` marks `ALL` on one of the big tables. */
 export async function explainAll(db: Knex, statements: Statement[]): Promise<PlanLine[][]> {
   const out: PlanLine[][] = [];
+  const sizes = await tableRows(db);
   for (const s of statements) {
     if (!/^\s*(select|\(select)/i.test(s.sql) || /snapshot_jobs/.test(s.sql) && /for update/i.test(s.sql)) continue;
     const [rows] = await db.raw(`EXPLAIN ${s.sql}`, s.bindings as Knex.RawBinding[]) as [Array<Record<string, unknown>>];
@@ -45,7 +53,7 @@ export async function explainAll(db: Knex, statements: Statement[]): Promise<Pla
       const table = aliases.get(shown) ?? shown;
       const type = String(r.type ?? '');
       return { table, type, key: (r.key as string | null) ?? null, rows: Number(r.rows ?? 0), fullScan: type === 'ALL' && BIG_TABLES.includes(table),
-        fullIndex: type === 'index' && BIG_TABLES.includes(table) && Number(r.rows ?? 0) > FULL_INDEX_ROWS };
+        fullIndex: type === 'index' && BIG_TABLES.includes(table) && Number(r.rows ?? 0) >= (sizes.get(table) ?? Infinity) / 2 };
     }));
   }
   return out;
