@@ -7,6 +7,7 @@ import * as guestType from './20261207000000_snapshot_guest_type.js';
 import * as hvNameExact from './20261207010000_snapshot_hv_name_exact.js';
 import * as auditByAction from './20261207020000_snapshot_audit_by_action.js';
 import * as clones from './20261208100000_snapshot_clones.js';
+import * as scaleIndexes from './20261210000000_snapshot_scale_indexes.js';
 import * as jobsRevision from './20261122060000_snapshot_jobs_revision.js';
 import * as webhookEvents from './20261122030000_snapshot_webhook_events.js';
 import * as serviceOwner from './20261122040000_snapshot_service_owner.js';
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261207010000_snapshot_hv_name_exact': hvNameExact,
   '20261207020000_snapshot_audit_by_action': auditByAction,
   '20261208100000_snapshot_clones': clones,
+  '20261210000000_snapshot_scale_indexes': scaleIndexes,
 };
 
 /** knex migrator config for the module's tables: its own source and its own bookkeeping table. */

@@ -63,6 +63,9 @@ export {
  */
 const STUCK_MARGIN_MS = 5 * 60_000;
 
+/** Services whose state rows a reconcile pass reads per statement. */
+const RECONCILE_CHUNK = 500;
+
 /**
  * The JSON API's OpenAPI 3.1 document (also served at GET /api/v1/openapi.json and kept in
  * docs/openapi.json by `npm run openapi`). Route files add their lists here.
@@ -102,9 +105,11 @@ export async function createSnapshotModule(options: SnapshotModuleOptions): Prom
   /** One reconcile pass over every live service, plus stuck operations. */
   const reconcile = async (): Promise<ReconcileSummary[]> => {
     const out: ReconcileSummary[] = [];
-    for (const id of await domain.repos.services.listLiveIds()) {
-      const service = await domain.services.load(id).catch(() => null);
-      if (service && service.status !== 'terminated') out.push(await reconcileService(domain.deps, service, config.namePrefix));
+    const ids = await domain.repos.services.listLiveIds();
+    for (let i = 0; i < ids.length; i += RECONCILE_CHUNK) {
+      for (const service of await domain.services.loadMany(ids.slice(i, i + RECONCILE_CHUNK))) {
+        if (service.status !== 'terminated') out.push(await reconcileService(domain.deps, service, config.namePrefix));
+      }
     }
     await failStuckOperations(domain.deps, config.operations.operationTimeoutMs + STUCK_MARGIN_MS, config.operations.cloneTimeoutMs + STUCK_MARGIN_MS);
     return out;

@@ -62,9 +62,9 @@ export class SchedulesRepo {
     return (await db(T).where({ service_id: serviceId }).orderBy('id')).map(fromRow);
   }
 
-  /** Every enabled schedule, for re-syncing the job store at start. */
-  async listEnabled(): Promise<Schedule[]> {
-    return (await this.db(T).where({ enabled: true }).orderBy('id')).map(fromRow);
+  /** The enabled schedules after id `afterId`, `limit` of them by id: the start-up sync a chunk at a time. */
+  async listEnabledAfter(afterId: number, limit: number): Promise<Schedule[]> {
+    return (await this.db(T).where({ enabled: true }).where('id', '>', afterId).orderBy('id').limit(limit)).map(fromRow);
   }
 
   async update(id: number, patch: SchedulePatch, db: Knex = this.db): Promise<void> {

@@ -2,9 +2,7 @@ import type { Knex } from 'knex';
 import { UNPINNABLE_STATUSES } from '../domain/allowed-actions.js';
 import { OCCUPYING_STATUSES, type SnapshotStatus } from '../domain/status.js';
 import type { Snapshot, SnapshotOrigin } from '../domain/types.js';
-import { DEFAULT_PLAN } from './limits-repo.js';
-import { PreparedQuery } from './prepared-query.js';
-import { joinStateAndLimits, stateAndLimitsOf, type StateAndLimits } from './services-repo.js';
+import { listPageQuery, type ListCursor, type ListPage } from './snapshot-list-page.js';
 import { insertedId, isMysql, toBool, toDate, toDateOrNull, toNumberOrNull } from './values.js';
 
 const T = 'snapshot_snapshots';
@@ -55,20 +53,7 @@ const COLUMNS: Record<keyof SnapshotPatch, string> = {
   includeMemory: 'include_memory',
 };
 
-/** What SnapshotsRepo.listPage reads for the Snapshots page. */
-export interface ListPage extends StateAndLimits {
-  /** Newest first. */
-  snapshots: Snapshot[];
-  /** Names of the schedules that made snapshots, by id (absent: deleted). */
-  scheduleNames: Map<number, string>;
-  /** Ids of the snapshots with a running operation, and with a queued one. */
-  running: Set<number>;
-  queued: Set<number>;
-  /** Ids of the snapshots a new server is being made from (a clone waiting or running). */
-  cloning: Set<number>;
-  /** The service's operations waiting or running. */
-  pendingCount: number;
-}
+export type { ListCursor, ListPage } from './snapshot-list-page.js';
 
 /** What a create decides on, read under the service's row lock (SnapshotsRepo.lockForCreate). */
 export interface CreateLock {
@@ -81,25 +66,10 @@ export interface CreateLock {
 
 /** Snapshot records. Status changes go through `transition` so a concurrent change is never overwritten. */
 export class SnapshotsRepo {
-  private readonly page: PreparedQuery<'serviceId' | 'planId' | 'defaultPlan'>;
+  private readonly page: ReturnType<typeof listPageQuery>;
 
   constructor(private readonly db: Knex) {
-    this.page = new PreparedQuery(db, (param) => {
-      // The service's waiting and running operations by snapshot, gathered once: a correlated
-      // EXISTS per row and status cost MariaDB more than the rest of the query.
-      const flag = (status: string) => db.raw(`max(case when o.status = '${status}' then 1 else 0 end) as op_${status}`);
-      const pending = db('snapshot_operations as o').where('o.service_id', param('serviceId')).whereIn('o.status', ['queued', 'running'])
-        .groupBy('o.snapshot_id').select('o.snapshot_id', flag('running'), flag('queued'),
-          db.raw("max(case when o.kind = 'clone' then 1 else 0 end) as op_clone")).as('ops');
-      const q = db.from(db.raw('(select 1 as one) as anchor'))
-        .leftJoin(`${T} as s`, (j) => j.onVal('s.service_id', param('serviceId')))
-        .leftJoin('snapshot_schedules as sc', (j) => j.on('sc.id', 's.schedule_id').andOn('sc.service_id', 's.service_id'))
-        .leftJoin(pending, 'ops.snapshot_id', 's.id')
-        .select('s.*', 'sc.name as schedule_name', 'ops.op_running', 'ops.op_queued', 'ops.op_clone',
-          db.raw("(select count(*) from snapshot_operations o where o.service_id = ? and o.status in ('queued', 'running')) as pending_count", [param('serviceId')]))
-        .orderBy(newestFirst('s.'));
-      return joinStateAndLimits(q, param('serviceId'), param('planId'), param('defaultPlan'));
-    });
+    this.page = listPageQuery(db);
   }
 
   /** Inserts a record and returns it as stored (no read-back: every field is known here). */
@@ -127,29 +97,41 @@ export class SnapshotsRepo {
   }
 
   /**
-   * All the Snapshots page reads, in one query: the service's state and limit rows, its snapshots
-   * newest first with the names of the schedules that made them, whether each has a running or a
-   * queued operation, and how many operations the service has waiting or running. Each round trip
-   * costs the page more than all its rows; and one statement reads one moment of the database.
+   * A service's snapshots (newest first) and how many of its operations wait or run, read by one
+   * statement, so at one moment: what reconcile judges. The anchor row gives the count when the
+   * service has no snapshots.
    */
-  async listPage(serviceId: string, planId: string): Promise<ListPage> {
-    const rows = await this.page.rows({ serviceId, planId, defaultPlan: DEFAULT_PLAN });
-    const snapshots: Snapshot[] = [];
-    const scheduleNames = new Map<number, string>();
-    const running = new Set<number>();
-    const queued = new Set<number>();
-    const cloning = new Set<number>();
-    for (const r of rows) {
-      // No snapshots: the anchor's one row, with the rest of the page's facts.
-      if (r.id === null || r.id === undefined) continue;
-      const s = fromRow(r);
-      snapshots.push(s);
-      if (r.schedule_name !== null && r.schedule_name !== undefined) scheduleNames.set(Number(r.schedule_id), String(r.schedule_name));
-      if (toBool(r.op_running)) running.add(s.id);
-      if (toBool(r.op_queued)) queued.add(s.id);
-      if (toBool(r.op_clone)) cloning.add(s.id);
+  async listWithPending(serviceId: string): Promise<{ snapshots: Snapshot[]; pending: number }> {
+    const pending = this.db('snapshot_operations as o').where('o.service_id', serviceId).whereIn('o.status', ['queued', 'running']).count('*');
+    const rows: Record<string, unknown>[] = await this.db.from(this.db.raw('(select 1 as one) as anchor'))
+      .leftJoin(`${T} as s`, (j) => j.onVal('s.service_id', serviceId))
+      .select('s.*', pending.as('pending_count')).orderBy(newestFirst('s.'));
+    return { snapshots: rows.filter((r) => r.id !== null && r.id !== undefined).map(fromRow), pending: Number(rows[0]?.pending_count ?? 0) };
+  }
+
+  /**
+   * Up to `limit` of a service's snapshots newest first, older than snapshot `before` in that order
+   * (created, then id); `more`: older ones remain. Off the (service_id, created_at, id) index.
+   */
+  async listForServicePage(serviceId: string, page: { before?: number; limit: number }): Promise<{ snapshots: Snapshot[]; more: boolean }> {
+    const q = this.db(T).where({ service_id: serviceId }).orderBy(newestFirst()).limit(page.limit + 1);
+    if (page.before !== undefined) {
+      const at = this.db(T).where({ id: page.before, service_id: serviceId }).select('created_at');
+      q.where((w) => w.where('created_at', '<', at).orWhere((o) => o.where('created_at', '=', at).where('id', '<', page.before!)));
     }
-    return { ...stateAndLimitsOf(rows[0]!), snapshots, scheduleNames, running, queued, cloning, pendingCount: Number(rows[0]!.pending_count) };
+    const rows = (await q).map(fromRow);
+    return { snapshots: rows.slice(0, page.limit), more: rows.length > page.limit };
+  }
+
+  /** The service's newest snapshot taking storage: the newest-only restore rule compares with it. */
+  async newestOccupying(serviceId: string): Promise<Snapshot | null> {
+    const row = await this.db(T).where({ service_id: serviceId }).whereIn('status', OCCUPYING_STATUSES as SnapshotStatus[]).orderBy(newestFirst()).first();
+    return row ? fromRow(row) : null;
+  }
+
+  /** One page of the Snapshots page, with everything else it shows: see listPageQuery. */
+  async listPage(serviceId: string, planId: string, cursor: ListCursor = {}): Promise<ListPage> {
+    return this.page(serviceId, planId, cursor);
   }
 
   async list(filter: { statuses?: SnapshotStatus[]; serviceId?: string; limit?: number } = {}): Promise<Snapshot[]> {

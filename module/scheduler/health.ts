@@ -1,6 +1,6 @@
 import type { JobsOverview } from 'agenda';
 import type { Knex } from 'knex';
-import { AdminQueries, type OperationStats, type RunCount } from '../db/admin-queries.js';
+import { AdminQueries, type OperationStats, type RunCount, type RunOutcome } from '../db/admin-queries.js';
 import { KnexJobRepository } from './knex-backend/index.js';
 
 export interface NextRun {
@@ -12,11 +12,16 @@ export interface NextRun {
   schedule: { name: string; serviceId: string } | null;
 }
 
-/** Scheduled runs over one window: outcomes per service, and how late the runs started (ms). */
+/**
+ * Scheduled runs over one window: totals per outcome; per service, the runs that went wrong (and the
+ * successes of the worst services); how late the newest runs started (ms; `sampled`: not all of them).
+ */
 export interface RunWindow {
   since: Date;
+  totals: Record<RunOutcome, number>;
   counts: RunCount[];
   delays: number[];
+  sampled: boolean;
 }
 
 export interface SchedulerHealth {
@@ -46,18 +51,18 @@ export function schedulerHealthReader(db: Knex, runningHere: () => boolean): Sch
       const week = new Date(now.getTime() - 7 * 86_400_000);
       const window = async (since: Date): Promise<RunWindow> => {
         const [counts, delays] = await Promise.all([queries.scheduleRunCounts(since), queries.scheduleRunDelays(since)]);
-        return { since, counts, delays };
+        return { since, totals: counts.totals, counts: counts.problems, delays: delays.delays, sampled: delays.sampled };
       };
       const [queueSize, overview, upcoming, operations, dayRuns, weekRuns] = await Promise.all([
         jobs.getQueueSize(),
-        jobs.getJobsOverview(),
-        jobs.queryJobs({ includeDisabled: false, sort: { nextRunAt: 'asc' }, limit: nextRuns }),
+        jobs.jobsSummary(),
+        jobs.soonestJobs(nextRuns),
         queries.operationStats(),
         window(day),
         window(week),
       ]);
       const scheduleIdOf = (data: unknown) => (typeof (data as { scheduleId?: unknown } | null)?.scheduleId === 'number' ? (data as { scheduleId: number }).scheduleId : null);
-      const listed = upcoming.jobs.filter((j) => j.nextRunAt);
+      const listed = upcoming.filter((j) => j.nextRunAt);
       const schedules = await queries.schedulesByIds(listed.map((j) => scheduleIdOf(j.data)).filter((id): id is number => id !== null));
       return {
         runningHere: runningHere(),

@@ -28,10 +28,12 @@ const ACTOR = { type: 'reconcile' as const, id: null };
 export async function reconcileService(deps: DomainDeps, service: PanelService, prefix: string): Promise<ReconcileSummary> {
   const { repos } = deps;
   const summary: ReconcileSummary = { serviceId: service.id, vanished: 0, unmanaged: 0, stuck: 0, incomplete: 0 };
-  // Only records there before the check below are judged: a create committed after it is `creating`
-  // with its task not started (a panel starting mid-rush), and would look vanished.
-  const settled = new Set((await repos.snapshots.listForService(service.id)).map((r) => r.id));
-  if ((await repos.operations.pendingForService(service.id)).length > 0) return { ...summary, skipped: 'busy' };
+  // One statement reads the records and the pending operations together. Only these records are
+  // judged: a create committed after it is `creating` with its task not started (a panel starting
+  // mid-rush), and would look vanished.
+  const read = await repos.snapshots.listWithPending(service.id);
+  if (read.pending > 0) return { ...summary, skipped: 'busy' };
+  const settled = new Set(read.snapshots.map((r) => r.id));
   let listed;
   try {
     listed = await deps.driver(service.target.driver).list(service.target);
@@ -40,7 +42,12 @@ export async function reconcileService(deps: DomainDeps, service: PanelService, 
     return { ...summary, skipped: err instanceof DriverError && err.code === 'guest_missing' ? 'guest_missing' : 'unreachable' };
   }
   const onHypervisor = new Map(listed.map((s) => [s.name, s]));
-  const rows = await repos.snapshots.listForService(service.id);
+  // Read again only when the hypervisor shows a name of ours the records lacked: a create made and
+  // finished since the read above has a record now, which must not become an unmanaged twin. Status
+  // changes since the read need no second look: every write below is conditional on the status read.
+  const recorded = new Set(read.snapshots.map((r) => r.hvName));
+  const unknownOfOurs = listed.some((s) => !recorded.has(s.name) && s.name.startsWith(`${prefix}-`));
+  const rows = unknownOfOurs ? await repos.snapshots.listForService(service.id) : read.snapshots;
   if (implausible(rows.filter((r) => settled.has(r.id)), onHypervisor)) {
     await repos.audit.record({ actor: ACTOR, serviceId: service.id, action: 'reconcile.implausible', result: 'refused', details: { listed: listed.length, records: rows.length } });
     return { ...summary, skipped: 'implausible' };

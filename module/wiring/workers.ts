@@ -17,6 +17,9 @@ import { recordMissed, runSchedule, type ScheduleRunDeps } from '../scheduler/ru
 
 const RECONCILE_JOB = 'snapshot-reconcile';
 
+/** Schedules the start-up sync reads and writes per step. */
+const SYNC_CHUNK = 1_000;
+
 export interface WorkersInput {
   db: Knex;
   logger: Logger;
@@ -100,8 +103,14 @@ export class ModuleWorkers {
         missed: (id, at) => recordMissed(scheduleRuns, id, at),
       });
       if (config.scheduler.enabled) {
-        // Jobs follow the schedules table: repairs anything saved while no scheduler ran.
-        await schedules.syncAll(await deps.repos.schedules.listEnabled());
+        // Jobs follow the schedules table: repairs anything saved while no scheduler ran. A chunk at a
+        // time, so ten thousand schedules and their jobs are never all in memory at once.
+        for (let after = 0; ;) {
+          const chunk = await deps.repos.schedules.listEnabledAfter(after, SYNC_CHUNK);
+          if (!chunk.length) break;
+          await schedules.syncAll(chunk);
+          after = chunk.at(-1)!.id;
+        }
         if (config.scheduler.reconcileEveryMs > 0) {
           schedules.agenda.define(RECONCILE_JOB, async () => { await work.reconcile(); });
           // A single job shared by every worker: each pass runs once, wherever.

@@ -9,7 +9,7 @@ const MIGRATIONS = [
   '20261122000000_snapshot_initial', '20261122010000_snapshot_jobs', '20261122020000_snapshot_nodes',
   '20261122030000_snapshot_webhook_events', '20261122040000_snapshot_service_owner', '20261122050000_snapshot_audit_by_service',
   '20261122060000_snapshot_jobs_revision', '20261202000000_snapshot_user_locales', '20261207000000_snapshot_guest_type',
-  '20261207010000_snapshot_hv_name_exact', '20261207020000_snapshot_audit_by_action', '20261208100000_snapshot_clones',
+  '20261207010000_snapshot_hv_name_exact', '20261207020000_snapshot_audit_by_action', '20261208100000_snapshot_clones', '20261210000000_snapshot_scale_indexes',
 ];
 const MODULE_TABLES = [
   'snapshot_plan_limits', 'snapshot_services', 'snapshot_schedules', 'snapshot_snapshots', 'snapshot_operations',

@@ -91,7 +91,8 @@ describe.each(DATABASES)('admin scheduler health and audit log ($kind)', (kind) 
     expect(await actions(`?from=${tomorrow}`)).toEqual([]);
 
     const first = await agent.get(`${A}/audit?size=5`);
-    expect(first.text).toContain(`Page 1 of 2 (${Number(all?.n)} in all)`);
+    expect(first.text).toContain('rel="next"');
+    expect(first.text).not.toContain('rel="prev"');
     expect(first.text).toContain('Customer (alice)');
 
     const bad = await agent.get(`${A}/audit?from=2026-02-30`).set('x-test-actor', 'adminKo');

@@ -97,6 +97,16 @@ describe.each(DATABASES)('KnexJobRepository queries ($kind)', (kind: TestDatabas
     expect(await repo.getDistinctJobNames()).toEqual(overview.map((o) => o.name));
   });
 
+  it('jobsSummary gives getJobsOverview\'s counts from the database, and soonestJobs the enabled jobs due first', async () => {
+    const jobs = await seedStates();
+    await repo.saveJob(newJob({ name: 'queued', nextRunAt: new Date(Date.now() - 1000), disabled: true }), undefined);
+    expect(await repo.jobsSummary()).toEqual(await repo.getJobsOverview());
+    const soonest = await repo.soonestJobs(2);
+    const expected = (await repo.queryJobs({ includeDisabled: false, sort: { nextRunAt: 'asc' } })).jobs.filter((j) => j.nextRunAt).slice(0, 2);
+    expect(soonest.map((j) => String(j._id))).toEqual(expected.map((j) => String(j._id)));
+    expect(soonest.map((j) => j.name)).toContain(jobs.running!.name);
+  });
+
   it('removeJobs by id, ids, name, names, notNames and data; no criteria removes nothing', async () => {
     const mk = (name: string, data: unknown = {}) => repo.saveJob(newJob({ name, data }), undefined);
     const [a, b, c] = [await mk('a'), await mk('b'), await mk('c')];

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { TFunction } from 'i18next';
 import { z } from 'zod';
+import { COUNT_CAP } from '../../db/admin-queries.js';
 import { parseInput as parseDomainInput, type FieldCode } from '../../domain/parse-input.js';
 import { NotFoundError, ValidationError, type SnapshotError } from '../../domain/errors.js';
 import type { Formatters } from '../common/formatters.js';
@@ -129,27 +130,42 @@ export function currentPath(req: Request): string {
   return `${url.pathname}${url.search}`;
 }
 
+/** A count from AdminQueries' capped counts: past the cap it reads "1000+". */
+export const cappedCount = (n: number): string => (n > COUNT_CAP ? `${COUNT_CAP}+` : String(n));
+
+/** Links to the neighbouring pages of a list newest first (null at either end), keeping its filters. */
 export interface Pager {
-  page: number;
-  pages: number;
-  total: number;
-  prev: string | null;
-  next: string | null;
+  newer: string | null;
+  older: string | null;
+  /** Back to the first page, from any page after it. */
+  newest: string | null;
 }
 
+const cursor = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional();
+
+/** `before` / `after`: the id cursors of an older or a newer page (see AdminQueries.Page). */
 export const pageQuery = z.object({
-  page: z.coerce.number().int().min(1).max(100_000).optional().default(1),
+  before: cursor,
+  after: cursor,
   size: z.coerce.number().int().min(5).max(100).optional().default(25),
 });
 
-/** Previous/next links keeping the page's filters. */
-export function pager(req: Request, total: number, page: number, size: number): Pager {
-  const pages = Math.max(1, Math.ceil(total / size));
-  const link = (p: number) => {
+/** The page `pageQuery` asks for. */
+export const pageOf = (f: { before?: number; after?: number; size: number }) => ({ before: f.before, after: f.after, limit: f.size });
+
+/** Older/newer links keeping the page's filters. */
+export function pager(req: Request, page: { older: number | null; newer: number | null }): Pager {
+  const link = (set: Record<string, number>) => {
     const url = new URL(req.originalUrl, 'http://x');
-    url.searchParams.delete('flash');
-    url.searchParams.set('page', String(p));
+    for (const k of ['flash', 'before', 'after', 'page']) url.searchParams.delete(k);
+    for (const [k, v] of Object.entries(set)) url.searchParams.set(k, String(v));
     return `${url.pathname}${url.search}`;
   };
-  return { page, pages, total, prev: page > 1 ? link(Math.min(page - 1, pages)) : null, next: page < pages ? link(page + 1) : null };
+  const url = new URL(req.originalUrl, 'http://x');
+  const paged = url.searchParams.has('before') || url.searchParams.has('after');
+  return {
+    newer: page.newer === null ? null : link({ after: page.newer }),
+    older: page.older === null ? null : link({ before: page.older }),
+    newest: paged ? link({}) : null,
+  };
 }

@@ -4,7 +4,7 @@ import { ValidationError } from '../../domain/errors.js';
 import { nextDay, startOfZonedDay } from '../../domain/zoned-day.js';
 import { requireAdmin } from '../common/actor.js';
 import type { ModuleContext } from '../common/module-context.js';
-import { ADMIN_BASE, adminFormatters, FIELD, optionalText, pageQuery, pager, parseInput, parseOrDefault, renderAdmin, serviceNames } from './admin-kit.js';
+import { ADMIN_BASE, adminFormatters, FIELD, optionalText, pageOf, pageQuery, pager, parseInput, parseOrDefault, renderAdmin, serviceNames } from './admin-kit.js';
 import { ACTOR_TYPES, presentAudit } from './audit-presenter.js';
 import type { AdminPageDeps } from './page-deps.js';
 
@@ -13,7 +13,7 @@ const auditQuery = z.object({
   actorType: z.preprocess((v) => (v === '' ? undefined : v), z.enum(ACTOR_TYPES).optional()),
   from: optionalText(10), to: optionalText(10),
 }).extend(pageQuery.shape);
-const CODES = { actorType: { code: FIELD.choice }, from: { code: FIELD.date }, to: { code: FIELD.date }, page: { code: FIELD.choice }, size: { code: FIELD.choice } };
+const CODES = { actorType: { code: FIELD.choice }, from: { code: FIELD.date }, to: { code: FIELD.date }, before: { code: FIELD.choice }, after: { code: FIELD.choice }, size: { code: FIELD.choice } };
 
 /** Filters as typed, and the instants they stand for (dates are days in the admin's timezone; `to` is inclusive). */
 function auditFilter(query: unknown, tz: string) {
@@ -33,11 +33,11 @@ export function auditRoutes(router: Router, ctx: ModuleContext, deps: AdminPageD
   router.get(`${ADMIN_BASE}/audit`, async (req, res) => {
     const tz = requireAdmin(req).timezone ?? ctx.config.defaultTimezone;
     const { value: f, error } = parseOrDefault(() => auditFilter(req.query, tz), () => auditFilter({}, tz));
-    const { rows, total } = error ? { rows: [], total: 0 }
-      : await deps.queries.audit({ ...f, from: f.fromAt, to: f.toAt }, { offset: (f.page - 1) * f.size, limit: f.size });
+    const paged = error ? { rows: [], older: null, newer: null } : await deps.queries.audit({ ...f, from: f.fromAt, to: f.toAt }, pageOf(f));
+    const { rows } = paged;
     const names = await serviceNames(ctx, rows.map((r) => r.serviceId));
     await renderAdmin(ctx, req, res, 'audit', 'audit', {
-      ...presentAudit(req.t, adminFormatters(ctx, req), rows, error ? (req.query as Record<string, unknown>) : f, names), pager: pager(req, total, f.page, f.size),
+      ...presentAudit(req.t, adminFormatters(ctx, req), rows, error ? (req.query as Record<string, unknown>) : f, names), pager: pager(req, paged),
     }, { title: req.t('admin:nav.audit'), error });
   });
 }

@@ -1,11 +1,12 @@
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
+import type { Page, Paged } from '../../db/admin-queries.js';
 import { NotFoundError, ValidationError, type SnapshotError } from '../../domain/errors.js';
 import { SNAPSHOT_STATUSES } from '../../domain/status.js';
 import { actionContext, loadService, parseId } from '../common/actor.js';
 import type { ModuleContext } from '../common/module-context.js';
 import {
-  ADMIN_BASE, adminFormatters, checkbox, currentPath, FIELD, optionalText, pageQuery, pager, parseInput, parseOrDefault, redirectBack, renderAdmin, safeBack, serviceNames,
+  ADMIN_BASE, adminFormatters, checkbox, currentPath, FIELD, optionalText, pageOf, pageQuery, pager, parseInput, parseOrDefault, redirectBack, renderAdmin, safeBack, serviceNames,
 } from './admin-kit.js';
 import { itemPath, OPERATION_KINDS, OPERATION_STATUSES, presentItemAction, presentOperationBrowser, presentSnapshotBrowser } from './browser-presenter.js';
 import type { AdminPageDeps } from './page-deps.js';
@@ -17,7 +18,7 @@ const snapshotQuery = z.object({ status: choice(SNAPSHOT_STATUSES), problem: cho
 const operationQuery = z.object({
   status: choice(OPERATION_STATUSES), kind: choice(OPERATION_KINDS), problem: choice(['errors', 'stuck'] as const), ...common,
 }).extend(pageQuery.shape);
-const QUERY_CODES = Object.fromEntries(['status', 'kind', 'problem', 'page', 'size'].map((f) => [f, { code: FIELD.choice }]));
+const QUERY_CODES = Object.fromEntries(['status', 'kind', 'problem', 'before', 'after', 'size'].map((f) => [f, { code: FIELD.choice }]));
 
 const adoptForm = z.object({ name: z.string().max(20_000).optional(), allowOverLimit: checkbox, back: z.string().optional() });
 const confirmForm = z.object({ confirm: checkbox, back: z.string().optional() });
@@ -36,15 +37,15 @@ export function browserRoutes(router: Router, ctx: ModuleContext, deps: AdminPag
    * One browser page (snapshots or operations): its filters parsed from `query` (invalid ones show
    * the defaults and say why), one page of rows, rendered with `refusal` when an action was refused.
    */
-  const browser = <S extends z.ZodType<{ page: number; size: number }>, R>(page: {
-    schema: S; view: 'items' | 'operations'; nav: 'items' | 'operations'; load(f: z.output<S>, stuckBefore: Date, p: { offset: number; limit: number }): Promise<{ rows: R[]; total: number }>;
+  const browser = <S extends z.ZodType<{ before?: number; after?: number; size: number }>, R>(page: {
+    schema: S; view: 'items' | 'operations'; nav: 'items' | 'operations'; load(f: z.output<S>, stuckBefore: Date, p: Page): Promise<Paged<R>>;
     present(req: Request, rows: R[], f: z.output<S>): Promise<Record<string, unknown>>; back(req: Request): string;
   }) => async (req: Request, res: Response, query: unknown, refusal?: SnapshotError) => {
     const parsed = parseOrDefault(() => parseInput(page.schema, query, QUERY_CODES), () => parseInput(page.schema, {}));
     const f = parsed.value;
-    const { rows, total } = parsed.error ? { rows: [], total: 0 } : await page.load(f, stuckBefore(), { offset: (f.page - 1) * f.size, limit: f.size });
+    const paged: Paged<R> = parsed.error ? { rows: [], older: null, newer: null } : await page.load(f, stuckBefore(), pageOf(f));
     await renderAdmin(ctx, req, res, page.view, page.view, {
-      ...(await page.present(req, rows, f)), pager: pager(req, total, f.page, f.size), back: page.back(req),
+      ...(await page.present(req, paged.rows, f)), pager: pager(req, paged), back: page.back(req),
     }, { title: req.t(`admin:nav.${page.nav}`), error: refusal ?? parsed.error });
   };
   const showSnapshots = browser({

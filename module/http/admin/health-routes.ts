@@ -4,7 +4,7 @@ import type { RunOutcome } from '../../db/admin-queries.js';
 import type { RunWindow, SchedulerHealth } from '../../scheduler/health.js';
 import type { Formatters } from '../common/formatters.js';
 import type { ModuleContext } from '../common/module-context.js';
-import { ADMIN_BASE, adminFormatters, duration, renderAdmin, serviceNames } from './admin-kit.js';
+import { ADMIN_BASE, adminFormatters, cappedCount, duration, renderAdmin, serviceNames } from './admin-kit.js';
 import type { AdminPageDeps } from './page-deps.js';
 import { servicePath } from './service-routes.js';
 
@@ -23,17 +23,15 @@ const PROBLEM_SERVICES = 20;
 /** Whole minutes (at least 0) since `at`, for "oldest queued: N minutes". */
 const minutesSince = (at: Date, now: Date) => Math.max(0, Math.floor((now.getTime() - at.getTime()) / 60_000));
 
-function totals(w: RunWindow): Record<RunOutcome, number> {
-  const out = Object.fromEntries(RUN_OUTCOMES.map((o) => [o, 0])) as Record<RunOutcome, number>;
-  for (const c of w.counts) out[c.outcome] += c.n;
-  return out;
-}
-
-/** "median 1 min, at most 10 min" (the lower median: a delay that really happened). */
-function delays(t: TFunction, ms: number[]): string {
-  if (!ms.length) return t('admin:health.no_delay');
-  const sorted = [...ms].sort((a, b) => a - b);
-  return t('admin:health.delay_value', { median: duration(t, sorted[Math.floor((sorted.length - 1) / 2)]!), max: duration(t, sorted.at(-1)!) });
+/**
+ * "median 1 min, at most 10 min" (the lower median: a delay that really happened); over the newest
+ * runs only, and saying so, when the window held more than the health reader reads.
+ */
+function delays(t: TFunction, w: RunWindow): string {
+  if (!w.delays.length) return t('admin:health.no_delay');
+  const sorted = [...w.delays].sort((a, b) => a - b);
+  const values = { median: duration(t, sorted[Math.floor((sorted.length - 1) / 2)]!), max: duration(t, sorted.at(-1)!) };
+  return w.sampled ? t('admin:health.delay_value_newest', { ...values, count: sorted.length }) : t('admin:health.delay_value', values);
 }
 
 /** Services with skipped, failed or missed runs over the window, most problems first. */
@@ -60,8 +58,8 @@ export function healthServiceIds(h: SchedulerHealth): string[] {
 export function presentHealth(t: TFunction, fmt: Formatters, h: SchedulerHealth, names: Map<string, string>, now = new Date()) {
   const jobName = (name: string) => (KNOWN_JOBS[name] ? t(`admin:health.job.${KNOWN_JOBS[name]}`) : name);
   const serviceName = (id: string) => names.get(id) ?? id;
-  const day = totals(h.runs.day);
-  const week = totals(h.runs.week);
+  const day = h.runs.day.totals;
+  const week = h.runs.week.totals;
   const services = problemServices(h.runs.week);
   return {
     runningHere: h.runningHere,
@@ -76,13 +74,13 @@ export function presentHealth(t: TFunction, fmt: Formatters, h: SchedulerHealth,
     })),
     runs: {
       outcomes: RUN_OUTCOMES.map((o) => ({ outcome: o, label: t(`admin:health.outcome.${o}`), day: day[o], week: week[o], problem: PROBLEMS.includes(o) })),
-      delay: { day: delays(t, h.runs.day.delays), week: delays(t, h.runs.week.delays) },
+      delay: { day: delays(t, h.runs.day), week: delays(t, h.runs.week) },
       services: services.slice(0, PROBLEM_SERVICES).map((s) => ({ ...s, name: serviceName(s.serviceId), href: servicePath(s.serviceId) })),
       more: services.length > PROBLEM_SERVICES ? t('admin:health.services_more', { shown: PROBLEM_SERVICES, total: services.length }) : null,
     },
     outcomes: RUN_OUTCOMES.map((o) => ({ outcome: o, label: t(`admin:health.outcome.${o}`) })),
     operations: {
-      ...h.operations,
+      queued: cappedCount(h.operations.queued), running: cappedCount(h.operations.running), failed: cappedCount(h.operations.failed),
       oldestQueued: h.operations.oldestQueuedAt
         ? t('admin:health.oldest_queued', { minutes: minutesSince(h.operations.oldestQueuedAt, now), at: fmt.date(h.operations.oldestQueuedAt) })
         : t('admin:health.none_queued'),

@@ -7,7 +7,7 @@ import { requireAdmin } from '../common/actor.js';
 import { formAction } from '../common/form-action.js';
 import type { ModuleContext } from '../common/module-context.js';
 import { bodyParsers, csrfProtection } from '../common/security.js';
-import { ADMIN_BASE, renderAdmin } from './admin-kit.js';
+import { ADMIN_BASE, cappedCount, renderAdmin } from './admin-kit.js';
 import { auditRoutes } from './audit-routes.js';
 import { browserRoutes } from './browser-routes.js';
 import { healthRoutes } from './health-routes.js';
@@ -51,20 +51,20 @@ export function adminRouter(ctx: ModuleContext, ports: AdminRouterPorts): Router
 
   router.get(ADMIN_BASE, async (req, res) => {
     const stuckBefore = new Date(Date.now() - ctx.config.operations.operationTimeoutMs);
-    const one = { offset: 0, limit: 1 };
+    // Capped counts, each read through a (status, …) index: a problem count never reads the whole table.
     const [errors, unmanaged, stuck, failedOps, stuckOps, health] = await Promise.all([
-      ports.queries.snapshots({ problem: 'errors', stuckBefore }, one), ports.queries.snapshots({ problem: 'unmanaged', stuckBefore }, one),
-      ports.queries.snapshots({ problem: 'stuck', stuckBefore }, one), ports.queries.operations({ problem: 'errors', stuckBefore }, one),
-      ports.queries.operations({ problem: 'stuck', stuckBefore }, one), ports.queries.operationStats(),
+      ports.queries.countSnapshots({ problem: 'errors', stuckBefore }), ports.queries.countSnapshots({ problem: 'unmanaged', stuckBefore }),
+      ports.queries.countSnapshots({ problem: 'stuck', stuckBefore }), ports.queries.countOperations({ problem: 'errors', stuckBefore }),
+      ports.queries.countOperations({ problem: 'stuck', stuckBefore }), ports.queries.operationStats(),
     ]);
-    const card = (key: string, count: number, href: string) => ({ label: req.t(`admin:overview.${key}`), count, href });
+    const card = (key: string, count: number, href: string) => ({ label: req.t(`admin:overview.${key}`), count: cappedCount(count), href });
     await renderAdmin(ctx, req, res, 'overview', 'overview', {
       cards: [
-        card('errors', errors.total, `${ADMIN_BASE}/items?problem=errors`),
-        card('unmanaged', unmanaged.total, `${ADMIN_BASE}/items?problem=unmanaged`),
-        card('stuck_snapshots', stuck.total, `${ADMIN_BASE}/items?problem=stuck`),
-        card('failed_operations', failedOps.total, `${ADMIN_BASE}/operations?problem=errors`),
-        card('stuck_operations', stuckOps.total, `${ADMIN_BASE}/operations?problem=stuck`),
+        card('errors', errors, `${ADMIN_BASE}/items?problem=errors`),
+        card('unmanaged', unmanaged, `${ADMIN_BASE}/items?problem=unmanaged`),
+        card('stuck_snapshots', stuck, `${ADMIN_BASE}/items?problem=stuck`),
+        card('failed_operations', failedOps, `${ADMIN_BASE}/operations?problem=errors`),
+        card('stuck_operations', stuckOps, `${ADMIN_BASE}/operations?problem=stuck`),
         card('queued_operations', health.queued, `${ADMIN_BASE}/operations?status=queued`),
       ],
     }, { title: req.t('admin:nav.overview') });

@@ -3,10 +3,13 @@ import type { z } from 'zod';
 import { mayChange } from '../../domain/authorize.js';
 import { SnapshotError } from '../../domain/errors.js';
 import { SNAPSHOT_REFUSALS } from '../../domain/refusals.js';
-import { allowedActions, quotaOf, type SnapshotActions } from '../../domain/allowed-actions.js';
+import { LIST_PAGE } from '../../db/snapshot-list-page.js';
+import { allowedActions, type SnapshotActions } from '../../domain/allowed-actions.js';
+import { quotaView } from '../../domain/limits.js';
 import { restoreBlockedReason } from '../../domain/snapshot-service.js';
 import type { PlanLimits } from '../../domain/limits.js';
 import type { Operation, PanelService, Snapshot } from '../../domain/types.js';
+import { parse } from '../client/forms.js';
 import { actionContext, authorizedService, parseId, requireActor } from '../common/actor.js';
 import type { ModuleContext } from '../common/module-context.js';
 import { safetyNamer } from '../common/safety-name.js';
@@ -18,7 +21,7 @@ import { scheduleApiRouter } from './schedule-routes.js';
 import { cloneApiRouter } from './clone-routes.js';
 import {
   apiSchemas, limitsSchema, pathParams, queueItemSchema, quotaSchema, restoreResultSchema, snapshotEnvelopeSchema,
-  snapshotListSchema, snapshotSchema, type SnapshotJson,
+  snapshotListQuery, snapshotListSchema, snapshotSchema, type SnapshotJson,
 } from './schemas.js';
 
 export { apiSchemas } from './schemas.js';
@@ -45,8 +48,9 @@ const notFound = { 404: ['snapshot_not_found'] } as const;
 /** The snapshot routes: what the router registers and what openapi.json documents, from the same entries. */
 export const snapshotRoutes = {
   list: {
-    method: 'get', path: BASE, operationId: 'listSnapshots', tag, params, summary: "A service's snapshots, quota, limits and queue",
-    responses: { 200: { description: 'The snapshot list', schema: snapshotListSchema } },
+    method: 'get', path: BASE, operationId: 'listSnapshots', tag, params, query: snapshotListQuery,
+    summary: "A service's snapshots (a page at a time, newest first), quota, limits and queue",
+    responses: { 200: { description: 'One page of the snapshot list', schema: snapshotListSchema } }, errors: { 422: ['validation_failed'] },
   },
   get: {
     method: 'get', path: ONE, operationId: 'getSnapshot', tag, params, summary: 'One snapshot',
@@ -103,7 +107,7 @@ export function apiRouter(ctx: ModuleContext): Router {
     router[doc.method](doc.path, ...(doc.body ? mutating : []), ...extra, handler);
 
   const sid = (req: Request) => parseId(req.params.id as string);
-  /** allowedActions for the request's actor over the service's snapshots (`all`: for the newest-only restore rule). */
+  /** allowedActions for the request's actor (`all`: the service's newest snapshot taking storage, for the newest-only restore rule). */
   async function actionsFor(req: Request, service: PanelService, all: Snapshot[], known: { pending?: Operation[]; limits?: PlanLimits } = {}) {
     const [caps, pending, limits, state] = await Promise.all([
       ctx.deps.driver(service.target.driver).capabilities(service.target),
@@ -120,27 +124,34 @@ export function apiRouter(ctx: ModuleContext): Router {
   }
 
   route(snapshotRoutes.list, async (req, res) => {
+    const { before, limit = LIST_PAGE } = parse(snapshotListQuery, req.query);
     const service = await authorizedService(ctx, req, 'view');
-    const [snapshots, pending, limits] = await Promise.all([
-      ctx.deps.repos.snapshots.listForService(service.id),
+    const { snapshots: repo } = ctx.deps.repos;
+    // One page of rows; the quota and the newest-only restore rule from counts over all of them.
+    const [page, pending, limits, occupying, newest] = await Promise.all([
+      repo.listForServicePage(service.id, { before, limit }),
       ctx.deps.repos.operations.pendingForService(service.id),
       ctx.deps.limits.forService(service.id, service.planId),
+      repo.countOccupying(service.id),
+      repo.newestOccupying(service.id),
     ]);
-    const quota = quotaOf(limits.maxSnapshots, snapshots);
-    const actions = await actionsFor(req, service, snapshots, { pending, limits });
+    const quota = quotaView(limits.maxSnapshots, occupying);
+    const actions = await actionsFor(req, service, newest ? [newest] : [], { pending, limits });
     res.json({
-      snapshots: snapshots.map((s) => snapshotJson(s, actions(s))),
+      snapshots: page.snapshots.map((s) => snapshotJson(s, actions(s))),
       quota,
       limits,
       queue: pending.map((o) => ({ id: o.id, kind: o.kind, status: o.status, snapshotId: o.snapshotId })),
       storageExpansionBlocked: quota.used > 0,
+      page: { limit, olderBefore: page.more ? page.snapshots.at(-1)!.id : null },
     } satisfies z.output<typeof snapshotListSchema>);
   });
 
   route(snapshotRoutes.get, async (req, res) => {
     const service = await authorizedService(ctx, req, 'view');
     const snapshot = await ctx.snapshots.get(service, sid(req));
-    const actions = await actionsFor(req, service, snapshot.status === 'active' ? await ctx.deps.repos.snapshots.listForService(service.id) : [snapshot]);
+    const newest = snapshot.status === 'active' ? await ctx.deps.repos.snapshots.newestOccupying(service.id) : null;
+    const actions = await actionsFor(req, service, newest ? [newest] : [snapshot]);
     res.json({ snapshot: snapshotJson(snapshot, actions(snapshot)) });
   });
 

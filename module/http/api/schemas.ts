@@ -84,6 +84,18 @@ export const snapshotListSchema = z.object({
   limits: limitsSchema,
   queue: z.array(queueItemSchema).describe('Operations waiting or running for this service'),
   storageExpansionBlocked: z.boolean().describe('Disk expansion is refused while any snapshot exists'),
+  page: z.object({
+    limit: z.number().int(),
+    olderBefore: z.number().int().nullable().describe('Pass as `before` for the next older page; null on the oldest page'),
+  }).describe('`snapshots` is one page, newest first; `quota` counts all of the service\'s snapshots'),
+});
+
+/** `?before=` and `?limit=` of the snapshot list. */
+export const snapshotListQuery = z.object({
+  before: z.string().regex(/^[1-9]\d{0,15}$/).transform(Number).optional()
+    .describe("A snapshot id: list the snapshots older than it (the previous page's `page.olderBefore`)"),
+  limit: z.string().regex(/^[1-9]\d{0,2}$/).transform(Number).pipe(z.number().max(200)).optional()
+    .describe('Snapshots per page, 1–200 (default 50)'),
 });
 
 export const snapshotEnvelopeSchema = z.object({ snapshot: snapshotSchema });

@@ -1,6 +1,6 @@
 import type { TFunction } from 'i18next';
 import type { PlanLimits } from '../../domain/limits.js';
-import type { QuotaView } from '../../domain/limits.js';
+import { quotaView, type QuotaView } from '../../domain/limits.js';
 import { allowedActions, canCreate, cloneBlockedReason, quotaOf, type CloneOffer, type SnapshotActions } from '../../domain/allowed-actions.js';
 import type { CloneReport } from '../../domain/clone/clone-report.js';
 import type { PanelService, Snapshot } from '../../domain/types.js';
@@ -55,6 +55,8 @@ export interface SnapshotListModel {
    */
   newServer: { shown: boolean; blocked: string | null };
   clone: CloneBanner | null;
+  /** The next older page and the way back to the newest, when there are such pages. */
+  pager: { older: string | null; newest: string | null };
 }
 
 /** How a snapshot came to be, with the name of the schedule that made it (which may be gone since). */
@@ -88,9 +90,12 @@ export function presentSnapshotList(input: {
   cloneOffer?: CloneOffer;
   /** The clone that made (or makes) this service, if any. */
   cloneReport?: CloneReport | null;
+  /** The service's snapshots taking storage, all of them (the list may be one page); the page's own when absent. */
+  occupying?: number;
+  pager?: SnapshotListModel['pager'];
 }): SnapshotListModel {
   const { t, fmt, service } = input;
-  const quota = quotaOf(input.limits.maxSnapshots, input.snapshots);
+  const quota = input.occupying === undefined ? quotaOf(input.limits.maxSnapshots, input.snapshots) : quotaView(input.limits.maxSnapshots, input.occupying);
   const { running, queued: queuedIds } = input;
   const rows = input.snapshots.map((s): SnapshotRow => {
     const queued = queuedIds.has(s.id) && !running.has(s.id);
@@ -119,6 +124,7 @@ export function presentSnapshotList(input: {
     readOnly: input.readOnly,
     pendingCount: input.pendingCount,
     basePath: snapshotsPath(service.id),
+    pager: input.pager ?? { older: null, newest: null },
     newServer: presentNewServer(t, input.cloneOffer),
     clone: input.cloneReport ? presentCloneBanner(t, input.cloneReport) : null,
   };

@@ -1,6 +1,7 @@
 import type { TFunction } from 'i18next';
 import type { PreviewRotated, RetentionPreview } from '../../domain/retention-preview.js';
 import { clockOf } from '../common/formatters.js';
+import { dateTimeFormat, listFormat } from '../common/intl-cache.js';
 
 export interface PreviewRunView {
   iso: string;
@@ -19,14 +20,14 @@ export interface RetentionPreviewView {
 
 /** "Sun, Nov 29, 3:30 AM" in the viewer's language and zone: the weekday is how a weekly schedule is set, the date tells runs weeks apart. */
 function runTime(lng: string, timeZone: string, at: Date): string {
-  return new Intl.DateTimeFormat(lng, { weekday: 'short', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZone, ...clockOf(lng) }).format(at);
+  return dateTimeFormat(lng, { weekday: 'short', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZone, ...clockOf(lng) }).format(at);
 }
 
 function rotatedNames(t: TFunction, lng: string, timeZone: string, rotates: PreviewRotated[]): string {
   const names = rotates.map((r) => (r.kind === 'existing'
     ? t('schedules:preview.quoted', { name: r.name })
     : t('schedules:preview.planned', { when: runTime(lng, timeZone, r.at) })));
-  return new Intl.ListFormat(lng, { type: 'conjunction' }).format(names);
+  return listFormat(lng, 'conjunction').format(names);
 }
 
 export function presentRetentionPreview(t: TFunction, lng: string, timeZone: string, p: RetentionPreview, enabled: boolean): RetentionPreviewView {

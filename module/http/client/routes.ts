@@ -21,6 +21,8 @@ const editForm = z.object({ name: text, description: text });
 const deleteForm = z.object({ confirm: checkbox, typedName: text });
 const restoreForm = z.object({ typedServiceName: text, safetySnapshot: checkbox });
 const pinForm = z.object({ pinned: checkbox });
+/** `?before=<snapshot id>`: the page of snapshots older than that one. */
+const listQuery = z.object({ before: z.string().regex(/^[1-9]\d{0,15}$/).transform(Number).optional() });
 
 const FLASHES = new Set(['created', 'pinned', 'unpinned', 'edited', 'delete_scheduled', 'dismissed', 'restore_started', 'restore_started_safety']);
 
@@ -39,7 +41,8 @@ export function clientRouter(ctx: ModuleContext): Router {
   const back = (req: Request, flash: string) => `${snapshotsPath(String(req.params.serviceId))}?flash=${flash}`;
 
   async function showList(req: Request, res: Response, extra: { form?: Record<string, unknown>; error?: SnapshotError } = {}) {
-    const { service, model } = await loadListPage(ctx, req);
+    const { before } = parse(listQuery, req.query);
+    const { service, model } = await loadListPage(ctx, req, { before });
     const flash = FLASHES.has(String(req.query.flash)) ? req.t(`snapshots:flash.${String(req.query.flash)}`) : null;
     const error = extra.error ? presentError(req, extra.error) : null;
     await renderPage(ctx, req, res, 'client/list', { ...model, flash, error, form: extra.form ?? {} },
@@ -67,8 +70,10 @@ export function clientRouter(ctx: ModuleContext): Router {
 
   for (const page of ['edit', 'delete', 'restore', 'new-server'] as const) {
     const show = async (req: Request, res: Response, extra: { form?: Record<string, unknown>; error?: SnapshotError } = {}) => {
-      const { service, model } = await loadListPage(ctx, req);
-      const row = model.rows.find((r) => r.id === parseId(req.params.id as string));
+      const id = parseId(req.params.id as string);
+      // The page of the list that starts at this snapshot, wherever it is in a long list.
+      const { service, model } = await loadListPage(ctx, req, { before: id, inclusive: true });
+      const row = model.rows.find((r) => r.id === id);
       if (!row || (page === 'new-server' && !model.newServer.shown)) throw new NotFoundError('snapshot');
       const error = extra.error ? presentError(req, extra.error) : null;
       await renderPage(ctx, req, res, `client/${page}`, { ...model, row, error, form: extra.form ?? {} },

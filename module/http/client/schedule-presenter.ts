@@ -4,22 +4,23 @@ import type { PanelService, Schedule } from '../../domain/types.js';
 import { snapshotsPath } from '../common/paths.js';
 import { clockOf, type Formatters } from '../common/formatters.js';
 import { fromNow, shortZone, zoneName, type ZoneChoice } from '../common/zones.js';
+import { dateTimeFormat } from '../common/intl-cache.js';
 
 /** Weekday names in `lng`, Sunday (0) first: 2023-01-01 was a Sunday. */
 export function weekdayNames(lng: string, width: 'long' | 'short' = 'long'): string[] {
-  const f = new Intl.DateTimeFormat(lng, { weekday: width, timeZone: 'UTC' });
+  const f = dateTimeFormat(lng, { weekday: width, timeZone: 'UTC' });
   return Array.from({ length: 7 }, (_, d) => f.format(new Date(Date.UTC(2023, 0, 1 + d))));
 }
 
 /** A wall-clock time (hour, minute) on the clock of every other time in `lng` (clockOf): 3:15 AM, 03:15, 3:15. */
 export function wallTime(lng: string, hour: number, minute: number): string {
-  return new Intl.DateTimeFormat(lng, { timeStyle: 'short', timeZone: 'UTC', ...clockOf(lng) })
+  return dateTimeFormat(lng, { timeStyle: 'short', timeZone: 'UTC', ...clockOf(lng) })
     .format(new Date(Date.UTC(2000, 0, 1, hour, minute)));
 }
 
 /** An hour of the form's hour field on that same clock: 3 AM, 3시, 3時. */
 export function hourLabel(lng: string, hour: number): string {
-  return new Intl.DateTimeFormat(lng, { hour: 'numeric', timeZone: 'UTC', ...clockOf(lng) }).format(new Date(Date.UTC(2000, 0, 1, hour)));
+  return dateTimeFormat(lng, { hour: 'numeric', timeZone: 'UTC', ...clockOf(lng) }).format(new Date(Date.UTC(2000, 0, 1, hour)));
 }
 
 export interface ScheduleRow {

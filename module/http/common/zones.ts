@@ -1,4 +1,5 @@
 import { remembered } from './bounded.js';
+import { dateTimeFormat, relativeTimeFormat } from './intl-cache.js';
 
 /** A time zone as a form offers it: the IANA id is what is submitted, the label what is read. */
 export interface ZoneChoice {
@@ -7,16 +8,21 @@ export interface ZoneChoice {
 }
 
 const GMT_LIKE = /^(GMT|UTC)([+\-−]|$)/;
-const partOf = (lng: string, timeZone: string, timeZoneName: Intl.DateTimeFormatOptions['timeZoneName'], at: Date) =>
-  new Intl.DateTimeFormat(lng, { timeZone, timeZoneName }).formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? '';
+/**
+ * A zone's name part. Pages ask for a few zones again and again (kept formatters: see intl-cache);
+ * the hourly list of every zone (`fresh`) would only push those out, so it builds its own.
+ */
+const partOf = (lng: string, timeZone: string, timeZoneName: Intl.DateTimeFormatOptions['timeZoneName'], at: Date, fresh = false) =>
+  (fresh ? new Intl.DateTimeFormat(lng, { timeZone, timeZoneName }) : dateTimeFormat(lng, { timeZone, timeZoneName }))
+    .formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? '';
 
 /**
  * The zone's name in `lng` ("Korean Standard Time", "한국 표준시"), or its IANA id where the language
  * has no name for it but an offset (Etc/GMT+5), which the offset beside it already says.
  */
-export function zoneName(lng: string, timeZone: string, at = new Date()): string {
+export function zoneName(lng: string, timeZone: string, at = new Date(), fresh = false): string {
   for (const style of ['longGeneric', 'long'] as const) {
-    const name = partOf(lng, timeZone, style, at);
+    const name = partOf(lng, timeZone, style, at, fresh);
     if (name && !GMT_LIKE.test(name)) return name;
   }
   return timeZone;
@@ -28,8 +34,8 @@ export function shortZone(lng: string, timeZone: string, at: Date): string {
 }
 
 /** Minutes east of UTC at `at` (daylight saving included). */
-export function offsetMinutes(timeZone: string, at: Date): number {
-  const m = /GMT([+-])(\d{2}):(\d{2})/.exec(partOf('en', timeZone, 'longOffset', at));
+export function offsetMinutes(timeZone: string, at: Date, fresh = false): number {
+  const m = /GMT([+-])(\d{2}):(\d{2})/.exec(partOf('en', timeZone, 'longOffset', at, fresh));
   return m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
 }
 
@@ -38,9 +44,9 @@ function offsetLabel(minutes: number): string {
   return `GMT${minutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
 
-function choice(lng: string, zone: string, at: Date): ZoneChoice & { offset: number } {
-  const offset = offsetMinutes(zone, at);
-  const name = zoneName(lng, zone, at);
+function choice(lng: string, zone: string, at: Date, fresh = false): ZoneChoice & { offset: number } {
+  const offset = offsetMinutes(zone, at, fresh);
+  const name = zoneName(lng, zone, at, fresh);
   return { value: zone, offset, label: name === zone ? `(${offsetLabel(offset)}) ${zone}` : `(${offsetLabel(offset)}) ${name} — ${zone}` };
 }
 
@@ -57,7 +63,7 @@ export function zoneChoices(lng: string, own: string, extra: string[] = [], at =
   const hour = Math.floor(at.getTime() / HOUR);
   const all = remembered(LISTS, `${lng}|${hour}`, 12, () => {
     const when = new Date(hour * HOUR);
-    return [...new Set([...Intl.supportedValuesOf('timeZone'), 'UTC'])].map((z) => choice(lng, z, when))
+    return [...new Set([...Intl.supportedValuesOf('timeZone'), 'UTC'])].map((z) => choice(lng, z, when, true))
       .sort((a, b) => a.offset - b.offset || a.label.localeCompare(b.label, lng));
   });
   const known = new Set(all.map((c) => c.value));
@@ -72,11 +78,11 @@ export function zoneChoices(lng: string, own: string, extra: string[] = [], at =
  * days in `timeZone` ("tomorrow", "in 2 days"), so a run at 01:00 tomorrow is not "in 1 day" at 23:00.
  */
 export function fromNow(lng: string, timeZone: string, at: Date, now: Date): string {
-  const rtf = new Intl.RelativeTimeFormat(lng, { numeric: 'auto' });
+  const rtf = relativeTimeFormat(lng);
   const ms = at.getTime() - now.getTime();
   if (Math.abs(ms) < HOUR) return rtf.format(Math.round(ms / 60_000), 'minute');
   if (Math.abs(ms) < 12 * HOUR) return rtf.format(Math.round(ms / HOUR), 'hour');
-  const day = (d: Date) => Date.parse(new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d));
+  const day = (d: Date) => Date.parse(dateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d));
   const days = Math.round((day(at) - day(now)) / (24 * HOUR));
   return days === 0 ? rtf.format(Math.round(ms / HOUR), 'hour') : rtf.format(days, 'day');
 }

@@ -5,10 +5,10 @@ import { CandidateCache, claimNextJob, lockJob } from './claim-job.js';
 import { HeldJobs } from './held-jobs.js';
 import { retryingDbErrors } from './db-retry.js';
 import { forMatchingJobs } from './job-filters.js';
-import { getJobsOverview, queryJobs } from './job-queries.js';
+import { getJobsOverview, jobsSummary, queryJobs, soonestJobs } from './job-queries.js';
 import { affectedRows, rowToJob, STATE_COLUMNS, stateColumns } from './job-row.js';
 import { chunks, DEFAULT_TABLE, type JobRow, type JobTable, type KnexBackendOptions } from './job-table.js';
-import { saveJob } from './save-job.js';
+import { saveJob, upsertUniqueJobs } from './save-job.js';
 import { modifiedByParam } from './text-param.js';
 import { uniqueKey } from './unique-key.js';
 import { verifyJobTable } from './verify-table.js';
@@ -53,6 +53,16 @@ export class KnexJobRepository implements JobRepository {
 
   getJobsOverview(): Promise<JobsOverview[]> {
     return getJobsOverview(this.t);
+  }
+
+  /** getJobsOverview's counts, computed by the database (see jobsSummary). */
+  jobsSummary(): Promise<JobsOverview[]> {
+    return jobsSummary(this.t);
+  }
+
+  /** The enabled jobs due soonest, for a page that lists next runs. */
+  soonestJobs(limit: number): Promise<JobParameters[]> {
+    return soonestJobs(this.t, limit);
   }
 
   async getDistinctJobNames(): Promise<string[]> {
@@ -141,6 +151,14 @@ export class KnexJobRepository implements JobRepository {
       for (const row of rows) byKey.set(String(row.unique_key), rowToJob(row));
     }
     return keys.map((k) => byKey.get(k) ?? null);
+  }
+
+  /**
+   * Saves many jobs made with `.unique(query)` (no debounce) at once: each ends as `saveJob` would
+   * leave it, written by a few multi-row upserts instead of a read and a write per job.
+   */
+  saveUniqueMany(jobs: { job: JobParameters; unique: Record<string, unknown> }[], lastModifiedBy?: string): Promise<void> {
+    return upsertUniqueJobs(this.t, jobs, lastModifiedBy);
   }
 
   /** Removes the job saved under `name` with `.unique(query)`, by its index; returns how many went. */

@@ -130,3 +130,26 @@ export async function saveJob(t: JobTable, job: JobParameters, lastModifiedBy: s
   if (unique) return saveUnique(t, props, unique, uniqueOpts, by);
   return insertJob(t, props, by, {});
 }
+
+/** Rows per upsert statement: well under SQLite's and MySQL's placeholder limits at ~20 columns a row. */
+const UPSERT_ROWS = 200;
+
+/**
+ * `.unique(query)` saves of many jobs (no debounce, no insertOnly) in multi-row upserts, with the same
+ * outcome per job as saveUnique: a new row, or the existing row's definition and next run replaced
+ * (its lock and run history kept). Settling each on the unique index in the statement itself makes a
+ * start-up sync of ten thousand schedules a few dozen statements instead of three round trips a job.
+ */
+export async function upsertUniqueJobs(t: JobTable, jobs: { job: JobParameters; unique: Record<string, unknown> }[], lastModifiedBy: string | undefined): Promise<void> {
+  const by = modifiedByParam(lastModifiedBy);
+  const rows = jobs.map(({ job, unique }) => {
+    const { _id: _ignored, unique: _u, uniqueOpts: _o, ...props } = job;
+    return { id: randomUUID(), name: props.name, ...definitionColumns(props, by), debounce_started_at: null, unique_key: uniqueKey(props.name, unique) };
+  });
+  if (!rows.length) return;
+  const replaced = Object.keys(rows[0]!).filter((c) => c !== 'id' && c !== 'unique_key');
+  for (let i = 0; i < rows.length; i += UPSERT_ROWS) {
+    const part = rows.slice(i, i + UPSERT_ROWS);
+    await retryingDbErrors(() => t.db(t.table).insert(part).onConflict('unique_key').merge(replaced));
+  }
+}
