@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Schedule } from '../domain/types.js';
+import { joinRecordedStateAndLimits, stateAndLimitsOf, type StateAndLimits } from './services-repo.js';
 import { insertedId, toBool, toDate, toDateOrNull } from './values.js';
 
 const T = 'snapshot_schedules';
@@ -56,6 +57,16 @@ export class SchedulesRepo {
   async get(id: number, db: Knex = this.db): Promise<Schedule | null> {
     const row = await db(T).where({ id }).first();
     return row ? fromRow(row) : null;
+  }
+
+  /**
+   * get, with its service's state row and limits read in the same statement (a scheduled run needs
+   * all three): the limits of the plan the state row recorded, which the caller checks is still the
+   * service's plan.
+   */
+  async getWithService(id: number): Promise<{ schedule: Schedule; recorded: StateAndLimits } | null> {
+    const row = await joinRecordedStateAndLimits(this.db(`${T} as sc`).select('sc.*').where('sc.id', id), 'sc.service_id').first();
+    return row ? { schedule: fromRow(row), recorded: stateAndLimitsOf(row) } : null;
   }
 
   async listForService(serviceId: string, db: Knex = this.db): Promise<Schedule[]> {

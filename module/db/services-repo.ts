@@ -57,6 +57,19 @@ export function joinStateAndLimits(q: Knex.QueryBuilder, serviceId: string, plan
     .leftJoin(`${LIMITS_TABLE} as d`, (j) => j.onVal('d.plan_id', defaultPlan));
 }
 
+/**
+ * As joinStateAndLimits, for a query whose FROM names the service in `serviceColumn` (a schedule's
+ * row): the plan joined is the one the state row last recorded, which the caller checks against
+ * the panel's (see ServiceDirectory.withStateAndLimits).
+ */
+export function joinRecordedStateAndLimits(q: Knex.QueryBuilder, serviceColumn: string): Knex.QueryBuilder {
+  return q.select(...STATE_COLUMNS.map((c) => `st.${c} as st_${c}`),
+    ...LIMIT_COLUMNS.map((c) => `p.${c} as p_${c}`), ...LIMIT_COLUMNS.map((c) => `d.${c} as d_${c}`))
+    .leftJoin(`${T} as st`, 'st.service_id', serviceColumn)
+    .leftJoin(`${LIMITS_TABLE} as p`, 'p.plan_id', 'st.plan_id')
+    .leftJoin(`${LIMITS_TABLE} as d`, (j) => j.onVal('d.plan_id', DEFAULT_PLAN));
+}
+
 /** The state and limit rows of a row selected with joinStateAndLimits. */
 export function stateAndLimitsOf(row: Record<string, unknown>): StateAndLimits {
   const plans = new Map<string, PlanLimits>();

@@ -51,6 +51,9 @@ export class AgendaOperationRunner implements OperationRunner {
   /** Services whose job this process is running: a wake for them needs no dispatch (see handle). */
   private readonly active = new Map<string, number>();
   private claims = 0;
+  /** Operations this process runs per hypervisor node ("driver/node"), and the node each service's last one ran on. */
+  private readonly onNode = new Map<string, number>();
+  private readonly serviceNode = new Map<string, string>();
   private running = false;
 
   constructor(private readonly o: AgendaRunnerOptions) {
@@ -155,9 +158,17 @@ export class AgendaOperationRunner implements OperationRunner {
     this.active.set(serviceId, (this.active.get(serviceId) ?? 0) + 1);
     try {
       while (this.running) {
+        // Its node already runs its cap from this very process: no claim could succeed, so none is
+        // tried (in a rush most services wait on a full node, and each claim costs a transaction).
+        const node = this.serviceNode.get(serviceId);
+        if (node !== undefined && (this.onNode.get(node) ?? 0) >= this.o.perNodeConcurrency) {
+          job.schedule(new Date(Date.now() + this.o.pollMs));
+          return;
+        }
         const token = `${this.o.workerName}#${++this.claims}`;
         const claim = await this.o.operations.claimHead({ serviceId, worker: token, leaseMs: this.o.leaseMs, perNode: this.o.perNodeConcurrency });
         if (claim.kind === 'wait') {
+          if (claim.node !== undefined) this.serviceNode.set(serviceId, claim.node);
           job.schedule(claim.retryAt ?? new Date(Date.now() + this.o.pollMs));
           return;
         }
@@ -168,6 +179,7 @@ export class AgendaOperationRunner implements OperationRunner {
         }
         // Nothing left. Wakes dispatch again from here on; work queued in between is found below.
         leave();
+        this.serviceNode.delete(serviceId);
         await job.remove();
         if ((await this.o.operations.pendingForService(serviceId)).length) await this.dispatch(serviceId);
         return;
@@ -187,12 +199,19 @@ export class AgendaOperationRunner implements OperationRunner {
   }
 
   private async runClaimed(op: Operation, token: string): Promise<void> {
+    const node = `${op.target.driver}/${op.target.node}`;
+    this.serviceNode.set(op.serviceId, node);
+    this.onNode.set(node, (this.onNode.get(node) ?? 0) + 1);
     try {
       const outcome = await this.o.execute(op, { token, signal: this.abort.signal });
       this.o.logger.info({ op: op.id, kind: op.kind, service: op.serviceId, outcome }, 'snapshot operation');
     } catch (err) {
       this.o.logger.error({ err, op: op.id }, 'snapshot operation crashed; back to the queue');
       await this.o.operations.requeue(op.id, token, new Date(Date.now() + this.o.leaseMs)).catch(() => undefined);
+    } finally {
+      const n = (this.onNode.get(node) ?? 1) - 1;
+      if (n > 0) this.onNode.set(node, n);
+      else this.onNode.delete(node);
     }
   }
 }

@@ -5,6 +5,7 @@ import { clampSchedule } from '../domain/plan-change.js';
 import { snapshotsBeyondKeep } from '../domain/retention.js';
 import type { SnapshotService } from '../domain/snapshot-service.js';
 import type { NewAuditEvent } from '../db/audit-repo.js';
+import type { StateAndLimits } from '../db/services-repo.js';
 import type { PlanLimits } from '../domain/limits.js';
 import type { PanelService, Schedule, Snapshot } from '../domain/types.js';
 
@@ -19,8 +20,8 @@ export interface ScheduleRunDeps {
   snapshots: SnapshotService;
   /** The service as the module sees it (panel record with the module's suspension flags). */
   loadService(serviceId: string): Promise<PanelService | null>;
-  /** loadService with the service's limits, read in the same round trip. */
-  loadServiceWithLimits(serviceId: string): Promise<{ service: PanelService; limits: PlanLimits } | null>;
+  /** The service with its limits from the state and limit rows read with its schedule (see SchedulesRepo.getWithService). */
+  serviceFromRecorded(serviceId: string, recorded: StateAndLimits): Promise<{ service: PanelService; limits: PlanLimits } | null>;
   /** This module instance's name formatters (see scheduledSnapshotName). */
   nameFormats: NameFormats;
   /** Drops the job of a schedule its limits turned off (the plan no longer has schedules). */
@@ -54,8 +55,10 @@ export function scheduledSnapshotName(schedule: Schedule, at: Date, formats: Nam
  */
 export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = new Date()): Promise<RunResult> {
   const { repos, notifier } = r.deps;
-  const schedule = await repos.schedules.get(scheduleId);
-  if (!schedule) return 'gone';
+  // The schedule, its service's state and limits: one statement.
+  const read = await repos.schedules.getWithService(scheduleId);
+  if (!read) return 'gone';
+  const { schedule } = read;
   // Each occurrence runs once: a run repeated after its worker died mid-run finds it recorded.
   if (schedule.lastRunAt && schedule.lastRunAt.getTime() >= at.getTime()) return 'already_run';
   const ctx = { actor: { type: 'schedule' as const, id: String(schedule.id) } };
@@ -75,7 +78,7 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
     return result;
   };
   if (!schedule.enabled) return finish('disabled');
-  const loaded = await r.loadServiceWithLimits(schedule.serviceId);
+  const loaded = await r.serviceFromRecorded(schedule.serviceId, read.recorded);
   if (!loaded || loaded.service.status === 'terminated') return finish('gone');
   const { service, limits } = loaded;
   if (service.status === 'suspended') return finish('paused');

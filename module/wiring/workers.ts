@@ -79,7 +79,9 @@ export class ModuleWorkers {
     const { deps, scheduleRuns } = work;
     const workerName = `snapshots-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
     if (!this.runner) {
-      const backend = new KnexBackend({ db });
+      // Agenda's write at a run's start waits to be replaced by its end write (see DeferredStarts),
+      // for a small part of the lease so that a heartbeat it holds back is never late.
+      const backend = new KnexBackend({ db, deferRunStartMs: Math.min(1000, config.operations.leaseMs / 10) });
       await backend.connect(); // Agenda's constructor would swallow this error; surface it here.
       const runner = new AgendaOperationRunner({
         backend, operations: deps.repos.operations, logger, workerName, ...config.operations,
@@ -92,7 +94,7 @@ export class ModuleWorkers {
     }
     if (!this.schedules) {
       const schedules = new AgendaScheduler({
-        backend: new KnexBackend({ db }), logger, ...config.scheduler, workerName,
+        backend: new KnexBackend({ db, deferRunStartMs: Math.min(1000, config.scheduler.lockLifetimeMs / 10) }), logger, ...config.scheduler, workerName,
         run: (id, at) => runSchedule(scheduleRuns, id, at),
         missed: (id, at) => recordMissed(scheduleRuns, id, at),
       });
