@@ -65,8 +65,13 @@ export class SchedulesRepo {
    * service's plan.
    */
   async getWithService(id: number): Promise<{ schedule: Schedule; recorded: StateAndLimits } | null> {
-    const row = await joinRecordedStateAndLimits(this.db(`${T} as sc`).select('sc.*').where('sc.id', id), 'sc.service_id').first();
-    return row ? { schedule: fromRow(row), recorded: stateAndLimitsOf(row) } : null;
+    return (await this.getManyWithService([id])).get(id) ?? null;
+  }
+
+  /** getWithService for several schedules in one statement (a batch of runs); a schedule gone is absent. */
+  async getManyWithService(ids: number[]): Promise<Map<number, { schedule: Schedule; recorded: StateAndLimits }>> {
+    const rows: Array<Record<string, unknown>> = await joinRecordedStateAndLimits(this.db(`${T} as sc`).select('sc.*').whereIn('sc.id', ids), 'sc.service_id');
+    return new Map(rows.map((row) => [Number(row.id), { schedule: fromRow(row), recorded: stateAndLimitsOf(row) }]));
   }
 
   async listForService(serviceId: string, db: Knex = this.db): Promise<Schedule[]> {
@@ -78,8 +83,9 @@ export class SchedulesRepo {
     return (await this.db(T).where({ enabled: true }).orderBy('id')).map(fromRow);
   }
 
-  async update(id: number, patch: SchedulePatch, db: Knex = this.db): Promise<void> {
-    await db(T).where({ id }).update(toColumns(patch));
+  /** false when the schedule is gone. */
+  async update(id: number, patch: SchedulePatch, db: Knex = this.db): Promise<boolean> {
+    return Number(await db(T).where({ id }).update(toColumns(patch))) === 1;
   }
 
   /**
@@ -88,8 +94,13 @@ export class SchedulesRepo {
    * only one can record it.
    */
   async recordRun(id: number, patch: SchedulePatch & { lastRunAt: Date }, db: Knex = this.db): Promise<boolean> {
-    const n = await db(T).where({ id }).where((q) => q.whereNull('last_run_at').orWhere('last_run_at', '<', patch.lastRunAt)).update(toColumns(patch));
-    return Number(n) === 1;
+    return (await this.recordRuns([id], patch, db)) === 1;
+  }
+
+  /** recordRun for several schedules run for the same occurrence time; returns how many recorded it. */
+  async recordRuns(ids: number[], patch: SchedulePatch & { lastRunAt: Date }, db: Knex = this.db): Promise<number> {
+    const n = await db(T).whereIn('id', ids).where((q) => q.whereNull('last_run_at').orWhere('last_run_at', '<', patch.lastRunAt)).update(toColumns(patch));
+    return Number(n);
   }
 
   async remove(id: number, db: Knex = this.db): Promise<void> {

@@ -46,6 +46,19 @@ export function scheduledSnapshotName(schedule: Schedule, at: Date, formats: Nam
   return [...`${schedule.name} · ${stamp}`].slice(-64).join('');
 }
 
+/** Who acts in a scheduled run: the schedule itself. */
+export const scheduleContext = (schedule: Schedule) => ({ actor: { type: 'schedule' as const, id: String(schedule.id) } });
+
+/** The audit event of a run's outcome. */
+export function scheduleRunEvent(schedule: Schedule, at: Date, result: RunResult, code: string | null): NewAuditEvent {
+  return {
+    actor: scheduleContext(schedule).actor, serviceId: schedule.serviceId, action: 'schedule.run',
+    result: result === 'started' ? 'ok' : result === 'failed' ? 'failed' : 'refused', code: code ?? (result === 'started' ? null : result),
+    // The occurrence it stands for: how late the run started is the event's time minus this.
+    details: { scheduleId: schedule.id, name: schedule.name, occurrence: at.toISOString() },
+  };
+}
+
 /**
  * One run of a weekly schedule: paused while the service is suspended; when the limit
  * would block the snapshot, its create rotates the schedule's own oldest unpinned snapshots first;
@@ -61,15 +74,9 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
   const { schedule } = read;
   // Each occurrence runs once: a run repeated after its worker died mid-run finds it recorded.
   if (schedule.lastRunAt && schedule.lastRunAt.getTime() >= at.getTime()) return 'already_run';
-  const ctx = { actor: { type: 'schedule' as const, id: String(schedule.id) } };
+  const ctx = scheduleContext(schedule);
   const outcome = (result: RunResult, code: string | null) => ({
-    patch: { lastRunAt: at, lastResult: result, lastError: code },
-    event: {
-      actor: ctx.actor, serviceId: schedule.serviceId, action: 'schedule.run',
-      result: result === 'started' ? 'ok' : result === 'failed' ? 'failed' : 'refused', code: code ?? (result === 'started' ? null : result),
-      // The occurrence it stands for: how late the run started is the event's time minus this.
-      details: { scheduleId: schedule.id, name: schedule.name, occurrence: at.toISOString() },
-    } satisfies NewAuditEvent,
+    patch: { lastRunAt: at, lastResult: result, lastError: code }, event: scheduleRunEvent(schedule, at, result, code),
   });
   const finish = async (result: RunResult, code: string | null = null) => {
     const { patch, event } = outcome(result, code);
@@ -129,14 +136,15 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
 export async function applyRetention(r: ScheduleRunDeps, snapshot: Snapshot): Promise<number[]> {
   if (snapshot.origin !== 'schedule' || snapshot.scheduleId === null) return [];
   const { repos } = r.deps;
-  const schedule = await repos.schedules.get(snapshot.scheduleId);
-  if (!schedule) return [];
-  await repos.schedules.update(schedule.id, { lastResult: 'ok', lastError: null });
-  const excess = snapshotsBeyondKeep(schedule.id, schedule.keep, await repos.snapshots.listForService(snapshot.serviceId));
+  const scheduleId = snapshot.scheduleId;
+  // Two statements: the outcome (none when the schedule is gone), then the snapshots with its keep.
+  if (!(await repos.schedules.update(scheduleId, { lastResult: 'ok', lastError: null }))) return [];
+  const { keep, snapshots } = await repos.snapshots.listForRetention(snapshot.serviceId, scheduleId);
+  const excess = keep === null ? [] : snapshotsBeyondKeep(scheduleId, keep, snapshots);
   if (!excess.length) return [];
   // Only a rotation needs the service (and a service gone by now rotates nothing).
   const service = await r.loadService(snapshot.serviceId);
-  return service ? r.snapshots.rotate(service, excess, { actor: { type: 'schedule', id: String(schedule.id) } }) : [];
+  return service ? r.snapshots.rotate(service, excess, { actor: { type: 'schedule', id: String(scheduleId) } }) : [];
 }
 
 /** A scheduled create ended: retention on success; on failure the schedule shows it and the customer hears. */

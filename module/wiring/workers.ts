@@ -13,7 +13,8 @@ import { AgendaScheduler } from '../scheduler/agenda-scheduler.js';
 import { KnexBackend } from '../scheduler/knex-backend/index.js';
 import { defineLimitsApplyJob } from '../scheduler/limits-apply-job.js';
 import type { ReconcileSummary } from '../scheduler/reconcile.js';
-import { recordMissed, runSchedule, type ScheduleRunDeps } from '../scheduler/run-schedule.js';
+import { ScheduleRunBatcher } from '../scheduler/run-batch.js';
+import { recordMissed, type ScheduleRunDeps } from '../scheduler/run-schedule.js';
 
 const RECONCILE_JOB = 'snapshot-reconcile';
 
@@ -93,9 +94,11 @@ export class ModuleWorkers {
       this.runner = runner;
     }
     if (!this.schedules) {
+      // Runs falling due together share their statements (see ScheduleRunBatcher).
+      const runs = new ScheduleRunBatcher(scheduleRuns);
       const schedules = new AgendaScheduler({
         backend: new KnexBackend({ db, deferRunStartMs: Math.min(1000, config.scheduler.lockLifetimeMs / 10) }), logger, ...config.scheduler, workerName,
-        run: (id, at) => runSchedule(scheduleRuns, id, at),
+        run: (id, at) => runs.run(id, at),
         missed: (id, at) => recordMissed(scheduleRuns, id, at),
       });
       if (config.scheduler.enabled) {
