@@ -88,9 +88,15 @@ export class ServicesRepo {
 
   /** Creates the state row on first sight of a service; harmless when it exists. */
   async ensure(serviceId: string, planId: string | null, db: Knex = this.db): Promise<void> {
+    await this.ensureMany([{ serviceId, planId }], db);
+  }
+
+  /** ensure for several services in one statement (a batch of scheduled runs meeting them first). */
+  async ensureMany(services: Array<{ serviceId: string; planId: string | null }>, db: Knex = this.db): Promise<void> {
     const now = new Date();
+    if (!services.length) return;
     await db(T)
-      .insert({ service_id: serviceId, plan_id: planId, suspended: false, terminated: false, created_at: now, updated_at: now })
+      .insert(services.map((s) => ({ service_id: s.serviceId, plan_id: s.planId, suspended: false, terminated: false, created_at: now, updated_at: now })))
       .onConflict('service_id')
       .ignore();
   }

@@ -94,6 +94,9 @@ export class ScheduleRunBatcher {
         if (s && loaded && name && loaded.service.status === 'active' && !clampSchedule(loaded.limits, s)) plain.push({ p, schedule: s, name, ...loaded });
         else others.push(p);
       }
+      // Services met for the first time get their state row first (createSnapshot does the same alone).
+      const unseen = new Map(plain.filter((x) => !read.get(x.p.scheduleId)!.recorded.state).map((x) => [x.service.id, x.service.planId]));
+      await this.r.deps.repos.services.ensureMany([...unseen].map(([serviceId, planId]) => ({ serviceId, planId })));
       if (plain.length > 1) {
         const done = await this.r.deps.transaction((trx) => this.create(trx, plain, at));
         created = done.created;
