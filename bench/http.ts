@@ -19,6 +19,10 @@ const MYSQL_URL = process.env.MYSQL_URL;
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+// Open loop: requests sent at a fixed rate whatever the answers, so a slow answer delays no later
+// request and its wait counts (autocannon corrects latency for coordinated omission at a set rate).
+const OPEN_RATE = Number(process.env.BENCH_OPEN_RATE ?? 200);
+const OPEN_SECONDS = Number(process.env.BENCH_OPEN_DURATION ?? 10);
 
 
 /** Child process: serve one of the two apps on an ephemeral port and report it. */
@@ -64,10 +68,12 @@ function cpuOf(server: Server): Promise<number> {
   });
 }
 
-async function load(server: Server, seconds: number): Promise<Run> {
+async function load(server: Server, seconds: number, rate?: number): Promise<Run> {
   const { default: autocannon } = await import('autocannon');
   const cpuBefore = await cpuOf(server);
-  const r = await autocannon({ url: server.url, connections: CONNECTIONS, duration: seconds, headers: { cookie: 'bench_session=alice' } });
+  const r = await autocannon({
+    url: server.url, connections: CONNECTIONS, duration: seconds, headers: { cookie: 'bench_session=alice' }, ...(rate ? { overallRate: rate } : {}),
+  });
   return {
     cpuMs: (await cpuOf(server)) - cpuBefore, requests: r.requests.total, seconds, p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max,
     bytesPerReq: Math.round(r.throughput.total / Math.max(1, r.requests.total)), non2xx: r.non2xx, errors: r.errors + r.timeouts,
@@ -116,12 +122,24 @@ async function main(): Promise<void> {
       baseRuns.push(await load(base, DURATION / ROUNDS));
       floorRuns.push(await load(floor, DURATION / ROUNDS));
     }
+    // Open loop at a fixed rate, alternated like the rounds above.
+    const openOurs: Run[] = [];
+    const openBase: Run[] = [];
+    for (let i = 0; i < 2; i++) {
+      openOurs.push(await load(mod, OPEN_SECONDS / 2, OPEN_RATE));
+      openBase.push(await load(base, OPEN_SECONDS / 2, OPEN_RATE));
+    }
     for (const s of [mod, base, floor]) await stopServer(s.child);
+    const open = summary(openOurs);
+    const openBaseline = summary(openBase);
     const ours = summary(oursRuns);
     const baseline = summary(baseRuns);
     const floorRun = summary(floorRuns);
 
-    console.table({ module: { ...ours, pageBytes: bytes }, baseline: { ...baseline, pageBytes: baseBytes }, 'floor (prebuilt buffer)': { ...floorRun, pageBytes: bytes } });
+    console.table({
+      module: { ...ours, pageBytes: bytes }, baseline: { ...baseline, pageBytes: baseBytes }, 'floor (prebuilt buffer)': { ...floorRun, pageBytes: bytes },
+      [`module, open loop ${OPEN_RATE}/s`]: { ...open, pageBytes: bytes }, [`baseline, open loop ${OPEN_RATE}/s`]: { ...openBaseline, pageBytes: baseBytes },
+    });
     const ratio = Number((ours.reqPerSec / baseline.reqPerSec).toFixed(3));
     const cpuRatio = Number((baseline.cpuMsPerReq / ours.cpuMsPerReq).toFixed(3));
     console.log(`Snapshots page (${SNAPSHOTS} snapshots, ${SCHEDULES} schedules, MariaDB): ${ours.reqPerSec} req/s, p99 ${ours.p99Ms} ms; `
@@ -133,7 +151,8 @@ async function main(): Promise<void> {
     console.log(`RESULT ${JSON.stringify({
       reqPerSec: ours.reqPerSec, baselineReqPerSec: baseline.reqPerSec, ratio, cpuMsPerReq: ours.cpuMsPerReq,
       baselineCpuMsPerReq: baseline.cpuMsPerReq, cpuRatio, p50Ms: ours.p50Ms, p99Ms: ours.p99Ms,
-      baselineP99Ms: baseline.p99Ms, floorReqPerSec: floorRun.reqPerSec, floorP99Ms: floorRun.p99Ms, pageBytes: bytes, loadAvg1m: Number(loadavg()[0]!.toFixed(1)), connections: CONNECTIONS, durationS: DURATION, non2xx: ours.non2xx + baseline.non2xx,
+      baselineP99Ms: baseline.p99Ms, openLoopRate: OPEN_RATE, openLoopReqPerSec: open.reqPerSec, openLoopP50Ms: open.p50Ms, openLoopP99Ms: open.p99Ms,
+      baselineOpenLoopP99Ms: openBaseline.p99Ms, openLoopCpuMsPerReq: open.cpuMsPerReq, baselineOpenLoopCpuMsPerReq: openBaseline.cpuMsPerReq, floorReqPerSec: floorRun.reqPerSec, floorP99Ms: floorRun.p99Ms, pageBytes: bytes, loadAvg1m: Number(loadavg()[0]!.toFixed(1)), connections: CONNECTIONS, durationS: DURATION, non2xx: ours.non2xx + baseline.non2xx,
     })}`);
   } finally {
     await drop();

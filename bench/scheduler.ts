@@ -11,50 +11,18 @@ import { fork, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import knex, { type Knex } from 'knex';
-import pino from 'pino';
+import knex from 'knex';
 import { migrationConfig } from '../migrations/index.js';
-import { createSnapshotModule, simulatedDriver, type PanelService, type SnapshotModule } from '../module/index.js';
+import type { SnapshotModule } from '../module/index.js';
 import { SCHEDULE_JOB } from '../module/scheduler/agenda-scheduler.js';
+import { benchServices, freshDatabase, makeAllDue, moduleOn, mysqlUrl, operationsLeft, PER_SERVICE, schedulesRun, seedSchedules, until } from './rush-setup.js';
+import { StatementMeter } from './statement-meter.js';
 import { noopJobsPerSecond } from './noop-jobs.js';
 import { roundTripScaling } from './round-trip-probe.js';
 
 const N = Number(process.env.BENCH_SCHEDULES ?? 10_000);
-const PER_SERVICE = 10;
-const MYSQL_URL = process.env.MYSQL_URL;
-if (!MYSQL_URL) {
-  console.error('Set MYSQL_URL (e.g. mysql://root@127.0.0.1:3306/test): the rush runs on MariaDB/MySQL.');
-  process.exit(1);
-}
-
-async function freshDatabase(name: string): Promise<{ db: Knex; url: string; drop(): Promise<void> }> {
-  const admin = knex({ client: 'mysql2', connection: MYSQL_URL });
-  await admin.raw(`DROP DATABASE IF EXISTS \`${name}\``);
-  await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-  const url = new URL(MYSQL_URL!);
-  url.pathname = `/${name}`;
-  const db = knex({ client: 'mysql2', connection: url.toString(), pool: { min: 0, max: 20 } });
-  return { db, url: url.toString(), drop: async () => { await admin.raw(`DROP DATABASE IF EXISTS \`${name}\``); await admin.destroy(); } };
-}
-
-const services: PanelService[] = Array.from({ length: Math.ceil(N / PER_SERVICE) }, (_, i) => ({
-  id: `svc-${i}`, name: `svc-${i}`, ownerId: 'bench', planId: 'bench', diskBytes: 1, status: 'active',
-  target: { driver: 'simulated', node: `node${i % 50}`, vmId: String(i) },
-}));
-
-function moduleOn(db: Knex): Promise<SnapshotModule> {
-  return createSnapshotModule({
-    db, panel: { getActor: () => null, getService: (id) => services.find((s) => s.id === id) ?? null },
-    drivers: { simulated: simulatedDriver() },
-    config: {
-      csrfSecret: 'bench-secret-bench-secret-bench-secret',
-      defaultLimits: { maxSnapshots: PER_SERVICE * 2, maxSchedules: PER_SERVICE, maxKeep: 5, memoryAllowed: false, schedulesAllowed: true },
-      scheduler: { processEveryMs: 200, concurrency: 20 },
-      operations: { pollMs: 200, concurrency: 8, perNodeConcurrency: 4 },
-    },
-    logger: pino({ level: 'silent' }),
-  });
-}
+const MYSQL_URL = mysqlUrl();
+const services = benchServices(Math.ceil(N / PER_SERVICE));
 
 /** CPU seconds the local MariaDB server has used so far, or null when it is not on this machine. */
 function mariadbCpuSeconds(): number | null {
@@ -84,7 +52,7 @@ function forkWorker(dbUrl: string): Promise<{ child: ChildProcess; stop(): Promi
 
 async function workerProcess(dbUrl: string): Promise<void> {
   const db = knex({ client: 'mysql2', connection: dbUrl, pool: { min: 0, max: 20 } });
-  const mod = await moduleOn(db);
+  const mod = await moduleOn(db, services);
   await mod.start();
   const before = process.cpuUsage();
   process.send!('ready');
@@ -99,44 +67,38 @@ async function workerProcess(dbUrl: string): Promise<void> {
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
 
 async function rush(workers: number) {
-  const { db, url, drop } = await freshDatabase(`snapbench_${workers}w`);
+  // The module's connections are metered (MariaDB's per-session Questions and its threads' CPU); the
+  // benchmark's own polling and reads go through `watch`, a pool of its own, and are not counted.
+  const meter = new StatementMeter();
+  const { db, url, drop } = await freshDatabase(`snapbench_${workers}w`, { afterCreate: meter.afterCreate });
+  const watch = knex({ client: 'mysql2', connection: url, pool: { min: 0, max: 2 } });
   const mods: SnapshotModule[] = [];
   const others: Array<Awaited<ReturnType<typeof forkWorker>>> = [];
   try {
     await db.migrate.latest(migrationConfig);
-    mods.push(await moduleOn(db));
+    mods.push(await moduleOn(db, services));
     const now = new Date();
     const occurrence = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
-    const rows = services.flatMap((s) => Array.from({ length: PER_SERVICE }, (_, k) => ({ serviceId: s.id, k })))
-      .slice(0, N)
-      .map(({ serviceId, k }) => ({
-        service_id: serviceId, name: `s${k}`, enabled: true, days: String(now.getUTCDay()), hour: now.getUTCHours(),
-        minute: now.getUTCMinutes(), timezone: 'UTC', keep: 5, include_memory: false, created_at: now, updated_at: now,
-      }));
-    for (let i = 0; i < rows.length; i += 500) await db('snapshot_schedules').insert(rows.slice(i, i + 500));
+    await seedSchedules(db, services, N, now);
     const syncStart = performance.now();
     await mods[0]!.start(); // creates the 'N' Agenda jobs from the schedules table
     const syncSeconds = (performance.now() - syncStart) / 1000;
     for (let w = 1; w < workers; w++) others.push(await forkWorker(url));
+    await meter.start();
     const cpu0 = process.cpuUsage();
     const db0 = mariadbCpuSeconds();
     const t0 = Date.now();
-    await db('snapshot_jobs').where({ name: SCHEDULE_JOB }).update({ next_run_at: new Date(t0) });
-    for (;;) {
-      const done = await db('snapshot_schedules').whereNotNull('last_result').count({ n: '*' }).first();
-      if (Number(done!.n) >= N || Date.now() - t0 > 600_000) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await makeAllDue(watch, new Date(t0));
+    await until(async () => (await schedulesRun(watch)) >= N, 600_000);
     // While the schedules ran: this process's CPU (all of it, with one worker) and MariaDB's.
     const rushCpu = { node: cpuSeconds(process.cpuUsage(cpu0)), db: db0 === null ? null : mariadbCpuSeconds()! - db0 };
     // The rush ends when every schedule has run; its snapshots are Current once their operations end.
-    for (;;) {
-      const left = await db('snapshot_operations').whereIn('status', ['queued', 'running']).count({ n: '*' }).first();
-      if (Number(left!.n) === 0 || Date.now() - t0 > 900_000) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await until(async () => (await operationsLeft(watch)) === 0, 900_000 - (Date.now() - t0));
+    // This process's CPU with one worker is the worker's own (plus the light polling above).
+    const oneNodeCpu = cpuSeconds(process.cpuUsage(cpu0));
+    const metered = await meter.stop();
     const allCurrentSeconds = (Date.now() - t0) / 1000;
-    const nodeCpu = cpuSeconds(process.cpuUsage(cpu0)) + (await Promise.all(others.map((o) => o.stop()))).reduce((a, b) => a + b, 0);
+    const nodeCpu = oneNodeCpu + (await Promise.all(others.map((o) => o.stop()))).reduce((a, b) => a + b, 0);
     const dbCpu = db0 === null ? null : mariadbCpuSeconds()! - db0;
     const runs = await db('snapshot_audit_events').where({ action: 'schedule.run' }).select('occurred_at', 'result', 'code');
     const seconds = (Math.max(...runs.map((r) => new Date(r.occurred_at).getTime())) - t0) / 1000;
@@ -156,11 +118,12 @@ async function rush(workers: number) {
       // Runs per worker process (the job's last writer), largest first: how evenly the work was shared.
       runsByWorker: (await db('snapshot_jobs').where({ name: SCHEDULE_JOB }).groupBy('last_modified_by').select('last_modified_by').count({ n: '*' }))
         .map((r) => Number(r.n)).sort((a, b) => b - a),
-      rushCpu, current: Number((await db('snapshot_snapshots').where({ status: 'active' }).count({ n: '*' }).first())!.n),
+      rushCpu, metered, current: Number((await db('snapshot_snapshots').where({ status: 'active' }).count({ n: '*' }).first())!.n),
     };
   } finally {
     for (const m of mods) await m.stop();
     for (const o of others) o.child.kill();
+    await watch.destroy();
     await db.destroy();
     await drop();
   }
@@ -183,6 +146,14 @@ async function main(): Promise<void> {
     'p50 ms': r.latenessP50Ms, 'p99 ms': r.latenessP99Ms, 'all Current s': round(r.allCurrentSeconds), 'Node CPU s': round(r.nodeCpuSeconds),
     'MariaDB CPU s': r.mariadbCpuSeconds === null ? 'n/a' : round(r.mariadbCpuSeconds), 'busy cores': busy(r) === null ? 'n/a' : round(busy(r)!),
   })));
+  // Per run of the one-worker rush, from the jobs falling due until every snapshot is Current.
+  const perRun = {
+    statements: one.metered.statements / N,
+    nodeMs: (one.nodeCpuSeconds * 1000) / N,
+    mariadbMs: one.metered.mariadbCpuSeconds === null ? null : (one.metered.mariadbCpuSeconds * 1000) / N,
+  };
+  console.log(`Per run (1 worker, until all Current): ${round(perRun.statements)} statements (MariaDB's Questions of the module's ${one.metered.connections} connections), `
+    + `CPU ${round(perRun.nodeMs)} ms Node + ${perRun.mariadbMs === null ? 'n/a' : round(perRun.mariadbMs)} ms MariaDB (the threads serving those connections).`);
   const oneBusy = busy(one);
   if (oneBusy !== null) {
     console.log(`One worker kept ${round(oneBusy)} of ${availableParallelism()} cores busy (Node + MariaDB): however many workers, this work can finish at most ${round(availableParallelism() / oneBusy)}× faster on this machine.`);
@@ -191,7 +162,10 @@ async function main(): Promise<void> {
     + `(${probe.speedup}×; each costs Node ${probe.cpuGrowth}× the CPU once both cores are contended). A scheduled run is a chain of such round trips.`);
   console.table({ 'no-op jobs/s, knex job store on MariaDB': round(ours), 'no-op jobs/s, Agenda PostgreSQL backend': pg === null ? 'skipped' : round(pg) });
   console.log(`RESULT ${JSON.stringify({
-    schedules: N, runs: one.runs, duplicates: one.duplicates + two.duplicates, missed: one.missed + two.missed,
+    schedules: N, statementsPerRun: round(perRun.statements),
+    cpuMsPerRun: perRun.mariadbMs === null ? null : round(perRun.nodeMs + perRun.mariadbMs), nodeCpuMsPerRun: round(perRun.nodeMs),
+    mariadbCpuMsPerRun: perRun.mariadbMs === null ? null : round(perRun.mariadbMs),
+    runs: one.runs, duplicates: one.duplicates + two.duplicates, missed: one.missed + two.missed,
     extraRuns: one.extraRuns + two.extraRuns, outcomes: [one.outcomes, two.outcomes],
     seconds: round(one.seconds), runsPerSecond: round(one.runsPerSecond), latenessP50Ms: one.latenessP50Ms, latenessP99Ms: one.latenessP99Ms,
     twoWorkerSeconds: round(two.seconds), twoWorkerSpeedup: round(one.seconds / two.seconds),

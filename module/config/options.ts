@@ -78,7 +78,8 @@ export const configSchema = z.object({
      * under that margin.
      */
     leaseMs: z.number().int().min(100).default(10_000),
-    concurrency: z.number().int().min(1).max(64).default(4),
+    /** Operations one process runs at once; up to every node's cap in a rush (nodes × perNodeConcurrency). */
+    concurrency: z.number().int().min(1).max(1000).default(4),
     /** At most this many operations run on one hypervisor node at once, across all worker processes. */
     perNodeConcurrency: z.number().int().min(1).max(64).default(2),
     maxAttempts: z.number().int().min(1).max(50).default(5),

@@ -7,7 +7,7 @@ const T = 'snapshot_operations';
 /** What a claim attempt found: the operation, a reason to look again later, or nothing left to do. */
 export type ClaimResult =
   | { kind: 'claimed'; op: Operation }
-  | { kind: 'wait'; reason: 'backoff' | 'held' | 'node_busy'; retryAt: Date | null }
+  | { kind: 'wait'; reason: 'backoff' | 'held' | 'node_busy'; retryAt: Date | null; node?: string }
   | { kind: 'idle' };
 
 export interface ClaimRequest {
@@ -45,7 +45,7 @@ export class OperationClaims {
     const waiting = notDue(head, new Date());
     if (waiting) return waiting;
     const at = isMysql(this.db) ? await this.claimMysql(head, r) : await this.claimSqlite(head, r);
-    if (!at) return { kind: 'wait', reason: 'node_busy', retryAt: null };
+    if (!at) return { kind: 'wait', reason: 'node_busy', retryAt: null, node: `${head.target.driver}/${head.target.node}` };
     return {
       kind: 'claimed',
       op: { ...head, status: 'running', lockedBy: r.worker, lockedUntil: new Date(at.getTime() + r.leaseMs), attempts: head.attempts + 1, startedAt: head.startedAt ?? at },

@@ -44,6 +44,15 @@ export interface NewOperation {
   requestedBy: string | null;
 }
 
+function newOperationRow(op: NewOperation, now: Date): Record<string, unknown> {
+  return {
+    service_id: op.serviceId, snapshot_id: op.snapshotId, kind: op.kind, status: 'queued', attempts: 0,
+    driver: op.target.driver, node: op.target.node, vm_id: op.target.vmId, guest_type: op.target.guestType ?? null,
+    payload: JSON.stringify(op.payload ?? {}), origin: op.origin, requested_by: op.requestedBy,
+    run_after: now, created_at: now, updated_at: now,
+  };
+}
+
 export class OperationsRepo {
   private readonly claims: OperationClaims;
 
@@ -52,13 +61,13 @@ export class OperationsRepo {
   }
 
   async insert(op: NewOperation, db: Knex = this.db): Promise<number> {
+    return insertedId(await db(T).insert(newOperationRow(op, new Date())));
+  }
+
+  /** Several operations in one statement (a batch of scheduled runs: one create each). */
+  async insertMany(ops: NewOperation[], db: Knex = this.db): Promise<void> {
     const now = new Date();
-    return insertedId(await db(T).insert({
-      service_id: op.serviceId, snapshot_id: op.snapshotId, kind: op.kind, status: 'queued', attempts: 0,
-      driver: op.target.driver, node: op.target.node, vm_id: op.target.vmId, guest_type: op.target.guestType ?? null,
-      payload: JSON.stringify(op.payload ?? {}), origin: op.origin, requested_by: op.requestedBy,
-      run_after: now, created_at: now, updated_at: now,
-    }));
+    if (ops.length) await db(T).insert(ops.map((op) => newOperationRow(op, now)));
   }
 
   async get(id: number): Promise<Operation | null> {

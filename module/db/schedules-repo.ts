@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Schedule } from '../domain/types.js';
+import { joinRecordedStateAndLimits, stateAndLimitsOf, type StateAndLimits } from './services-repo.js';
 import { insertedId, toBool, toDate, toDateOrNull } from './values.js';
 
 const T = 'snapshot_schedules';
@@ -58,6 +59,21 @@ export class SchedulesRepo {
     return row ? fromRow(row) : null;
   }
 
+  /**
+   * get, with its service's state row and limits read in the same statement (a scheduled run needs
+   * all three): the limits of the plan the state row recorded, which the caller checks is still the
+   * service's plan.
+   */
+  async getWithService(id: number): Promise<{ schedule: Schedule; recorded: StateAndLimits } | null> {
+    return (await this.getManyWithService([id])).get(id) ?? null;
+  }
+
+  /** getWithService for several schedules in one statement (a batch of runs); a schedule gone is absent. */
+  async getManyWithService(ids: number[]): Promise<Map<number, { schedule: Schedule; recorded: StateAndLimits }>> {
+    const rows: Array<Record<string, unknown>> = await joinRecordedStateAndLimits(this.db(`${T} as sc`).select('sc.*').whereIn('sc.id', ids), 'sc.service_id');
+    return new Map(rows.map((row) => [Number(row.id), { schedule: fromRow(row), recorded: stateAndLimitsOf(row) }]));
+  }
+
   async listForService(serviceId: string, db: Knex = this.db): Promise<Schedule[]> {
     return (await db(T).where({ service_id: serviceId }).orderBy('id')).map(fromRow);
   }
@@ -67,8 +83,9 @@ export class SchedulesRepo {
     return (await this.db(T).where({ enabled: true }).where('id', '>', afterId).orderBy('id').limit(limit)).map(fromRow);
   }
 
-  async update(id: number, patch: SchedulePatch, db: Knex = this.db): Promise<void> {
-    await db(T).where({ id }).update(toColumns(patch));
+  /** false when the schedule is gone. */
+  async update(id: number, patch: SchedulePatch, db: Knex = this.db): Promise<boolean> {
+    return Number(await db(T).where({ id }).update(toColumns(patch))) === 1;
   }
 
   /**
@@ -77,8 +94,13 @@ export class SchedulesRepo {
    * only one can record it.
    */
   async recordRun(id: number, patch: SchedulePatch & { lastRunAt: Date }, db: Knex = this.db): Promise<boolean> {
-    const n = await db(T).where({ id }).where((q) => q.whereNull('last_run_at').orWhere('last_run_at', '<', patch.lastRunAt)).update(toColumns(patch));
-    return Number(n) === 1;
+    return (await this.recordRuns([id], patch, db)) === 1;
+  }
+
+  /** recordRun for several schedules run for the same occurrence time; returns how many recorded it. */
+  async recordRuns(ids: number[], patch: SchedulePatch & { lastRunAt: Date }, db: Knex = this.db): Promise<number> {
+    const n = await db(T).whereIn('id', ids).where((q) => q.whereNull('last_run_at').orWhere('last_run_at', '<', patch.lastRunAt)).update(toColumns(patch));
+    return Number(n);
   }
 
   async remove(id: number, db: Knex = this.db): Promise<void> {

@@ -57,6 +57,19 @@ export function joinStateAndLimits(q: Knex.QueryBuilder, serviceId: string, plan
     .leftJoin(`${LIMITS_TABLE} as d`, (j) => j.onVal('d.plan_id', defaultPlan));
 }
 
+/**
+ * As joinStateAndLimits, for a query whose FROM names the service in `serviceColumn` (a schedule's
+ * row): the plan joined is the one the state row last recorded, which the caller checks against
+ * the panel's (see ServiceDirectory.withStateAndLimits).
+ */
+export function joinRecordedStateAndLimits(q: Knex.QueryBuilder, serviceColumn: string): Knex.QueryBuilder {
+  return q.select(...STATE_COLUMNS.map((c) => `st.${c} as st_${c}`),
+    ...LIMIT_COLUMNS.map((c) => `p.${c} as p_${c}`), ...LIMIT_COLUMNS.map((c) => `d.${c} as d_${c}`))
+    .leftJoin(`${T} as st`, 'st.service_id', serviceColumn)
+    .leftJoin(`${LIMITS_TABLE} as p`, 'p.plan_id', 'st.plan_id')
+    .leftJoin(`${LIMITS_TABLE} as d`, (j) => j.onVal('d.plan_id', DEFAULT_PLAN));
+}
+
 /** The state and limit rows of a row selected with joinStateAndLimits. */
 export function stateAndLimitsOf(row: Record<string, unknown>): StateAndLimits {
   const plans = new Map<string, PlanLimits>();
@@ -75,9 +88,15 @@ export class ServicesRepo {
 
   /** Creates the state row on first sight of a service; harmless when it exists. */
   async ensure(serviceId: string, planId: string | null, db: Knex = this.db): Promise<void> {
+    await this.ensureMany([{ serviceId, planId }], db);
+  }
+
+  /** ensure for several services in one statement (a batch of scheduled runs meeting them first). */
+  async ensureMany(services: Array<{ serviceId: string; planId: string | null }>, db: Knex = this.db): Promise<void> {
     const now = new Date();
+    if (!services.length) return;
     await db(T)
-      .insert({ service_id: serviceId, plan_id: planId, suspended: false, terminated: false, created_at: now, updated_at: now })
+      .insert(services.map((s) => ({ service_id: s.serviceId, plan_id: s.planId, suspended: false, terminated: false, created_at: now, updated_at: now })))
       .onConflict('service_id')
       .ignore();
   }

@@ -56,6 +56,43 @@ const COLUMNS: Record<keyof SnapshotPatch, string> = {
 export type { ListCursor, ListPage } from './snapshot-list-page.js';
 
 /** What a create decides on, read under the service's row lock (SnapshotsRepo.lockForCreate). */
+/** The stored row of a new record. */
+export function newSnapshotRow(s: NewSnapshot, now: Date): Record<string, unknown> {
+  return {
+    service_id: s.serviceId, name: s.name, description: s.description, hv_name: s.hvName, status: s.status,
+    pinned: false, include_memory: s.includeMemory, origin: s.origin, schedule_id: s.scheduleId,
+    created_by: s.createdBy, created_at: now, updated_at: now,
+  };
+}
+
+/** A new record as stored under `id` (every field is known: no read-back). */
+export function insertedSnapshot(s: NewSnapshot, id: number, now: Date): Snapshot {
+  return {
+    ...s, id, pinned: false, diskBytes: null, memoryBytes: null, errorCode: null, errorMessage: null,
+    createdAt: now, completedAt: null, updatedAt: now,
+  };
+}
+
+/**
+ * The statement of lockForCreate without its WHERE: the service rows locked (MariaDB), each with the
+ * counts a create decides on, correlated with the locked row.
+ */
+export function lockingCreateQuery(trx: Knex.Transaction): Knex.QueryBuilder {
+  const locked = trx.ref('st.service_id');
+  const occupying = trx(`${T} as sn`).where('sn.service_id', locked).whereIn('sn.status', OCCUPYING_STATUSES as SnapshotStatus[]).count('*');
+  const queued = trx('snapshot_operations as op').where('op.service_id', locked).where('op.status', 'queued').count('*');
+  const q = trx('snapshot_services as st')
+    .select('st.service_id', 'st.suspended', 'st.terminated', 'st.clone_pending', occupying.as('occupying'), queued.as('queued'));
+  return isMysql(trx) ? q.forUpdate() : q;
+}
+
+export function toCreateLock(row: Record<string, unknown>): CreateLock {
+  return {
+    occupying: Number(row.occupying), queuedOperations: Number(row.queued), suspended: toBool(row.suspended), terminated: toBool(row.terminated),
+    clonePending: toBool(row.clone_pending),
+  };
+}
+
 export interface CreateLock {
   occupying: number;
   queuedOperations: number;
@@ -75,20 +112,37 @@ export class SnapshotsRepo {
   /** Inserts a record and returns it as stored (no read-back: every field is known here). */
   async insert(s: NewSnapshot, db: Knex = this.db): Promise<Snapshot> {
     const now = new Date();
-    const id = insertedId(await db(T).insert({
-      service_id: s.serviceId, name: s.name, description: s.description, hv_name: s.hvName, status: s.status,
-      pinned: false, include_memory: s.includeMemory, origin: s.origin, schedule_id: s.scheduleId,
-      created_by: s.createdBy, created_at: now, updated_at: now,
-    }));
-    return {
-      ...s, id, pinned: false, diskBytes: null, memoryBytes: null, errorCode: null, errorMessage: null,
-      createdAt: now, completedAt: null, updatedAt: now,
-    };
+    return insertedSnapshot(s, insertedId(await db(T).insert(newSnapshotRow(s, now))), now);
+  }
+
+  /**
+   * Several records in one statement, returned as stored. Their ids are read back by the records'
+   * unique key (service, hypervisor name): a multi-row insert reports one id, and whether the others
+   * follow it depends on the server's auto-increment settings.
+   */
+  async insertMany(list: NewSnapshot[], db: Knex = this.db): Promise<Snapshot[]> {
+    const now = new Date();
+    await db(T).insert(list.map((s) => newSnapshotRow(s, now)));
+    const rows: Array<Record<string, unknown>> = await db(T).whereIn('service_id', [...new Set(list.map((s) => s.serviceId))])
+      .whereIn('hv_name', list.map((s) => s.hvName)).select('id', 'service_id', 'hv_name');
+    const ids = new Map(rows.map((r) => [`${String(r.service_id)}/${String(r.hv_name)}`, Number(r.id)]));
+    return list.map((s) => insertedSnapshot(s, ids.get(`${s.serviceId}/${s.hvName}`)!, now));
   }
 
   async get(id: number, db: Knex = this.db): Promise<Snapshot | null> {
     const row = await db(T).where({ id }).first();
     return row ? fromRow(row) : null;
+  }
+
+  /**
+   * listForService, with the keep count of schedule `scheduleId` read in the same statement (null
+   * when the schedule is gone): what retention after a scheduled snapshot decides on.
+   */
+  async listForRetention(serviceId: string, scheduleId: number): Promise<{ keep: number | null; snapshots: Snapshot[] }> {
+    const keep = this.db('snapshot_schedules').where('id', scheduleId).select('keep');
+    const rows: Array<Record<string, unknown>> = await this.db(T).where({ service_id: serviceId }).orderBy(newestFirst()).select(`${T}.*`, keep.as('schedule_keep'));
+    const k = rows[0]?.schedule_keep;
+    return { keep: k === null || k === undefined ? null : Number(k), snapshots: rows.map(fromRow) };
   }
 
   async listForService(serviceId: string, db: Knex = this.db): Promise<Snapshot[]> {
@@ -156,16 +210,8 @@ export class SnapshotsRepo {
    * lock: its writers are serialized. The service's suspension flags come with it (see assertServiceOpen).
    */
   async lockForCreate(trx: Knex.Transaction, serviceId: string): Promise<CreateLock | null> {
-    const locked = trx.ref('st.service_id');
-    const occupying = trx(`${T} as sn`).where('sn.service_id', locked).whereIn('sn.status', OCCUPYING_STATUSES as SnapshotStatus[]).count('*');
-    const queued = trx('snapshot_operations as op').where('op.service_id', locked).where('op.status', 'queued').count('*');
-    const q = trx('snapshot_services as st').where('st.service_id', serviceId)
-      .select('st.service_id', 'st.suspended', 'st.terminated', 'st.clone_pending', occupying.as('occupying'), queued.as('queued'));
-    const row = await (isMysql(trx) ? q.forUpdate() : q).first() as Record<string, unknown> | undefined;
-    return row ? {
-      occupying: Number(row.occupying), queuedOperations: Number(row.queued), suspended: toBool(row.suspended), terminated: toBool(row.terminated),
-      clonePending: toBool(row.clone_pending),
-    } : null;
+    const row = await lockingCreateQuery(trx).where('st.service_id', serviceId).first() as Record<string, unknown> | undefined;
+    return row ? toCreateLock(row) : null;
   }
 
   /** Updates a record; false when it is gone (a delete finished meanwhile). */

@@ -1,4 +1,4 @@
-import type { ServicesRepo, ServiceStateRow } from '../db/services-repo.js';
+import type { ServicesRepo, ServiceStateRow, StateAndLimits } from '../db/services-repo.js';
 import { NotFoundError } from './errors.js';
 import type { PlanLimits } from './limits.js';
 import type { LimitsService } from './limits-service.js';
@@ -55,6 +55,17 @@ export class ServiceDirectory {
   async loadWithLimits(serviceId: string): Promise<{ service: PanelService; limits: PlanLimits }> {
     const service = await this.panelService(serviceId);
     const { state, plans } = await this.services.getWithPlanLimits(service.id, service.planId);
+    return { service: await this.withState(service, state), limits: this.limits.resolve(service.planId, plans, state) };
+  }
+
+  /**
+   * loadWithLimits, given the state and limit rows already read with the plan the state row
+   * recorded: read again only when the panel's plan is another (or the service has no state yet).
+   */
+  async withStateAndLimits(serviceId: string, recorded: StateAndLimits): Promise<{ service: PanelService; limits: PlanLimits }> {
+    const service = await this.panelService(serviceId);
+    const fits = recorded.state !== null && recorded.state.planId === service.planId;
+    const { state, plans } = fits ? recorded : await this.services.getWithPlanLimits(service.id, service.planId);
     return { service: await this.withState(service, state), limits: this.limits.resolve(service.planId, plans, state) };
   }
 

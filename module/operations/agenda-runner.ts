@@ -4,6 +4,7 @@ import type { OperationsRepo } from '../db/operations-repo.js';
 import type { KnexBackend } from '../scheduler/knex-backend/index.js';
 import type { Operation } from '../domain/types.js';
 import type { ExecuteContext, ExecuteOutcome } from './execute-operation.js';
+import { LocalNodeSlots } from './node-slots.js';
 import type { OperationRunner } from './runner.js';
 
 export const OPERATION_JOB = 'snapshot-operation';
@@ -51,9 +52,13 @@ export class AgendaOperationRunner implements OperationRunner {
   /** Services whose job this process is running: a wake for them needs no dispatch (see handle). */
   private readonly active = new Map<string, number>();
   private claims = 0;
+  private readonly slots: LocalNodeSlots<ServiceJob>;
+  /** Per job id, its latest run's end (Agenda's state write done): a waiting job is woken only after it. */
+  private readonly over = new Map<string, Promise<void>>();
   private running = false;
 
   constructor(private readonly o: AgendaRunnerOptions) {
+    this.slots = new LocalNodeSlots(o.perNodeConcurrency);
     this.agenda = new Agenda({
       backend: o.backend,
       name: o.workerName,
@@ -105,6 +110,7 @@ export class AgendaOperationRunner implements OperationRunner {
     if (!this.running) return;
     this.running = false;
     if (!options.drain) this.abort.abort();
+    this.slots.clear();
     // Unlocks jobs this worker holds but has not started; running ones finish (or release) below.
     await this.agenda.stop();
     await Promise.allSettled([...this.inFlight]);
@@ -129,8 +135,12 @@ export class AgendaOperationRunner implements OperationRunner {
       const waiting = this.completions.get(key) ?? [];
       waiting.push(resolve);
       this.completions.set(key, waiting);
-    }).finally(() => this.inFlight.delete(over));
+    }).finally(() => {
+      this.inFlight.delete(over);
+      if (this.over.get(key) === over) this.over.delete(key);
+    });
     this.inFlight.add(over);
+    this.over.set(key, over);
     return run();
   }
 
@@ -153,21 +163,34 @@ export class AgendaOperationRunner implements OperationRunner {
       else this.active.delete(serviceId);
     };
     this.active.set(serviceId, (this.active.get(serviceId) ?? 0) + 1);
+    let ranOn: string | undefined;
     try {
       while (this.running) {
+        // Its node already runs its cap from this very process: no claim could succeed, so none is
+        // tried (in a rush most services wait on a full node, and each claim costs a transaction).
+        // It waits for a slot here to free up (see below), or a lease at most.
+        const node = this.slots.nodeOf(serviceId);
+        if (node !== undefined && this.slots.full(node)) {
+          job.schedule(new Date(Date.now() + this.o.leaseMs));
+          this.slots.wait(node, job);
+          return;
+        }
         const token = `${this.o.workerName}#${++this.claims}`;
         const claim = await this.o.operations.claimHead({ serviceId, worker: token, leaseMs: this.o.leaseMs, perNode: this.o.perNodeConcurrency });
         if (claim.kind === 'wait') {
+          if (claim.node !== undefined) this.slots.seen(serviceId, claim.node);
           job.schedule(claim.retryAt ?? new Date(Date.now() + this.o.pollMs));
           return;
         }
         if (claim.kind === 'claimed') {
+          ranOn = `${claim.op.target.driver}/${claim.op.target.node}`;
           // Whatever the outcome (done, back in the queue for a retry, lease lost), the next claim says what follows.
-          await this.runClaimed(claim.op, token);
+          await this.runClaimed(claim.op, token, ranOn);
           continue;
         }
         // Nothing left. Wakes dispatch again from here on; work queued in between is found below.
         leave();
+        this.slots.forget(serviceId);
         await job.remove();
         if ((await this.o.operations.pendingForService(serviceId)).length) await this.dispatch(serviceId);
         return;
@@ -183,16 +206,33 @@ export class AgendaOperationRunner implements OperationRunner {
     } finally {
       leave();
       clearInterval(beat);
+      // This service leaves its node's slot: the job waiting longest for that node runs now.
+      if (ranOn !== undefined && !this.slots.full(ranOn)) this.nudge(ranOn);
     }
   }
 
-  private async runClaimed(op: Operation, token: string): Promise<void> {
+  /** Runs now the job that has waited longest for a slot on `node` in this process (saved, Agenda starts it at once). */
+  private nudge(node: string): void {
+    const waiting = this.running ? this.slots.next(node) : undefined;
+    if (!waiting) return;
+    // Agenda's write at the end of the run that made it wait would undo an earlier wake.
+    const saved = Promise.resolve(this.over.get(String(waiting.attrs._id)))
+      .then(() => waiting.schedule(new Date()).save())
+      .catch((err: unknown) => this.o.logger.error({ err }, 'snapshot operations: waking a waiting service failed'))
+      .finally(() => this.inFlight.delete(saved));
+    this.inFlight.add(saved);
+  }
+
+  private async runClaimed(op: Operation, token: string, node: string): Promise<void> {
+    this.slots.started(op.serviceId, node);
     try {
       const outcome = await this.o.execute(op, { token, signal: this.abort.signal });
       this.o.logger.info({ op: op.id, kind: op.kind, service: op.serviceId, outcome }, 'snapshot operation');
     } catch (err) {
       this.o.logger.error({ err, op: op.id }, 'snapshot operation crashed; back to the queue');
       await this.o.operations.requeue(op.id, token, new Date(Date.now() + this.o.leaseMs)).catch(() => undefined);
+    } finally {
+      this.slots.ended(node);
     }
   }
 }

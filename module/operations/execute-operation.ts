@@ -75,6 +75,14 @@ class Lease {
     return !this.lost;
   }
 
+  /**
+   * Claimed (or renewed) under a third of a lease ago: nobody can have taken it over yet, since a
+   * lease is taken over only once expired, and the heartbeat has not missed a beat.
+   */
+  fresh(): boolean {
+    return !this.lost && Date.now() - this.renewedAt < this.leaseMs / 3;
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
@@ -136,7 +144,9 @@ async function attempt(deps: DomainDeps, claimed: Operation, ctx: ExecuteContext
       const done = (op.attempts > 1 || op.payload.retryOf !== undefined) && (await alreadyDone(driver, op, snapshot));
       if (done) return succeed(deps, driver, op, ctx.token, snapshot);
       // The last moment to find out the operation went to another worker before the hypervisor acts twice.
-      if (!(await lease.renew())) throw new LeaseLost();
+      // A first attempt claimed a moment ago is still ours (a later one may follow a reconcile's
+      // verdict on a stuck operation, which only a round trip would show).
+      if (!(op.attempts === 1 && lease.fresh()) && !(await lease.renew())) throw new LeaseLost();
       task = await start(driver, op, snapshot);
       // Stored only while there is something to resume: a task already over when first asked needs
       // no reference (after a crash here, alreadyDone recognises what happened).

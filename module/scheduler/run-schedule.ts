@@ -5,6 +5,7 @@ import { clampSchedule } from '../domain/plan-change.js';
 import { snapshotsBeyondKeep } from '../domain/retention.js';
 import type { SnapshotService } from '../domain/snapshot-service.js';
 import type { NewAuditEvent } from '../db/audit-repo.js';
+import type { StateAndLimits } from '../db/services-repo.js';
 import type { PlanLimits } from '../domain/limits.js';
 import type { PanelService, Schedule, Snapshot } from '../domain/types.js';
 
@@ -19,8 +20,8 @@ export interface ScheduleRunDeps {
   snapshots: SnapshotService;
   /** The service as the module sees it (panel record with the module's suspension flags). */
   loadService(serviceId: string): Promise<PanelService | null>;
-  /** loadService with the service's limits, read in the same round trip. */
-  loadServiceWithLimits(serviceId: string): Promise<{ service: PanelService; limits: PlanLimits } | null>;
+  /** The service with its limits from the state and limit rows read with its schedule (see SchedulesRepo.getWithService). */
+  serviceFromRecorded(serviceId: string, recorded: StateAndLimits): Promise<{ service: PanelService; limits: PlanLimits } | null>;
   /** This module instance's name formatters (see scheduledSnapshotName). */
   nameFormats: NameFormats;
   /** Drops the job of a schedule its limits turned off (the plan no longer has schedules). */
@@ -45,6 +46,19 @@ export function scheduledSnapshotName(schedule: Schedule, at: Date, formats: Nam
   return [...`${schedule.name} · ${stamp}`].slice(-64).join('');
 }
 
+/** Who acts in a scheduled run: the schedule itself. */
+export const scheduleContext = (schedule: Schedule) => ({ actor: { type: 'schedule' as const, id: String(schedule.id) } });
+
+/** The audit event of a run's outcome. */
+export function scheduleRunEvent(schedule: Schedule, at: Date, result: RunResult, code: string | null): NewAuditEvent {
+  return {
+    actor: scheduleContext(schedule).actor, serviceId: schedule.serviceId, action: 'schedule.run',
+    result: result === 'started' ? 'ok' : result === 'failed' ? 'failed' : 'refused', code: code ?? (result === 'started' ? null : result),
+    // The occurrence it stands for: how late the run started is the event's time minus this.
+    details: { scheduleId: schedule.id, name: schedule.name, occurrence: at.toISOString() },
+  };
+}
+
 /**
  * One run of a weekly schedule: paused while the service is suspended; when the limit
  * would block the snapshot, its create rotates the schedule's own oldest unpinned snapshots first;
@@ -54,19 +68,15 @@ export function scheduledSnapshotName(schedule: Schedule, at: Date, formats: Nam
  */
 export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = new Date()): Promise<RunResult> {
   const { repos, notifier } = r.deps;
-  const schedule = await repos.schedules.get(scheduleId);
-  if (!schedule) return 'gone';
+  // The schedule, its service's state and limits: one statement.
+  const read = await repos.schedules.getWithService(scheduleId);
+  if (!read) return 'gone';
+  const { schedule } = read;
   // Each occurrence runs once: a run repeated after its worker died mid-run finds it recorded.
   if (schedule.lastRunAt && schedule.lastRunAt.getTime() >= at.getTime()) return 'already_run';
-  const ctx = { actor: { type: 'schedule' as const, id: String(schedule.id) } };
+  const ctx = scheduleContext(schedule);
   const outcome = (result: RunResult, code: string | null) => ({
-    patch: { lastRunAt: at, lastResult: result, lastError: code },
-    event: {
-      actor: ctx.actor, serviceId: schedule.serviceId, action: 'schedule.run',
-      result: result === 'started' ? 'ok' : result === 'failed' ? 'failed' : 'refused', code: code ?? (result === 'started' ? null : result),
-      // The occurrence it stands for: how late the run started is the event's time minus this.
-      details: { scheduleId: schedule.id, name: schedule.name, occurrence: at.toISOString() },
-    } satisfies NewAuditEvent,
+    patch: { lastRunAt: at, lastResult: result, lastError: code }, event: scheduleRunEvent(schedule, at, result, code),
   });
   const finish = async (result: RunResult, code: string | null = null) => {
     const { patch, event } = outcome(result, code);
@@ -75,7 +85,7 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
     return result;
   };
   if (!schedule.enabled) return finish('disabled');
-  const loaded = await r.loadServiceWithLimits(schedule.serviceId);
+  const loaded = await r.serviceFromRecorded(schedule.serviceId, read.recorded);
   if (!loaded || loaded.service.status === 'terminated') return finish('gone');
   const { service, limits } = loaded;
   if (service.status === 'suspended') return finish('paused');
@@ -126,14 +136,15 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
 export async function applyRetention(r: ScheduleRunDeps, snapshot: Snapshot): Promise<number[]> {
   if (snapshot.origin !== 'schedule' || snapshot.scheduleId === null) return [];
   const { repos } = r.deps;
-  const schedule = await repos.schedules.get(snapshot.scheduleId);
-  if (!schedule) return [];
-  await repos.schedules.update(schedule.id, { lastResult: 'ok', lastError: null });
-  const excess = snapshotsBeyondKeep(schedule.id, schedule.keep, await repos.snapshots.listForService(snapshot.serviceId));
+  const scheduleId = snapshot.scheduleId;
+  // Two statements: the outcome (none when the schedule is gone), then the snapshots with its keep.
+  if (!(await repos.schedules.update(scheduleId, { lastResult: 'ok', lastError: null }))) return [];
+  const { keep, snapshots } = await repos.snapshots.listForRetention(snapshot.serviceId, scheduleId);
+  const excess = keep === null ? [] : snapshotsBeyondKeep(scheduleId, keep, snapshots);
   if (!excess.length) return [];
   // Only a rotation needs the service (and a service gone by now rotates nothing).
   const service = await r.loadService(snapshot.serviceId);
-  return service ? r.snapshots.rotate(service, excess, { actor: { type: 'schedule', id: String(schedule.id) } }) : [];
+  return service ? r.snapshots.rotate(service, excess, { actor: { type: 'schedule', id: String(scheduleId) } }) : [];
 }
 
 /** A scheduled create ended: retention on success; on failure the schedule shows it and the customer hears. */

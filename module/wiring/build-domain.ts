@@ -93,7 +93,7 @@ export function buildDomain(input: DomainWiringInput): DomainWiring {
   const scheduleRuns: ScheduleRunDeps = {
     deps, snapshots,
     loadService: (id) => services.load(id).catch(() => null),
-    loadServiceWithLimits: (id) => services.loadWithLimits(id).catch(() => null),
+    serviceFromRecorded: (id, recorded) => services.withStateAndLimits(id, recorded).catch(() => null),
     unschedule: input.unschedule,
     nameFormats: new Map(),
   };

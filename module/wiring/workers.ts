@@ -13,7 +13,8 @@ import { AgendaScheduler } from '../scheduler/agenda-scheduler.js';
 import { KnexBackend } from '../scheduler/knex-backend/index.js';
 import { defineLimitsApplyJob } from '../scheduler/limits-apply-job.js';
 import type { ReconcileSummary } from '../scheduler/reconcile.js';
-import { recordMissed, runSchedule, type ScheduleRunDeps } from '../scheduler/run-schedule.js';
+import { ScheduleRunBatcher } from '../scheduler/run-batch.js';
+import { recordMissed, type ScheduleRunDeps } from '../scheduler/run-schedule.js';
 
 const RECONCILE_JOB = 'snapshot-reconcile';
 
@@ -82,7 +83,9 @@ export class ModuleWorkers {
     const { deps, scheduleRuns } = work;
     const workerName = `snapshots-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
     if (!this.runner) {
-      const backend = new KnexBackend({ db });
+      // Agenda's write at a run's start waits to be replaced by its end write (see DeferredStarts),
+      // for a small part of the lease so that a heartbeat it holds back is never late.
+      const backend = new KnexBackend({ db, deferRunStartMs: Math.min(1000, config.operations.leaseMs / 10) });
       await backend.connect(); // Agenda's constructor would swallow this error; surface it here.
       const runner = new AgendaOperationRunner({
         backend, operations: deps.repos.operations, logger, workerName, ...config.operations,
@@ -97,9 +100,11 @@ export class ModuleWorkers {
       this.runner = runner;
     }
     if (!this.schedules) {
+      // Runs falling due together share their statements (see ScheduleRunBatcher).
+      const runs = new ScheduleRunBatcher(scheduleRuns);
       const schedules = new AgendaScheduler({
-        backend: new KnexBackend({ db }), logger, ...config.scheduler, workerName,
-        run: (id, at) => runSchedule(scheduleRuns, id, at),
+        backend: new KnexBackend({ db, deferRunStartMs: Math.min(1000, config.scheduler.lockLifetimeMs / 10) }), logger, ...config.scheduler, workerName,
+        run: (id, at) => runs.run(id, at),
         missed: (id, at) => recordMissed(scheduleRuns, id, at),
       });
       if (config.scheduler.enabled) {

@@ -6,6 +6,11 @@ export interface KnexBackendOptions {
   db: Knex;
   /** Table created by migrations/20261122010000_snapshot_jobs.ts (default 'snapshot_jobs'). */
   tableName?: string;
+  /**
+   * How long Agenda's write at the start of a run may wait to be replaced by the write at its end
+   * (see DeferredStarts); 0, the default, writes it at once like the reference.
+   */
+  deferRunStartMs?: number;
 }
 
 export const DEFAULT_TABLE = 'snapshot_jobs';

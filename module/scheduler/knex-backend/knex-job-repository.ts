@@ -2,6 +2,7 @@ import type {
   JobId, JobParameters, JobRepository, JobRepositoryOptions, JobsOverview, JobsQueryOptions, JobsResult, RemoveJobsOptions,
 } from 'agenda';
 import { CandidateCache, claimNextJob, lockJob } from './claim-job.js';
+import { DeferredStarts } from './deferred-start.js';
 import { HeldJobs } from './held-jobs.js';
 import { retryingDbErrors } from './db-retry.js';
 import { forMatchingJobs } from './job-filters.js';
@@ -24,9 +25,11 @@ export class KnexJobRepository implements JobRepository {
   private connected = false;
   /** saveJobState's statement, built once: Agenda calls it twice per run, the store's most frequent query. */
   private readonly saveStateSql: string;
+  private readonly starts: DeferredStarts;
 
   constructor(options: KnexBackendOptions) {
     this.t = { db: options.db, table: options.tableName ?? DEFAULT_TABLE };
+    this.starts = new DeferredStarts(options.deferRunStartMs ?? 0);
     this.held = new HeldJobs(this.t);
     const column = (c: string) => this.t.db.client.wrapIdentifier(c);
     this.saveStateSql = `UPDATE ${column(this.t.table)} SET ${STATE_COLUMNS.map((c) => `${column(c)} = ?`).join(', ')}`
@@ -96,12 +99,18 @@ export class KnexJobRepository implements JobRepository {
    */
   async saveJobState(job: JobParameters, options: JobRepositoryOptions | undefined): Promise<void> {
     if (!job._id) throw new Error('Cannot save job state without job ID');
+    const id = String(job._id);
     const state = stateColumns(job, modifiedByParam(options?.lastModifiedBy));
-    const bindings = [...STATE_COLUMNS.map((c) => state[c]), String(job._id), job.name];
-    const n = affectedRows(await retryingDbErrors(() => this.t.db.raw(this.saveStateSql, bindings), 5));
-    if (n !== 1) {
-      throw new Error(`job ${job._id} (name: ${job.name}) cannot be updated in the database, maybe it does not exist anymore?`);
-    }
+    const bindings = [...STATE_COLUMNS.map((c) => state[c]), id, job.name];
+    const write = async () => {
+      const n = affectedRows(await retryingDbErrors(() => this.t.db.raw(this.saveStateSql, bindings), 5));
+      if (n !== 1) {
+        throw new Error(`job ${job._id} (name: ${job.name}) cannot be updated in the database, maybe it does not exist anymore?`);
+      }
+    };
+    if (DeferredStarts.isRunStart(job) && this.starts.defer(id, write)) return;
+    await this.starts.supersede(id);
+    await write();
   }
 
   lockJob(job: JobParameters, options: JobRepositoryOptions | undefined): Promise<JobParameters | undefined> {
@@ -172,6 +181,7 @@ export class KnexJobRepository implements JobRepository {
 
   /** Jobs locked ahead go back; resolves once their unlock is done (KnexBackend.idle). */
   async releaseHeld(): Promise<void> {
+    await this.starts.flush();
     await this.held.releaseAll();
     await this.held.idle();
   }
