@@ -152,6 +152,12 @@ export class OperationsRepo {
    * rows are locked as they are read (MariaDB), so a worker claiming one at the same moment either
    * claimed it first (it is running, not returned) or waits and finds it failed.
    */
+  /** Fails one operation if it is still queued (a worker's claim, once made, is never overwritten). */
+  async failIfQueued(id: number, code: string, db: Knex = this.db): Promise<boolean> {
+    const n = await db(T).where({ id, status: 'queued' }).update({ status: 'failed', error_code: code, finished_at: new Date(), updated_at: new Date() });
+    return Number(n) === 1;
+  }
+
   async failQueued(serviceId: string, code: string, db: Knex = this.db): Promise<Array<{ id: number; snapshotId: number | null; kind: OperationKind }>> {
     const q = db(T).where({ service_id: serviceId, status: 'queued' }).select('id', 'snapshot_id', 'kind');
     const rows: Array<Record<string, unknown>> = await (isMysql(db) ? q.forUpdate() : q);

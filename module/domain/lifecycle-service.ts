@@ -148,6 +148,12 @@ export class LifecycleService {
       const cancelled = await repos.operations.failQueued(service.id, 'service_terminated', trx);
       // A new server not yet begun from this one's snapshot gets nothing: its clone ends here.
       for (const op of cancelled) if (op.kind === 'clone') await endClone(this.deps, op.id, 'service_terminated', trx).then((id) => id && clonesEnded.push(id));
+      // This service is itself a new server whose copy has not begun (it waits in its source's queue):
+      // a terminated order gets no disk. A copy already running finishes; the panel removes its guest.
+      const making = state?.clonePending ? await repos.clones.forNewService(service.id, trx) : null;
+      if (making?.status === 'queued' && making.operationId !== null && (await repos.operations.failIfQueued(making.operationId, 'service_terminated', trx))) {
+        if (await endClone(this.deps, making.operationId, 'service_terminated', trx)) clonesEnded.push(service.id);
+      }
       const running = await repos.operations.pendingForService(service.id, trx);
       const events: NewAuditEvent[] = cancelled.map((op) => ({
         actor: ctx.actor, ip: ctx.ip, serviceId: service.id, snapshotId: op.snapshotId, action: 'operation.cancelled', result: 'failed',

@@ -107,6 +107,25 @@ describe.each(DATABASES)('a clone and the services around it ($kind)', (kind: Te
     expect(await fx.driver.cloneState(NEW.target)).toBe('absent');
   });
 
+  it('terminating the new server before its copy began cancels the copy; one already running finishes', async () => {
+    const fx = await cloneFixture(handle, { driver: { delayMs: { create: [5, 5], clone: [30, 30] } } });
+    const s = await currentSnapshot(db(), fx.mod, SOURCE);
+    fx.driver.injectFailure({ operation: 'create', code: 'timeout', hang: true });
+    await fx.mod.snapshots.create(SOURCE, { name: 'holding the queue' }, CUSTOMER);
+    const NEW = newService();
+    await cloneInto(fx, s.id, NEW);
+    await fx.mod.hooks.serviceTerminated(NEW.id);
+    const clone = await db()('snapshot_clones').where({ new_service_id: NEW.id }).first();
+    expect(clone).toMatchObject({ status: 'failed', error_code: 'service_terminated' });
+    expect(await db()('snapshot_operations').where({ id: clone.operation_id }).first()).toMatchObject({ status: 'failed', error_code: 'service_terminated' });
+    expect(fx.progress.at(-1)).toMatchObject({ serviceId: NEW.id, status: 'failed', errorCode: 'service_terminated' });
+    // The source goes on: its queue no longer holds the copy, and the snapshot may go.
+    expect((await db()('snapshot_operations').where({ service_id: SOURCE.id, kind: 'clone' }).whereIn('status', ['queued', 'running']))).toEqual([]);
+    const del = await supertest(appFor(fx.mod)).delete(`/api/v1/services/${SOURCE.id}/snapshots/${s.id}`).set('x-test-actor', 'alice').send({ confirm: true });
+    expect(del.status).toBe(202);
+    expect(await fx.driver.cloneState(NEW.target)).toBe('absent');
+  });
+
   it('the operations sweep removes handovers a day past their expiry, and only those', async () => {
     const fx = await cloneFixture(handle);
     const s = await currentSnapshot(db(), fx.mod, SOURCE);
