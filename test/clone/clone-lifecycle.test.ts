@@ -29,6 +29,17 @@ describe.each(DATABASES)('a clone and the services around it ($kind)', (kind: Te
     return fx.mod.hooks.provisionedFromSnapshot(NEW.id, fx.orders.at(-1)!.reference);
   }
 
+  /** A clone queued behind a create that hangs on the source (so it waits its turn until the test acts). */
+  async function queuedClone() {
+    const fx = await cloneFixture(handle, { driver: { delayMs: { create: [5, 5], clone: [30, 30] } } });
+    const s = await currentSnapshot(db(), fx.mod, SOURCE);
+    fx.driver.injectFailure({ operation: 'create', code: 'timeout', hang: true });
+    await fx.mod.snapshots.create(SOURCE, { name: 'holding the queue' }, CUSTOMER);
+    const NEW = newService();
+    await cloneInto(fx, s.id, NEW);
+    return { fx, s, NEW };
+  }
+
   it('keeps the snapshot from deletion and from retention until the copy is done', async () => {
     await setPlan(db(), SOURCE.planId, { maxSnapshots: 1, maxKeep: 5 });
     const fx = await cloneFixture(handle, { driver: { delayMs: { create: [5, 5], clone: [1500, 1500] } } });
@@ -92,13 +103,7 @@ describe.each(DATABASES)('a clone and the services around it ($kind)', (kind: Te
   });
 
   it('terminating the source before the clone\'s turn ends the clone; the new server is freed and told', async () => {
-    const fx = await cloneFixture(handle, { driver: { delayMs: { create: [5, 5], clone: [30, 30] } } });
-    const s = await currentSnapshot(db(), fx.mod, SOURCE);
-    // A create that hangs holds the source's queue, so the clone waits behind it.
-    fx.driver.injectFailure({ operation: 'create', code: 'timeout', hang: true });
-    await fx.mod.snapshots.create(SOURCE, { name: 'holding the queue' }, CUSTOMER);
-    const NEW = newService();
-    await cloneInto(fx, s.id, NEW);
+    const { fx, NEW } = await queuedClone();
     await fx.mod.hooks.serviceTerminated(SOURCE.id);
     expect(await db()('snapshot_clones').where({ new_service_id: NEW.id }).first()).toMatchObject({ status: 'failed', error_code: 'service_terminated' });
     expect(await db()('snapshot_services').where({ service_id: NEW.id }).first()).toMatchObject({ clone_pending: 0 });
@@ -107,13 +112,8 @@ describe.each(DATABASES)('a clone and the services around it ($kind)', (kind: Te
     expect(await fx.driver.cloneState(NEW.target)).toBe('absent');
   });
 
-  it('terminating the new server before its copy began cancels the copy; one already running finishes', async () => {
-    const fx = await cloneFixture(handle, { driver: { delayMs: { create: [5, 5], clone: [30, 30] } } });
-    const s = await currentSnapshot(db(), fx.mod, SOURCE);
-    fx.driver.injectFailure({ operation: 'create', code: 'timeout', hang: true });
-    await fx.mod.snapshots.create(SOURCE, { name: 'holding the queue' }, CUSTOMER);
-    const NEW = newService();
-    await cloneInto(fx, s.id, NEW);
+  it('terminating the new server before its copy began cancels the copy, and its source goes on', async () => {
+    const { fx, s, NEW } = await queuedClone();
     await fx.mod.hooks.serviceTerminated(NEW.id);
     const clone = await db()('snapshot_clones').where({ new_service_id: NEW.id }).first();
     expect(clone).toMatchObject({ status: 'failed', error_code: 'service_terminated' });
