@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { HypervisorTarget } from '../drivers/contract.js';
-import type { ActorRole, AuditActor } from '../domain/types.js';
+import type { ActorRole } from '../domain/types.js';
 import { parseJson, toDate, toDateOrNull, toNumberOrNull } from './values.js';
 
 const H = 'snapshot_handovers';
@@ -109,13 +109,6 @@ export class ClonesRepo {
     return new Set(rows.map((r) => Number(r.snapshot_id)));
   }
 
-  /** Clones reading one of `snapshotIds` now. */
-  async pendingForSnapshots(snapshotIds: readonly number[], db: Knex = this.db): Promise<Set<number>> {
-    if (!snapshotIds.length) return new Set();
-    const rows = await db(C).whereIn('snapshot_id', [...snapshotIds]).whereIn('status', [...PENDING_CLONE]).distinct('snapshot_id');
-    return new Set(rows.map((r) => Number(r.snapshot_id)));
-  }
-
   /** Moves a clone on; only from a status it can leave (a finished clone never changes again). */
   async setStatus(id: number, status: CloneStatus, error: { code: string; message: string } | null, db: Knex = this.db): Promise<boolean> {
     const from = status === 'running' ? ['queued'] : [...PENDING_CLONE];
@@ -135,7 +128,3 @@ export class ClonesRepo {
   }
 }
 
-/** The audit actor that asked for a handover. */
-export function handoverActor(h: Handover): AuditActor {
-  return { type: h.requestedBy.type, id: h.requestedBy.id ?? '' } as AuditActor;
-}

@@ -265,8 +265,7 @@ async function fail(deps: DomainDeps, op: Operation, token: string, s: Snapshot,
   const code = `driver_${error.code}`;
   if (op.kind === 'clone') {
     // The snapshot a clone read is as it was: only the clone failed.
-    const driver = (() => { try { return deps.driver(op.target.driver); } catch { return null; } })();
-    if (!(await cloneSettled(deps, driver, op, s, (trx) => repos.operations.finish(op.id, token, 'failed', { code, message: error.detail }, trx, op.driverTask), error))) throw new LeaseLost();
+    if (!(await cloneSettled(deps, driverOrNull(deps, op), op, s, (trx) => repos.operations.finish(op.id, token, 'failed', { code, message: error.detail }, trx, op.driverTask), error))) throw new LeaseLost();
     return 'failed';
   }
   // A create that fails cleanly occupies nothing; one that timed out may have left something behind.
@@ -294,5 +293,14 @@ async function settled(deps: DomainDeps, s: Snapshot, ok: boolean, code: string 
     await deps.onCreateSettled?.(s, ok, code);
   } catch {
     // Retention runs again after the schedule's next snapshot; nothing is lost by skipping it once.
+  }
+}
+
+/** The operation's driver, or null when no driver has its name (a failed clone then cleans up nothing). */
+function driverOrNull(deps: DomainDeps, op: Operation): SnapshotDriver | null {
+  try {
+    return deps.driver(op.target.driver);
+  } catch {
+    return null;
   }
 }

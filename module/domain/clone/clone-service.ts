@@ -1,4 +1,4 @@
-import { DriverError } from '../../drivers/contract.js';
+import { DriverError, type DriverCapabilities } from '../../drivers/contract.js';
 import type { ClonesRepo, Handover } from '../../db/clones-repo.js';
 import { cloneBlockedReason, type CloneOffer } from '../allowed-actions.js';
 import { authorize } from '../authorize.js';
@@ -36,9 +36,11 @@ export class CloneService {
     return !!this.d.order;
   }
 
-  /** Whether the service can offer new servers from its snapshots: cloneBlockedReason's input. */
-  async offer(service: PanelService, cloneAllowed: boolean, clonePending: boolean): Promise<CloneOffer> {
-    const caps = this.d.order ? await this.d.domain.driver(service.target.driver).capabilities(service.target).catch(() => null) : null;
+  /**
+   * Whether a service can offer new servers from its snapshots (cloneBlockedReason's input), from its
+   * driver's capabilities (which the pages and the API have already read), its limits and its state.
+   */
+  offer(caps: Pick<DriverCapabilities, 'clone'> | null, cloneAllowed: boolean, clonePending: boolean): CloneOffer {
     return { offered: !!this.d.order, cloneAllowed, clonePending, driverCanClone: !!caps?.clone };
   }
 
@@ -55,7 +57,8 @@ export class CloneService {
       if (!s || s.serviceId !== service.id) throw new NotFoundError('snapshot');
       const limits = await domain.limits.forService(service.id, service.planId);
       const state = await domain.repos.services.get(service.id);
-      const blocked = cloneBlockedReason(await this.offer(service, limits.cloneAllowed, state?.clonePending ?? false), s);
+      const caps = await domain.driver(service.target.driver).capabilities(service.target).catch(() => null);
+      const blocked = cloneBlockedReason(this.offer(caps, limits.cloneAllowed, state?.clonePending ?? false), s);
       if (blocked) throw blocked === 'clone_not_offered' ? new NotFoundError('snapshot') : new ConflictError(blocked, { status: s.status });
       await this.assertOnHypervisor(service, s);
       const { token, handover } = this.d.signer.issue(new Date(Date.now() + this.d.handoverTtlMs));

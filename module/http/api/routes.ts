@@ -117,7 +117,7 @@ export function apiRouter(ctx: ModuleContext): Router {
     ]);
     const open = mayChange(requireActor(req), service);
     const cloning = new Set(pending.filter((o) => o.kind === 'clone').map((o) => o.snapshotId));
-    const cloneOffer = { offered: ctx.clones.offered, cloneAllowed: limits.cloneAllowed, driverCanClone: caps.clone, clonePending: state?.clonePending ?? false };
+    const cloneOffer = ctx.clones.offer(caps, limits.cloneAllowed, state?.clonePending ?? false);
     return (s: Snapshot) => allowedActions(s, {
       open, restoreBlocked: s.status === 'active' ? restoreBlockedReason(caps, s, all) : null, cloning: cloning.has(s.id), cloneOffer,
     });

@@ -43,7 +43,7 @@ export async function loadListPage(ctx: ModuleContext, req: Request, cursor: Lis
     // A new server still being made from a snapshot: nothing to act on yet (its banner says why).
     readOnly: !mayChange(actor, service) || (page.state?.clonePending ?? false),
     cloning: union(page.cloning, pinned?.cloning), cloneReport,
-    cloneOffer: { offered: ctx.clones.offered, cloneAllowed: limits.cloneAllowed, driverCanClone: caps.clone, clonePending: page.state?.clonePending ?? false },
+    cloneOffer: ctx.clones.offer(caps, limits.cloneAllowed, page.state?.clonePending ?? false),
     pager: { older: page.olderBefore ? `${base}?before=${page.olderBefore}` : null, newest: cursor.before ? base : null },
   });
   return { service, limits, model };
