@@ -83,4 +83,20 @@ describe.each(DATABASES)('KnexJobRepository claiming in batches ($kind)', (kind:
     expect(new Date(row.locked_at).getTime()).toBe(later.getTime());
     expect(heldIds.size).toBeGreaterThan(8);
   });
+
+  it('fills of one worker running at once (Agenda\'s scan and a notification) never hand out a job twice', async () => {
+    // Agenda starts a fill per scan and per notification without waiting for one already running, and
+    // both may stamp their locks with the same millisecond: the lock each claim writes must still be its own.
+    for (let round = 0; round < 5; round++) {
+      const now = new Date();
+      const got: string[] = [];
+      const fill = async () => {
+        for (let j = await claim(repo, 'w', now); j; j = await claim(repo, 'w', now)) got.push(String(j._id));
+      };
+      await Promise.all([fill(), fill(), fill(), fill()]);
+      expect(got.length - new Set(got).size).toBe(0);
+      expect(new Set(got).size).toBe(JOBS);
+      await handle.db('snapshot_jobs').update({ locked_at: null });
+    }
+  });
 });

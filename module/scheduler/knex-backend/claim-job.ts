@@ -134,7 +134,7 @@ async function reread(t: JobTable, claimed: Candidate[]): Promise<JobRow[]> {
  * (marked with the worker's name, or the store's own token when Agenda has none; see HeldJobs). The first UPDATE that
  * changes a row wins it; the candidate read is then the row, with its new lock.
  */
-async function claim(t: JobTable, cache: CandidateCache, held: HeldJobs, name: string, nextScanAt: Date, lockDeadline: Date, lockedAt: Date, by: string | null): Promise<JobRow | undefined> {
+async function claim(t: JobTable, cache: CandidateCache, held: HeldJobs, name: string, nextScanAt: Date, lockDeadline: Date, now: Date | undefined, by: string | null): Promise<JobRow | undefined> {
   const ready = held.take(name, lockDeadline);
   if (ready) return ready;
   const mark = by ?? held.token;
@@ -148,6 +148,7 @@ async function claim(t: JobTable, cache: CandidateCache, held: HeldJobs, name: s
       batch = cache.take(name, size);
       if (!batch.length) return undefined;
     }
+    const lockedAt = held.stamp(now);
     const claimed = await lockBatch(t, batch, name, nextScanAt, lockDeadline, lockedAt, mark);
     // A dead worker's job may have been made due again by the claim (rare): read what it wrote.
     const locked = claimed.some((c) => Number(c.src) === 0)
@@ -164,8 +165,7 @@ async function claim(t: JobTable, cache: CandidateCache, held: HeldJobs, name: s
 export async function claimNextJob(
   t: JobTable, cache: CandidateCache, held: HeldJobs, name: string, nextScanAt: Date, lockDeadline: Date, now: Date | undefined, by: string | null,
 ): Promise<JobParameters | undefined> {
-  const lockedAt = now ?? new Date();
-  const row = await retryingDbErrors(() => claim(t, cache, held, name, nextScanAt, lockDeadline, lockedAt, by));
+  const row = await retryingDbErrors(() => claim(t, cache, held, name, nextScanAt, lockDeadline, now, by));
   return row ? rowToJob(row) : undefined;
 }
 

@@ -28,8 +28,20 @@ export class HeldJobs {
   private readonly releasing = new Set<Promise<unknown>>();
   /** Marks this worker's locks when Agenda runs without a name (lastModifiedBy is then ours). */
   readonly token = `knex-job-store-${randomUUID().slice(0, 8)}`;
+  private lastStamp = 0;
 
   constructor(private readonly t: JobTable) {}
+
+  /**
+   * The lock time for one claiming statement: `now`, moved past the previous one. A claim finds the
+   * rows it won, and a release the rows it may unlock, by lock time and worker name; Agenda runs fills
+   * of one job name side by side (its scan and a notification), and two statements stamped with the
+   * same millisecond would each take the other's rows for their own and hand them out twice.
+   */
+  stamp(now: Date = new Date()): Date {
+    this.lastStamp = Math.max(now.getTime(), this.lastStamp + 1);
+    return new Date(this.lastStamp);
+  }
 
   /** How many jobs of `name` the next claiming statement may lock. */
   batchSize(name: string): number {
