@@ -17,12 +17,13 @@ export const newService = (over: Partial<PanelService> = {}): PanelService => ma
  * A module whose panel offers new servers from snapshots: its order hook keeps each request (the
  * reference is what the panel would carry through its order), its progress hook each report.
  */
-export async function cloneFixture(handle: TestDb, opts: { driver?: SimulatedDriverOptions; refuse?: string; services?: PanelService[] } = {}) {
+export async function cloneFixture(handle: TestDb, opts: { driver?: SimulatedDriverOptions; refuse?: string; services?: PanelService[]; perNode?: number } = {}) {
   const orders: ServerOrderRequest[] = [];
   const progress: CloneReport[] = [];
   const driver = new SimulatedDriver({ delayMs: { create: [5, 5], clone: [30, 30] }, ...opts.driver });
   const fx = await handle.module({
     services: opts.services ?? [SOURCE], driver,
+    ...(opts.perNode ? { operations: { perNodeConcurrency: opts.perNode } } : {}),
     panel: {
       orderServerFromSnapshot: (r) => {
         orders.push(r);
