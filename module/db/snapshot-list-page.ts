@@ -31,6 +31,8 @@ export interface ListPage extends StateAndLimits {
   newestOccupying: Pick<Snapshot, 'id' | 'createdAt' | 'status'> | null;
   /** The id to ask for the next older page with (`before`), or null when this page reaches the oldest. */
   olderBefore: number | null;
+  /** The service was ordered as a new server from a snapshot (its clone's report is worth reading). */
+  madeFromSnapshot: boolean;
 }
 
 /**
@@ -75,7 +77,9 @@ export function listPageQuery(db: Knex): (serviceId: string, planId: string, cur
       .select('s.*', 'sc.name as schedule_name', 'ops.op_running', 'ops.op_queued', 'ops.op_clone',
         db.raw("(select count(*) from snapshot_operations o where o.service_id = ? and o.status in ('queued', 'running')) as pending_count", [param('serviceId')]),
         db.raw(`(select count(*) from ${T} u where u.service_id = ? and u.status in (${occupying})) as occupying_count`, [param('serviceId'), ...OCCUPYING_STATUSES]),
-        newest('id'), newest('created_at'))
+        newest('id'), newest('created_at'),
+        // Through the unique index on new_service_id; most services were never made from a snapshot.
+        db.raw('(select count(*) from snapshot_clones nc where nc.new_service_id = ?) as made_from_snapshot', [param('serviceId')]))
       .orderBy([{ column: 's.created_at', order: 'desc' }, { column: 's.id', order: 'desc' }])
       .limit(LIST_PAGE + 1);
     return joinStateAndLimits(q, param('serviceId'), param('planId'), param('defaultPlan'));
@@ -107,6 +111,7 @@ export function listPageQuery(db: Knex): (serviceId: string, planId: string, cur
       newestOccupying: first.newest_id === null || first.newest_id === undefined ? null
         : { id: Number(first.newest_id), createdAt: toDate(first.newest_created_at), status: 'active' },
       olderBefore: rows.length > LIST_PAGE ? snapshots.at(-1)!.id : null,
+      madeFromSnapshot: Number(first.made_from_snapshot) > 0,
     };
   };
 }

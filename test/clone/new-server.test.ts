@@ -52,7 +52,15 @@ describe.each(DATABASES)('new server from a snapshot ($kind)', (kind: TestDataba
     await waitFor(() => fx.notifications.find((n) => n.type === 'server_clone_succeeded'), 5_000, 'owner told');
     expect(fx.notifications.find((n) => n.type === 'server_clone_succeeded')).toMatchObject({ serviceId: NEW.id, recipientId: 'alice' });
     // The new server is open now, and says where its disk came from.
+    // Only the page of a service made from a snapshot reads its clone row; the source's page does not.
+    const cloneReads: string[] = [];
+    const seen = (q: { sql: string }) => { if (/from [`"]snapshot_clones[`"]/i.test(q.sql)) cloneReads.push(q.sql); };
+    db().on('query', seen);
+    await supertest(appFor(fx.mod)).get(`/services/${SOURCE.id}/snapshots`).set('x-test-actor', 'alice').expect(200);
+    expect(cloneReads).toHaveLength(0);
     const after = await supertest(appFor(fx.mod)).get(`/services/${NEW.id}/snapshots`).set('x-test-actor', 'alice');
+    expect(cloneReads).toHaveLength(1);
+    db().off('query', seen);
     expect(after.text).toContain('data-clone="succeeded"');
     expect(after.text).toContain('This server was made from the snapshot');
     expect(after.text).toContain('id="create-snapshot"');

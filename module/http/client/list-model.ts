@@ -21,11 +21,9 @@ export async function loadListPage(ctx: ModuleContext, req: Request, cursor: Lis
   // checked before anything is read, so another customer's id costs no query.
   authorize(actor, 'view', panel);
   const driver = ctx.deps.driver(panel.target.driver);
-  const [page, caps, cloneReport] = await Promise.all([
-    ctx.deps.repos.snapshots.listPage(panel.id, panel.planId, cursor), driver.capabilities(panel.target),
-    // Only a panel that offers new servers from snapshots has services made that way.
-    ctx.clones.offered ? ctx.clones.status(panel.id) : null,
-  ]);
+  const [page, caps] = await Promise.all([ctx.deps.repos.snapshots.listPage(panel.id, panel.planId, cursor), driver.capabilities(panel.target)]);
+  // Only a service made from a snapshot has a clone to report on: the page's query says whether this one was.
+  const cloneReport = page.madeFromSnapshot && ctx.clones.offered ? await ctx.clones.status(panel.id) : null;
   // The newest page keeps showing every pinned snapshot, however old, as the whole list did.
   const pinned = !cursor.before && page.olderBefore
     ? await ctx.deps.repos.snapshots.listPage(panel.id, panel.planId, { before: page.olderBefore, pinnedOnly: true }) : null;
