@@ -138,7 +138,7 @@ describe.each(DATABASES)('KnexJobRepository saveJob ($kind)', (kind: TestDatabas
     await expect(repo.saveJob(newJob({ name: 'bad', unique: { 'evil; DROP': 1 } }), undefined)).rejects.toThrow(/Invalid unique constraint field/);
   });
 
-  it('unique + insertOnly: saves racing on one key all get the one row; a new job costs two statements', async () => {
+  it('unique + insertOnly: saves racing on one key all get the one row; a new job costs one statement, an existing one two', async () => {
     const save = (v: number) => repo.saveJob(newJob({
       name: 'wake', data: { serviceId: 's-1', v }, unique: { 'data.serviceId': 's-1' }, uniqueOpts: { insertOnly: true },
     }), undefined);
@@ -147,8 +147,14 @@ describe.each(DATABASES)('KnexJobRepository saveJob ($kind)', (kind: TestDatabas
     handle.db.on('query', count);
     const first = await save(0);
     handle.db.off('query', count);
-    expect(statements).toHaveLength(2);
+    expect(statements).toHaveLength(1);
     expect(first.data).toEqual({ serviceId: 's-1', v: 0 });
+    // What the save returns without reading is what a read finds.
+    expect(await repo.getJobById(String(first._id))).toEqual(first);
+    handle.db.on('query', count);
+    expect((await save(1))._id).toBe(first._id);
+    handle.db.off('query', count);
+    expect(statements).toHaveLength(3);
 
     const raced = await Promise.all(Array.from({ length: 8 }, (_, i) => save(i + 1)));
     expect(new Set(raced.map((j) => String(j._id)))).toEqual(new Set([String(first._id)]));

@@ -19,10 +19,14 @@ async function readBy(t: JobTable, where: Record<string, string>): Promise<JobRo
   return t.db(t.table).where(where).first();
 }
 
+/**
+ * Inserts a new job and returns it as stored, without reading it back: every column of a new row is
+ * what the insert wrote or NULL, and rowToJob reads the written values as it reads the row's.
+ */
 async function insertJob(t: JobTable, props: Props, by: string | null, extra: Partial<DebounceTiming> & { unique_key?: string }): Promise<JobParameters> {
-  const id = randomUUID();
-  await t.db(t.table).insert({ id, name: props.name, ...definitionColumns(props, by), ...extra });
-  return rowToJob((await readBy(t, { id }))!);
+  const row = { id: randomUUID(), name: props.name, ...definitionColumns(props, by), ...extra };
+  await t.db(t.table).insert(row);
+  return rowToJob(row);
 }
 
 /**
@@ -70,18 +74,18 @@ async function upsertSingle(t: JobTable, props: Props, by: string | null): Promi
 
 /**
  * `.unique(query, { insertOnly: true })`: the row as it now is, ours or the one that was there, which
- * stays untouched. Two round trips whichever it is (the unique index settles a race in the insert
- * itself), where looking first costs three when the job is new: the operations runner's wake after
- * every queued snapshot is this call. The conflict clause names only unique_key, so any other error
- * still fails the save.
+ * stays untouched. A new job is one statement (the insert; see insertJob), an existing one two (the
+ * insert the unique index refuses, then the read): the operations runner's wake after every queued
+ * snapshot is this call, and its service usually has no job yet. Only a duplicate of unique_key is
+ * taken for "already there" (the id is random); any other error still fails the save.
  */
 async function insertOnly(t: JobTable, props: Props, by: string | null, key: string): Promise<JobParameters> {
   for (let attempt = 1; ; attempt++) {
-    await t.db(t.table)
-      .insert({ id: randomUUID(), name: props.name, ...definitionColumns(props, by), unique_key: key })
-      .onConflict('unique_key')
-      // A no-op assignment: MySQL has no DO NOTHING, and INSERT IGNORE would also swallow other errors.
-      .merge({ unique_key: t.db.raw('??', ['unique_key']) });
+    try {
+      return await insertJob(t, props, by, { unique_key: key });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
     const row = await readBy(t, { unique_key: key });
     if (row) return rowToJob(row);
     // Removed between the two statements (it ran and went): save it again, as a first save would.
