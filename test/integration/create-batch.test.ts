@@ -45,6 +45,15 @@ describe.each(DATABASES)('creates arriving together ($kind)', (kind: TestDatabas
     return fx;
   }
 
+  it('a create alone is six statements: the limits are read by the locking statement', async () => {
+    const fx = await moduleWith(10);
+    const { sql } = await statementsOf(handle.db, () => fx.mod.snapshots.create(services[0]!, { name: 'alone' }, CTX));
+    expect(sql.map((q) => q.split(' ').slice(0, 3).join(' ').replace(/[`"]/g, ''))).toEqual([
+      'BEGIN;', 'select st.service_id, st.suspended,', 'insert into snapshot_snapshots', 'insert into snapshot_operations', 'insert into snapshot_audit_events', 'COMMIT;',
+    ]);
+    expect(sql[1]).toContain('max_snapshots');
+  });
+
   it('each caller gets its own snapshot; the batch inserts records, operations and audit events one statement each', async () => {
     const fx = await moduleWith(10);
     const { result, sql } = await statementsOf(handle.db, () => Promise.all(
@@ -97,6 +106,16 @@ describe.each(DATABASES)('creates arriving together ($kind)', (kind: TestDatabas
     expect(Number((await handle.db('snapshot_snapshots').where({ service_id: 'svc-0' }).count({ n: '*' }).first())!.n)).toBe(3);
     // They were decided together: the service's row was read by one batch, not by each create.
     expect(sql.filter((q) => /from [`"]snapshot_services[`"] as [`"]st[`"]/.test(q)).length).toBeLessThanOrEqual(2);
+  });
+
+  it('a service the panel moved to another plan than its state row records is held to the panel\'s plan, alone and in a batch', async () => {
+    const fx = await moduleWith(5);
+    await new LimitsRepo(handle.db).set('gold', limitOf(1));
+    const moved = services.map((s) => ({ ...s, planId: 'gold' }));
+    await expect(fx.mod.snapshots.create(moved[0]!, { name: 'alone' }, CTX)).rejects.toMatchObject({ code: 'snapshot_limit_reached', params: { limit: 1, used: 1 } });
+    const outcomes = await settle([moved[1]!, services[2]!].map((s) => fx.mod.snapshots.create(s, { name: 'together' }, CTX)));
+    expect(reasons(outcomes)).toEqual([expect.objectContaining({ code: 'snapshot_limit_reached', params: expect.objectContaining({ limit: 1 }) })]);
+    expect(values(outcomes).map((x: Snapshot) => x.serviceId)).toEqual(['svc-2']);
   });
 
   it('a database error rolls the batch back; each of its creates then goes alone, the failing one failing alone', async () => {
