@@ -12,13 +12,13 @@ export class PreparedQuery<P extends string> {
 
   constructor(private readonly db: Knex, private readonly build: (param: (name: P) => string) => Knex.QueryBuilder) {}
 
-  /** The rows the query returns for `values`. */
-  async rows(values: Record<P, unknown>): Promise<Array<Record<string, unknown>>> {
+  /** The rows the query returns for `values`, read through `db` (a transaction) or the one it was built with. */
+  async rows(values: Record<P, unknown>, db: Knex = this.db): Promise<Array<Record<string, unknown>>> {
     const { sql, bindings } = this.compile();
     const params = bindings.map((b) => (typeof b === 'string' && b.startsWith(MARK) ? values[b.slice(MARK.length) as P] : b));
-    const result = await this.db.raw(sql, params as Knex.RawBinding[]);
+    const result = await db.raw(sql, params as Knex.RawBinding[]);
     // A raw query answers [rows, fields] on MySQL/MariaDB and the rows on SQLite.
-    return (isMysql(this.db) ? result[0] : result) as Array<Record<string, unknown>>;
+    return (isMysql(db) ? result[0] : result) as Array<Record<string, unknown>>;
   }
 
   private compile(): { sql: string; bindings: ReadonlyArray<unknown> } {

@@ -2,7 +2,9 @@ import type { Knex } from 'knex';
 import { UNPINNABLE_STATUSES } from '../domain/allowed-actions.js';
 import { OCCUPYING_STATUSES, type SnapshotStatus } from '../domain/status.js';
 import type { Snapshot, SnapshotOrigin } from '../domain/types.js';
+import { DEFAULT_PLAN, LIMITS_TABLE } from './limits-repo.js';
 import { listPageQuery, type ListCursor, type ListPage } from './snapshot-list-page.js';
+import { PreparedQuery } from './prepared-query.js';
 import { insertedId, isMysql, toBool, toDate, toDateOrNull, toNumberOrNull } from './values.js';
 
 const T = 'snapshot_snapshots';
@@ -55,7 +57,6 @@ const COLUMNS: Record<keyof SnapshotPatch, string> = {
 
 export type { ListCursor, ListPage } from './snapshot-list-page.js';
 
-/** What a create decides on, read under the service's row lock (SnapshotsRepo.lockForCreate). */
 /** The stored row of a new record. */
 export function newSnapshotRow(s: NewSnapshot, now: Date): Record<string, unknown> {
   return {
@@ -74,23 +75,54 @@ export function insertedSnapshot(s: NewSnapshot, id: number, now: Date): Snapsho
 }
 
 /**
- * The statement of lockForCreate without its WHERE: the service rows locked (MariaDB), each with the
- * counts a create decides on, correlated with the locked row.
+ * What a create decides on, for the service rows its WHERE picks: the counts, correlated with each
+ * row, and with `withLimits` the snapshot limit's layers (see SnapshotLimitRows). Every subquery
+ * names the service's row: one that did not (the plan's limit row by a bound plan id) would be read
+ * ahead as a constant, before the row's lock is waited for, and would open the transaction's read
+ * view there, so the counts read after the wait would miss the creates committed meanwhile. The
+ * limit rows are subqueries, not a join, as a locking read locks the rows it joins: every create of
+ * a plan would wait on its limit row.
  */
-export function lockingCreateQuery(trx: Knex.Transaction): Knex.QueryBuilder {
+function createReadsQuery(trx: Knex, withLimits: boolean): Knex.QueryBuilder {
   const locked = trx.ref('st.service_id');
   const occupying = trx(`${T} as sn`).where('sn.service_id', locked).whereIn('sn.status', OCCUPYING_STATUSES as SnapshotStatus[]).count('*');
   const queued = trx('snapshot_operations as op').where('op.service_id', locked).where('op.status', 'queued').count('*');
   const q = trx('snapshot_services as st')
     .select('st.service_id', 'st.suspended', 'st.terminated', 'st.clone_pending', occupying.as('occupying'), queued.as('queued'));
+  if (!withLimits) return q;
+  // The recorded plan's row, else the default's (`plan_id = '*'` sorts it last).
+  const limitRow = trx(`${LIMITS_TABLE} as l`).where((w) => w.where('l.plan_id', trx.ref('st.plan_id')).orWhere('l.plan_id', DEFAULT_PLAN))
+    .orderByRaw('?? = ?', ['l.plan_id', DEFAULT_PLAN]).limit(1).select('l.max_snapshots');
+  return q.select('st.plan_id', 'st.override_max_snapshots', limitRow.as('limit_row_max'));
+}
+
+/** The statement of lockForCreate without its WHERE: createReadsQuery, the rows locked (MariaDB). */
+export function lockingCreateQuery(trx: Knex, withLimits = false): Knex.QueryBuilder {
+  const q = createReadsQuery(trx, withLimits);
   return isMysql(trx) ? q.forUpdate() : q;
 }
 
+/** A row of lockingCreateQuery as a CreateLock. */
 export function toCreateLock(row: Record<string, unknown>): CreateLock {
-  return {
+  const lock: CreateLock = {
     occupying: Number(row.occupying), queuedOperations: Number(row.queued), suspended: toBool(row.suspended), terminated: toBool(row.terminated),
     clonePending: toBool(row.clone_pending),
   };
+  if ('limit_row_max' in row) {
+    lock.limitRows = { planId: (row.plan_id as string | null) ?? null, override: toNumberOrNull(row.override_max_snapshots), row: toNumberOrNull(row.limit_row_max) };
+  }
+  return lock;
+}
+
+/**
+ * The layers a service's snapshot limit resolves from (LimitsService.maxSnapshots), read with its
+ * lock: the service's override, and the limit row of the plan its state row records (`planId`), or
+ * the default row when that plan has none; null where there is none.
+ */
+export interface SnapshotLimitRows {
+  planId: string | null;
+  override: number | null;
+  row: number | null;
 }
 
 export interface CreateLock {
@@ -99,14 +131,21 @@ export interface CreateLock {
   suspended: boolean;
   terminated: boolean;
   clonePending: boolean;
+  /** Read with the lock when asked for (lockForCreate, lockManyForCreate `withLimits`). */
+  limitRows?: SnapshotLimitRows;
 }
 
 /** Snapshot records. Status changes go through `transition` so a concurrent change is never overwritten. */
 export class SnapshotsRepo {
   private readonly page: ReturnType<typeof listPageQuery>;
+  // A create's first statement, compiled once (knex's building cost more than the statement's answer).
+  private readonly lockOne: PreparedQuery<'serviceId'>;
+  private readonly lockOneWithLimits: PreparedQuery<'serviceId'>;
 
   constructor(private readonly db: Knex) {
     this.page = listPageQuery(db);
+    this.lockOne = new PreparedQuery(db, (param) => lockingCreateQuery(db).where('st.service_id', param('serviceId')));
+    this.lockOneWithLimits = new PreparedQuery(db, (param) => lockingCreateQuery(db, true).where('st.service_id', param('serviceId')));
   }
 
   /** Inserts a record and returns it as stored (no read-back: every field is known here). */
@@ -204,14 +243,29 @@ export class SnapshotsRepo {
   /**
    * Takes the service's row lock for a create and reads, in the same statement, what the create
    * decides on: the snapshots taking storage, and how many of the service's operations wait queued
-   * (see createSnapshot: then no wake is needed). Null when the service has no state row yet. The
-   * counts are correlated with the locked row, so they are plain reads made after it is locked (never
-   * computed ahead as constants) and see every create that held the lock before. SQLite needs no
-   * lock: its writers are serialized. The service's suspension flags come with it (see assertServiceOpen).
+   * (see createSnapshot: then no wake is needed); `withLimits`, the snapshot limit's layers too
+   * (createReadsQuery). Null when the service has no state row yet. The counts are correlated with
+   * the locked row, so they are plain reads made after it is locked (never computed ahead as
+   * constants) and see every create that held the lock before. SQLite needs no lock: its writers are
+   * serialized. The service's suspension flags come with it (see assertServiceOpen).
    */
-  async lockForCreate(trx: Knex.Transaction, serviceId: string): Promise<CreateLock | null> {
-    const row = await lockingCreateQuery(trx).where('st.service_id', serviceId).first() as Record<string, unknown> | undefined;
+  async lockForCreate(trx: Knex.Transaction, serviceId: string, withLimits = false): Promise<CreateLock | null> {
+    const [row] = await (withLimits ? this.lockOneWithLimits : this.lockOne).rows({ serviceId }, trx);
     return row ? toCreateLock(row) : null;
+  }
+
+  /**
+   * lockForCreate for several services, locked in key order (two batches never wait on each other
+   * crosswise). The locks are taken first, by a statement of their own, and the counts read after:
+   * one locking statement of several rows would read a later row's counts in the read view opened
+   * for its first row, before that later row's lock was waited for. A service without a state row is
+   * absent.
+   */
+  async lockManyForCreate(trx: Knex.Transaction, serviceIds: readonly string[], withLimits = false): Promise<Map<string, CreateLock>> {
+    const ids = [...new Set(serviceIds)].sort();
+    if (isMysql(trx)) await trx('snapshot_services').whereIn('service_id', ids).orderBy('service_id').forUpdate().select('service_id');
+    const rows: Array<Record<string, unknown>> = await createReadsQuery(trx, withLimits).whereIn('st.service_id', ids);
+    return new Map(rows.map((row) => [String(row.service_id), toCreateLock(row)]));
   }
 
   /** Updates a record; false when it is gone (a delete finished meanwhile). */

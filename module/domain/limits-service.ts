@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { LimitsRepo } from '../db/limits-repo.js';
 import { DEFAULT_PLAN } from '../db/limits-repo.js';
 import type { ServiceStateRow, ServicesRepo } from '../db/services-repo.js';
+import type { SnapshotLimitRows } from '../db/snapshots-repo.js';
 import { resolveLimits, type PlanLimits } from './limits.js';
 
 /**
@@ -24,6 +25,15 @@ export class LimitsService {
     // One round trip for the three rows: every create and every scheduled run asks.
     const { state, plans } = await this.services.getWithPlanLimits(serviceId, planId, db);
     return this.resolve(planId, plans, state);
+  }
+
+  /**
+   * The snapshot limit alone of a service on `planId`, from its layers as read with a create's lock;
+   * null when they are another plan's (the panel's plan is not the one recorded): then forService.
+   */
+  maxSnapshots(rows: SnapshotLimitRows, planId: string): number | null {
+    if (rows.planId !== planId) return null;
+    return resolveLimits(this.configDefault, { maxSnapshots: rows.override ?? undefined }, { maxSnapshots: rows.row ?? undefined }).maxSnapshots;
   }
 
   /** forService from rows the caller has read itself (ServicesRepo.getWithPlanLimits). */

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { NewAuditEvent } from '../db/audit-repo.js';
+import type { NewOperation } from '../db/operations-repo.js';
 import type { ActionContext, DomainDeps } from './deps.js';
 import { ValidationError } from './errors.js';
 import type { PanelService, Snapshot } from './types.js';
@@ -7,12 +8,18 @@ import type { PanelService, Snapshot } from './types.js';
 export type AuditExtra = { fromStatus?: string; toStatus?: string; code?: string; details?: Record<string, unknown> };
 export type AuditResult = 'ok' | 'refused' | 'failed';
 
+type SnapshotOperationKind = 'create' | 'delete' | 'restore';
+
+/** An operation on `snapshotId` for the service's hypervisor, as `ctx`'s actor asks for it. */
+export function newOperation(service: PanelService, snapshotId: number, kind: SnapshotOperationKind, ctx: ActionContext,
+  payload: Record<string, unknown> = {}): NewOperation {
+  return { serviceId: service.id, snapshotId, kind, target: service.target, payload, origin: ctx.actor.type, requestedBy: ctx.actor.id ?? null };
+}
+
 /** Queues an operation on `snapshotId` for the service's hypervisor, inside the caller's transaction. */
 export function enqueueOperation(deps: DomainDeps, trx: Knex.Transaction, service: PanelService, snapshotId: number,
-  kind: 'create' | 'delete' | 'restore', ctx: ActionContext, payload: Record<string, unknown> = {}): Promise<number> {
-  return deps.repos.operations.insert({
-    serviceId: service.id, snapshotId, kind, target: service.target, payload, origin: ctx.actor.type, requestedBy: ctx.actor.id ?? null,
-  }, trx);
+  kind: SnapshotOperationKind, ctx: ActionContext, payload: Record<string, unknown> = {}): Promise<number> {
+  return deps.repos.operations.insert(newOperation(service, snapshotId, kind, ctx, payload), trx);
 }
 
 /** The audit event of a snapshot action by `ctx`'s actor. */

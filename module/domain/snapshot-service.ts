@@ -3,6 +3,7 @@ import { DriverError, type DriverCapabilities } from '../drivers/contract.js';
 import type { DomainDeps, ActionContext } from './deps.js';
 import { createLocked, createSnapshot, prepareCreate, type CreateInput, type CreateOptions } from './create-snapshot.js';
 import { allowedActions } from './allowed-actions.js';
+import { CreateBatcher } from './create-batch.js';
 import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from './errors.js';
 import { NAME_MAX, normalizeDescription, normalizeSnapshotName } from './names.js';
 import { assertServiceOpen, lockOpenService } from './service-guard.js';
@@ -35,7 +36,11 @@ export type { CreateInput, CreateOptions };
 
 /** Customer- and admin-facing snapshot actions; each validates, enforces the rules, queues and audits. */
 export class SnapshotService {
-  constructor(private readonly deps: DomainDeps) {}
+  private readonly batcher: CreateBatcher;
+
+  constructor(private readonly deps: DomainDeps) {
+    this.batcher = new CreateBatcher(deps);
+  }
 
   /** A service's snapshot, or NotFound when it belongs to another service. */
   async get(service: PanelService, id: number): Promise<Snapshot> {
@@ -44,9 +49,12 @@ export class SnapshotService {
     return s;
   }
 
-  /** See createSnapshot: quota under the service's lock, and a scheduled create's rotation to make room. */
+  /**
+   * See createSnapshot: quota under the service's lock, and a scheduled create's rotation to make
+   * room; creates arriving together share a transaction (CreateBatcher).
+   */
   create(service: PanelService, input: CreateInput, ctx: ActionContext, opts: CreateOptions = {}): Promise<Snapshot> {
-    return createSnapshot(this.deps, service, input, ctx, opts);
+    return createSnapshot(this.deps, service, input, ctx, opts, this.batcher);
   }
 
   /**
@@ -166,7 +174,7 @@ export class SnapshotService {
         ? await prepareCreate(this.deps, service, { name: safetySnapshotName(namer, seen.name, new Date()), includeMemory: false }) : null;
       await this.deps.repos.services.ensure(service.id, service.planId);
       return this.deps.transaction(async (trx) => {
-        const lock = (await this.deps.repos.snapshots.lockForCreate(trx, service.id))!;
+        const lock = (await this.deps.repos.snapshots.lockForCreate(trx, service.id, !!safetyInput && !safetyInput.limits))!;
         assertServiceOpen(lock, ctx.actor);
         const s = await this.deps.repos.snapshots.get(id, trx);
         if (!s || s.serviceId !== service.id) throw new NotFoundError('snapshot');

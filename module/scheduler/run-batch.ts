@@ -1,10 +1,12 @@
 import type { Knex } from 'knex';
+import { BatchQueue } from '../domain/batch-queue.js';
 import { clampSchedule } from '../domain/plan-change.js';
 import type { PlanLimits } from '../domain/limits.js';
 import { generateHypervisorName, normalizeSnapshotName } from '../domain/names.js';
-import { auditEvent } from '../domain/snapshot-records.js';
+import { createdEvent } from '../domain/create-snapshot.js';
+import { newOperation } from '../domain/snapshot-records.js';
 import type { PanelService, Schedule } from '../domain/types.js';
-import { lockingCreateQuery, toCreateLock, type NewSnapshot } from '../db/snapshots-repo.js';
+import type { NewSnapshot } from '../db/snapshots-repo.js';
 import { runSchedule, scheduledSnapshotName, scheduleContext, scheduleRunEvent, type RunResult, type ScheduleRunDeps } from './run-schedule.js';
 
 interface Pending {
@@ -45,28 +47,15 @@ class RecordedMeanwhile extends Error {}
  * through runSchedule alone, which decides it afresh. A run alone takes runSchedule's path directly.
  */
 export class ScheduleRunBatcher {
-  private readonly waiting: Pending[] = [];
-  private busy = false;
+  // Runs Agenda starts in the same turn (a queue it just filled) join the first batch.
+  private readonly queue: BatchQueue<Pending>;
 
-  constructor(private readonly r: ScheduleRunDeps, private readonly maxBatch = 50) {}
-
-  run(scheduleId: number, at: Date): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ scheduleId, at, resolve, reject });
-      void this.pump();
-    });
+  constructor(private readonly r: ScheduleRunDeps, maxBatch = 50) {
+    this.queue = new BatchQueue((batch) => this.runBatch(batch), maxBatch);
   }
 
-  private async pump(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      // Runs Agenda starts in the same turn (a queue it just filled) join the first batch.
-      await new Promise((resolve) => setImmediate(resolve));
-      while (this.waiting.length) await this.runBatch(this.waiting.splice(0, this.maxBatch));
-    } finally {
-      this.busy = false;
-    }
+  run(scheduleId: number, at: Date): Promise<RunResult> {
+    return new Promise((resolve, reject) => this.queue.push({ scheduleId, at, resolve, reject }));
   }
 
   private alone(p: Pending): Promise<void> {
@@ -119,8 +108,7 @@ export class ScheduleRunBatcher {
   private async create(trx: Knex.Transaction, plain: Plain[], at: Date): Promise<Created> {
     const { repos } = this.r.deps;
     const serviceIds = [...new Set(plain.map((x) => x.service.id))].sort();
-    const rows: Array<Record<string, unknown>> = await lockingCreateQuery(trx).whereIn('st.service_id', serviceIds).orderBy('st.service_id');
-    const locks = new Map(rows.map((row) => [String(row.service_id), toCreateLock(row)]));
+    const locks = await repos.snapshots.lockManyForCreate(trx, serviceIds);
     const taken = new Map<string, number>();
     const out: Created = { created: [], deferred: [], wake: [] };
     for (const x of plain) {
@@ -144,13 +132,9 @@ export class ScheduleRunBatcher {
       serviceId: x.service.id, name: x.name, description: null, includeMemory: false, status: 'creating',
       hvName: generateHypervisorName(this.r.deps.namePrefix, now), origin: 'schedule', scheduleId: x.schedule.id, createdBy: String(x.schedule.id),
     })), trx);
-    await repos.operations.insertMany(created.map((x, i) => ({
-      serviceId: x.service.id, snapshotId: snapshots[i]!.id, kind: 'create' as const, target: x.service.target, payload: {},
-      origin: 'schedule' as const, requestedBy: String(x.schedule.id),
-    })), trx);
+    await repos.operations.insertMany(created.map((x, i) => newOperation(x.service, snapshots[i]!.id, 'create', scheduleContext(x.schedule))), trx);
     await repos.audit.record(created.flatMap((x, i) => [
-      auditEvent(scheduleContext(x.schedule), x.service, 'snapshot.create', 'ok', snapshots[i]!, { toStatus: 'creating', details: { includeMemory: false, origin: 'schedule' } }),
-      scheduleRunEvent(x.schedule, at, 'started', null),
+      createdEvent(scheduleContext(x.schedule), x.service, snapshots[i]!), scheduleRunEvent(x.schedule, at, 'started', null),
     ]), trx);
     // As createSnapshot: a service with operations queued before has a job that claims these too.
     out.wake = serviceIds.filter((id) => taken.has(id) && !locks.get(id)!.queuedOperations);

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_PLAN, LimitsRepo } from '../../module/db/limits-repo.js';
 import { ServicesRepo } from '../../module/db/services-repo.js';
+import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
 import { LimitsService } from '../../module/domain/limits-service.js';
 import type { PlanLimits } from '../../module/domain/limits.js';
 import { DATABASES } from '../helpers/databases.js';
@@ -57,5 +58,27 @@ describe.each(DATABASES)('plan limits resolve override → plan row → default 
     await services.update('svc', { suspended: true });
     expect(await same('svc', 'gold')).toMatchObject({ limits: { maxSnapshots: 12, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true }, state: { suspended: true } });
     expect((await same('nobody', 'gold')).limits).toMatchObject({ maxSnapshots: 9 });
+  });
+
+  it('the snapshot limit read with a create\'s lock resolves as forService does; for a plan other than the recorded one, it defers to forService', async () => {
+    const repo = new SnapshotsRepo(handle.db);
+    const withLock = (plan: string) => handle.db.transaction(async (trx) => service.maxSnapshots((await repo.lockForCreate(trx, 'svc', true))!.limitRows!, plan));
+    const same = async (expected: number) => {
+      expect(await withLock('gold')).toBe(expected);
+      expect((await service.forService('svc', 'gold')).maxSnapshots).toBe(expected);
+    };
+    await same(3);
+    await limits.set(DEFAULT_PLAN, { ...CONFIG, maxSnapshots: 5 });
+    await same(5);
+    await limits.set('silver', { ...CONFIG, maxSnapshots: 7 });
+    await same(5);
+    await limits.set('gold', { ...CONFIG, maxSnapshots: 0 });
+    await same(0);
+    await limits.set('gold', { ...CONFIG, maxSnapshots: 9 });
+    await same(9);
+    await new ServicesRepo(handle.db).setOverrides('svc', { maxSnapshots: 12 });
+    await same(12);
+    // The panel moved the service to silver and the state row still records gold.
+    expect(await withLock('silver')).toBeNull();
   });
 });
