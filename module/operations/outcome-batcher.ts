@@ -26,6 +26,14 @@ class LeaseLost extends Error {}
 /** Rolls a batch back: one of its members is not as it expected; each then goes alone. */
 class NotAsExpected extends Error {}
 
+/** What a scheduled snapshot's outcome records on its schedule (retention then reads it, see applyRetention). */
+const SCHEDULE_OK = { lastResult: 'ok', lastError: null } as const;
+
+/** The schedule a create's outcome records as ok: that of a scheduled snapshot. */
+function scheduleOf({ op, snapshot: s }: SuccessOutcome): number | null {
+  return op.kind === 'create' && s.origin === 'schedule' ? s.scheduleId : null;
+}
+
 function successEvent({ op, snapshot: s }: SuccessOutcome): NewAuditEvent {
   return {
     actor: { type: op.origin, id: op.requestedBy } as AuditActor, serviceId: s.serviceId, snapshotId: s.id, snapshotName: s.name,
@@ -35,15 +43,19 @@ function successEvent({ op, snapshot: s }: SuccessOutcome): NewAuditEvent {
 }
 
 /**
- * One outcome in a transaction of its own: the snapshot's transition (if it is still in the state the
- * operation moves it from), the operation finished (only while `token` holds it: otherwise the whole
- * outcome rolls back, and false), its audit event.
+ * One outcome in a transaction of its own: a scheduled snapshot's schedule marked ok, the snapshot's
+ * transition (if it is still in the state the operation moves it from), the operation finished (only
+ * while `token` holds it: otherwise the whole outcome rolls back, and false), its audit event. The
+ * schedule comes first, as in a batch: a scheduled run's transaction locks the schedule before it
+ * inserts its snapshot, so an outcome holding snapshot rows must not wait for a schedule.
  */
 export async function writeSuccess(deps: Deps, o: SuccessOutcome): Promise<boolean> {
-  const { snapshots, operations, audit } = deps.repos;
+  const { snapshots, operations, audit, schedules } = deps.repos;
   const { op, snapshot: s } = o;
+  const scheduleId = scheduleOf(o);
   try {
     await deps.transaction(async (trx) => {
+      if (scheduleId !== null) await schedules.update(scheduleId, SCHEDULE_OK, trx);
       if (op.kind === 'create') {
         await snapshots.transition(s.id, 'creating', {
           status: 'active', completedAt: new Date(), diskBytes: o.sizes?.diskBytes ?? null, memoryBytes: o.sizes?.memoryBytes ?? null,
@@ -64,16 +76,20 @@ export async function writeSuccess(deps: Deps, o: SuccessOutcome): Promise<boole
 }
 
 /**
- * writeSuccess for several outcomes in one transaction: the snapshots' transitions one statement per
- * kind, the operations finished in one (each by its own holder), every audit event in one insert. Any
+ * writeSuccess for several outcomes in one transaction: the schedules marked ok in one statement (in
+ * key order), the snapshots' transitions one statement per kind, the operations finished in one (each
+ * by its own holder), every audit event in one insert. Any
  * count off what the members expect (a lease lost, a snapshot moved or gone meanwhile) throws
  * NotAsExpected and the whole batch rolls back.
  */
 async function writeBatch(deps: Deps, list: SuccessOutcome[]): Promise<void> {
-  const { snapshots, operations, audit } = deps.repos;
+  const { snapshots, operations, audit, schedules } = deps.repos;
   const of = (kind: Operation['kind']) => list.filter((o) => o.op.kind === kind);
   const [creates, restores, deletes] = [of('create'), of('restore'), of('delete')];
+  const scheduleIds = [...new Set(list.map(scheduleOf).filter((id) => id !== null))].sort((a, b) => a - b);
   await deps.transaction(async (trx) => {
+    // A schedule gone meanwhile is no member's concern: retention finds it gone too.
+    if (scheduleIds.length) await schedules.updateMany(scheduleIds, SCHEDULE_OK, trx);
     let moved = 0;
     if (creates.length) moved += await snapshots.activateMany('creating', creates.map((o) => ({ id: o.snapshot.id, ...o.sizes })), trx);
     if (restores.length) moved += await snapshots.activateMany('restoring', restores.map((o) => ({ id: o.snapshot.id })), trx);

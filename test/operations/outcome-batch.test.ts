@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OperationsRepo } from '../../module/db/operations-repo.js';
+import { SchedulesRepo } from '../../module/db/schedules-repo.js';
 import { ServicesRepo } from '../../module/db/services-repo.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
 import { runInTransaction } from '../../module/db/transaction.js';
@@ -9,7 +10,7 @@ import type { Operation, OperationKind, Snapshot } from '../../module/domain/typ
 import type { HypervisorSnapshot, HypervisorTarget } from '../../module/drivers/contract.js';
 import { SimulatedDriver } from '../../module/drivers/simulated/simulated-driver.js';
 import { executeOperation } from '../../module/operations/execute-operation.js';
-import { OutcomeBatcher, type SuccessOutcome } from '../../module/operations/outcome-batcher.js';
+import { OutcomeBatcher, writeSuccess, type SuccessOutcome } from '../../module/operations/outcome-batcher.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
 import { useDatabase } from '../helpers/db-suite.js';
 import { domainDeps } from '../helpers/domain-deps.js';
@@ -99,6 +100,40 @@ describe.each(DATABASES)('outcomes of operations ending together ($kind)', (kind
         action: `operation.${o.op.kind}`, from_status: FROM[o.op.kind as 'create'], to_status: o.op.kind === 'delete' ? 'deleted' : 'active',
       })]);
     }
+  });
+
+  it("records a scheduled snapshot's schedule as ok in the same transaction, once for both of one schedule's", async () => {
+    const schedules = new SchedulesRepo(handle.db);
+    const at = { days: [1], hour: 3, minute: 0, timezone: 'UTC', keep: 5, includeMemory: false, enabled: true };
+    const first = await schedules.insert({ serviceId: 'svc-1', name: 'nightly', ...at });
+    const second = await schedules.insert({ serviceId: 'svc-3', name: 'weekly', ...at });
+    const scheduled = (o: SuccessOutcome, scheduleId: number): SuccessOutcome => ({ ...o, snapshot: { ...o.snapshot, origin: 'schedule', scheduleId } });
+    const list = [scheduled(await running(1, 'create'), first), scheduled(await running(2, 'create'), second), scheduled(await running(3, 'create'), second),
+      await running(4, 'create')];
+    await handle.db('snapshot_schedules').update({ last_result: 'started' });
+    const batcher = new OutcomeBatcher(deps);
+    const { result, sql } = await counted(handle.db, () => Promise.all(list.map((o) => batcher.write(o))));
+    expect(result).toEqual([true, true, true, true]);
+    // BEGIN; the schedules; the creates; the operations; the audit events; COMMIT.
+    expect(sql).toHaveLength(6);
+    expect(sql[1]).toMatch(/^update `?snapshot_schedules`?/);
+    expect((await schedules.get(first))!.lastResult).toBe('ok');
+    expect((await schedules.get(second))!.lastResult).toBe('ok');
+  });
+
+  it("records a scheduled snapshot's schedule as ok with an outcome alone too, and not when its lease was lost", async () => {
+    const schedules = new SchedulesRepo(handle.db);
+    const at = { days: [1], hour: 3, minute: 0, timezone: 'UTC', keep: 5, includeMemory: false, enabled: true };
+    const kept = await schedules.insert({ serviceId: 'svc-1', name: 'nightly', ...at });
+    const lost = await schedules.insert({ serviceId: 'svc-2', name: 'nightly', ...at });
+    await handle.db('snapshot_schedules').update({ last_result: 'started' });
+    const mine = await running(1, 'create');
+    const theirs = await running(2, 'create');
+    await handle.db('snapshot_operations').where({ id: theirs.op.id }).update({ locked_by: 'other#2' });
+    expect(await writeSuccess(deps, { ...mine, snapshot: { ...mine.snapshot, origin: 'schedule', scheduleId: kept } })).toBe(true);
+    expect(await writeSuccess(deps, { ...theirs, snapshot: { ...theirs.snapshot, origin: 'schedule', scheduleId: lost } })).toBe(false);
+    expect((await schedules.get(kept))!.lastResult).toBe('ok');
+    expect((await schedules.get(lost))!.lastResult).toBe('started');
   });
 
   it('writes nothing of an outcome whose lease another worker took meanwhile; the others succeed', async () => {
