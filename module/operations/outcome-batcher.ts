@@ -78,9 +78,8 @@ export async function writeSuccess(deps: Deps, o: SuccessOutcome): Promise<boole
 /**
  * writeSuccess for several outcomes in one transaction: the schedules marked ok in one statement (in
  * key order), the snapshots' transitions one statement per kind, the operations finished in one (each
- * by its own holder), every audit event in one insert. Any
- * count off what the members expect (a lease lost, a snapshot moved or gone meanwhile) throws
- * NotAsExpected and the whole batch rolls back.
+ * by its own holder), every audit event in one insert. Any count off what the members expect (a lease
+ * lost, a snapshot moved or gone meanwhile) throws NotAsExpected and the whole batch rolls back.
  */
 async function writeBatch(deps: Deps, list: SuccessOutcome[]): Promise<void> {
   const { snapshots, operations, audit, schedules } = deps.repos;

@@ -154,6 +154,29 @@ describe.each(DATABASES)('outcomes of operations ending together ($kind)', (kind
     }
   });
 
+  it('of two workers writing the same operations at once, only the lease holders write: each outcome once', async () => {
+    const list = [await running(1, 'create'), await running(2, 'restore'), await running(3, 'delete')];
+    // All three were taken over by another worker, which ended them too: both batches meet in the database.
+    await handle.db('snapshot_operations').update({ locked_by: handle.db.raw("replace(locked_by, 'w#', 'v#')") });
+    const holder = new OutcomeBatcher(deps);
+    const second = await handle.secondHandle();
+    await second.raw('select 1'); // connected: its batch is not held back by a handshake
+    const stale = new OutcomeBatcher(domainDeps(second));
+    // The stale worker's batch first: on MariaDB the holder's waits on its row locks until it rolls back.
+    const [ours, theirs] = await Promise.all([
+      Promise.all(list.map((o) => stale.write(o))),
+      Promise.all(list.map((o) => holder.write({ ...o, token: o.token.replace('w#', 'v#') }))),
+    ]);
+    expect(theirs).toEqual([true, true, true]);
+    expect(ours).toEqual([false, false, false]);
+    for (const o of list) {
+      expect(await operations.get(o.op.id)).toMatchObject({ status: 'succeeded', lockedBy: null });
+      expect(await audited(o.op.id)).toHaveLength(1);
+    }
+    expect(await snapshots.get(list[0]!.snapshot.id)).toMatchObject({ status: 'active' });
+    expect(await snapshots.get(list[2]!.snapshot.id)).toBeNull();
+  });
+
   it('decides a member whose snapshot row went meanwhile as an outcome alone would, and the others as usual', async () => {
     const list = [await running(1, 'create'), await running(2, 'create'), await running(3, 'delete')];
     await handle.db('snapshot_snapshots').where({ id: list[1]!.snapshot.id }).delete();
