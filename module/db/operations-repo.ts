@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { HypervisorTarget } from '../drivers/contract.js';
 import type { Operation, OperationKind, OperationStatus } from '../domain/types.js';
 import { OperationClaims, type ClaimRequest, type ClaimResult } from './operation-claim.js';
-import { insertedId, isMysql, parseJson, toDate, toDateOrNull, toNumberOrNull } from './values.js';
+import { byId, insertedId, isMysql, parseJson, toDate, toDateOrNull, toNumberOrNull } from './values.js';
 
 const T = 'snapshot_operations';
 
@@ -131,6 +131,23 @@ export class OperationsRepo {
       locked_by: null, locked_until: null, finished_at: now, updated_at: now, ...(driverTask ? { driver_task: driverTask } : {}),
     });
     return Number(n) === 1;
+  }
+
+  /**
+   * finish(…, 'succeeded') for several operations in one statement, each only where its own claim
+   * holder still runs it (the `(id, locked_by)` pairs; `id IN` keeps it on the primary key). Returns how
+   * many were finished: fewer than given means some lease was lost, and the caller rolls back.
+   */
+  async succeedMany(list: Array<{ id: number; holder: string; driverTask: string | null }>, db: Knex): Promise<number> {
+    const now = new Date();
+    const tasks = list.filter((o) => o.driverTask);
+    const row: Record<string, unknown> = {
+      status: 'succeeded', error_code: null, error_message: null, locked_by: null, locked_until: null, finished_at: now, updated_at: now,
+    };
+    if (tasks.length) row.driver_task = byId(db, 'driver_task', tasks.map((o) => [o.id, o.driverTask]));
+    const n = await db(T).whereIn('id', list.map((o) => o.id)).where({ status: 'running' })
+      .whereIn(['id', 'locked_by'], list.map((o) => [o.id, o.holder])).update(row);
+    return Number(n);
   }
 
   /**

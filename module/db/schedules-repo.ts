@@ -85,7 +85,12 @@ export class SchedulesRepo {
 
   /** false when the schedule is gone. */
   async update(id: number, patch: SchedulePatch, db: Knex = this.db): Promise<boolean> {
-    return Number(await db(T).where({ id }).update(toColumns(patch))) === 1;
+    return (await this.updateMany([id], patch, db)) === 1;
+  }
+
+  /** update for several schedules; returns how many were there. */
+  async updateMany(ids: number[], patch: SchedulePatch, db: Knex = this.db): Promise<number> {
+    return Number(await db(T).whereIn('id', ids).update(toColumns(patch)));
   }
 
   /**

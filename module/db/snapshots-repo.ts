@@ -5,7 +5,7 @@ import type { Snapshot, SnapshotOrigin } from '../domain/types.js';
 import { DEFAULT_PLAN, LIMITS_TABLE } from './limits-repo.js';
 import { listPageQuery, type ListCursor, type ListPage } from './snapshot-list-page.js';
 import { PreparedQuery } from './prepared-query.js';
-import { insertedId, isMysql, toBool, toDate, toDateOrNull, toNumberOrNull } from './values.js';
+import { byId, insertedId, isMysql, toBool, toDate, toDateOrNull, toNumberOrNull } from './values.js';
 
 const T = 'snapshot_snapshots';
 const newestFirst = (prefix = '') => [{ column: `${prefix}created_at`, order: 'desc' }, { column: `${prefix}id`, order: 'desc' }];
@@ -302,6 +302,26 @@ export class SnapshotsRepo {
 
   async remove(id: number, db: Knex = this.db): Promise<void> {
     await db(T).where({ id }).delete();
+  }
+
+  /**
+   * Several snapshots' transitions from `from` to active in one statement, each only if still in
+   * `from`; a create's sizes and completion time go per row. Returns how many moved.
+   */
+  async activateMany(from: 'creating' | 'restoring', list: Array<{ id: number; diskBytes?: number | null; memoryBytes?: number | null }>,
+    db: Knex): Promise<number> {
+    const row: Record<string, unknown> = toColumns({ status: 'active' });
+    if (from === 'creating') {
+      row.completed_at = new Date();
+      row.disk_bytes = byId(db, 'disk_bytes', list.map((s) => [s.id, s.diskBytes ?? null]));
+      row.memory_bytes = byId(db, 'memory_bytes', list.map((s) => [s.id, s.memoryBytes ?? null]));
+    }
+    return Number(await db(T).whereIn('id', list.map((s) => s.id)).where({ status: from }).update(row));
+  }
+
+  /** remove for several; returns how many rows were there to remove. */
+  async removeMany(ids: number[], db: Knex): Promise<number> {
+    return Number(await db(T).whereIn('id', ids).delete());
   }
 }
 

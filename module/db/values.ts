@@ -42,3 +42,11 @@ export function parseJson<T>(v: unknown, fallback: T): T {
     return fallback;
   }
 }
+
+/**
+ * A column's new value chosen per row in a multi-row UPDATE: `CASE id WHEN … THEN … ELSE column END`,
+ * so rows not listed keep theirs.
+ */
+export function byId(db: Knex, column: string, values: Array<[number, Knex.Value]>): Knex.Raw {
+  return db.raw(`CASE ?? ${values.map(() => 'WHEN ? THEN ?').join(' ')} ELSE ?? END`, ['id', ...values.flat(), column]);
+}

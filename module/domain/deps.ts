@@ -60,7 +60,8 @@ export interface DomainDeps {
   namePrefix: string;
   /**
    * Called when a create operation has ended (the snapshot active, or failed), so scheduled runs can
-   * apply retention and record their last result. Errors are logged by the caller, never thrown on.
+   * apply retention, and record a failure as their last result (a success is recorded with the
+   * operation's outcome, see OutcomeBatcher). Errors are logged by the caller, never thrown on.
    */
   onCreateSettled?(snapshot: Snapshot, ok: boolean, code: string | null): Promise<void>;
   /** Tells the panel how a new server from a snapshot is getting on (queued, running, done, failed). */

@@ -5,6 +5,7 @@ import type { OperationsRepo } from '../db/operations-repo.js';
 import type { AuditActor, Operation, Snapshot } from '../domain/types.js';
 import { notifyIfLimitReached } from '../notifications/limit-reached.js';
 import { cloneAlreadyDone, cloneSettled, cloneStarted, startClone } from './execute-clone.js';
+import { writeSuccess, type OutcomeWriter } from './outcome-batcher.js';
 
 export interface ExecuteOptions {
   /** How often a running hypervisor task is polled. */
@@ -23,6 +24,11 @@ export interface ExecuteContext {
   token: string;
   /** Aborted when the module stops: the operation goes back to the queue and is resumed later. */
   signal: AbortSignal;
+}
+
+/** An attempt's context: the lease's signal, and where its success outcome is written. */
+interface AttemptContext extends ExecuteContext {
+  outcomes: OutcomeWriter;
 }
 
 /** `lost`: the lease ran out and another worker may run the operation now; this one wrote nothing more. */
@@ -101,12 +107,14 @@ class Lease {
  * Carries one claimed operation through the hypervisor: start (or resume) the driver task, poll it,
  * then apply the outcome to the snapshot, audit it and notify. Safe to run again after a crash: a
  * stored task reference is polled, not restarted, and a create/delete that already happened is
- * recognised from the hypervisor's list.
+ * recognised from the hypervisor's list. `outcomes` writes a success (default: a transaction of its
+ * own; the workers share an OutcomeBatcher).
  */
-export async function executeOperation(deps: DomainDeps, claimed: Operation, ctx: ExecuteContext, opts: ExecuteOptions): Promise<ExecuteOutcome> {
+export async function executeOperation(deps: DomainDeps, claimed: Operation, ctx: ExecuteContext, opts: ExecuteOptions,
+  outcomes: OutcomeWriter = { write: (o) => writeSuccess(deps, o) }): Promise<ExecuteOutcome> {
   const lease = new Lease(deps.repos.operations, claimed, ctx.token, opts.leaseMs, ctx.signal);
   try {
-    return await attempt(deps, claimed, { token: ctx.token, signal: lease.signal }, lease, opts);
+    return await attempt(deps, claimed, { token: ctx.token, signal: lease.signal, outcomes }, lease, opts);
   } catch (err) {
     if (err instanceof LeaseLost || lease.lost) return 'lost';
     throw err;
@@ -115,7 +123,7 @@ export async function executeOperation(deps: DomainDeps, claimed: Operation, ctx
   }
 }
 
-async function attempt(deps: DomainDeps, claimed: Operation, ctx: ExecuteContext, lease: Lease, opts: ExecuteOptions): Promise<ExecuteOutcome> {
+async function attempt(deps: DomainDeps, claimed: Operation, ctx: AttemptContext, lease: Lease, opts: ExecuteOptions): Promise<ExecuteOutcome> {
   let op = claimed;
   const { repos } = deps;
   const snapshot = op.snapshotId === null ? null : await repos.snapshots.get(op.snapshotId);
@@ -142,7 +150,7 @@ async function attempt(deps: DomainDeps, claimed: Operation, ctx: ExecuteContext
     if (!task) {
       // An admin's retry (payload.retryOf) follows an attempt that may have happened after all.
       const done = (op.attempts > 1 || op.payload.retryOf !== undefined) && (await alreadyDone(driver, op, snapshot));
-      if (done) return succeed(deps, driver, op, ctx.token, snapshot);
+      if (done) return succeed(deps, driver, op, ctx, snapshot);
       // The last moment to find out the operation went to another worker before the hypervisor acts twice.
       // A first attempt claimed a moment ago is still ours (a later one may follow a reconcile's
       // verdict on a stuck operation, which only a round trip would show).
@@ -162,7 +170,7 @@ async function attempt(deps: DomainDeps, claimed: Operation, ctx: ExecuteContext
       return 'released';
     }
     if (state.state === 'failed') throw state.error;
-    return succeed(deps, driver, op, ctx.token, snapshot);
+    return succeed(deps, driver, op, ctx, snapshot);
   } catch (err) {
     if (err instanceof LeaseLost || lease.lost) throw err;
     if (ctx.signal.aborted) {
@@ -172,7 +180,7 @@ async function attempt(deps: DomainDeps, claimed: Operation, ctx: ExecuteContext
     const error = err instanceof DriverError ? err : new DriverError('rejected', err instanceof Error ? err.message : String(err));
     // Deleting something already gone is what was asked for. Only the snapshot being gone counts: a
     // guest that is gone or elsewhere (guest_missing) leaves the snapshot where it was, for an admin.
-    if (op.kind === 'delete' && error.code === 'not_found') return succeed(deps, driver, op, ctx.token, snapshot);
+    if (op.kind === 'delete' && error.code === 'not_found') return succeed(deps, driver, op, ctx, snapshot);
     if (error.transient && op.attempts < opts.maxAttempts) {
       const delay = opts.backoffMs * 2 ** (op.attempts - 1);
       await repos.operations.requeue(op.id, ctx.token, new Date(Date.now() + delay), { code: `driver_${error.code}`, message: error.detail }, true);
@@ -223,35 +231,21 @@ async function poll(driver: SnapshotDriver, op: Operation, task: string, ctx: Ex
 }
 
 /**
- * The snapshot's new state, the operation's end and its audit event commit together, so nobody ever
- * sees a snapshot already Current while its operation still runs (or the reverse); notifications and
- * retention follow.
+ * The snapshot's new state, the operation's end and its audit event commit together (with those of
+ * other operations ending at the same moment, see OutcomeBatcher), so nobody ever sees a snapshot
+ * already Current while its operation still runs (or the reverse); notifications and retention follow.
  */
-async function succeed(deps: DomainDeps, driver: SnapshotDriver, op: Operation, token: string, s: Snapshot): Promise<ExecuteOutcome> {
+async function succeed(deps: DomainDeps, driver: SnapshotDriver, op: Operation, ctx: AttemptContext, s: Snapshot): Promise<ExecuteOutcome> {
   const { repos } = deps;
+  const { token } = ctx;
   if (op.kind === 'clone') {
     if (!(await cloneSettled(deps, driver, op, s, (trx) => repos.operations.finish(op.id, token, 'succeeded', null, trx, op.driverTask), null))) throw new LeaseLost();
     return 'succeeded';
   }
   const info = op.kind === 'create' ? (await driver.list(op.target).catch(() => [])).find((x) => x.name === s.hvName) : undefined;
-  await deps.transaction(async (trx) => {
-    if (op.kind === 'create') {
-      await repos.snapshots.transition(s.id, 'creating', {
-        status: 'active', completedAt: new Date(), diskBytes: info?.diskBytes ?? null, memoryBytes: info?.memoryBytes ?? null,
-      }, trx);
-    } else if (op.kind === 'restore') {
-      await repos.snapshots.transition(s.id, 'restoring', { status: 'active' }, trx);
-    } else {
-      await repos.snapshots.remove(s.id, trx);
-    }
-    // Refused once the lease went to another worker: the whole outcome rolls back, theirs stands.
-    if (!(await repos.operations.finish(op.id, token, 'succeeded', null, trx, op.driverTask))) throw new LeaseLost();
-    await repos.audit.record({
-      actor: { type: op.origin, id: op.requestedBy } as AuditActor, serviceId: s.serviceId, snapshotId: s.id, snapshotName: s.name,
-      action: `operation.${op.kind}`, result: 'ok', fromStatus: s.status, toStatus: op.kind === 'delete' ? 'deleted' : 'active',
-      details: { operationId: op.id, attempts: op.attempts },
-    }, trx);
-  });
+  const sizes = info ? { diskBytes: info.diskBytes ?? null, memoryBytes: info.memoryBytes ?? null } : undefined;
+  // Refused once the lease went to another worker: nothing of this outcome is written, theirs stands.
+  if (!(await ctx.outcomes.write({ op, token, snapshot: s, sizes }))) throw new LeaseLost();
   const type = op.kind === 'create' ? 'snapshot_created' : op.kind === 'restore' ? 'snapshot_restored' : 'snapshot_deleted';
   const cause = { type: op.origin, id: op.requestedBy } as AuditActor;
   await deps.notifier.notify({ type, serviceId: s.serviceId, params: { name: s.name }, cause });

@@ -131,14 +131,14 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
 
 /**
  * After a scheduled snapshot became active: delete that schedule's oldest unpinned snapshots beyond
- * its keep count. Manual and pinned snapshots are never touched.
+ * its keep count. Manual and pinned snapshots are never touched. The schedule's `ok` was recorded
+ * with the snapshot's outcome (module/operations/outcome-batcher.ts).
  */
 export async function applyRetention(r: ScheduleRunDeps, snapshot: Snapshot): Promise<number[]> {
   if (snapshot.origin !== 'schedule' || snapshot.scheduleId === null) return [];
   const { repos } = r.deps;
   const scheduleId = snapshot.scheduleId;
-  // Two statements: the outcome (none when the schedule is gone), then the snapshots with its keep.
-  if (!(await repos.schedules.update(scheduleId, { lastResult: 'ok', lastError: null }))) return [];
+  // One statement: the snapshots with the schedule's keep (null when the schedule is gone).
   const { keep, snapshots } = await repos.snapshots.listForRetention(snapshot.serviceId, scheduleId);
   const excess = keep === null ? [] : snapshotsBeyondKeep(scheduleId, keep, snapshots);
   if (!excess.length) return [];

@@ -9,6 +9,7 @@ import type { ActionContext, DomainDeps } from '../domain/deps.js';
 import type { SchedulerPort } from '../domain/schedule-service.js';
 import { AgendaOperationRunner } from '../operations/agenda-runner.js';
 import { executeOperation } from '../operations/execute-operation.js';
+import { OutcomeBatcher } from '../operations/outcome-batcher.js';
 import { AgendaScheduler } from '../scheduler/agenda-scheduler.js';
 import { KnexBackend } from '../scheduler/knex-backend/index.js';
 import { defineLimitsApplyJob } from '../scheduler/limits-apply-job.js';
@@ -87,13 +88,15 @@ export class ModuleWorkers {
       // for a small part of the lease so that a heartbeat it holds back is never late.
       const backend = new KnexBackend({ db, deferRunStartMs: Math.min(1000, config.operations.leaseMs / 10) });
       await backend.connect(); // Agenda's constructor would swallow this error; surface it here.
+      // Operations ending together write their outcomes in one transaction (see OutcomeBatcher).
+      const outcomes = new OutcomeBatcher(deps);
       const runner = new AgendaOperationRunner({
         backend, operations: deps.repos.operations, logger, workerName, ...config.operations,
         housekeeping: async () => {
           await this.o.webhookEvents.prune(new Date(Date.now() - config.webhookEventRetentionMs));
           await deps.repos.clones.pruneHandovers(new Date());
         },
-        execute: (op, execCtx) => executeOperation(deps, op, execCtx, config.operations),
+        execute: (op, execCtx) => executeOperation(deps, op, execCtx, config.operations, outcomes),
       });
       defineLimitsApplyJob(runner.agenda, work.applyLimitsNow);
       await runner.start();
