@@ -2,6 +2,7 @@ import { Agenda, type AgendaBackend } from 'agenda';
 import knex from 'knex';
 import { migrationConfig } from '../migrations/index.js';
 import { KnexBackend } from '../module/scheduler/knex-backend/index.js';
+import { benchDbName } from './rush-setup.js';
 
 /**
  * Throughput of `jobs` no-op Agenda jobs, all due at once, on one Agenda worker: the job store's own
@@ -26,15 +27,16 @@ export async function noopJobsPerSecond(store: 'knex-mysql' | 'postgres', jobs: 
     cleanup = async () => { await pool.query(`DROP TABLE IF EXISTS "${tableName}"`); await pool.end(); };
   } else {
     const admin = knex({ client: 'mysql2', connection: url });
-    await admin.raw('DROP DATABASE IF EXISTS snapbench_noop');
-    await admin.raw('CREATE DATABASE snapbench_noop CHARACTER SET utf8mb4');
+    const name = benchDbName('snapbench_noop');
+    await admin.raw(`DROP DATABASE IF EXISTS \`${name}\``);
+    await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
     const u = new URL(url);
-    u.pathname = '/snapbench_noop';
+    u.pathname = `/${name}`;
     const db = knex({ client: 'mysql2', connection: u.toString(), pool: { min: 0, max: 20 } });
     await db.migrate.latest(migrationConfig);
     backend = new KnexBackend({ db });
     await backend.connect();
-    cleanup = async () => { await db.destroy(); await admin.raw('DROP DATABASE IF EXISTS snapbench_noop'); await admin.destroy(); };
+    cleanup = async () => { await db.destroy(); await admin.raw(`DROP DATABASE IF EXISTS \`${name}\``); await admin.destroy(); };
   }
   const agenda = new Agenda({ backend, processEvery: 100, defaultConcurrency: 20, maxConcurrency: 20 });
   let done = 0;

@@ -23,7 +23,8 @@ export function mysqlUrl(): string {
  * A new database `name`; `pool` extends the module's pool (a StatementMeter's afterCreate). Its idle
  * connections are kept for the whole run, so a metered connection never closes uncounted.
  */
-export async function freshDatabase(name: string, pool: Knex.PoolConfig = {}): Promise<{ db: Knex; url: string; drop(): Promise<void> }> {
+export async function freshDatabase(base: string, pool: Knex.PoolConfig = {}): Promise<{ db: Knex; url: string; drop(): Promise<void> }> {
+  const name = benchDbName(base);
   const admin = knex({ client: 'mysql2', connection: mysqlUrl() });
   await admin.raw(`DROP DATABASE IF EXISTS \`${name}\``);
   await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
@@ -31,6 +32,14 @@ export async function freshDatabase(name: string, pool: Knex.PoolConfig = {}): P
   url.pathname = `/${name}`;
   const db = knex({ client: 'mysql2', connection: url.toString(), pool: { min: 0, max: 20, idleTimeoutMillis: 30 * 60_000, ...pool } });
   return { db, url: url.toString(), drop: async () => { await admin.raw(`DROP DATABASE IF EXISTS \`${name}\``); await admin.destroy(); } };
+}
+
+/**
+ * The bench database's name: `BENCH_DB_SUFFIX` added, so two checkouts benchmarking on one server at
+ * once do not drop each other's database.
+ */
+export function benchDbName(base: string): string {
+  return `${base}${process.env.BENCH_DB_SUFFIX ?? ''}`;
 }
 
 /** `count` services, round-robin over `nodes` hypervisor nodes. */
