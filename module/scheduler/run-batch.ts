@@ -5,6 +5,7 @@ import { generateHypervisorName, normalizeSnapshotName } from '../domain/names.j
 import { auditEvent } from '../domain/snapshot-records.js';
 import type { PanelService, Schedule } from '../domain/types.js';
 import { lockingCreateQuery, toCreateLock, type NewSnapshot } from '../db/snapshots-repo.js';
+import { TurnBatcher } from '../db/turn-batcher.js';
 import { runSchedule, scheduledSnapshotName, scheduleContext, scheduleRunEvent, type RunResult, type ScheduleRunDeps } from './run-schedule.js';
 
 interface Pending {
@@ -45,28 +46,15 @@ class RecordedMeanwhile extends Error {}
  * through runSchedule alone, which decides it afresh. A run alone takes runSchedule's path directly.
  */
 export class ScheduleRunBatcher {
-  private readonly waiting: Pending[] = [];
-  private busy = false;
+  private readonly batcher: TurnBatcher<Pending>;
 
-  constructor(private readonly r: ScheduleRunDeps, private readonly maxBatch = 50) {}
-
-  run(scheduleId: number, at: Date): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ scheduleId, at, resolve, reject });
-      void this.pump();
-    });
+  constructor(private readonly r: ScheduleRunDeps, maxBatch = 50) {
+    // Runs Agenda starts in the same turn (a queue it just filled) join the first batch.
+    this.batcher = new TurnBatcher((batch) => this.runBatch(batch), maxBatch);
   }
 
-  private async pump(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      // Runs Agenda starts in the same turn (a queue it just filled) join the first batch.
-      await new Promise((resolve) => setImmediate(resolve));
-      while (this.waiting.length) await this.runBatch(this.waiting.splice(0, this.maxBatch));
-    } finally {
-      this.busy = false;
-    }
+  run(scheduleId: number, at: Date): Promise<RunResult> {
+    return new Promise((resolve, reject) => this.batcher.add({ scheduleId, at, resolve, reject }));
   }
 
   private alone(p: Pending): Promise<void> {
