@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { BatchQueue } from './batch-queue.js';
+import { TurnBatcher } from './turn-batcher.js';
 import { assertRoom, createdEvent, createPrepared, newCreateRecord, snapshotLimit, type CreateOptions, type PreparedCreate } from './create-snapshot.js';
 import type { ActionContext, DomainDeps } from './deps.js';
 import { assertServiceOpen } from './service-guard.js';
@@ -39,15 +39,15 @@ interface Decided {
  * database error rolls the batch back and each create goes alone (createPrepared), deciding afresh.
  */
 export class CreateBatcher {
-  private readonly queue: BatchQueue<Pending>;
+  private readonly queue: TurnBatcher<Pending>;
 
   constructor(private readonly deps: DomainDeps, maxBatch = 50) {
-    this.queue = new BatchQueue((batch) => this.run(batch), maxBatch);
+    this.queue = new TurnBatcher((batch) => this.run(batch), maxBatch);
   }
 
   /** The create's snapshot once its batch has committed, or its refusal. */
   create(c: BatchedCreate): Promise<Snapshot> {
-    return new Promise((resolve, reject) => this.queue.push({ ...c, resolve, reject }));
+    return new Promise((resolve, reject) => this.queue.add({ ...c, resolve, reject }));
   }
 
   private alone(p: Pending): Promise<void> {

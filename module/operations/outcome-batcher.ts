@@ -1,6 +1,7 @@
 import type { NewAuditEvent } from '../db/audit-repo.js';
 import type { DomainDeps } from '../domain/deps.js';
 import type { AuditActor, Operation, Snapshot } from '../domain/types.js';
+import { TurnBatcher } from '../domain/turn-batcher.js';
 
 /** A create, restore or delete that ended well on the hypervisor: what its outcome writes. */
 export interface SuccessOutcome {
@@ -114,30 +115,17 @@ interface Pending {
  * goes through writeSuccess alone, which decides it afresh. An outcome alone takes writeSuccess directly.
  */
 export class OutcomeBatcher implements OutcomeWriter {
-  private readonly waiting: Pending[] = [];
-  private busy = false;
+  // Outcomes of the same event-loop turn join the first batch. Waiting a few milliseconds longer
+  // gathered no more in the benchmark (operations end spread out by their claims) and delays each.
+  private readonly queue: TurnBatcher<Pending>;
 
   /** `maxBatch`: outcomes written together at most. */
-  constructor(private readonly deps: Deps, private readonly maxBatch = 50) {}
-
-  write(outcome: SuccessOutcome): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ outcome, resolve, reject });
-      void this.pump();
-    });
+  constructor(private readonly deps: Deps, maxBatch = 50) {
+    this.queue = new TurnBatcher((batch) => this.runBatch(batch), maxBatch);
   }
 
-  private async pump(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      // Outcomes of the same event-loop turn join the first batch. Waiting a few milliseconds longer
-      // gathered no more in the benchmark (operations end spread out by their claims) and delays each.
-      await new Promise((resolve) => setImmediate(resolve));
-      while (this.waiting.length) await this.runBatch(this.waiting.splice(0, this.maxBatch));
-    } finally {
-      this.busy = false;
-    }
+  write(outcome: SuccessOutcome): Promise<boolean> {
+    return new Promise((resolve, reject) => this.queue.add({ outcome, resolve, reject }));
   }
 
   private async runBatch(batch: Pending[]): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { BatchQueue } from '../domain/batch-queue.js';
+import { TurnBatcher } from '../domain/turn-batcher.js';
 import { clampSchedule } from '../domain/plan-change.js';
 import type { PlanLimits } from '../domain/limits.js';
 import { generateHypervisorName, normalizeSnapshotName } from '../domain/names.js';
@@ -47,15 +47,15 @@ class RecordedMeanwhile extends Error {}
  * through runSchedule alone, which decides it afresh. A run alone takes runSchedule's path directly.
  */
 export class ScheduleRunBatcher {
-  // Runs Agenda starts in the same turn (a queue it just filled) join the first batch.
-  private readonly queue: BatchQueue<Pending>;
+  private readonly batcher: TurnBatcher<Pending>;
 
   constructor(private readonly r: ScheduleRunDeps, maxBatch = 50) {
-    this.queue = new BatchQueue((batch) => this.runBatch(batch), maxBatch);
+    // Runs Agenda starts in the same turn (a queue it just filled) join the first batch.
+    this.batcher = new TurnBatcher((batch) => this.runBatch(batch), maxBatch);
   }
 
   run(scheduleId: number, at: Date): Promise<RunResult> {
-    return new Promise((resolve, reject) => this.queue.push({ scheduleId, at, resolve, reject }));
+    return new Promise((resolve, reject) => this.batcher.add({ scheduleId, at, resolve, reject }));
   }
 
   private alone(p: Pending): Promise<void> {

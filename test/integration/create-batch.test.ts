@@ -1,4 +1,3 @@
-import type { Knex } from 'knex';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { AuditRepo } from '../../module/db/audit-repo.js';
@@ -11,22 +10,11 @@ import { DATABASES, type TestDatabase } from '../helpers/databases.js';
 import { useDatabase, type ModuleFixture } from '../helpers/db-suite.js';
 import { makeService } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { statementsOf } from '../helpers/statements.js';
 
 const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
 const svc = (i: number): PanelService => makeService({ id: `svc-${i}`, name: `web-${i}`, target: { driver: 'simulated', node: 'node1', vmId: String(100 + i) } });
 const limitOf = (maxSnapshots: number) => ({ maxSnapshots, maxSchedules: 1, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true });
-
-/** Records the SQL of every statement run on `db` while `fn` runs. */
-async function statementsOf<T>(db: Knex, fn: () => Promise<T>): Promise<{ result: T; sql: string[] }> {
-  const sql: string[] = [];
-  const log = (q: { sql: string }) => sql.push(q.sql);
-  db.on('query', log);
-  try {
-    return { result: await fn(), sql };
-  } finally {
-    db.off('query', log);
-  }
-}
 
 const settle = <T>(list: Promise<T>[]) => Promise.allSettled(list);
 const values = <T>(r: PromiseSettledResult<T>[]) => r.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));

@@ -1,0 +1,144 @@
+import type { Knex } from 'knex';
+import type { Operation } from '../domain/types.js';
+import { claimed, nodeBusy, nodeKeyOf, notDue, OPERATIONS as T, whereDue, type ClaimRequest, type ClaimResult } from './operation-head.js';
+
+type Read = (row: Record<string, unknown>) => Operation;
+
+/** A request whose head was due when read outside the transaction. */
+interface Due {
+  i: number;
+  r: ClaimRequest;
+  head: Operation;
+}
+
+/**
+ * The heads (oldest queued or running operation) of `serviceIds`, one row each; with `at`, each row
+ * also counts the other operations on its node under a lease still live at `at` (`on_node`).
+ */
+function headsQuery(db: Knex, serviceIds: string[], at?: Date): Knex.QueryBuilder {
+  const first = db(T).whereIn('service_id', serviceIds).whereIn('status', ['queued', 'running']).groupBy('service_id').select(db.raw('MIN(id) as id'));
+  const q = db(`${T} as o`).join(first.as('h'), 'h.id', 'o.id').select('o.*');
+  if (!at) return q;
+  const onNode = db(`${T} as n`).where('n.driver', db.ref('o.driver')).where('n.node', db.ref('o.node')).where('n.status', 'running')
+    .where('n.locked_until', '>=', at).whereNot('n.id', db.ref('o.id')).count('*');
+  return q.select(onNode.as('on_node'));
+}
+
+/** `CASE id WHEN … THEN … END`: one value per claimed row in one UPDATE (just the value for one row). */
+function perRow(db: Knex, values: Array<[number, Knex.Value]>): Knex.Value | Knex.Raw {
+  if (values.length === 1) return values[0]![1];
+  return db.raw(`CASE id ${values.map(() => 'WHEN ? THEN ?').join(' ')} END`, values.flat());
+}
+
+/**
+ * Claims on MySQL/MariaDB for several services at once, with the guarantees of a claim alone: only
+ * a service's head is ever claimed; at most `perNode` operations run on a node under live leases of
+ * every worker process, counted under the node's row lock; a service held by a create, restore or
+ * terminate is skipped (SKIP LOCKED) and looks again later. The heads are read first, outside any
+ * transaction (their nodes are needed to lock; most of a service's looks end there: idle, backoff,
+ * held). Then one transaction: the due heads' nodes locked in key order, their services in key order
+ * (every batch of every process locks in that order, so batches cannot deadlock each other), the
+ * heads read again with each node's live leases, one UPDATE claiming them all, each row still due in
+ * its current read. Seven statements a batch, as for a claim alone.
+ */
+export class MysqlHeadClaims {
+  /** Node rows known to exist: inserting one is needed once per node, not once per claim. */
+  private readonly nodes = new Set<string>();
+
+  constructor(private readonly db: Knex, private readonly read: Read) {}
+
+  /** One result per request, in order. Two requests for one service are claimed one after the other. */
+  async claimMany(requests: ClaimRequest[]): Promise<ClaimResult[]> {
+    const seen = new Set<string>();
+    const now: number[] = [];
+    const later: number[] = [];
+    requests.forEach((r, i) => {
+      (seen.has(r.serviceId) ? later : now).push(i);
+      seen.add(r.serviceId);
+    });
+    const results: ClaimResult[] = new Array(requests.length);
+    const first = await this.claimDistinct(now.map((i) => requests[i]!));
+    now.forEach((i, k) => { results[i] = first[k]!; });
+    if (later.length) {
+      const rest = await this.claimMany(later.map((i) => requests[i]!));
+      later.forEach((i, k) => { results[i] = rest[k]!; });
+    }
+    return results;
+  }
+
+  private async claimDistinct(requests: ClaimRequest[]): Promise<ClaimResult[]> {
+    const rows: Array<Record<string, unknown>> = await headsQuery(this.db, requests.map((r) => r.serviceId));
+    const heads = new Map(rows.map((row) => { const op = this.read(row); return [op.serviceId, op]; }));
+    const readAt = new Date();
+    const results: ClaimResult[] = [];
+    const due: Due[] = [];
+    requests.forEach((r, i) => {
+      const head = heads.get(r.serviceId);
+      const waiting = head ? notDue(head, readAt) : { kind: 'idle' as const };
+      results.push(waiting ?? nodeBusy(head!));
+      if (!waiting) due.push({ i, r, head: head! });
+    });
+    if (!due.length) return results;
+    const nodeKeys = [...new Set(due.map((d) => nodeKeyOf(d.head)))].sort();
+    const unseen = nodeKeys.filter((k) => !this.nodes.has(k));
+    if (unseen.length) {
+      await this.db('snapshot_nodes').insert(unseen.map((node_key) => ({ node_key }))).onConflict('node_key').ignore();
+      for (const k of unseen) this.nodes.add(k);
+    }
+    for (const [i, result] of await this.db.transaction((trx) => this.claimLocked(trx, due, nodeKeys))) results[i] = result;
+    return results;
+  }
+
+  /** The claims of `due` under their nodes' and services' locks; each entry: request index, result. */
+  private async claimLocked(trx: Knex.Transaction, due: Due[], nodeKeys: string[]): Promise<Array<[number, ClaimResult]>> {
+    // Locks before the first plain read, so that read (the transaction's snapshot) already sees every
+    // claim committed on these nodes. SKIP LOCKED on the services: one a create holds looks again later.
+    await trx('snapshot_nodes').whereIn('node_key', nodeKeys).orderBy('node_key').forUpdate().select('node_key');
+    const serviceIds = due.map((d) => d.r.serviceId).sort();
+    const locked: Array<{ service_id: string }> = await trx('snapshot_services').whereIn('service_id', serviceIds).orderBy('service_id')
+      .forUpdate().skipLocked().select('service_id');
+    const held = new Set(locked.map((row) => String(row.service_id)));
+    const mine = due.filter((d) => held.has(d.r.serviceId));
+    if (!mine.length) return [];
+    const at = new Date();
+    // Still the head, still due, still on that node (the read outside the locks may be stale), and the
+    // nodes' live leases, in one read.
+    const rows: Array<Record<string, unknown>> = await headsQuery(trx, mine.map((d) => d.r.serviceId), at);
+    const now = new Map(rows.map((row) => [String(row.service_id), row]));
+    const live = new Map<string, number>();
+    for (const row of rows) {
+      const key = `${String(row.driver)}/${String(row.node)}`;
+      // A head running under a live lease does not count itself; the others on its node count it.
+      live.set(key, Math.max(live.get(key) ?? 0, Number(row.on_node ?? 0)));
+    }
+    const claims: Array<{ d: Due; head: Operation }> = [];
+    for (const d of mine) {
+      const row = now.get(d.r.serviceId);
+      const current = row && this.read(row);
+      if (!current || current.id !== d.head.id || notDue(current, at) || nodeKeyOf(current) !== nodeKeyOf(d.head)) continue;
+      const key = nodeKeyOf(current);
+      // The node's cap across the batch: requests in order take what is left.
+      if ((live.get(key) ?? 0) >= d.r.perNode) continue;
+      live.set(key, (live.get(key) ?? 0) + 1);
+      claims.push({ d, head: current });
+    }
+    if (!claims.length) return [];
+    const ids = claims.map((c) => c.head.id);
+    // Due again in the UPDATE itself (InnoDB's current read): a holder whose lease just ran out may
+    // have committed its outcome after this transaction's snapshot was taken.
+    const n = Number(await trx(T).whereIn('id', ids).where(whereDue(at)).update({
+      status: 'running',
+      locked_by: perRow(trx, claims.map((c) => [c.head.id, c.d.r.worker])),
+      locked_until: perRow(trx, claims.map((c) => [c.head.id, new Date(at.getTime() + c.d.r.leaseMs)])),
+      attempts: trx.raw('attempts + 1'), started_at: trx.raw('COALESCE(started_at, ?)', [at]), updated_at: at,
+    }));
+    let won = claims;
+    if (n !== claims.length) {
+      // Some were no longer due: the rows holding this batch's tokens (each unique) are the ones won.
+      const holders: Array<{ id: number; locked_by: string | null }> = await trx(T).whereIn('id', ids).select('id', 'locked_by');
+      const tokens = new Set(holders.map((h) => `${Number(h.id)} ${String(h.locked_by)}`));
+      won = claims.filter((c) => tokens.has(`${c.head.id} ${c.d.r.worker}`));
+    }
+    return won.map((c) => [c.d.i, claimed(c.head, c.d.r, at)]);
+  }
+}
