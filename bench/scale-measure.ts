@@ -20,8 +20,8 @@ export interface Measured {
   execArgv: string[];
   startupSeconds: { first: number; second?: number };
   rssMb: { afterStart: number; afterRequests: number };
-  /** Readings in MB: before the entry is imported, after start, after the requests, then after full collections. */
-  memory: { beforeModule: MemoryReading; afterStart: MemoryReading; afterStartGc?: MemoryReading; afterRequests: MemoryReading; afterRequestsGc?: MemoryReading };
+  /** Readings in MB: before the entry is imported, after start, after the requests, 15 s later, then after full collections. */
+  memory: { beforeModule: MemoryReading; afterStart: MemoryReading; afterStartGc?: MemoryReading; afterRequests: MemoryReading; afterIdle: MemoryReading; afterRequestsGc?: MemoryReading };
   mixedRequests: number;
   pages: Record<string, PageResult>;
   reconcile?: { services: number; seconds: number; statementsPerService: number; listReadsPerService: number };
@@ -106,11 +106,13 @@ export async function measure(url: string, entryUrl: string, full: boolean): Pro
   for (const c of cases) pages[c.key] = await page(db, log, base, c);
   for (let i = 0; i < MIXED; i++) await get(base, mixedCase(i, cases));
   const afterRequests = await settledReading();
+  // V8's memory reducer shrinks the heap once allocation has been low for a while (~8 s).
+  const afterIdle = await settledReading(false, 15_000);
   const afterRequestsGc = await settledReading(true);
   heapSnapshot('after-requests');
   server.close();
   agent.destroy();
-  const memory = { beforeModule, afterStart, afterStartGc, afterRequests, afterRequestsGc };
+  const memory = { beforeModule, afterStart, afterStartGc, afterRequests, afterIdle, afterRequestsGc };
   const common = {
     execArgv: process.execArgv,
     rssMb: { afterStart: Math.round(afterStart.rss), afterRequests: Math.round(afterRequests.rss) },

@@ -27,11 +27,11 @@ export function memoryReading(): MemoryReading {
 }
 
 /**
- * A reading after a second of quiet (timers and sockets settle); with `collect`, after two full
+ * A reading after `quietMs` of quiet (timers and sockets settle); with `collect`, after two full
  * collections (needs `--expose-gc`), which leaves what is retained and the room V8 keeps anyway.
  */
-export async function settledReading(collect = false): Promise<MemoryReading> {
-  await new Promise((r) => setTimeout(r, 1000));
+export async function settledReading(collect = false, quietMs = 1000): Promise<MemoryReading> {
+  await new Promise((r) => setTimeout(r, quietMs));
   if (collect) {
     if (!globalThis.gc) throw new Error('run with --expose-gc');
     globalThis.gc();
