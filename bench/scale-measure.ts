@@ -19,7 +19,8 @@ export interface Measured {
   /** The process's flags: none for the compiled build under plain node but `--expose-gc`. */
   execArgv: string[];
   startupSeconds: { first: number; second?: number };
-  rssMb: { afterStart: number; afterRequests: number };
+  /** `afterRequests` depends on where V8 is between two full collections: the span of the mixed run says how much. */
+  rssMb: { afterStart: number; afterRequests: number; mixedRunLow: number; mixedRunHigh: number };
   /** Readings in MB: before the entry is imported, after start, after the requests, 15 s later, then after full collections. */
   memory: { beforeModule: MemoryReading; afterStart: MemoryReading; afterStartGc?: MemoryReading; afterRequests: MemoryReading; afterIdle: MemoryReading; afterRequestsGc?: MemoryReading };
   mixedRequests: number;
@@ -104,7 +105,11 @@ export async function measure(url: string, entryUrl: string, full: boolean): Pro
   const cases = pageCases();
   const pages: Record<string, PageResult> = {};
   for (const c of cases) pages[c.key] = await page(db, log, base, c);
-  for (let i = 0; i < MIXED; i++) await get(base, mixedCase(i, cases));
+  const during: number[] = [];
+  for (let i = 0; i < MIXED; i++) {
+    await get(base, mixedCase(i, cases));
+    if (i % 50 === 49) during.push(process.memoryUsage.rss() / 1024 ** 2);
+  }
   const afterRequests = await settledReading();
   // V8's memory reducer shrinks the heap once allocation has been low for a while (~8 s).
   const afterIdle = await settledReading(false, 15_000);
@@ -115,7 +120,10 @@ export async function measure(url: string, entryUrl: string, full: boolean): Pro
   const memory = { beforeModule, afterStart, afterStartGc, afterRequests, afterIdle, afterRequestsGc };
   const common = {
     execArgv: process.execArgv,
-    rssMb: { afterStart: Math.round(afterStart.rss), afterRequests: Math.round(afterRequests.rss) },
+    rssMb: {
+      afterStart: Math.round(afterStart.rss), afterRequests: Math.round(afterRequests.rss),
+      mixedRunLow: Math.round(Math.min(...during)), mixedRunHigh: Math.round(Math.max(...during)),
+    },
     memory,
     mixedRequests: MIXED,
     pages: Object.fromEntries(Object.entries(pages).map(([k, p]) => [k, { ...p, p50: +p.p50.toFixed(1), p95: +p.p95.toFixed(1) }])),

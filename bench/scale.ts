@@ -76,7 +76,9 @@ async function main(): Promise<void> {
   const m = results.get(RUNTIMES[0]!)!;
   for (const [runtime, r] of results) printMemory(runtime, r);
   console.log(`\nstart (${RUNTIMES[0]}): first ${m.startupSeconds.first.toFixed(2)} s (fresh job store), second ${m.startupSeconds.second!.toFixed(2)} s`);
-  for (const [runtime, r] of results) console.log(`RSS (${runtime}): ${r.rssMb.afterStart} MB after start, ${r.rssMb.afterRequests} MB after the page runs and ${r.mixedRequests} mixed requests`);
+  for (const [runtime, r] of results) {
+    console.log(`RSS (${runtime}): ${r.rssMb.afterStart} MB after start, ${r.rssMb.afterRequests} MB after the page runs and ${r.mixedRequests} mixed requests (${r.rssMb.mixedRunLow}–${r.rssMb.mixedRunHigh} MB during them), ${r.memory.afterRequestsGc?.rss} MB after full collections`);
+  }
   console.log(`reconcile: ${m.reconcile!.services} services in ${m.reconcile!.seconds.toFixed(1)} s, ${m.reconcile!.statementsPerService.toFixed(2)} statements per service\n`);
   console.log(`${'page'.padEnd(26)}${'p50 ms'.padStart(8)}${'p95 ms'.padStart(8)}${'kB'.padStart(8)}${'stmts'.padStart(7)}  plans (table:access(key)~rows; ! full scan of a big table, * whole index read)`);
   for (const [key, p] of Object.entries(m.pages)) {
