@@ -1,15 +1,27 @@
 // bench/scale.ts's memory readings: RSS and where it is, from process.memoryUsage() and V8's heap
 // spaces, all in MB. The young generation (new space) is garbage-only memory V8 grows under
 // allocation pressure and keeps; old space is what survived collections; `rest` is RSS outside the
-// V8 heap and the external buffers (the node binary, ICU, malloc arenas, thread stacks).
+// V8 heap and the external buffers (the node binary, ICU, malloc arenas, thread stacks). On Linux,
+// `fileBacked` is the part of RSS mapped from files (the node binary's code and its ICU data), which
+// every node process on the host shares through the page cache.
+import { existsSync, readFileSync } from 'node:fs';
 import { getHeapSpaceStatistics } from 'node:v8';
 
 export interface MemoryReading {
   rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number;
-  newSpace: number; oldSpace: number; code: number; largeObjects: number; rest: number;
+  newSpace: number; oldSpace: number; code: number; largeObjects: number; rest: number; fileBacked: number;
 }
 
 const mb = (n: number) => +(n / 1024 ** 2).toFixed(1);
+const ROLLUP = '/proc/self/smaps_rollup';
+
+/** RSS minus its anonymous pages, in bytes; 0 where /proc does not say. */
+function fileBackedBytes(): number {
+  if (!existsSync(ROLLUP)) return 0;
+  const text = readFileSync(ROLLUP, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return (kb('Rss') - kb('Anonymous')) * 1024;
+}
 
 /** The process's memory now. */
 export function memoryReading(): MemoryReading {
@@ -23,6 +35,7 @@ export function memoryReading(): MemoryReading {
     code: mb(size('code_space', 'code_large_object_space')),
     largeObjects: mb(size('large_object_space')),
     rest: mb(u.rss - u.heapTotal - u.external),
+    fileBacked: mb(fileBackedBytes()),
   };
 }
 

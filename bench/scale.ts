@@ -58,7 +58,7 @@ async function inChild(url: string, runtime: Runtime, full: boolean): Promise<Me
 }
 
 const ms = (n: number) => n.toFixed(1).padStart(8);
-const MEMORY_COLUMNS: (keyof MemoryReading)[] = ['rss', 'heapTotal', 'heapUsed', 'newSpace', 'oldSpace', 'code', 'largeObjects', 'external', 'rest'];
+const MEMORY_COLUMNS: (keyof MemoryReading)[] = ['rss', 'heapTotal', 'heapUsed', 'newSpace', 'oldSpace', 'code', 'largeObjects', 'external', 'rest', 'fileBacked'];
 
 function printMemory(runtime: Runtime, m: Measured): void {
   console.log(`\nmemory, ${runtime === 'node' ? 'compiled build under plain node' : 'sources under tsx'} (MB; execArgv ${m.execArgv.join(' ')})`);
