@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tmp/**', 'coverage/**', 'examples/demo-panel/data/**', 'test-results/**'] },
+  { ignores: ['node_modules/**', '.tmp/**', 'coverage/**', 'examples/demo-panel/data/**', 'test-results/**', 'dist/**', 'dist.staging-*/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

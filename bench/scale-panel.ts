@@ -1,10 +1,16 @@
 // bench/scale.ts's host panel: the module mounted the way the demo panel mounts it, with an in-memory
-// panel adapter like the tests' (services in a Map, the actor named by a request header).
+// panel adapter like the tests' (services in a Map, the actor named by a request header). The
+// module's entry is passed in, not imported, so the measuring process can load either the sources
+// (under tsx) or the compiled build (under plain node).
 import express, { type Express } from 'express';
 import type { Knex } from 'knex';
 import pino from 'pino';
-import { createSnapshotModule, simulatedDriver, type Actor, type PanelService, type SnapshotModule } from '../module/index.js';
+import type * as Entry from '../module/index.js';
+import type { Actor, PanelService, SnapshotModule } from '../module/index.js';
 import type { SimulatedDriver } from '../module/drivers/simulated/simulated-driver.js';
+
+/** What the bench uses of the package's entry. */
+export type ModuleEntry = Pick<typeof Entry, 'createSnapshotModule' | 'simulatedDriver'>;
 
 export const ACTOR_HEADER = 'x-bench-actor';
 
@@ -15,9 +21,9 @@ function actorFor(id: string | undefined): Actor | null {
   return { id, role, locale: 'en', timezone: 'UTC' };
 }
 
-export async function scaleModule(db: Knex, services: PanelService[], driver: SimulatedDriver): Promise<SnapshotModule> {
+export async function scaleModule(entry: ModuleEntry, db: Knex, services: PanelService[], driver: SimulatedDriver): Promise<SnapshotModule> {
   const byId = new Map(services.map((s) => [s.id, s]));
-  return createSnapshotModule({
+  return entry.createSnapshotModule({
     db,
     panel: {
       getActor: (req) => actorFor(req.get(ACTOR_HEADER)),
@@ -36,7 +42,7 @@ export async function scaleModule(db: Knex, services: PanelService[], driver: Si
   });
 }
 
-export const benchDriver = () => simulatedDriver();
+export const benchDriver = (entry: ModuleEntry) => entry.simulatedDriver();
 
 /** The demo panel's mounting order: client, admin, API, webhook. */
 export function hostApp(mod: SnapshotModule): Express {

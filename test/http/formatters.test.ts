@@ -44,3 +44,28 @@ describe('the formatter cache', () => {
     expect(cache.get('en', 'Asia/Seoul').date(AT)).toMatch(/4:30\s?PM/);
   });
 });
+
+describe('what the formatter cache holds', () => {
+  it('builds the size formatters once per language, not once per timezone', () => {
+    const cache = new FormatterCache();
+    for (let h = -12; h <= 12; h++) cache.get('en', `Etc/GMT${h < 0 ? '' : '+'}${h}`).bytes(1536);
+    // 25 timezones: one date formatter each, and the five unit formatters of English once.
+    expect(cache.held().formatters).toBe(25 + 5);
+  });
+
+  it('stays within its bounds however many languages, timezones and values a busy panel shows', () => {
+    const cache = new FormatterCache();
+    const zones = Intl.supportedValuesOf('timeZone');
+    for (const lng of ['en', 'ko', 'ja', 'de', 'fr']) {
+      for (const zone of zones) {
+        const fmt = cache.get(lng, zone);
+        for (let i = 0; i < 20; i++) fmt.date(new Date(AT.getTime() + i * 3_600_000));
+        fmt.bytes(zones.indexOf(zone) * 1024);
+      }
+    }
+    const held = cache.held();
+    // 64 date formatters and 5 languages' unit formatters; 500 answers each at most.
+    expect(held.formatters).toBeLessThanOrEqual(64 + 5 * 5);
+    expect(held.answers).toBeLessThanOrEqual((64 + 5) * 500);
+  });
+});

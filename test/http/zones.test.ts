@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { hourLabel, wallTime } from '../../module/http/client/schedule-presenter.js';
 import { FormatterCache } from '../../module/http/common/formatters.js';
 import { fromNow, zoneChoices, zoneName } from '../../module/http/common/zones.js';
@@ -47,5 +47,48 @@ describe('times on the schedule page', () => {
     // In summer New York is four hours behind, and the list says so.
     expect(zoneChoices('en', 'UTC', [], new Date(Date.UTC(2025, 6, 1))).find((z) => z.value === 'America/New_York')?.label).toBe('(GMT-04:00) Eastern Time — America/New_York');
     expect(zoneName('en', 'Asia/Seoul')).toBe('Korean Standard Time');
+  });
+});
+
+describe('the list of every zone', () => {
+  const Original = Intl.DateTimeFormat;
+  afterEach(() => {
+    Intl.DateTimeFormat = Original;
+  });
+  /** Counts DateTimeFormat constructions during `work`: each holds ~30 kB of ICU memory outside the heap. */
+  function built(work: () => void): number {
+    let n = 0;
+    Intl.DateTimeFormat = new Proxy(Original, { construct: (target, args) => { n += 1; return new target(...(args as [])); } });
+    try {
+      work();
+    } finally {
+      Intl.DateTimeFormat = Original;
+    }
+    return n;
+  }
+  const newYork = (lng: string, at: Date) => zoneChoices(lng, 'UTC', [], at).find((z) => z.value === 'America/New_York')?.label;
+
+  it('builds one formatter per zone and language, and none when asked again hours and days later', () => {
+    const zones = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC']).size;
+    const start = Date.UTC(2025, 0, 10);
+    // German: a language no other test lists, so its list is built here.
+    const first = built(() => zoneChoices('de', 'Europe/Berlin', [], new Date(start)));
+    expect(first).toBeGreaterThanOrEqual(zones);
+    expect(first).toBeLessThanOrEqual(zones + 5);
+    const later = built(() => {
+      for (let h = 1; h <= 72; h++) zoneChoices('de', 'Europe/Berlin', [], new Date(start + h * H));
+    });
+    expect(later).toBe(0);
+  });
+
+  it('moves a zone to its new offset at its daylight-saving change, in either direction of time', () => {
+    const before = new Date(Date.UTC(2025, 2, 9, 6, 59)); // 01:59 in New York, the night it springs forward
+    const after = new Date(Date.UTC(2025, 2, 9, 7, 0));
+    expect(newYork('fr', before)).toBe('(GMT-05:00) heure de l’Est nord-américain — America/New_York');
+    const rebuilt = built(() => expect(newYork('fr', after)).toBe('(GMT-04:00) heure de l’Est nord-américain — America/New_York'));
+    // Only the zones that changed that minute (the United States' and Canada's eastern ones, ...).
+    expect(rebuilt).toBeGreaterThan(0);
+    expect(rebuilt).toBeLessThan(60);
+    expect(newYork('fr', before)).toBe('(GMT-05:00) heure de l’Est nord-américain — America/New_York');
   });
 });

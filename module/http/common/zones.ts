@@ -1,5 +1,5 @@
-import { remembered } from './bounded.js';
 import { dateTimeFormat, relativeTimeFormat } from './intl-cache.js';
+import { languageZones, zoneLabel } from './zone-list.js';
 
 /** A time zone as a form offers it: the IANA id is what is submitted, the label what is read. */
 export interface ZoneChoice {
@@ -7,22 +7,22 @@ export interface ZoneChoice {
   label: string;
 }
 
+const HOUR = 3_600_000;
 const GMT_LIKE = /^(GMT|UTC)([+\-−]|$)/;
 /**
  * A zone's name part. Pages ask for a few zones again and again (kept formatters: see intl-cache);
- * the hourly list of every zone (`fresh`) would only push those out, so it builds its own.
+ * the list of every zone (zone-list.ts) builds its own, so it does not push those out.
  */
-const partOf = (lng: string, timeZone: string, timeZoneName: Intl.DateTimeFormatOptions['timeZoneName'], at: Date, fresh = false) =>
-  (fresh ? new Intl.DateTimeFormat(lng, { timeZone, timeZoneName }) : dateTimeFormat(lng, { timeZone, timeZoneName }))
-    .formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? '';
+const partOf = (lng: string, timeZone: string, timeZoneName: Intl.DateTimeFormatOptions['timeZoneName'], at: Date) =>
+  dateTimeFormat(lng, { timeZone, timeZoneName }).formatToParts(at).find((p) => p.type === 'timeZoneName')?.value ?? '';
 
 /**
  * The zone's name in `lng` ("Korean Standard Time", "한국 표준시"), or its IANA id where the language
  * has no name for it but an offset (Etc/GMT+5), which the offset beside it already says.
  */
-export function zoneName(lng: string, timeZone: string, at = new Date(), fresh = false): string {
+export function zoneName(lng: string, timeZone: string, at = new Date()): string {
   for (const style of ['longGeneric', 'long'] as const) {
-    const name = partOf(lng, timeZone, style, at, fresh);
+    const name = partOf(lng, timeZone, style, at);
     if (name && !GMT_LIKE.test(name)) return name;
   }
   return timeZone;
@@ -34,40 +34,22 @@ export function shortZone(lng: string, timeZone: string, at: Date): string {
 }
 
 /** Minutes east of UTC at `at` (daylight saving included). */
-export function offsetMinutes(timeZone: string, at: Date, fresh = false): number {
-  const m = /GMT([+-])(\d{2}):(\d{2})/.exec(partOf('en', timeZone, 'longOffset', at, fresh));
+export function offsetMinutes(timeZone: string, at: Date): number {
+  const m = /GMT([+-])(\d{2}):(\d{2})/.exec(partOf('en', timeZone, 'longOffset', at));
   return m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
 }
-
-function offsetLabel(minutes: number): string {
-  const abs = Math.abs(minutes);
-  return `GMT${minutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-}
-
-function choice(lng: string, zone: string, at: Date, fresh = false): ZoneChoice & { offset: number } {
-  const offset = offsetMinutes(zone, at, fresh);
-  const name = zoneName(lng, zone, at, fresh);
-  return { value: zone, offset, label: name === zone ? `(${offsetLabel(offset)}) ${zone}` : `(${offsetLabel(offset)}) ${name} — ${zone}` };
-}
-
-// Naming every zone takes a fifth of a second: once per language and hour (offsets move with
-// daylight saving), bounded like the other per-language caches.
-const LISTS = new Map<string, (ZoneChoice & { offset: number })[]>();
-const HOUR = 3_600_000;
 
 /**
  * Every zone this runtime knows (plus UTC and `extra`, e.g. an alias a schedule holds) named in
  * `lng` with its offset, west to east, and `own` (the user's zone) first.
  */
 export function zoneChoices(lng: string, own: string, extra: string[] = [], at = new Date()): ZoneChoice[] {
-  const hour = Math.floor(at.getTime() / HOUR);
-  const all = remembered(LISTS, `${lng}|${hour}`, 12, () => {
-    const when = new Date(hour * HOUR);
-    return [...new Set([...Intl.supportedValuesOf('timeZone'), 'UTC'])].map((z) => choice(lng, z, when, true))
-      .sort((a, b) => a.offset - b.offset || a.label.localeCompare(b.label, lng));
-  });
+  const all = languageZones(lng, at.getTime());
   const known = new Set(all.map((c) => c.value));
-  const added = [...new Set(extra.filter((z) => z && !known.has(z)))].map((z) => choice(lng, z, at));
+  const added = [...new Set(extra.filter((z) => z && !known.has(z)))].map((z) => {
+    const name = zoneName(lng, z, at);
+    return { value: z, label: zoneLabel(z, name, offsetMinutes(z, at)) };
+  });
   const list = [...all, ...added].map(({ value, label }) => ({ value, label }));
   const first = list.find((c) => c.value === own);
   return first ? [first, ...list.filter((c) => c !== first)] : list;
