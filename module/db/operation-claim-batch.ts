@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import type { Operation } from '../domain/types.js';
+import type { Operation, Snapshot } from '../domain/types.js';
+import { snapshotOfPrefixed, selectSnapshotPrefixed } from './snapshots-repo.js';
 import { claimed, nodeBusy, nodeKeyOf, notDue, OPERATIONS as T, whereDue, type ClaimRequest, type ClaimResult } from './operation-head.js';
 
 type Read = (row: Record<string, unknown>) => Operation;
@@ -13,7 +14,9 @@ interface Due {
 
 /**
  * The heads (oldest queued or running operation) of `serviceIds`, one row each; with `at`, each row
- * also counts the other operations on its node under a lease still live at `at` (`on_node`).
+ * also counts the other operations on its node under a lease still live at `at` (`on_node`), and
+ * carries the operation's snapshot record (columns prefixed, see selectSnapshotPrefixed): read under
+ * the service's lock, which every change of a snapshot takes, it is what the run would read next.
  */
 function headsQuery(db: Knex, serviceIds: string[], at?: Date): Knex.QueryBuilder {
   const first = db(T).whereIn('service_id', serviceIds).whereIn('status', ['queued', 'running']).groupBy('service_id').select(db.raw('MIN(id) as id'));
@@ -21,7 +24,7 @@ function headsQuery(db: Knex, serviceIds: string[], at?: Date): Knex.QueryBuilde
   if (!at) return q;
   const onNode = db(`${T} as n`).where('n.driver', db.ref('o.driver')).where('n.node', db.ref('o.node')).where('n.status', 'running')
     .where('n.locked_until', '>=', at).whereNot('n.id', db.ref('o.id')).count('*');
-  return q.select(onNode.as('on_node'));
+  return selectSnapshotPrefixed(q.select(onNode.as('on_node')).leftJoin('snapshot_snapshots as s', 's.id', 'o.snapshot_id'), 's');
 }
 
 /** `CASE id WHEN … THEN … END`: one value per claimed row in one UPDATE (just the value for one row). */
@@ -111,7 +114,7 @@ export class MysqlHeadClaims {
       // A head running under a live lease does not count itself; the others on its node count it.
       live.set(key, Math.max(live.get(key) ?? 0, Number(row.on_node ?? 0)));
     }
-    const claims: Array<{ d: Due; head: Operation }> = [];
+    const claims: Array<{ d: Due; head: Operation; snapshot: Snapshot | null }> = [];
     for (const d of mine) {
       const row = now.get(d.r.serviceId);
       const current = row && this.read(row);
@@ -120,7 +123,7 @@ export class MysqlHeadClaims {
       // The node's cap across the batch: requests in order take what is left.
       if ((live.get(key) ?? 0) >= d.r.perNode) continue;
       live.set(key, (live.get(key) ?? 0) + 1);
-      claims.push({ d, head: current });
+      claims.push({ d, head: current, snapshot: snapshotOfPrefixed(row) });
     }
     if (!claims.length) return [];
     const ids = claims.map((c) => c.head.id);
@@ -139,6 +142,6 @@ export class MysqlHeadClaims {
       const tokens = new Set(holders.map((h) => `${Number(h.id)} ${String(h.locked_by)}`));
       won = claims.filter((c) => tokens.has(`${c.head.id} ${c.d.r.worker}`));
     }
-    return won.map((c) => [c.d.i, claimed(c.head, c.d.r, at)]);
+    return won.map((c) => [c.d.i, claimed(c.head, c.d.r, at, c.snapshot)]);
   }
 }

@@ -1,11 +1,15 @@
 import type { Knex } from 'knex';
-import type { Operation } from '../domain/types.js';
+import type { Operation, Snapshot } from '../domain/types.js';
 
 export const OPERATIONS = 'snapshot_operations';
 
 /** What a claim attempt found: the operation, a reason to look again later, or nothing left to do. */
 export type ClaimResult =
-  | { kind: 'claimed'; op: Operation }
+  /**
+   * `snapshot`: the operation's snapshot record as read under the claim's locks (null: none, or
+   * removed), so the run need not read it again; absent where the claim did not read it.
+   */
+  | { kind: 'claimed'; op: Operation; snapshot?: Snapshot | null }
   | { kind: 'wait'; reason: 'backoff' | 'held' | 'node_busy'; retryAt: Date | null; node?: string }
   | { kind: 'idle' };
 
@@ -32,9 +36,9 @@ export function notDue(head: Operation, now: Date): ClaimResult | null {
 export const nodeBusy = (head: Operation): ClaimResult => ({ kind: 'wait', reason: 'node_busy', retryAt: null, node: nodeKeyOf(head) });
 
 /** The head as the claiming UPDATE left it. */
-export function claimed(head: Operation, r: ClaimRequest, at: Date): ClaimResult {
+export function claimed(head: Operation, r: ClaimRequest, at: Date, snapshot?: Snapshot | null): ClaimResult {
   return {
-    kind: 'claimed',
+    kind: 'claimed', ...(snapshot !== undefined ? { snapshot } : {}),
     op: { ...head, status: 'running', lockedBy: r.worker, lockedUntil: new Date(at.getTime() + r.leaseMs), attempts: head.attempts + 1, startedAt: head.startedAt ?? at },
   };
 }

@@ -34,6 +34,24 @@ export function fromRow(r: Record<string, unknown>): Snapshot {
   };
 }
 
+/** The columns fromRow reads. */
+const ROW_COLUMNS = [
+  'id', 'service_id', 'name', 'description', 'hv_name', 'status', 'pinned', 'include_memory', 'origin', 'schedule_id', 'disk_bytes',
+  'memory_bytes', 'error_code', 'error_message', 'created_by', 'created_at', 'completed_at', 'updated_at',
+] as const;
+const PREFIX = 'sn__';
+
+/** Adds the snapshot columns of the joined table `alias` to `q`, prefixed so they do not clash with the other table's. */
+export function selectSnapshotPrefixed(q: Knex.QueryBuilder, alias: string): Knex.QueryBuilder {
+  return q.select(ROW_COLUMNS.map((c) => `${alias}.${c} as ${PREFIX}${c}`));
+}
+
+/** The snapshot of a row read with selectSnapshotPrefixed; null where the join found none. */
+export function snapshotOfPrefixed(row: Record<string, unknown>): Snapshot | null {
+  if (row[`${PREFIX}id`] === null || row[`${PREFIX}id`] === undefined) return null;
+  return fromRow(Object.fromEntries(ROW_COLUMNS.map((c) => [c, row[`${PREFIX}${c}`]])));
+}
+
 export interface NewSnapshot {
   serviceId: string;
   name: string;

@@ -2,7 +2,7 @@ import { Agenda, InMemoryNotificationChannel, type Job } from 'agenda';
 import type { Logger } from 'pino';
 import type { OperationsRepo } from '../db/operations-repo.js';
 import type { KnexBackend } from '../scheduler/knex-backend/index.js';
-import type { Operation } from '../domain/types.js';
+import type { Operation, Snapshot } from '../domain/types.js';
 import type { ExecuteContext, ExecuteOutcome } from './execute-operation.js';
 import { LocalNodeSlots } from './node-slots.js';
 import type { OperationRunner } from './runner.js';
@@ -185,7 +185,7 @@ export class AgendaOperationRunner implements OperationRunner {
         if (claim.kind === 'claimed') {
           ranOn = `${claim.op.target.driver}/${claim.op.target.node}`;
           // Whatever the outcome (done, back in the queue for a retry, lease lost), the next claim says what follows.
-          await this.runClaimed(claim.op, token, ranOn);
+          await this.runClaimed(claim.op, token, ranOn, claim.snapshot);
           continue;
         }
         // Nothing left. Wakes dispatch again from here on; work queued in between is found below.
@@ -223,10 +223,10 @@ export class AgendaOperationRunner implements OperationRunner {
     this.inFlight.add(saved);
   }
 
-  private async runClaimed(op: Operation, token: string, node: string): Promise<void> {
+  private async runClaimed(op: Operation, token: string, node: string, snapshot?: Snapshot | null): Promise<void> {
     this.slots.started(op.serviceId, node);
     try {
-      const outcome = await this.o.execute(op, { token, signal: this.abort.signal });
+      const outcome = await this.o.execute(op, { token, signal: this.abort.signal, ...(snapshot !== undefined ? { snapshot } : {}) });
       this.o.logger.info({ op: op.id, kind: op.kind, service: op.serviceId, outcome }, 'snapshot operation');
     } catch (err) {
       this.o.logger.error({ err, op: op.id }, 'snapshot operation crashed; back to the queue');

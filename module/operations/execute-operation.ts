@@ -24,6 +24,8 @@ export interface ExecuteContext {
   token: string;
   /** Aborted when the module stops: the operation goes back to the queue and is resumed later. */
   signal: AbortSignal;
+  /** The operation's snapshot record as its claim read it (null: none); absent: read it here. */
+  snapshot?: Snapshot | null;
 }
 
 /** An attempt's context: the lease's signal, and where its success outcome is written. */
@@ -114,7 +116,7 @@ export async function executeOperation(deps: DomainDeps, claimed: Operation, ctx
   outcomes: OutcomeWriter = { write: (o) => writeSuccess(deps, o) }): Promise<ExecuteOutcome> {
   const lease = new Lease(deps.repos.operations, claimed, ctx.token, opts.leaseMs, ctx.signal);
   try {
-    return await attempt(deps, claimed, { token: ctx.token, signal: lease.signal, outcomes }, lease, opts);
+    return await attempt(deps, claimed, { token: ctx.token, signal: lease.signal, snapshot: ctx.snapshot, outcomes }, lease, opts);
   } catch (err) {
     if (err instanceof LeaseLost || lease.lost) return 'lost';
     throw err;
@@ -126,7 +128,7 @@ export async function executeOperation(deps: DomainDeps, claimed: Operation, ctx
 async function attempt(deps: DomainDeps, claimed: Operation, ctx: AttemptContext, lease: Lease, opts: ExecuteOptions): Promise<ExecuteOutcome> {
   let op = claimed;
   const { repos } = deps;
-  const snapshot = op.snapshotId === null ? null : await repos.snapshots.get(op.snapshotId);
+  const snapshot = op.snapshotId === null ? null : ctx.snapshot !== undefined ? ctx.snapshot : await repos.snapshots.get(op.snapshotId);
   if (!snapshot && op.kind === 'clone') {
     const gone = { code: 'clone_source_gone', detail: 'the snapshot record was removed' };
     if (!(await cloneSettled(deps, null, op, null, (trx) => repos.operations.finish(op.id, ctx.token, 'failed', { code: gone.code, message: gone.detail }, trx), gone))) throw new LeaseLost();

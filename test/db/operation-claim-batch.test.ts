@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OperationsRepo } from '../../module/db/operations-repo.js';
+import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
 import type { ClaimResult } from '../../module/db/operation-claim.js';
 import { DATABASES } from '../helpers/databases.js';
 import { useDatabase } from '../helpers/db-suite.js';
@@ -53,6 +54,17 @@ describe.runIf(MYSQL)('claiming the heads of several services at once (mysql)', 
       if (r.kind !== 'claimed') continue;
       expect(await ops.get(r.op.id)).toMatchObject({ status: 'running', lockedBy: r.op.lockedBy, lockedUntil: r.op.lockedUntil, attempts: 1 });
     }
+  });
+
+  it('hands over each claimed operation\'s snapshot as read under the locks, so the run does not read it again', async () => {
+    const repo = new SnapshotsRepo(handle.db);
+    const made = (await repo.insert({ serviceId: 'a', name: 'before upgrade', description: null, hvName: 'snap-a1', status: 'creating', includeMemory: false, origin: 'manual', scheduleId: null, createdBy: 'alice' })).id;
+    await ops.insert({ serviceId: 'a', snapshotId: made, kind: 'create', target: { driver: 'simulated', node: 'n1', vmId: 'a' }, origin: 'customer', requestedBy: 'alice' });
+    await queue('b');
+    const [a, b] = await claimAll(ops, ['a', 'b']);
+    expect(a).toMatchObject({ kind: 'claimed', snapshot: await repo.get(made) });
+    // An operation with no snapshot record (or one removed meanwhile) says so: null, not "not read".
+    expect(b).toMatchObject({ kind: 'claimed', snapshot: null });
   });
 
   it('a batch of one costs what a claim alone did: the head read and a transaction of five', async () => {

@@ -261,4 +261,21 @@ describe.each(DATABASES)('outcomes of operations ending together ($kind)', (kind
     // Each operation finished only by its own holder: three (id, locked_by) pairs.
     expect(finishes[0]!.match(/\(\?, \?\)/g)).toHaveLength(3);
   });
+
+  it('on MariaDB a claimed operation runs with the snapshot its claim read; elsewhere the run reads it', async () => {
+    const service = makeService({ id: 'svc-1', name: 'web-01', target: target(1) });
+    const fx = await handle.module({ services: [service] });
+    const made = await fx.mod.snapshots.create(service, { name: 'one read' }, { actor: { type: 'customer', id: 'alice' } });
+    const reads: string[] = [];
+    const watch = (q: { sql: string }) => { if (/^select \* from `?snapshot_snapshots`? where `?id`? = \?/i.test(q.sql)) reads.push(q.sql); };
+    handle.db.on('query', watch);
+    try {
+      await fx.mod.start();
+      // Not snapshots.get: its own read would count.
+      await waitFor(async () => (await handle.db('snapshot_snapshots').where({ id: made.id }).first('status'))?.status === 'active', 10_000, 'active');
+    } finally {
+      handle.db.off('query', watch);
+    }
+    expect(reads).toHaveLength(kind.kind === 'mysql' ? 0 : 1);
+  });
 });
