@@ -76,7 +76,7 @@ const COLUMNS: Record<keyof SnapshotPatch, string> = {
 export type { ListCursor, ListPage } from './snapshot-list-page.js';
 
 /** The stored row of a new record. */
-export function newSnapshotRow(s: NewSnapshot, now: Date): Record<string, unknown> {
+function newSnapshotRow(s: NewSnapshot, now: Date): Record<string, unknown> {
   return {
     service_id: s.serviceId, name: s.name, description: s.description, hv_name: s.hvName, status: s.status,
     pinned: false, include_memory: s.includeMemory, origin: s.origin, schedule_id: s.scheduleId,
@@ -85,7 +85,7 @@ export function newSnapshotRow(s: NewSnapshot, now: Date): Record<string, unknow
 }
 
 /** A new record as stored under `id` (every field is known: no read-back). */
-export function insertedSnapshot(s: NewSnapshot, id: number, now: Date): Snapshot {
+function insertedSnapshot(s: NewSnapshot, id: number, now: Date): Snapshot {
   return {
     ...s, id, pinned: false, diskBytes: null, memoryBytes: null, errorCode: null, errorMessage: null,
     createdAt: now, completedAt: null, updatedAt: now,
@@ -115,13 +115,13 @@ function createReadsQuery(trx: Knex, withLimits: boolean): Knex.QueryBuilder {
 }
 
 /** The statement of lockForCreate without its WHERE: createReadsQuery, the rows locked (MariaDB). */
-export function lockingCreateQuery(trx: Knex, withLimits = false): Knex.QueryBuilder {
+function lockingCreateQuery(trx: Knex, withLimits = false): Knex.QueryBuilder {
   const q = createReadsQuery(trx, withLimits);
   return isMysql(trx) ? q.forUpdate() : q;
 }
 
 /** A row of lockingCreateQuery as a CreateLock. */
-export function toCreateLock(row: Record<string, unknown>): CreateLock {
+function toCreateLock(row: Record<string, unknown>): CreateLock {
   const lock: CreateLock = {
     occupying: Number(row.occupying), queuedOperations: Number(row.queued), suspended: toBool(row.suspended), terminated: toBool(row.terminated),
     clonePending: toBool(row.clone_pending),
