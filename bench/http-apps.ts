@@ -20,8 +20,11 @@ export const PAGE = (serviceId: string) => `/services/${serviceId}/snapshots`;
 
 const ALICE: Actor = { id: 'alice', role: 'customer', locale: 'en', timezone: 'Asia/Seoul' };
 
-/** A host panel as small as it gets: a cookie session, one service, the module's routers. */
-export async function moduleApp(dbUrl: string, service: PanelService): Promise<Express> {
+/**
+ * A host panel as small as it gets: a cookie session, one service, the module's routers.
+ * `pageCacheBytes: 0` makes the module render every view (as it does for a page whose data changed).
+ */
+export async function moduleApp(dbUrl: string, service: PanelService, opts: { pageCacheBytes?: number } = {}): Promise<Express> {
   const db = knex({ client: 'mysql2', connection: dbUrl, pool: { min: 2, max: 10 } });
   const mod = await createSnapshotModule({
     db,
@@ -33,6 +36,7 @@ export async function moduleApp(dbUrl: string, service: PanelService): Promise<E
     config: {
       csrfSecret: 'bench-http-secret-bench-http-secret-0123', scheduler: { enabled: false },
       defaultLimits: { maxSnapshots: 60, maxSchedules: 5, maxKeep: 10, memoryAllowed: true, schedulesAllowed: true },
+      ...(opts.pageCacheBytes !== undefined ? { pageCacheBytes: opts.pageCacheBytes } : {}),
     },
     logger: pino({ level: 'silent' }),
   });

@@ -16,6 +16,7 @@ import { openapiComponents, openapiRoutes } from './http/api/routes.js';
 import { scheduleOpenapiComponents, scheduleOpenapiRoutes } from './http/api/schedule-routes.js';
 import type { ModuleContext } from './http/common/module-context.js';
 import { FormatterCache } from './http/common/formatters.js';
+import { PageCache } from './http/common/page-cache.js';
 import { allSnapshotsPath, snapshotsPath } from './http/common/paths.js';
 import { webhookOpenapiRoutes } from './http/webhook/routes.js';
 import { createI18n, supportedLocale } from './i18n/i18n.js';
@@ -100,7 +101,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions): Prom
   const ctx: ModuleContext = {
     deps: domain.deps, snapshots: domain.snapshots, lifecycle: domain.lifecycle, schedules: domain.schedules, services: domain.services,
     allSnapshots: domain.allSnapshots, clones: domain.clones,
-    panel, config, i18n, logger, formatters: new FormatterCache(),
+    panel, config, i18n, logger, formatters: new FormatterCache(), pages: new PageCache(config.pageCacheBytes),
   };
   /** One reconcile pass over every live service, plus stuck operations. */
   const reconcile = async (): Promise<ReconcileSummary[]> => {

@@ -48,6 +48,11 @@ export const configSchema = z.object({
   secureCookies: z.boolean().default(false),
   /** Helmet's headers and CSP on the module's routes; turn off only if the panel sets its own. */
   securityHeaders: z.boolean().default(true),
+  /**
+   * Bytes of rendered Snapshots pages kept for reuse while the database says their data is unchanged
+   * (MySQL/MariaDB; SQLite keeps none). 0 turns it off.
+   */
+  pageCacheBytes: z.number().int().min(0).max(1024 ** 3).default(8 * 1024 ** 2),
   scheduler: z.object({
     /**
      * Run weekly schedules in this process (turn off in web-only processes of a multi-process panel;

@@ -14,11 +14,17 @@ export class PreparedQuery<P extends string> {
 
   /** The rows the query returns for `values`, read through `db` (a transaction) or the one it was built with. */
   async rows(values: Record<P, unknown>, db: Knex = this.db): Promise<Array<Record<string, unknown>>> {
-    const { sql, bindings } = this.compile();
-    const params = bindings.map((b) => (typeof b === 'string' && b.startsWith(MARK) ? values[b.slice(MARK.length) as P] : b));
-    const result = await db.raw(sql, params as Knex.RawBinding[]);
+    const { sql, params } = this.bound(values);
+    const result = await db.raw(sql, params);
     // A raw query answers [rows, fields] on MySQL/MariaDB and the rows on SQLite.
     return (isMysql(db) ? result[0] : result) as Array<Record<string, unknown>>;
+  }
+
+  /** The compiled SQL with `values` in place of its parameters, for a statement built around it. */
+  bound(values: Record<P, unknown>): { sql: string; params: Knex.RawBinding[] } {
+    const { sql, bindings } = this.compile();
+    const params = bindings.map((b) => (typeof b === 'string' && b.startsWith(MARK) ? values[b.slice(MARK.length) as P] : b));
+    return { sql, params: params as Knex.RawBinding[] };
   }
 
   private compile(): { sql: string; bindings: ReadonlyArray<unknown> } {

@@ -3,6 +3,7 @@ import { OCCUPYING_STATUSES } from '../domain/status.js';
 import type { Snapshot } from '../domain/types.js';
 import { DEFAULT_PLAN } from './limits-repo.js';
 import { PreparedQuery } from './prepared-query.js';
+import { RowsFingerprint } from './rows-fingerprint.js';
 import { joinStateAndLimits, stateAndLimitsOf, type StateAndLimits } from './services-repo.js';
 import { fromRow } from './snapshots-repo.js';
 import { toBool, toDate } from './values.js';
@@ -55,7 +56,10 @@ type Param = 'serviceId' | 'planId' | 'defaultPlan' | 'before' | 'exclusive' | '
  * with 500 snapshots made a 750 kB page; each round trip costs the page more than its rows, and one
  * statement reads one moment of the database.
  */
-export function listPageQuery(db: Knex): (serviceId: string, planId: string, cursor: ListCursor) => Promise<ListPage> {
+export function listPageQuery(db: Knex): {
+  read: (serviceId: string, planId: string, cursor: ListCursor) => Promise<ListPage>;
+  fingerprint: (serviceId: string, planId: string, cursor: ListCursor) => Promise<string | null>;
+} {
   const occupying = OCCUPYING_STATUSES.map(() => '?').join(', ');
   const prepared = new PreparedQuery<Param>(db, (param) => {
     // The service's waiting and running operations by snapshot, gathered once: a correlated
@@ -85,10 +89,13 @@ export function listPageQuery(db: Knex): (serviceId: string, planId: string, cur
     return joinStateAndLimits(q, param('serviceId'), param('planId'), param('defaultPlan'));
   });
 
-  return async (serviceId, planId, cursor) => {
-    const rows = await prepared.rows({
-      serviceId, planId, defaultPlan: DEFAULT_PLAN, before: cursor.before ?? 0, exclusive: cursor.inclusive ? 0 : 1, pinnedOnly: cursor.pinnedOnly ? 1 : 0,
-    });
+  const values = (serviceId: string, planId: string, cursor: ListCursor) => ({
+    serviceId, planId, defaultPlan: DEFAULT_PLAN, before: cursor.before ?? 0, exclusive: cursor.inclusive ? 0 : 1, pinnedOnly: cursor.pinnedOnly ? 1 : 0,
+  });
+  const fingerprint = new RowsFingerprint(db, prepared);
+
+  const read = async (serviceId: string, planId: string, cursor: ListCursor): Promise<ListPage> => {
+    const rows = await prepared.rows(values(serviceId, planId, cursor));
     const snapshots: Snapshot[] = [];
     const scheduleNames = new Map<number, string>();
     const running = new Set<number>();
@@ -114,4 +121,5 @@ export function listPageQuery(db: Knex): (serviceId: string, planId: string, cur
       madeFromSnapshot: Number(first.made_from_snapshot) > 0,
     };
   };
+  return { read, fingerprint: (serviceId, planId, cursor) => fingerprint.of(values(serviceId, planId, cursor)) };
 }

@@ -242,7 +242,15 @@ export class SnapshotsRepo {
 
   /** One page of the Snapshots page, with everything else it shows: see listPageQuery. */
   async listPage(serviceId: string, planId: string, cursor: ListCursor = {}): Promise<ListPage> {
-    return this.page(serviceId, planId, cursor);
+    return this.page.read(serviceId, planId, cursor);
+  }
+
+  /**
+   * A fingerprint of everything `listPage` would read now (rows-fingerprint.ts): equal fingerprints,
+   * equal pages. Null on SQLite.
+   */
+  async listPageFingerprint(serviceId: string, planId: string, cursor: ListCursor = {}): Promise<string | null> {
+    return this.page.fingerprint(serviceId, planId, cursor);
   }
 
   async list(filter: { statuses?: SnapshotStatus[]; serviceId?: string; limit?: number } = {}): Promise<Snapshot[]> {

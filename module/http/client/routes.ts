@@ -14,6 +14,7 @@ import { activityRouter } from './activity-routes.js';
 import { allSnapshotsRouter } from './all-snapshots-routes.js';
 import { checkbox, parse, presentError, text } from './forms.js';
 import { loadListPage } from './list-model.js';
+import { showListPage } from './list-page.js';
 import { scheduleRouter } from './schedule-routes.js';
 
 const createForm = z.object({ name: text, description: text, includeMemory: checkbox });
@@ -42,8 +43,9 @@ export function clientRouter(ctx: ModuleContext): Router {
 
   async function showList(req: Request, res: Response, extra: { form?: Record<string, unknown>; error?: SnapshotError } = {}) {
     const { before } = parse(listQuery, req.query);
-    const { service, model } = await loadListPage(ctx, req, { before });
     const flash = FLASHES.has(String(req.query.flash)) ? req.t(`snapshots:flash.${String(req.query.flash)}`) : null;
+    if (!flash && !extra.error && !extra.form) return showListPage(ctx, req, res, { before });
+    const { service, model } = await loadListPage(ctx, req, { before });
     const error = extra.error ? presentError(req, extra.error) : null;
     await renderPage(ctx, req, res, 'client/list', { ...model, flash, error, form: extra.form ?? {} },
       { title: req.t('snapshots:title'), service, status: extra.error?.status });

@@ -11,6 +11,7 @@ import type { ServiceDirectory } from '../../domain/service-directory.js';
 import type { SnapshotService } from '../../domain/snapshot-service.js';
 import type { Actor } from '../../domain/types.js';
 import type { FormatterCache } from './formatters.js';
+import type { PageCache } from './page-cache.js';
 
 /** What every router gets: the domain services and the module's own infrastructure. */
 export interface ModuleContext {
@@ -29,6 +30,8 @@ export interface ModuleContext {
   i18n: i18n;
   /** Date and size formatters per language and timezone (module/http/common/formatters.ts). */
   formatters: FormatterCache;
+  /** Rendered bodies reused while the database says their data is unchanged (page-cache.ts). */
+  pages: PageCache;
   logger: Logger;
 }
 

@@ -23,10 +23,24 @@ function viewsOf(ctx: ModuleContext): ViewRenderer {
  * module's own minimal one when the panel has none.
  */
 export async function renderPage(ctx: ModuleContext, req: Request, res: Response, view: string,
-  model: Record<string, unknown>, opts: { title: string; service?: PanelService | null; status?: number }): Promise<void> {
-  const common = { t: req.t, lng: req.language, csrfToken: res.locals.snapshotCsrf ?? '', assets: ASSETS_PATH, sentences };
-  const views = viewsOf(ctx);
-  const body = views.renderHtml(`${VIEWS_DIR}/${view}.ejs`, { ...common, ...model });
+  model: Record<string, unknown>, opts: LayoutOptions): Promise<void> {
+  await sendInLayout(ctx, req, res, renderBody(ctx, req, res, view, model), opts);
+}
+
+export interface LayoutOptions {
+  title: string;
+  service?: PanelService | null;
+  status?: number;
+}
+
+/** A module view alone, for the page's layout to wrap; `csrfToken` stands in for the response's own. */
+export function renderBody(ctx: ModuleContext, req: Request, res: Response, view: string, model: Record<string, unknown>,
+  csrfToken: string = res.locals.snapshotCsrf ?? ''): Html {
+  return viewsOf(ctx).renderHtml(`${VIEWS_DIR}/${view}.ejs`, { ...common(req), csrfToken, ...model });
+}
+
+/** Sends `body` in the panel's layout, or in the module's own minimal one when the panel has none. */
+export async function sendInLayout(ctx: ModuleContext, req: Request, res: Response, body: Html, opts: LayoutOptions): Promise<void> {
   const stylesheets = [`${ASSETS_PATH}/snapshots.css`];
   const scripts = [`${ASSETS_PATH}/snapshots.js`, `${ASSETS_PATH}/snapshots-dialogs.js`, `${ASSETS_PATH}/schedule-preview.js`];
   const actor = req.snapshotActor!;
@@ -34,9 +48,11 @@ export async function renderPage(ctx: ModuleContext, req: Request, res: Response
   const layoutCtx = { req, actor, service: opts.service ?? null, title: opts.title, body, stylesheets, scripts, lang: req.language, menuItem };
   const html = ctx.panel.renderLayout
     ? await ctx.panel.renderLayout({ ...layoutCtx, body: body.toString() })
-    : views.renderHtml(`${VIEWS_DIR}/layout.ejs`, { ...common, ...layoutCtx });
+    : viewsOf(ctx).renderHtml(`${VIEWS_DIR}/layout.ejs`, { ...common(req), csrfToken: res.locals.snapshotCsrf ?? '', ...layoutCtx });
   sendPage(res, opts.status ?? 200, html);
 }
+
+const common = (req: Request) => ({ t: req.t, lng: req.language, assets: ASSETS_PATH, sentences });
 
 /**
  * Sends a page that is the actor's own and carries a one-time CSRF token: never stored by a browser
