@@ -16,6 +16,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { openLoop } from './open-loop.js';
 import { baselineApp, floorApp, moduleApp, PAGE, seed, SERVICE, SNAPSHOTS, SCHEDULES } from './http-apps.js';
 
 const MYSQL_URL = process.env.MYSQL_URL;
@@ -23,7 +24,7 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 // Open loop: requests sent at a fixed rate whatever the answers, so a slow answer delays no later
-// request and its wait counts (autocannon corrects latency for coordinated omission at a set rate).
+// request and its wait counts (bench/open-loop.ts, which says why not autocannon's overallRate).
 const OPEN_RATE = Number(process.env.BENCH_OPEN_RATE ?? 200);
 const OPEN_SECONDS = Number(process.env.BENCH_OPEN_DURATION ?? 10);
 
@@ -73,12 +74,18 @@ function cpuOf(server: Server): Promise<number> {
   });
 }
 
-async function load(server: Server, seconds: number, rate?: number): Promise<Run> {
+/** At a fixed rate (bench/open-loop.ts), how the server's CPU and latency fare. */
+async function loadAt(server: Server, seconds: number, rate: number): Promise<Run> {
+  const cpuBefore = await cpuOf(server);
+  const r = await openLoop(server.url, { rate, seconds, connections: CONNECTIONS, headers: { cookie: 'bench_session=alice' } });
+  return { ...r, cpuMs: (await cpuOf(server)) - cpuBefore };
+}
+
+/** Closed loop: autocannon's connections each sending the next request when the last is answered. */
+async function load(server: Server, seconds: number): Promise<Run> {
   const { default: autocannon } = await import('autocannon');
   const cpuBefore = await cpuOf(server);
-  const r = await autocannon({
-    url: server.url, connections: CONNECTIONS, duration: seconds, headers: { cookie: 'bench_session=alice' }, ...(rate ? { overallRate: rate } : {}),
-  });
+  const r = await autocannon({ url: server.url, connections: CONNECTIONS, duration: seconds, headers: { cookie: 'bench_session=alice' } });
   return {
     cpuMs: (await cpuOf(server)) - cpuBefore, requests: r.requests.total, seconds, p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max,
     bytesPerReq: Math.round(r.throughput.total / Math.max(1, r.requests.total)), non2xx: r.non2xx, errors: r.errors + r.timeouts,
@@ -137,8 +144,8 @@ async function main(): Promise<void> {
     const openOurs: Run[] = [];
     const openBase: Run[] = [];
     for (let i = 0; i < 2; i++) {
-      openOurs.push(await load(mod, OPEN_SECONDS / 2, OPEN_RATE));
-      openBase.push(await load(base, OPEN_SECONDS / 2, OPEN_RATE));
+      openOurs.push(await loadAt(mod, OPEN_SECONDS / 2, OPEN_RATE));
+      openBase.push(await loadAt(base, OPEN_SECONDS / 2, OPEN_RATE));
     }
     for (const s of [mod, base, floor, rendered]) await stopServer(s.child);
     const open = summary(openOurs);
