@@ -102,18 +102,21 @@ export class PageCache {
 }
 
 function cut<T>(fingerprint: string, body: Html, value: T): Entry<T> {
-  // Encoded pieces, with null where a token goes.
+  // One allocation for the whole body, the pieces views into it: small buffers of their own would
+  // each come from Node's shared 8 kB pool and keep a whole slab alive.
+  const whole = Buffer.from(body.toString());
+  const slot = Buffer.from(TOKEN_SLOT);
+  // The body's pieces, with null where a token goes.
   const pieces: (Buffer | null)[] = [];
-  let text = '';
-  for (const chunk of body.chunks) text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-  const parts = text.split(TOKEN_SLOT);
-  parts.forEach((part, i) => {
-    if (i > 0) pieces.push(null);
-    if (part) pieces.push(Buffer.from(part));
-  });
-  const bytes = pieces.reduce((n, p) => n + (p?.length ?? 0), 0);
+  let from = 0;
+  for (let at = whole.indexOf(slot); at !== -1; at = whole.indexOf(slot, from)) {
+    if (at > from) pieces.push(whole.subarray(from, at));
+    pieces.push(null);
+    from = at + slot.length;
+  }
+  if (from < whole.length) pieces.push(whole.subarray(from));
   return {
-    fingerprint, bytes, value,
+    fingerprint, bytes: whole.length, value,
     body(token) {
       const escaped = Buffer.from(escapeXML(token));
       return new Html(pieces.map((p) => p ?? escaped));
