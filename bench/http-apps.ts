@@ -3,7 +3,7 @@
 import cookieParser from 'cookie-parser';
 import ejs from 'ejs';
 import express, { type Express } from 'express';
-import knex from 'knex';
+import knex, { type Knex } from 'knex';
 import pino from 'pino';
 import { createSnapshotModule, simulatedDriver, type Actor, type PanelService } from '../module/index.js';
 
@@ -24,8 +24,8 @@ const ALICE: Actor = { id: 'alice', role: 'customer', locale: 'en', timezone: 'A
  * A host panel as small as it gets: a cookie session, one service, the module's routers.
  * `pageCacheBytes: 0` makes the module render every view (as it does for a page whose data changed).
  */
-export async function moduleApp(dbUrl: string, service: PanelService, opts: { pageCacheBytes?: number } = {}): Promise<Express> {
-  const db = knex({ client: 'mysql2', connection: dbUrl, pool: { min: 2, max: 10 } });
+export async function moduleApp(dbUrl: string, service: PanelService, opts: { pageCacheBytes?: number; pool?: Knex.PoolConfig } = {}): Promise<Express> {
+  const db = knex({ client: 'mysql2', connection: dbUrl, pool: { min: 2, max: 10, ...opts.pool } });
   const mod = await createSnapshotModule({
     db,
     panel: {

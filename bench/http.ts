@@ -17,6 +17,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { openLoop } from './open-loop.js';
+import { StatementMeter } from './statement-meter.js';
 import { baselineApp, floorApp, moduleApp, PAGE, seed, SERVICE, SNAPSHOTS, SCHEDULES } from './http-apps.js';
 
 const MYSQL_URL = process.env.MYSQL_URL;
@@ -31,17 +32,28 @@ const OPEN_SECONDS = Number(process.env.BENCH_OPEN_DURATION ?? 10);
 
 /** Child process: serve one of the two apps on an ephemeral port and report it. */
 async function serve(kind: string, dbUrl: string, bytes: number): Promise<void> {
-  const app = kind === 'module' ? await moduleApp(dbUrl, SERVICE)
-    : kind === 'rendered' ? await moduleApp(dbUrl, SERVICE, { pageCacheBytes: 0 })
+  // The module's statements and the CPU of the MariaDB threads serving them (bench/statement-meter.ts).
+  const meter = new StatementMeter();
+  const pool = { afterCreate: meter.afterCreate };
+  const app = kind === 'module' ? await moduleApp(dbUrl, SERVICE, { pool })
+    : kind === 'rendered' ? await moduleApp(dbUrl, SERVICE, { pageCacheBytes: 0, pool })
       : kind === 'floor' ? floorApp(bytes) : baselineApp(bytes);
+  let statements = 0;
+  let dbCpuMs = 0;
   const server = app.listen(0, '127.0.0.1', () => {
     const address = server.address();
     process.send!({ port: typeof address === 'object' && address ? address.port : 0 });
   });
   process.on('message', (m) => {
     if (m === 'cpu') {
-      const { user, system } = process.cpuUsage();
-      process.send!({ cpuMs: (user + system) / 1000 });
+      void (async () => {
+        const { user, system } = process.cpuUsage();
+        const since = await meter.stop();
+        await meter.start();
+        statements += since.statements;
+        dbCpuMs += (since.mariadbCpuSeconds ?? 0) * 1000;
+        process.send!({ cpuMs: (user + system) / 1000, dbCpuMs, statements });
+      })();
     }
   });
   process.on('disconnect', () => process.exit(0));
@@ -64,21 +76,27 @@ async function stopServer(child: ChildProcess): Promise<void> {
 }
 
 type Server = { child: ChildProcess; url: string };
-type Run = { cpuMs: number; requests: number; seconds: number; p50Ms: number; p99Ms: number; maxMs: number; bytesPerReq: number; non2xx: number; errors: number };
+type Run = { cpuMs: number; dbCpuMs: number; statements: number; requests: number; seconds: number; p50Ms: number; p99Ms: number; maxMs: number; bytesPerReq: number; non2xx: number; errors: number };
 
-/** The server process's CPU time so far (user + system), in ms. */
-function cpuOf(server: Server): Promise<number> {
+type Usage = { cpuMs: number; dbCpuMs: number; statements: number };
+
+/** The server process's CPU time so far (user + system, ms), and its statements and their MariaDB CPU. */
+function cpuOf(server: Server): Promise<Usage> {
   return new Promise((resolve) => {
-    server.child.once('message', (m: { cpuMs: number }) => resolve(m.cpuMs));
+    server.child.once('message', (m: Usage) => resolve(m));
     server.child.send('cpu');
   });
 }
+
+const used = (before: Usage, after: Usage) => ({
+  cpuMs: after.cpuMs - before.cpuMs, dbCpuMs: after.dbCpuMs - before.dbCpuMs, statements: after.statements - before.statements,
+});
 
 /** At a fixed rate (bench/open-loop.ts), how the server's CPU and latency fare. */
 async function loadAt(server: Server, seconds: number, rate: number): Promise<Run> {
   const cpuBefore = await cpuOf(server);
   const r = await openLoop(server.url, { rate, seconds, connections: CONNECTIONS, headers: { cookie: 'bench_session=alice' } });
-  return { ...r, cpuMs: (await cpuOf(server)) - cpuBefore };
+  return { ...r, ...used(cpuBefore, await cpuOf(server)) };
 }
 
 /** Closed loop: autocannon's connections each sending the next request when the last is answered. */
@@ -87,7 +105,7 @@ async function load(server: Server, seconds: number): Promise<Run> {
   const cpuBefore = await cpuOf(server);
   const r = await autocannon({ url: server.url, connections: CONNECTIONS, duration: seconds, headers: { cookie: 'bench_session=alice' } });
   return {
-    cpuMs: (await cpuOf(server)) - cpuBefore, requests: r.requests.total, seconds, p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max,
+    ...used(cpuBefore, await cpuOf(server)), requests: r.requests.total, seconds, p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max,
     bytesPerReq: Math.round(r.throughput.total / Math.max(1, r.requests.total)), non2xx: r.non2xx, errors: r.errors + r.timeouts,
   };
 }
@@ -99,6 +117,9 @@ function summary(runs: Run[]) {
     reqPerSec: Math.round(runs.reduce((n, r) => n + r.requests, 0) / runs.reduce((n, r) => n + r.seconds, 0)),
     // CPU the server spent per page: steadier than req/s when other processes take the cores.
     cpuMsPerReq: Number((runs.reduce((n, r) => n + r.cpuMs, 0) / runs.reduce((n, r) => n + r.requests, 0)).toFixed(2)),
+    // MariaDB's side of the page, which the bare page does not have: on the same two cores.
+    dbCpuMsPerReq: Number((runs.reduce((n, r) => n + r.dbCpuMs, 0) / runs.reduce((n, r) => n + r.requests, 0)).toFixed(2)),
+    statementsPerReq: Number((runs.reduce((n, r) => n + r.statements, 0) / runs.reduce((n, r) => n + r.requests, 0)).toFixed(2)),
     p50Ms: sorted((r) => r.p50Ms)[Math.floor(runs.length / 2)]!, p99Ms: Math.max(...runs.map((r) => r.p99Ms)),
     maxMs: Math.max(...runs.map((r) => r.maxMs)), bytesPerReq: runs[0]!.bytesPerReq,
     non2xx: runs.reduce((n, r) => n + r.non2xx, 0), errors: runs.reduce((n, r) => n + r.errors, 0),
@@ -174,6 +195,7 @@ async function main(): Promise<void> {
       baselineCpuMsPerReq: baseline.cpuMsPerReq, cpuRatio, p50Ms: ours.p50Ms, p99Ms: ours.p99Ms,
       baselineP99Ms: baseline.p99Ms, openLoopRate: OPEN_RATE, openLoopReqPerSec: open.reqPerSec, openLoopP50Ms: open.p50Ms, openLoopP99Ms: open.p99Ms,
       renderedReqPerSec: renderedRun.reqPerSec, renderedCpuMsPerReq: renderedRun.cpuMsPerReq, renderedCpuRatio,
+      dbCpuMsPerReq: ours.dbCpuMsPerReq, statementsPerReq: ours.statementsPerReq, renderedDbCpuMsPerReq: renderedRun.dbCpuMsPerReq, renderedStatementsPerReq: renderedRun.statementsPerReq,
       baselineOpenLoopP99Ms: openBaseline.p99Ms, openLoopCpuMsPerReq: open.cpuMsPerReq, baselineOpenLoopCpuMsPerReq: openBaseline.cpuMsPerReq, floorReqPerSec: floorRun.reqPerSec, floorP99Ms: floorRun.p99Ms, pageBytes: bytes, loadAvg1m: Number(loadavg()[0]!.toFixed(1)), connections: CONNECTIONS, durationS: DURATION, non2xx: ours.non2xx + baseline.non2xx,
     })}`);
   } finally {

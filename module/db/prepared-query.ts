@@ -20,8 +20,8 @@ export class PreparedQuery<P extends string> {
     return (isMysql(db) ? result[0] : result) as Array<Record<string, unknown>>;
   }
 
-  /** The compiled SQL with `values` in place of its parameters, for a statement built around it. */
-  bound(values: Record<P, unknown>): { sql: string; params: Knex.RawBinding[] } {
+  /** The compiled SQL with `values` in place of its parameters. */
+  private bound(values: Record<P, unknown>): { sql: string; params: Knex.RawBinding[] } {
     const { sql, bindings } = this.compile();
     const params = bindings.map((b) => (typeof b === 'string' && b.startsWith(MARK) ? values[b.slice(MARK.length) as P] : b));
     return { sql, params: params as Knex.RawBinding[] };

@@ -3,7 +3,7 @@ import { OCCUPYING_STATUSES } from '../domain/status.js';
 import type { Snapshot } from '../domain/types.js';
 import { DEFAULT_PLAN } from './limits-repo.js';
 import { PreparedQuery } from './prepared-query.js';
-import { RowsFingerprint } from './rows-fingerprint.js';
+import { TablesFingerprint } from './tables-fingerprint.js';
 import { joinStateAndLimits, stateAndLimitsOf, type StateAndLimits } from './services-repo.js';
 import { fromRow } from './snapshots-repo.js';
 import { toBool, toDate } from './values.js';
@@ -58,7 +58,7 @@ type Param = 'serviceId' | 'planId' | 'defaultPlan' | 'before' | 'exclusive' | '
  */
 export function listPageQuery(db: Knex): {
   read: (serviceId: string, planId: string, cursor: ListCursor) => Promise<ListPage>;
-  fingerprint: (serviceId: string, planId: string, cursor: ListCursor) => Promise<string | null>;
+  fingerprint: (serviceId: string, planId: string) => Promise<string | null>;
 } {
   const occupying = OCCUPYING_STATUSES.map(() => '?').join(', ');
   const prepared = new PreparedQuery<Param>(db, (param) => {
@@ -92,7 +92,6 @@ export function listPageQuery(db: Knex): {
   const values = (serviceId: string, planId: string, cursor: ListCursor) => ({
     serviceId, planId, defaultPlan: DEFAULT_PLAN, before: cursor.before ?? 0, exclusive: cursor.inclusive ? 0 : 1, pinnedOnly: cursor.pinnedOnly ? 1 : 0,
   });
-  const fingerprint = new RowsFingerprint(db, prepared);
 
   const read = async (serviceId: string, planId: string, cursor: ListCursor): Promise<ListPage> => {
     const rows = await prepared.rows(values(serviceId, planId, cursor));
@@ -121,5 +120,23 @@ export function listPageQuery(db: Knex): {
       madeFromSnapshot: Number(first.made_from_snapshot) > 0,
     };
   };
-  return { read, fingerprint: (serviceId, planId, cursor) => fingerprint.of(values(serviceId, planId, cursor)) };
+  const fingerprint = listPageFingerprint(db);
+  return { read, fingerprint: (serviceId, planId) => fingerprint.of({ serviceId, planId, defaultPlan: DEFAULT_PLAN }) };
+}
+
+/**
+ * Every row the page's query can read, table by table, a superset of them: all of the service's
+ * snapshots (whichever page), its schedules, its waiting and running operations, its state row, its
+ * plan's and the default limits, and its clone row as a new server. test/db/list-page-fingerprint.test.ts
+ * checks that every table the query names is here.
+ */
+export function listPageFingerprint(db: Knex): TablesFingerprint<'serviceId' | 'planId' | 'defaultPlan'> {
+  return new TablesFingerprint(db, [
+    { table: T, where: 'service_id = ?', params: ['serviceId'] },
+    { table: 'snapshot_schedules', where: 'service_id = ?', params: ['serviceId'] },
+    { table: 'snapshot_operations', where: "service_id = ? and status in ('queued', 'running')", params: ['serviceId'] },
+    { table: 'snapshot_services', where: 'service_id = ?', params: ['serviceId'] },
+    { table: 'snapshot_plan_limits', where: 'plan_id in (?, ?)', params: ['planId', 'defaultPlan'] },
+    { table: 'snapshot_clones', where: 'new_service_id = ?', params: ['serviceId'] },
+  ]);
 }

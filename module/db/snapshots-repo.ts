@@ -246,11 +246,11 @@ export class SnapshotsRepo {
   }
 
   /**
-   * A fingerprint of everything `listPage` would read now (rows-fingerprint.ts): equal fingerprints,
-   * equal pages. Null on SQLite.
+   * A fingerprint of every row `listPage` could read now, whichever page (tables-fingerprint.ts):
+   * equal fingerprints, equal pages. Null on SQLite.
    */
-  async listPageFingerprint(serviceId: string, planId: string, cursor: ListCursor = {}): Promise<string | null> {
-    return this.page.fingerprint(serviceId, planId, cursor);
+  async listPageFingerprint(serviceId: string, planId: string): Promise<string | null> {
+    return this.page.fingerprint(serviceId, planId);
   }
 
   async list(filter: { statuses?: SnapshotStatus[]; serviceId?: string; limit?: number } = {}): Promise<Snapshot[]> {

@@ -41,9 +41,7 @@ export async function loadListPage(ctx: ModuleContext, req: Request, cursor: Lis
     cloneOffer: ctx.clones.offer(caps, limits.cloneAllowed, page.state?.clonePending ?? false),
     pager: { older: page.olderBefore ? `${base}?before=${page.olderBefore}` : null, newest: cursor.before ? base : null },
   });
-  // Made from listPage's one read alone (no pinned page, no clone report), given the scope.
-  const reusable = !pinned && !cloneReport;
-  return { service, limits, model, reusable };
+  return { service, limits, model };
 }
 
 /** Who asks about which service, what its hypervisor can do, once the actor may view it. */
@@ -57,8 +55,6 @@ export interface ListPageModel {
   service: PanelService;
   limits: PlanLimits;
   model: SnapshotListModel;
-  /** Everything the model shows came from `listPage`'s read and the scope (see page-cache.ts). */
-  reusable: boolean;
 }
 
 /** The route's service and actor, authorized to view, with its hypervisor's capabilities. */

@@ -17,21 +17,16 @@ export async function showListPage(ctx: ModuleContext, req: Request, res: Respon
   const { panel, actor, caps } = scope;
   const title = req.t('snapshots:title');
   const key = JSON.stringify([panel, actor, req.language, cursor.before ?? null, caps]);
-  // A page last made from more than its one read (a long list's pinned snapshots, a clone report) is
-  // not asked for a fingerprint it could not be kept under.
-  const skipped = ctx.pages.skips(key);
-  const fingerprint = ctx.pages.enabled && !skipped ? await ctx.deps.repos.snapshots.listPageFingerprint(panel.id, panel.planId, cursor) : null;
+  const fingerprint = ctx.pages.enabled ? await ctx.deps.repos.snapshots.listPageFingerprint(panel.id, panel.planId) : null;
   const token = String(res.locals.snapshotCsrf ?? '');
   const hit = fingerprint ? ctx.pages.get<PanelService>(key, fingerprint) : undefined;
   if (hit) {
     await sendInLayout(ctx, req, res, hit.body(token), { title, service: hit.value });
     return;
   }
-  const { service, model, reusable } = await loadListPage(ctx, req, cursor, scope);
-  if (!reusable && ctx.pages.enabled) ctx.pages.skip(key);
-  else if (skipped) ctx.pages.forget(key);
+  const { service, model } = await loadListPage(ctx, req, cursor, scope);
   const page = { ...model, flash: null, error: null, form: {} };
-  const body = fingerprint && reusable
+  const body = fingerprint
     ? ctx.pages.set(key, fingerprint, renderBody(ctx, req, res, 'client/list', page, TOKEN_SLOT), service).body(token)
     : renderBody(ctx, req, res, 'client/list', page);
   await sendInLayout(ctx, req, res, body, { title, service });

@@ -16,14 +16,13 @@ export interface CachedPage<T> {
 }
 
 interface Entry<T> extends CachedPage<T> {
-  /** null: the page was last made from more than the fingerprinted read, so nothing is kept for it. */
-  fingerprint: string | null;
+  fingerprint: string;
   bytes: number;
 }
 
 /**
  * Page bodies kept between requests, each under the fingerprint of the data it was rendered from
- * (rows-fingerprint.ts): a request whose key (who asks, in which language and zone, which page) and
+ * (tables-fingerprint.ts): a request whose key (who asks, in which language and zone, which page) and
  * fingerprint both match is answered from here, without reading the rows, presenting or rendering
  * them. Kept as UTF-8 pieces around the CSRF token, so a reused body costs a copy, not an encoding.
  * Least recently used bodies leave first once `maxBytes` is reached; 0 keeps none.
@@ -39,31 +38,10 @@ export class PageCache {
     return this.maxBytes > 0;
   }
 
-  /**
-   * Whether the page under `key` was last made from more than its fingerprinted read (`skip`): then
-   * its next view need not ask for a fingerprint, and renders.
-   */
-  skips(key: string): boolean {
-    return this.entries.get(key)?.fingerprint === null;
-  }
-
-  /** Remembers that the page under `key` was made from more than what a fingerprint covers. */
-  skip(key: string): void {
-    this.keep(key, { fingerprint: null, bytes: key.length, value: null, body: () => new Html([]) });
-  }
-
-  /** Forgets `key` (a page made again from its fingerprinted read alone, to be fingerprinted next time). */
-  forget(key: string): void {
-    const old = this.entries.get(key);
-    if (!old) return;
-    this.entries.delete(key);
-    this.bytes -= old.bytes;
-  }
-
   /** The body kept under `key` if it was rendered from data with this `fingerprint`. */
   get<T>(key: string, fingerprint: string): CachedPage<T> | undefined {
     const entry = this.entries.get(key);
-    if (!entry || entry.fingerprint === null) return undefined;
+    if (!entry) return undefined;
     this.entries.delete(key);
     if (entry.fingerprint !== fingerprint) {
       this.bytes -= entry.bytes;
@@ -84,7 +62,11 @@ export class PageCache {
   }
 
   private keep(key: string, entry: Entry<unknown>): void {
-    this.forget(key);
+    const old = this.entries.get(key);
+    if (old) {
+      this.entries.delete(key);
+      this.bytes -= old.bytes;
+    }
     if (entry.bytes > this.maxBytes) return;
     this.entries.set(key, entry);
     this.bytes += entry.bytes;

@@ -3,6 +3,7 @@ import { DEFAULT_PLAN, LimitsRepo } from '../../module/db/limits-repo.js';
 import { OperationsRepo } from '../../module/db/operations-repo.js';
 import { SchedulesRepo } from '../../module/db/schedules-repo.js';
 import { ServicesRepo } from '../../module/db/services-repo.js';
+import { listPageFingerprint } from '../../module/db/snapshot-list-page.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
 import type { PlanLimits } from '../../module/domain/limits.js';
 import { DATABASES } from '../helpers/databases.js';
@@ -16,11 +17,11 @@ const sqlite = DATABASES.filter((d) => d.kind === 'sqlite');
 describe.each(mysql)('the Snapshots page\'s fingerprint ($kind)', (kind) => {
   const handle = useDatabase(kind);
   let snapshots: SnapshotsRepo;
-  let fingerprint: (cursor?: { before?: number }) => Promise<string | null>;
+  let fingerprint: () => Promise<string | null>;
 
   beforeEach(async () => {
     snapshots = new SnapshotsRepo(handle.db);
-    fingerprint = (cursor = {}) => snapshots.listPageFingerprint('svc', 'gold', cursor);
+    fingerprint = () => snapshots.listPageFingerprint('svc', 'gold');
     await new ServicesRepo(handle.db).ensure('svc', 'gold');
   });
 
@@ -38,7 +39,7 @@ describe.each(mysql)('the Snapshots page\'s fingerprint ($kind)', (kind) => {
     // Each change must give a fingerprint never seen before, and asking twice must give the same one.
     const changed = async (what: string) => {
       const fp = await fingerprint();
-      expect(fp, what).toMatch(/^\d+:\d+$/);
+      expect(fp, what).toMatch(/^(\d+:\d+\/){5}\d+:\d+$/);
       expect(await fingerprint(), `${what}, read again`).toBe(fp);
       expect(seen.has(fp!), `${what} changed the fingerprint`).toBe(false);
       seen.add(fp!);
@@ -75,14 +76,24 @@ describe.each(mysql)('the Snapshots page\'s fingerprint ($kind)', (kind) => {
     await changed('a snapshot gone');
   });
 
-  it('is not moved by another service\'s snapshots, and differs between pages of the list', async () => {
-    const ids: number[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await snapshot('svc', `s${i}`)).id);
+  it('is not moved by another service\'s rows or another plan\'s limits', async () => {
+    for (let i = 0; i < 3; i++) await snapshot('svc', `s${i}`);
     const before = await fingerprint();
     await snapshot('svc-other', 'x');
     await handle.db('snapshot_snapshots').where({ service_id: 'svc-other' }).update({ name: 'y' });
+    await new ServicesRepo(handle.db).ensure('svc-other', 'gold');
+    await new LimitsRepo(handle.db).set('silver', LIMITS);
     expect(await fingerprint()).toBe(before);
-    expect(await fingerprint({ before: ids[2] })).not.toBe(before);
+  });
+
+  it('covers every table the page\'s query reads', async () => {
+    const sql: string[] = [];
+    handle.db.on('query', (q: { sql: string }) => sql.push(q.sql));
+    await snapshots.listPage('svc', 'gold');
+    const read = new Set([...sql.join(' ').matchAll(/(?:from|join) `?(snapshot_\w+)`?/g)].map((m) => m[1]));
+    expect(read.size).toBeGreaterThanOrEqual(5);
+    const covered = new Set(listPageFingerprint(handle.db).parts.map((p) => p.table));
+    expect([...read].filter((t) => !covered.has(t!)), 'tables the page reads that its fingerprint does not hash').toEqual([]);
   });
 });
 
