@@ -19,6 +19,9 @@ export interface FingerprintPart<P extends string = string> {
  * module/http/common/page-cache.ts). The columns are every column the table has, read once, so a
  * column added later is covered without anyone remembering to add it.
  *
+ * MD5, not CRC32: CRC is linear, so the XOR of two rows' CRCs can stay the same when the rows
+ * trade a value (two snapshots swapping names), and the page would not be rendered again.
+ *
  * Each part is a plain indexed read: wrapping the page's own query instead (its joins and
  * subqueries) cost MariaDB three times as much, most of it planning the statement, on every view.
  *
