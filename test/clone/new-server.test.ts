@@ -54,7 +54,8 @@ describe.each(DATABASES)('new server from a snapshot ($kind)', (kind: TestDataba
     // The new server is open now, and says where its disk came from.
     // Only the page of a service made from a snapshot reads its clone row; the source's page does not.
     const cloneReads: string[] = [];
-    const seen = (q: { sql: string }) => { if (/from [`"]snapshot_clones[`"]/i.test(q.sql)) cloneReads.push(q.sql); };
+    // (On MariaDB the page cache's fingerprint hashes every page's clone row, if any, by its unique index: not a read of the record.)
+    const seen = (q: { sql: string }) => { if (/from [`"]snapshot_clones[`"]/i.test(q.sql) && !q.sql.startsWith('select (select concat(count(*)')) cloneReads.push(q.sql); };
     db().on('query', seen);
     await supertest(appFor(fx.mod)).get(`/services/${SOURCE.id}/snapshots`).set('x-test-actor', 'alice').expect(200);
     expect(cloneReads).toHaveLength(0);
