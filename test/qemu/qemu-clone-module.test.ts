@@ -1,13 +1,15 @@
 import { existsSync } from 'node:fs';
+import type { Knex } from 'knex';
 import { join } from 'node:path';
 import supertest from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { qemuDriver } from '../../module/drivers/qemu/index.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
+import { DATABASES } from '../helpers/databases.js';
 import { appFor } from '../helpers/http-app.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { makeService, type moduleFixture } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { AFTER, AT_SNAPSHOT, createDisk, expectedImage, HAS_QEMU, imageSnapshots, rawBytes, SKIP_NOTE, tempDir, TestVm } from './qemu-harness.js';
+import { AFTER, AT_SNAPSHOT, createDisk, expectedImage, HAS_QEMU, imageSnapshots, rawBytes, SKIP_NOTE, type TestVm } from './qemu-harness.js';
+import { useQemuScratch } from './qemu-scratch.js';
 
 const CTX = { actor: { type: 'customer' as const, id: 'alice' } };
 // The fixture registers its driver as 'simulated'; here it is the real QEMU driver.
@@ -20,27 +22,21 @@ const NEW = makeService({ id: 'svc-new', name: 'web-02', target: { driver: 'simu
  * though the running source VM wrote over them afterwards.
  */
 describe.skipIf(!HAS_QEMU).each(DATABASES)(`new server from a QEMU snapshot through the module ($kind)${SKIP_NOTE}`, (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>> | undefined;
+  const scratch = useQemuScratch();
+  let handle: { db: Knex } | undefined;
   let fx: Awaited<ReturnType<typeof moduleFixture>> | undefined;
   let vm: TestVm | undefined;
-  let dir: ReturnType<typeof tempDir>;
-  afterEach(async () => {
-    await fx?.mod.stop();
-    await vm?.stop();
-    await handle?.destroy();
-    dir?.cleanup();
-    fx = vm = handle = undefined;
-  });
+  let dir: { path: string };
 
   it('the new VM\'s disks are the snapshot\'s bytes; the source keeps its snapshot and its newer data', { timeout: 120_000 }, async () => {
-    dir = tempDir();
+    dir = scratch.dir();
     const disks = [createDisk(dir.path, 'a.qcow2'), createDisk(dir.path, 'b.qcow2')];
     const newDisks = [join(dir.path, 'new-a.qcow2'), join(dir.path, 'new-b.qcow2')];
-    vm = await TestVm.start(dir.path, disks);
-    handle = await migratedDatabase(kind);
+    vm = await scratch.vm(dir.path, disks);
+    handle = await scratch.database(kind);
     const driver = qemuDriver({ vms: { 'local/vm1': { qmpSocket: vm.socket, disks }, 'local/vm2': { disks: newDisks } }, commandTimeoutMs: 60_000 });
     const references: string[] = [];
-    fx = await moduleFixture(handle.db, {
+    fx = await scratch.module(handle.db, {
       services: [SOURCE, NEW], driver,
       panel: { orderServerFromSnapshot: (r) => { references.push(r.reference); return { continueUrl: '/order' }; } },
     });

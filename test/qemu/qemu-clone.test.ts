@@ -1,31 +1,28 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DriverError, HypervisorTarget, SnapshotDriver } from '../../module/drivers/contract.js';
 import { qemuDriver } from '../../module/drivers/qemu/index.js';
 import { waitForTask } from '../drivers/conformance.js';
 import {
-  AFTER, AT_SNAPSHOT, createDisk, DISK_BYTES, expectedImage, HAS_QEMU, imageSnapshots, KiB, qemuIoOffline, rawBytes, SKIP_NOTE, tempDir, TestVm,
+  AFTER, AT_SNAPSHOT, createDisk, DISK_BYTES, expectedImage, HAS_QEMU, imageSnapshots, KiB, qemuIoOffline, rawBytes, SKIP_NOTE, type TestVm,
 } from './qemu-harness.js';
+import { useQemuScratch } from './qemu-scratch.js';
 
 const source: HypervisorTarget = { driver: 'qemu', node: 'local', vmId: 'src' };
 const dest: HypervisorTarget = { driver: 'qemu', node: 'local', vmId: 'copy' };
 
 describe.skipIf(!HAS_QEMU)(`QEMU clone from a snapshot${SKIP_NOTE}`, () => {
-  let dir: ReturnType<typeof tempDir> | undefined;
+  const scratch = useQemuScratch();
+  let dir: { path: string } | undefined;
   let vm: TestVm | undefined;
-  afterEach(async () => {
-    await vm?.stop();
-    dir?.cleanup();
-    vm = dir = undefined;
-  });
 
   /** A two-disk source VM (running or not) and a destination whose disks are not there yet. */
   async function setup(running: boolean, destDisks = ['copy-a.qcow2', 'copy-b.qcow2']) {
-    dir = tempDir();
+    dir = scratch.dir();
     const disks = [createDisk(dir.path, 'a.qcow2'), createDisk(dir.path, 'b.qcow2')];
-    if (running) vm = await TestVm.start(dir.path, disks);
+    vm = running ? await scratch.vm(dir.path, disks) : undefined;
     const copies = destDisks.map((d) => join(dir!.path, d));
     const driver = qemuDriver({
       vms: { 'local/src': { qmpSocket: vm?.socket ?? join(dir.path, 'none.sock'), disks }, 'local/copy': { disks: copies } },

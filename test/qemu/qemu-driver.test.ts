@@ -1,24 +1,21 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DriverError, type SnapshotDriver, type TaskState } from '../../module/drivers/contract.js';
 import { qemuDriver, type QemuVmConfig } from '../../module/drivers/qemu/index.js';
 import { waitForTask } from '../drivers/conformance.js';
-import { createDisk, HAS_QEMU, imageSnapshots, KiB, qemuIoOffline, SKIP_NOTE, tempDir, TestVm } from './qemu-harness.js';
+import { createDisk, HAS_QEMU, imageSnapshots, KiB, qemuIoOffline, SKIP_NOTE, type TestVm } from './qemu-harness.js';
+import { useQemuScratch } from './qemu-scratch.js';
 
 const target = { driver: 'qemu', node: 'local', vmId: 'vm1' };
 
 describe.skipIf(!HAS_QEMU)(`QEMU driver against real QEMU${SKIP_NOTE}`, () => {
-  let dir: ReturnType<typeof tempDir> | undefined;
+  const scratch = useQemuScratch();
+  let dir: { path: string };
   let vm: TestVm | undefined;
-  afterEach(async () => {
-    await vm?.stop();
-    dir?.cleanup();
-    vm = dir = undefined;
-  });
 
   async function setup(opts: { running?: boolean; paused?: boolean; config?: Partial<QemuVmConfig> } = {}) {
-    dir = tempDir();
+    dir = scratch.dir();
     const disks = [createDisk(dir.path, 'a.qcow2')];
-    if (opts.running || opts.paused) vm = await TestVm.start(dir.path, disks, { run: !opts.paused });
+    vm = opts.running || opts.paused ? await scratch.vm(dir.path, disks, { run: !opts.paused }) : undefined;
     const config = { qmpSocket: vm?.socket, disks, ...opts.config };
     return { disks, driver: qemuDriver({ vms: { 'local/vm1': config }, commandTimeoutMs: 20_000 }) };
   }
@@ -88,9 +85,9 @@ describe.skipIf(!HAS_QEMU)(`QEMU driver against real QEMU${SKIP_NOTE}`, () => {
   });
 
   it('a restore QEMU refuses before touching a disk (tag missing on one disk) resumes the VM, disks as they were', async () => {
-    dir = tempDir();
+    dir = scratch.dir();
     const disks = [createDisk(dir.path, 'a.qcow2'), createDisk(dir.path, 'b.qcow2')];
-    vm = await TestVm.start(dir.path, disks);
+    vm = await scratch.vm(dir.path, disks);
     const driver = qemuDriver({ vms: { 'local/vm1': { qmpSocket: vm.socket, disks } }, commandTimeoutMs: 20_000 });
     await done(driver, await driver.create(target, { name: 'half', description: null, includeMemory: true }));
     await vm.qmp('blockdev-snapshot-delete-internal-sync', { device: 'virtio1', name: 'half' });
@@ -103,14 +100,14 @@ describe.skipIf(!HAS_QEMU)(`QEMU driver against real QEMU${SKIP_NOTE}`, () => {
   });
 
   it('a restore whose memory state fails to load after the disks were reverted leaves the VM stopped: restore_incomplete', async () => {
-    dir = tempDir();
+    dir = scratch.dir();
     const disks = [createDisk(dir.path, 'a.qcow2')];
-    vm = await TestVm.start(dir.path, disks);
+    vm = await scratch.vm(dir.path, disks);
     const driver = qemuDriver({ vms: { 'local/vm1': { qmpSocket: vm.socket, disks } }, commandTimeoutMs: 20_000 });
     await done(driver, await driver.create(target, { name: 'small-ram', description: null, includeMemory: true }));
     await vm.stop();
     // The same disks under another RAM size: QEMU reverts them, then refuses the 64 MiB memory state.
-    vm = await TestVm.start(dir.path, disks, { memoryMiB: 128 });
+    vm = await scratch.vm(dir.path, disks, { memoryMiB: 128 });
     await vm.write('virtio0', 0x55, 0, 64 * KiB);
     const state = await done(driver, await driver.restore(target, 'small-ram', { startAfter: true })) as Extract<TaskState, { state: 'failed' }>;
     expect(state.state).toBe('failed');

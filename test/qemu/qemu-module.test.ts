@@ -1,42 +1,37 @@
+import type { Knex } from 'knex';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ActionContext } from '../../module/index.js';
 import { qemuDriver } from '../../module/drivers/qemu/index.js';
-import { DATABASES, migratedDatabase } from '../helpers/databases.js';
-import { makeService, moduleFixture } from '../helpers/module-fixture.js';
+import { DATABASES } from '../helpers/databases.js';
+import { makeService, type moduleFixture } from '../helpers/module-fixture.js';
 import { waitFor } from '../helpers/wait-for.js';
 import {
-  AFTER, AT_SNAPSHOT, createDisk, expectedImage, HAS_QEMU, imageSnapshots, KiB, qemuIoOffline, rawBytes, SKIP_NOTE, tempDir, TestVm,
+  AFTER, AT_SNAPSHOT, createDisk, expectedImage, HAS_QEMU, imageSnapshots, KiB, qemuIoOffline, rawBytes, SKIP_NOTE, type TestVm,
 } from './qemu-harness.js';
+import { useQemuScratch } from './qemu-scratch.js';
 
 const CTX: ActionContext = { actor: { type: 'customer', id: 'alice' } };
 // The fixture registers its driver under the name 'simulated'; here that driver is the real QEMU one.
 const SERVICE = makeService({ target: { driver: 'simulated', node: 'local', vmId: 'vm1' } });
 
 describe.skipIf(!HAS_QEMU).each(DATABASES)(`QEMU through the module ($kind)${SKIP_NOTE}`, (kind) => {
-  let handle: Awaited<ReturnType<typeof migratedDatabase>> | undefined;
+  const scratch = useQemuScratch();
+  let handle: { db: Knex } | undefined;
   let fx: Awaited<ReturnType<typeof moduleFixture>> | undefined;
   let vm: TestVm | undefined;
-  let dir: ReturnType<typeof tempDir>;
-
-  afterEach(async () => {
-    await fx?.mod.stop();
-    await vm?.stop();
-    await handle?.destroy();
-    dir?.cleanup();
-    fx = vm = handle = undefined;
-  });
+  let dir: { path: string };
 
   /** Two zeroed disks, the VM running them (or none: stopped), and the module over the QEMU driver. */
   async function setup(running: boolean) {
-    dir = tempDir();
+    dir = scratch.dir();
     const disks = [createDisk(dir.path, 'a.qcow2'), createDisk(dir.path, 'b.qcow2')];
-    if (running) vm = await TestVm.start(dir.path, disks);
-    handle = await migratedDatabase(kind);
+    vm = running ? await scratch.vm(dir.path, disks) : undefined;
+    handle = await scratch.database(kind);
     // A stopped VM's socket does not exist: the driver falls back to qemu-img.
     const qmpSocket = vm?.socket ?? join(dir.path, 'not-running.sock');
     const driver = qemuDriver({ vms: { 'local/vm1': { qmpSocket, disks } }, commandTimeoutMs: 30_000 });
-    fx = await moduleFixture(handle.db, { services: [SERVICE], driver });
+    fx = await scratch.module(handle.db, { services: [SERVICE], driver });
     await fx.mod.start();
     return disks;
   }
