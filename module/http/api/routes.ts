@@ -1,5 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { mayChange } from '../../domain/authorize.js';
 import { SnapshotError } from '../../domain/errors.js';
 import { SNAPSHOT_REFUSALS } from '../../domain/refusals.js';
@@ -12,6 +12,7 @@ import type { Operation, PanelService, Snapshot } from '../../domain/types.js';
 import { parse } from '../client/forms.js';
 import { actionContext, authorizedService, parseId, requireActor } from '../common/actor.js';
 import type { ModuleContext } from '../common/module-context.js';
+import { fingerprintEtag } from '../common/fingerprint-etag.js';
 import { safetyNamer } from '../common/safety-name.js';
 import { actionRateLimit } from '../common/security.js';
 import { apiBody, jsonBody } from './api-input.js';
@@ -50,7 +51,13 @@ export const snapshotRoutes = {
   list: {
     method: 'get', path: BASE, operationId: 'listSnapshots', tag, params, query: snapshotListQuery,
     summary: "A service's snapshots (a page at a time, newest first), quota, limits and queue",
-    responses: { 200: { description: 'One page of the snapshot list', schema: snapshotListSchema } }, errors: { 422: ['validation_failed'] },
+    description: 'The answer carries an `ETag` (`Cache-Control: private, no-cache`): asked again with it in `If-None-Match`, the list answers 304 with no body while nothing in it has changed (on MySQL/MariaDB without reading the list).',
+    headers: z.object({ 'if-none-match': z.string().optional().describe('The ETag of an earlier answer') }),
+    responses: {
+      200: { description: 'One page of the snapshot list', schema: snapshotListSchema },
+      304: { description: 'Not modified: the tag given in If-None-Match is still current' },
+    },
+    errors: { 422: ['validation_failed'] },
   },
   get: {
     method: 'get', path: ONE, operationId: 'getSnapshot', tag, params, summary: 'One snapshot',
@@ -127,6 +134,19 @@ export function apiRouter(ctx: ModuleContext): Router {
     const { before, limit = LIST_PAGE } = parse(snapshotListQuery, req.query);
     const service = await authorizedService(ctx, req, 'view');
     const { snapshots: repo } = ctx.deps.repos;
+    // A client polling for a change (the page's script, a panel's integration) revalidates with the
+    // tag: one fingerprint statement answers 304 while nothing the answer is made of has changed.
+    // (Without a fingerprint, SQLite, express's own tag of the body answers 304 after the reads.)
+    res.set('Cache-Control', 'private, no-cache');
+    const fingerprint = await repo.listPageFingerprint(service.id, service.planId);
+    if (fingerprint) {
+      const caps = await ctx.deps.driver(service.target.driver).capabilities(service.target);
+      res.set('ETag', fingerprintEtag(fingerprint, [service, requireActor(req), req.language, before ?? null, limit, caps]));
+      if (req.fresh) {
+        res.status(304).end();
+        return;
+      }
+    }
     // One page of rows; the quota and the newest-only restore rule from counts over all of them.
     const [page, pending, limits, occupying, newest] = await Promise.all([
       repo.listForServicePage(service.id, { before, limit }),
