@@ -3,8 +3,10 @@
 // node (operations.perNodeConcurrency), the simulated hypervisor taking 0.8–1.2 s per snapshot. No
 // scheduler can finish sooner than runs ÷ (nodes × cap) × mean task time; the makespan is measured
 // against that. Per-node running counts are sampled to find nodes left idle while they had work.
+import { writeFileSync } from 'node:fs';
 import knex from 'knex';
 import { migrationConfig } from '../migrations/index.js';
+import { timedOps, timeline } from './rush-timeline.js';
 import { benchServices, freshDatabase, makeAllDue, moduleOn, operationsLeft, PER_SERVICE, seedSchedules, until } from './rush-setup.js';
 
 const N = Number(process.env.BENCH_SCHEDULES ?? 10_000);
@@ -64,7 +66,11 @@ try {
   await mod.stop();
   const runs = await watch('snapshot_audit_events').where({ action: 'schedule.run' }).select('occurred_at');
   const runLateness = runs.map((r) => new Date(r.occurred_at).getTime() - t0).sort((a, b) => a - b);
-  const ops: Array<{ node: string; started_at: Date; finished_at: Date; status: string }> = await watch('snapshot_operations').select('node', 'started_at', 'finished_at', 'status');
+  const ops: Array<{ id: number; service_id: string; node: string; created_at: Date; started_at: Date; finished_at: Date; status: string }> = await watch('snapshot_operations')
+    .select('id', 'service_id', 'node', 'created_at', 'started_at', 'finished_at', 'status');
+  const slots = timeline(timedOps(ops, t0));
+  // BENCH_DUMP=file: every operation's times, for a closer look at a node than the figures below.
+  if (process.env.BENCH_DUMP) writeFileSync(process.env.BENCH_DUMP, JSON.stringify({ t0, ops, runs: runLateness }));
   const startLateness = ops.map((o) => new Date(o.started_at).getTime() - t0).sort((a, b) => a - b);
   const meanTaskSeconds = (TASK_MS[0] + TASK_MS[1]) / 2000;
   const idealSeconds = (ops.length / (NODES * CAP)) * meanTaskSeconds;
@@ -84,13 +90,14 @@ try {
     runLatenessP50Ms: pct(runLateness, 50), runLatenessP99Ms: pct(runLateness, 99),
     snapshotStartLatenessP50Ms: pct(startLateness, 50), snapshotStartLatenessP99Ms: pct(startLateness, 99),
     idleNodeSecondsWithBacklog: round(idleNodeSeconds), idleSlotSecondsWithBacklog: round(idleSlotSeconds),
-    slotSeconds: round(makespanSeconds * NODES * CAP), samples,
+    slotSeconds: round(makespanSeconds * NODES * CAP), samples, ...slots,
   };
   console.table([{
     operations: ops.length, failed, 'most on a node': maxRunningOnANode, 'makespan s': result.makespanSeconds, 'ideal s': result.idealSeconds, efficiency: result.makespanEfficiency,
     'run late p50 ms': result.runLatenessP50Ms, 'run late p99 ms': result.runLatenessP99Ms,
     'snapshot start p50 ms': result.snapshotStartLatenessP50Ms, 'snapshot start p99 ms': result.snapshotStartLatenessP99Ms,
     'idle node-s with backlog': result.idleNodeSecondsWithBacklog, 'idle slot-s with backlog': result.idleSlotSecondsWithBacklog,
+    'hand-off p50/p90 ms': `${slots.handoffP50Ms}/${slots.handoffP90Ms}`, 'nodes done s': `${slots.nodeEndFirstSeconds}–${slots.nodeEndLastSeconds}`,
   }]);
   console.log(`RESULT ${JSON.stringify(result)}`);
 } finally {

@@ -92,7 +92,7 @@ export async function createSnapshotModule(options: SnapshotModuleOptions): Prom
   const workers = new ModuleWorkers({ db, logger, config, webhookEvents });
   const domain = buildDomain({
     db, panel, drivers, config, logger, i18n, userLocales,
-    wake: (serviceId) => workers.wake(serviceId),
+    wake: (serviceId, queuedBefore) => workers.wake(serviceId, queuedBefore),
     scheduler: () => workers.scheduler(),
     unschedule: async (id) => { await workers.scheduler()?.remove(id); },
   });

@@ -12,15 +12,19 @@ interface Due {
   head: Operation;
 }
 
+const backlogOf = (row: Record<string, unknown>): number => Number(row.backlog);
+
 /**
- * The heads (oldest queued or running operation) of `serviceIds`, one row each; with `at`, each row
+ * The heads (oldest queued or running operation) of `serviceIds`, one row each, with how many
+ * unfinished operations the service has (`backlog`, the head included); with `at`, each row
  * also counts the other operations on its node under a lease still live at `at` (`on_node`), and
  * carries the operation's snapshot record (columns prefixed, see selectSnapshotPrefixed): read under
  * the service's lock, which every change of a snapshot takes, it is what the run would read next.
  */
 function headsQuery(db: Knex, serviceIds: string[], at?: Date): Knex.QueryBuilder {
-  const first = db(T).whereIn('service_id', serviceIds).whereIn('status', ['queued', 'running']).groupBy('service_id').select(db.raw('MIN(id) as id'));
-  const q = db(`${T} as o`).join(first.as('h'), 'h.id', 'o.id').select('o.*');
+  const first = db(T).whereIn('service_id', serviceIds).whereIn('status', ['queued', 'running']).groupBy('service_id')
+    .select(db.raw('MIN(id) as id'), db.raw('COUNT(*) as backlog'));
+  const q = db(`${T} as o`).join(first.as('h'), 'h.id', 'o.id').select('o.*', 'h.backlog');
   if (!at) return q;
   const onNode = db(`${T} as n`).where('n.driver', db.ref('o.driver')).where('n.node', db.ref('o.node')).where('n.status', 'running')
     .where('n.locked_until', '>=', at).whereNot('n.id', db.ref('o.id')).count('*');
@@ -71,15 +75,15 @@ export class MysqlHeadClaims {
 
   private async claimDistinct(requests: ClaimRequest[]): Promise<ClaimResult[]> {
     const rows: Array<Record<string, unknown>> = await headsQuery(this.db, requests.map((r) => r.serviceId));
-    const heads = new Map(rows.map((row) => { const op = this.read(row); return [op.serviceId, op]; }));
+    const heads = new Map(rows.map((row) => { const op = this.read(row); return [op.serviceId, { op, backlog: backlogOf(row) }]; }));
     const readAt = new Date();
     const results: ClaimResult[] = [];
     const due: Due[] = [];
     requests.forEach((r, i) => {
-      const head = heads.get(r.serviceId);
-      const waiting = head ? notDue(head, readAt) : { kind: 'idle' as const };
-      results.push(waiting ?? nodeBusy(head!));
-      if (!waiting) due.push({ i, r, head: head! });
+      const read = heads.get(r.serviceId);
+      const waiting = read ? notDue(read.op, readAt) : { kind: 'idle' as const };
+      results.push(waiting ?? nodeBusy(read!.op, read!.backlog));
+      if (!waiting) due.push({ i, r, head: read!.op });
     });
     if (!due.length) return results;
     const nodeKeys = [...new Set(due.map((d) => nodeKeyOf(d.head)))].sort();
@@ -107,6 +111,9 @@ export class MysqlHeadClaims {
     // Still the head, still due, still on that node (the read outside the locks may be stale), and the
     // nodes' live leases, in one read.
     const rows: Array<Record<string, unknown>> = await headsQuery(trx, mine.map((d) => d.r.serviceId), at);
+    // The start recorded: after this read, so after every finish it counted out (stamped before its
+    // commit), never before; the lease, from `at`, is the shorter.
+    const startedAt = new Date();
     const now = new Map(rows.map((row) => [String(row.service_id), row]));
     const live = new Map<string, number>();
     for (const row of rows) {
@@ -114,16 +121,19 @@ export class MysqlHeadClaims {
       // A head running under a live lease does not count itself; the others on its node count it.
       live.set(key, Math.max(live.get(key) ?? 0, Number(row.on_node ?? 0)));
     }
-    const claims: Array<{ d: Due; head: Operation; snapshot: Snapshot | null }> = [];
-    for (const d of mine) {
+    const claims: Array<{ d: Due; head: Operation; snapshot: Snapshot | null; backlog: number }> = [];
+    // The places left on a node go to the services with the most work left first (in request order
+    // among equals): per-service order runs each queue one operation at a time, so the longest must not start last.
+    const byBacklog = [...mine].sort((x, y) => Number(now.get(y.r.serviceId)?.backlog ?? 0) - Number(now.get(x.r.serviceId)?.backlog ?? 0));
+    for (const d of byBacklog) {
       const row = now.get(d.r.serviceId);
       const current = row && this.read(row);
       if (!current || current.id !== d.head.id || notDue(current, at) || nodeKeyOf(current) !== nodeKeyOf(d.head)) continue;
       const key = nodeKeyOf(current);
-      // The node's cap across the batch: requests in order take what is left.
+      // The node's cap across the batch.
       if ((live.get(key) ?? 0) >= d.r.perNode) continue;
       live.set(key, (live.get(key) ?? 0) + 1);
-      claims.push({ d, head: current, snapshot: snapshotOfPrefixed(row) });
+      claims.push({ d, head: current, snapshot: snapshotOfPrefixed(row), backlog: backlogOf(row) });
     }
     if (!claims.length) return [];
     const ids = claims.map((c) => c.head.id);
@@ -133,7 +143,7 @@ export class MysqlHeadClaims {
       status: 'running',
       locked_by: perRow(trx, claims.map((c) => [c.head.id, c.d.r.worker])),
       locked_until: perRow(trx, claims.map((c) => [c.head.id, new Date(at.getTime() + c.d.r.leaseMs)])),
-      attempts: trx.raw('attempts + 1'), started_at: trx.raw('COALESCE(started_at, ?)', [at]), updated_at: at,
+      attempts: trx.raw('attempts + 1'), started_at: trx.raw('COALESCE(started_at, ?)', [startedAt]), updated_at: at,
     }));
     let won = claims;
     if (n !== claims.length) {
@@ -142,6 +152,6 @@ export class MysqlHeadClaims {
       const tokens = new Set(holders.map((h) => `${Number(h.id)} ${String(h.locked_by)}`));
       won = claims.filter((c) => tokens.has(`${c.head.id} ${c.d.r.worker}`));
     }
-    return won.map((c) => [c.d.i, claimed(c.head, c.d.r, at, c.snapshot)]);
+    return won.map((c) => [c.d.i, claimed(c.head, c.d.r, at, { snapshot: c.snapshot, backlog: c.backlog, startedAt })]);
   }
 }

@@ -39,14 +39,17 @@ export class OperationClaims {
   }
 
   private async claimSqlite(r: ClaimRequest): Promise<ClaimResult> {
-    const row = await this.db(T).where({ service_id: r.serviceId }).whereIn('status', ['queued', 'running']).orderBy('id').first();
+    const unfinished = (q: Knex.QueryBuilder) => q.where({ service_id: r.serviceId }).whereIn('status', ['queued', 'running']);
+    const backlog = unfinished(this.db(T)).count('*');
+    const row = await unfinished(this.db(T)).orderBy('id').first('*', backlog.as('backlog'));
     if (!row) return { kind: 'idle' };
     const head = this.read(row);
+    const n = Number(row.backlog);
     const waiting = notDue(head, new Date());
     if (waiting) return waiting;
     // One statement is atomic in SQLite, even between processes sharing the file.
     const now = Date.now();
-    const n = await this.db.raw(
+    const changed = await this.db.raw(
       `UPDATE ${T} SET status = 'running', locked_by = ?, locked_until = ?, attempts = attempts + 1,
          started_at = COALESCE(started_at, ?), updated_at = ?
        WHERE id = ? AND (
@@ -57,6 +60,6 @@ export class OperationClaims {
            AND n.status = 'running' AND n.locked_until >= ?) < ?`,
       [r.worker, now + r.leaseMs, now, now, head.id, now, now, now, r.perNode],
     );
-    return Number((n as { changes?: number }).changes ?? 0) === 1 ? claimed(head, r, new Date(now)) : nodeBusy(head);
+    return Number((changed as { changes?: number }).changes ?? 0) === 1 ? claimed(head, r, new Date(now), { backlog: n }) : nodeBusy(head, n);
   }
 }

@@ -9,8 +9,8 @@ export type ClaimResult =
    * `snapshot`: the operation's snapshot record as read under the claim's locks (null: none, or
    * removed), so the run need not read it again; absent where the claim did not read it.
    */
-  | { kind: 'claimed'; op: Operation; snapshot?: Snapshot | null }
-  | { kind: 'wait'; reason: 'backoff' | 'held' | 'node_busy'; retryAt: Date | null; node?: string }
+  | { kind: 'claimed'; op: Operation; snapshot?: Snapshot | null; backlog?: number }
+  | { kind: 'wait'; reason: 'backoff' | 'held' | 'node_busy'; retryAt: Date | null; node?: string; backlog?: number }
   | { kind: 'idle' };
 
 export interface ClaimRequest {
@@ -32,14 +32,25 @@ export function notDue(head: Operation, now: Date): ClaimResult | null {
   return null;
 }
 
-/** A claim that could not be made now (node full, service held by a create, head changed): look again later. */
-export const nodeBusy = (head: Operation): ClaimResult => ({ kind: 'wait', reason: 'node_busy', retryAt: null, node: nodeKeyOf(head) });
+/**
+ * `backlog` (on a claim or a busy node): the service's unfinished operations as the claim read them,
+ * its head included; the runner gives a freed slot to the service with the most work left.
+ */
+const withBacklog = (backlog?: number) => (backlog !== undefined ? { backlog } : {});
 
-/** The head as the claiming UPDATE left it. */
-export function claimed(head: Operation, r: ClaimRequest, at: Date, snapshot?: Snapshot | null): ClaimResult {
+/** A claim that could not be made now (node full, service held by a create, head changed): look again later. */
+export const nodeBusy = (head: Operation, backlog?: number): ClaimResult =>
+  ({ kind: 'wait', reason: 'node_busy', retryAt: null, node: nodeKeyOf(head), ...withBacklog(backlog) });
+
+/**
+ * The head as the claiming UPDATE left it: its lease runs from `at`; `startedAt` (default `at`) is the
+ * start recorded on a first claim. `snapshot`, `backlog`: what the claim read (see ClaimResult).
+ */
+export function claimed(head: Operation, r: ClaimRequest, at: Date,
+  read: { snapshot?: Snapshot | null; backlog?: number; startedAt?: Date } = {}): ClaimResult {
   return {
-    kind: 'claimed', ...(snapshot !== undefined ? { snapshot } : {}),
-    op: { ...head, status: 'running', lockedBy: r.worker, lockedUntil: new Date(at.getTime() + r.leaseMs), attempts: head.attempts + 1, startedAt: head.startedAt ?? at },
+    kind: 'claimed', ...(read.snapshot !== undefined ? { snapshot: read.snapshot } : {}), ...withBacklog(read.backlog),
+    op: { ...head, status: 'running', lockedBy: r.worker, lockedUntil: new Date(at.getTime() + r.leaseMs), attempts: head.attempts + 1, startedAt: head.startedAt ?? read.startedAt ?? at },
   };
 }
 

@@ -25,8 +25,8 @@ interface Decided {
   refused: Array<{ p: Pending; err: unknown }>;
   /** Creates whose service has no state row yet (alone, they make it) or records another plan (alone, they read its limits). */
   alone: Pending[];
-  /** Services to wake after the commit (as createPrepared: none had operations queued). */
-  wake: string[];
+  /** Services to wake after the commit, and whether they had operations queued before (see createPrepared). */
+  wake: Array<[serviceId: string, queuedBefore: boolean]>;
 }
 
 /**
@@ -63,7 +63,7 @@ export class CreateBatcher {
       await Promise.all(batch.map((p) => this.alone(p)));
       return;
     }
-    for (const id of decided.wake) this.deps.wake(id);
+    for (const [id, queuedBefore] of decided.wake) this.deps.wake(id, queuedBefore);
     for (const { p, snapshot } of decided.created) p.resolve(snapshot);
     for (const { p, err } of decided.refused) p.reject(err);
     await Promise.all(decided.alone.map((p) => this.alone(p)));
@@ -98,7 +98,7 @@ export class CreateBatcher {
     await repos.operations.insertMany(accepted.map((p, i) => newOperation(p.service, snapshots[i]!.id, 'create', p.ctx)), trx);
     await repos.audit.record(accepted.map((p, i) => createdEvent(p.ctx, p.service, snapshots[i]!)), trx);
     out.created = accepted.map((p, i) => ({ p, snapshot: snapshots[i]! }));
-    out.wake = [...taken.keys()].filter((id) => !locks.get(id)!.queuedOperations);
+    out.wake = [...taken.keys()].map((id) => [id, locks.get(id)!.queuedOperations > 0]);
     return out;
   }
 }

@@ -95,7 +95,7 @@ export async function createPrepared(deps: DomainDeps, service: PanelService, pr
   // An operation seen queued under the service's lock has a job that must claim it, which needs
   // this lock (SQLite: the write lock) and so happens after this commit; after it that job claims
   // these too. A running one gives no such promise: its job may go idle before this commits.
-  if (!created.queuedOperations) deps.wake(service.id);
+  deps.wake(service.id, created.queuedOperations > 0);
   return created.snapshot;
 }
 

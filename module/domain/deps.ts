@@ -55,8 +55,12 @@ export interface DomainDeps {
   limits: LimitsService;
   driver(name: string): SnapshotDriver;
   notifier: Notifier;
-  /** Tells the operation runner there is work for `serviceId` (anywhere, when omitted). */
-  wake(serviceId?: string): void;
+  /**
+   * Tells the operation runner there is work for `serviceId` (anywhere, when omitted). `queuedBefore`:
+   * the service had operations queued already, so its job claims the new one too and none is made;
+   * the runner only counts it (a freed node slot goes to the service with the most work left).
+   */
+  wake(serviceId?: string, queuedBefore?: boolean): void;
   namePrefix: string;
   /**
    * Called when a create operation has ended (the snapshot active, or failed), so scheduled runs can

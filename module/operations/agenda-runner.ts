@@ -58,7 +58,8 @@ export class AgendaOperationRunner implements OperationRunner {
   private running = false;
 
   constructor(private readonly o: AgendaRunnerOptions) {
-    this.slots = new LocalNodeSlots(o.perNodeConcurrency);
+    // A service waits for a slot here about as long as a parked job waits for its own next run.
+    this.slots = new LocalNodeSlots(o.perNodeConcurrency, o.leaseMs);
     this.agenda = new Agenda({
       backend: o.backend,
       name: o.workerName,
@@ -96,8 +97,10 @@ export class AgendaOperationRunner implements OperationRunner {
     await this.agenda.every(this.o.leaseMs, SWEEP_JOB);
   }
 
-  wake(serviceId?: string): void {
+  wake(serviceId?: string, queuedBefore = false): void {
     if (!this.running) return;
+    if (serviceId !== undefined) this.slots.queued(serviceId);
+    if (queuedBefore) return;
     // Its running job claims the new work next, or finds it when it checks after removing itself.
     if (serviceId !== undefined && this.active.has(serviceId)) return;
     const run = this.dispatch(serviceId)
@@ -149,6 +152,10 @@ export class AgendaOperationRunner implements OperationRunner {
    * itself (`job.schedule`) for when the head may run (backoff over, node free, lease expired), or
    * removes itself when none is left. Removed here rather than by Agenda's removeOnComplete, which
    * would still touch the database after the run counts as complete.
+   *
+   * The slot on its node is held from its first claim until the job gives it up (no work left, head
+   * not due, or a waiting service with clearly more work left): between two of its operations no other
+   * job of this process can take it, and the slot goes to the waiting job with the most work left.
    */
   private async handle(job: ServiceJob): Promise<void> {
     const serviceId = String(job.attrs.data.serviceId);
@@ -163,32 +170,61 @@ export class AgendaOperationRunner implements OperationRunner {
       else this.active.delete(serviceId);
     };
     this.active.set(serviceId, (this.active.get(serviceId) ?? 0) + 1);
-    let ranOn: string | undefined;
+    this.slots.unwait(serviceId);
+    let holding: string | undefined;
+    // This service leaves its node's slot: the waiting job with the most work left runs now.
+    const release = () => {
+      if (holding === undefined) return;
+      const node = holding;
+      holding = undefined;
+      this.slots.ended(node);
+      this.nudge(node);
+    };
+    // It waits for a slot here to free up (see release), or a lease at most.
+    const park = (node: string) => {
+      job.schedule(new Date(Date.now() + this.o.leaseMs));
+      this.slots.wait(node, serviceId, job);
+    };
     try {
       while (this.running) {
         // Its node already runs its cap from this very process: no claim could succeed, so none is
         // tried (in a rush most services wait on a full node, and each claim costs a transaction).
-        // It waits for a slot here to free up (see below), or a lease at most.
         const node = this.slots.nodeOf(serviceId);
-        if (node !== undefined && this.slots.full(node)) {
-          job.schedule(new Date(Date.now() + this.o.leaseMs));
-          this.slots.wait(node, job);
-          return;
-        }
+        if (node !== undefined && node !== holding && this.slots.full(node)) return park(node);
         const token = `${this.o.workerName}#${++this.claims}`;
         const claim = await this.o.operations.claimHead({ serviceId, worker: token, leaseMs: this.o.leaseMs, perNode: this.o.perNodeConcurrency });
         if (claim.kind === 'wait') {
-          if (claim.node !== undefined) this.slots.seen(serviceId, claim.node);
+          release();
+          if (claim.node !== undefined) {
+            this.slots.seen(serviceId, claim.node, claim.backlog);
+            // Full with this process's own operations: one of them ends first, and hands its slot over.
+            if (claim.reason === 'node_busy' && this.slots.full(claim.node)) return park(claim.node);
+          }
           job.schedule(claim.retryAt ?? new Date(Date.now() + this.o.pollMs));
           return;
         }
         if (claim.kind === 'claimed') {
-          ranOn = `${claim.op.target.driver}/${claim.op.target.node}`;
+          const on = `${claim.op.target.driver}/${claim.op.target.node}`;
+          if (holding !== on) {
+            release();
+            this.slots.started(serviceId, on);
+            holding = on;
+          }
           // Whatever the outcome (done, back in the queue for a retry, lease lost), the next claim says what follows.
-          await this.runClaimed(claim.op, token, ranOn, claim.snapshot);
+          this.slots.seen(serviceId, on, claim.backlog);
+          await this.runClaimed(claim.op, token, claim.snapshot);
+          this.slots.ran(serviceId);
+          const left = this.slots.backlogOf(serviceId);
+          if (left > 0 && this.slots.shouldYield(on, left)) {
+            // Per-service order runs each queue one at a time: the longest must not be left to run alone at
+            // the end, nor a short one wait on for more than a lease.
+            park(on);
+            return;
+          }
           continue;
         }
         // Nothing left. Wakes dispatch again from here on; work queued in between is found below.
+        release();
         leave();
         this.slots.forget(serviceId);
         await job.remove();
@@ -206,14 +242,13 @@ export class AgendaOperationRunner implements OperationRunner {
     } finally {
       leave();
       clearInterval(beat);
-      // This service leaves its node's slot: the job waiting longest for that node runs now.
-      if (ranOn !== undefined && !this.slots.full(ranOn)) this.nudge(ranOn);
+      release();
     }
   }
 
-  /** Runs now the job that has waited longest for a slot on `node` in this process (saved, Agenda starts it at once). */
+  /** Runs now the job waiting for a slot on `node` in this process with the most work left (saved, Agenda starts it at once). */
   private nudge(node: string): void {
-    const waiting = this.running ? this.slots.next(node) : undefined;
+    const waiting = this.running && !this.slots.full(node) ? this.slots.next(node) : undefined;
     if (!waiting) return;
     // Agenda's write at the end of the run that made it wait would undo an earlier wake.
     const saved = Promise.resolve(this.over.get(String(waiting.attrs._id)))
@@ -223,16 +258,13 @@ export class AgendaOperationRunner implements OperationRunner {
     this.inFlight.add(saved);
   }
 
-  private async runClaimed(op: Operation, token: string, node: string, snapshot?: Snapshot | null): Promise<void> {
-    this.slots.started(op.serviceId, node);
+  private async runClaimed(op: Operation, token: string, snapshot?: Snapshot | null): Promise<void> {
     try {
       const outcome = await this.o.execute(op, { token, signal: this.abort.signal, ...(snapshot !== undefined ? { snapshot } : {}) });
       this.o.logger.info({ op: op.id, kind: op.kind, service: op.serviceId, outcome }, 'snapshot operation');
     } catch (err) {
       this.o.logger.error({ err, op: op.id }, 'snapshot operation crashed; back to the queue');
       await this.o.operations.requeue(op.id, token, new Date(Date.now() + this.o.leaseMs)).catch(() => undefined);
-    } finally {
-      this.slots.ended(node);
     }
   }
 }

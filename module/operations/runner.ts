@@ -9,6 +9,9 @@ export interface OperationRunner {
    * task is kept, so the next worker resumes polling it); with `drain` they are waited for instead.
    */
   stop(options?: { drain?: boolean }): Promise<void>;
-  /** Work was queued for `serviceId` (or somewhere, when omitted): dispatch it now, not at the next sweep. */
-  wake(serviceId?: string): void;
+  /**
+   * Work was queued for `serviceId` (or somewhere, when omitted): dispatch it now, not at the next
+   * sweep; with `queuedBefore` (its job exists and claims it) only count it.
+   */
+  wake(serviceId?: string, queuedBefore?: boolean): void;
 }

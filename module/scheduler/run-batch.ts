@@ -30,7 +30,7 @@ interface Plain {
 interface Created {
   created: Plain[];
   deferred: Pending[];
-  wake: string[];
+  wake: Array<[serviceId: string, queuedBefore: boolean]>;
 }
 
 /** Rolls a batch back: one of its occurrences was recorded meanwhile; each run then goes alone. */
@@ -90,7 +90,7 @@ export class ScheduleRunBatcher {
         const done = await this.r.deps.transaction((trx) => this.create(trx, plain, at));
         created = done.created;
         others.push(...done.deferred);
-        for (const id of done.wake) this.r.deps.wake(id);
+        for (const [id, queuedBefore] of done.wake) this.r.deps.wake(id, queuedBefore);
       } else others.push(...plain.map((x) => x.p));
     } catch {
       // Each run decides afresh on its own (a run already recorded finds it so).
@@ -137,7 +137,7 @@ export class ScheduleRunBatcher {
       createdEvent(scheduleContext(x.schedule), x.service, snapshots[i]!), scheduleRunEvent(x.schedule, at, 'started', null),
     ]), trx);
     // As createSnapshot: a service with operations queued before has a job that claims these too.
-    out.wake = serviceIds.filter((id) => taken.has(id) && !locks.get(id)!.queuedOperations);
+    out.wake = serviceIds.filter((id) => taken.has(id)).map((id) => [id, locks.get(id)!.queuedOperations > 0]);
     return out;
   }
 }

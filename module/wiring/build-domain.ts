@@ -39,7 +39,7 @@ export interface DomainWiringInput {
   i18n: i18n;
   userLocales: UserLocalesRepo;
   /** The workers' wake and job scheduler (module/wiring/workers.ts), idle until the module starts. */
-  wake(serviceId?: string): void;
+  wake(serviceId?: string, queuedBefore?: boolean): void;
   scheduler(): SchedulerPort | null;
   unschedule(scheduleId: number): Promise<void>;
 }
@@ -80,7 +80,7 @@ export function buildDomain(input: DomainWiringInput): DomainWiring {
       return d;
     },
     notifier: new PanelNotifier(panel, i18n, logger, config.defaultLocale, (id) => input.userLocales.get(id)),
-    wake: (serviceId) => input.wake(serviceId),
+    wake: (serviceId, queuedBefore) => input.wake(serviceId, queuedBefore),
     namePrefix: config.namePrefix,
     // A finished scheduled create applies its schedule's retention (scheduleRuns is built below;
     // operations call this only once the module has started).

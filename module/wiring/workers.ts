@@ -64,8 +64,8 @@ export class ModuleWorkers {
   constructor(private readonly o: WorkersInput) {}
 
   /** Tells the operation runner there is work (nothing before start: the sweep finds it then). */
-  wake(serviceId?: string): void {
-    this.runner?.wake(serviceId);
+  wake(serviceId?: string, queuedBefore?: boolean): void {
+    this.runner?.wake(serviceId, queuedBefore);
   }
 
   /** The job scheduler, once started (schedule changes made before it are synced at start). */

@@ -35,7 +35,7 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
       repos, transaction: (fn) => runInTransaction(handle.db, fn),
       limits: new LimitsService(repos.limits, repos.services, { maxSnapshots: 10, maxSchedules: 2, maxKeep: 3, memoryAllowed: true, schedulesAllowed: true, cloneAllowed: true }),
       driver: () => new SimulatedDriver({}), notifier: { notify: async () => undefined },
-      wake: (id) => { woken.push(id ?? '*'); }, namePrefix: 'ps-',
+      wake: (id, queuedBefore) => { woken.push(`${id ?? '*'}${queuedBefore ? ' (counted)' : ''}`); }, namePrefix: 'ps-',
     };
   });
 
@@ -144,20 +144,22 @@ describe.each(DATABASES)('a create under the service lock ($kind)', (kind: TestD
     expect(await handle.db('snapshot_audit_events').where({ result: 'refused' }).count({ n: '*' }).first()).toMatchObject({ n: 0 });
   });
 
-  it('wakes the runner unless the service had an operation queued', async () => {
+  it('wakes the runner for every create, saying whether the service had an operation queued (its job then claims it)', async () => {
     const service = new SnapshotService(deps);
+    const counted = `${SERVICE.id} (counted)`;
     await service.create(SERVICE, { name: 'first' }, CTX);
     expect(woken).toEqual([SERVICE.id]);
-    // The first create's operation is still queued: the job that claims it claims this one after it.
+    // The first create's operation is still queued: the job that claims it claims this one after it;
+    // the runner only counts it (a node's freed slot goes to the service with the most work left).
     await service.create(SERVICE, { name: 'second' }, CTX);
-    expect(woken).toEqual([SERVICE.id]);
+    expect(woken).toEqual([SERVICE.id, counted]);
     // A running one is no such promise: its job may find nothing left before this create commits.
     await handle.db('snapshot_operations').update({ status: 'running' });
     await service.create(SERVICE, { name: 'third' }, CTX);
-    expect(woken).toEqual([SERVICE.id, SERVICE.id]);
+    expect(woken).toEqual([SERVICE.id, counted, SERVICE.id]);
     await handle.db('snapshot_operations').update({ status: 'succeeded' });
     await service.create(SERVICE, { name: 'fourth' }, CTX);
-    expect(woken).toEqual([SERVICE.id, SERVICE.id, SERVICE.id]);
+    expect(woken).toEqual([SERVICE.id, counted, SERVICE.id, SERVICE.id]);
   });
 
   it('commits what a caller writes alongside with the snapshot, its operation and both audit events, or none of them', async () => {

@@ -47,6 +47,8 @@ describe.runIf(MYSQL)('claiming the heads of several services at once (mysql)', 
     const { result, sql } = await statementsOf(handle.db, () => claimAll(ops, ids));
     expect(claimedIds(result)).toEqual(heads);
     expect(result.every((r) => r.kind === 'claimed' && r.op.attempts === 1 && r.op.lockedBy !== null)).toBe(true);
+    // Each with its service's work left as read under the locks (the head and the one queued after it).
+    expect(result.map((r) => (r.kind === 'claimed' ? r.backlog : null))).toEqual([2, 2, 2, 2, 2, 2]);
     expect(sql.filter((s) => /^begin/i.test(s))).toHaveLength(1);
     expect(sql).toHaveLength(7);
     // Each row holds its own claim's token and lease.
@@ -75,6 +77,18 @@ describe.runIf(MYSQL)('claiming the heads of several services at once (mysql)', 
     expect(sql).toHaveLength(7);
   });
 
+  it('gives a node\'s last place to the service with the most work left, whatever the request order', async () => {
+    await queue('a');
+    const longest = await queue('b');
+    for (let i = 0; i < 3; i++) await queue('b');
+    await queue('c');
+    await queue('c');
+    const results = await claimAll(ops, ['a', 'c', 'b'], 1);
+    expect(results.map((r) => r.kind)).toEqual(['wait', 'wait', 'claimed']);
+    expect(claimedIds(results)[2]).toBe(longest);
+    expect(results[2]).toMatchObject({ backlog: 4 });
+  });
+
   it('keeps to the node\'s cap across the services of a batch, counting leases already live', async () => {
     const first = await queue('a');
     await claimAll(ops, ['a'], 3);
@@ -83,7 +97,7 @@ describe.runIf(MYSQL)('claiming the heads of several services at once (mysql)', 
     const results = await claimAll(ops, ['b', 'c', 'd', 'e', 'f'], 3);
     // a runs on n1: two places are left there, taken in request order.
     expect(results.map((r) => r.kind)).toEqual(['claimed', 'claimed', 'wait', 'wait', 'claimed']);
-    expect(results[2]).toEqual({ kind: 'wait', reason: 'node_busy', retryAt: null, node: 'simulated/n1' });
+    expect(results[2]).toEqual({ kind: 'wait', reason: 'node_busy', retryAt: null, node: 'simulated/n1', backlog: 1 });
     expect(claimedIds(results)[4]).toBe(other);
     expect(await handle.db('snapshot_operations').where({ node: 'n1', status: 'running' })).toHaveLength(3);
     // A place freed is taken by the next batch.
@@ -109,7 +123,7 @@ describe.runIf(MYSQL)('claiming the heads of several services at once (mysql)', 
     release();
     await create;
     expect(result.map((r) => r.kind)).toEqual(['claimed', 'wait', 'claimed']);
-    expect(result[1]).toEqual({ kind: 'wait', reason: 'node_busy', retryAt: null, node: 'simulated/n2' });
+    expect(result[1]).toEqual({ kind: 'wait', reason: 'node_busy', retryAt: null, node: 'simulated/n2', backlog: 1 });
     expect(sql.filter((s) => /^begin/i.test(s))).toHaveLength(1);
     expect((await claimAll(ops, ['b']))[0]!.kind).toBe('claimed');
   });
@@ -144,7 +158,7 @@ describe.runIf(MYSQL)('claiming the heads of several services at once (mysql)', 
     await waitFor(waiting, 5_000, 'the claiming UPDATE waits for the row');
     await outcome.commit();
     const [a, b] = await batch;
-    expect(a).toEqual({ kind: 'wait', reason: 'node_busy', retryAt: null, node: 'simulated/n1' });
+    expect(a).toEqual({ kind: 'wait', reason: 'node_busy', retryAt: null, node: 'simulated/n1', backlog: 1 });
     expect(b).toMatchObject({ kind: 'claimed', op: { id: other } });
     expect(await ops.get(late)).toMatchObject({ status: 'succeeded', lockedBy: null, attempts: 1 });
     expect(await ops.get(other)).toMatchObject({ status: 'running', lockedBy: b!.kind === 'claimed' && b!.op.lockedBy });

@@ -88,9 +88,10 @@ describe.each(DATABASES)('claiming the head operation of a service ($kind)', (ki
     await queue('c', 'n2');
     expect((await claim('a', 2)).kind).toBe('claimed');
     expect((await claim('b', 2)).kind).toBe('claimed');
-    // The full node is named, so the runner can wait for a slot there without claiming again.
-    expect(await claim('c', 2)).toEqual({ kind: 'wait', reason: 'node_busy', retryAt: null, node: 'simulated/n1' });
+    // The full node is named, so the runner can wait for a slot there without claiming again, with how
+    // much work the service has left (the runner hands a freed slot to the one with the most).
+    expect(await claim('c', 2)).toEqual({ kind: 'wait', reason: 'node_busy', retryAt: null, node: 'simulated/n1', backlog: 2 });
     await finish(a);
-    expect(await claim('c', 2)).toMatchObject({ kind: 'claimed', op: { target: { node: 'n1' } } });
+    expect(await claim('c', 2)).toMatchObject({ kind: 'claimed', op: { target: { node: 'n1' } }, backlog: 2 });
   });
 });
