@@ -21,7 +21,7 @@ import { verifyJobTable } from './verify-table.js';
  */
 export class KnexJobRepository implements JobRepository {
   private readonly t: JobTable;
-  private readonly candidates = new CandidateCache();
+  private readonly candidates: CandidateCache;
   private readonly held: HeldJobs;
   private connected = false;
   /** saveJobState's writes, those of one event-loop turn in one statement (see StateWrites). */
@@ -32,6 +32,7 @@ export class KnexJobRepository implements JobRepository {
     this.t = { db: options.db, table: options.tableName ?? DEFAULT_TABLE };
     this.starts = new DeferredStarts(options.deferRunStartMs ?? 0);
     this.held = new HeldJobs(this.t);
+    this.candidates = new CandidateCache(this.t);
     this.stateWrites = new StateWrites(this.t);
   }
 
