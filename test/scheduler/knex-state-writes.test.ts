@@ -53,6 +53,16 @@ describe.each(DATABASES)('KnexJobRepository state writes of one turn ($kind)', (
     expect(ms(new Date((await row(jobs[3]!._id)).next_run_at))).not.toBe(next.getTime());
   });
 
+  it('the state of a job this store removed by id fails at once, and the others of its turn still go in one statement', async () => {
+    await repo.removeJobs({ id: jobs[2]!._id });
+    const seen = updates();
+    const next = new Date(Date.UTC(2034, 0, 1));
+    const results = await Promise.allSettled(jobs.map((j) => repo.saveJobState({ ...j, nextRunAt: next }, undefined)));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(seen).toHaveLength(1);
+    for (const i of [0, 1, 3, 4]) expect(ms(new Date((await row(jobs[i]!._id)).next_run_at))).toBe(next.getTime());
+  });
+
   it('the same job saved twice in one turn ends with the later state', async () => {
     const [j] = jobs;
     const first = new Date(Date.UTC(2032, 0, 1));

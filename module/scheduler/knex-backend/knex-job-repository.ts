@@ -84,8 +84,11 @@ export class KnexJobRepository implements JobRepository {
     return Number(row?.n ?? 0);
   }
 
-  removeJobs(options: RemoveJobsOptions): Promise<number> {
-    return forMatchingJobs(this.t, options, (q) => q.delete());
+  async removeJobs(options: RemoveJobsOptions): Promise<number> {
+    const n = await forMatchingJobs(this.t, options, (q) => q.delete());
+    // A job removed by its id (Job.remove()) is gone for good: Agenda's state write after it need not be sent.
+    if (options.id && n > 0) this.stateWrites.removed(String(options.id));
+    return n;
   }
 
   async saveJob<DATA = unknown>(job: JobParameters<DATA>, options: JobRepositoryOptions | undefined): Promise<JobParameters<DATA>> {

@@ -17,6 +17,8 @@ interface Pending extends Waiting<boolean> {
 
 /** Writes in one statement at most: 9 columns × 2 placeholders a row stay far under either database's limit. */
 const MAX_BATCH = 50;
+/** Deleted job ids remembered at most. */
+const MAX_REMOVED = 10_000;
 
 /**
  * saveJobState's writes, the job store's most frequent statement (every run ends with one), made in
@@ -31,6 +33,8 @@ export class StateWrites {
   private readonly batcher = new TurnBatcher<Pending>((batch) => this.run(batch), MAX_BATCH);
   private readonly sql = new Map<number, string>();
   private readonly column: (c: string) => string;
+  /** Jobs this store deleted, newest last (bounded: only a write soon after the delete matters). */
+  private readonly gone = new Set<string>();
 
   constructor(private readonly t: JobTable) {
     this.column = (c) => t.db.client.wrapIdentifier(c);
@@ -38,7 +42,17 @@ export class StateWrites {
 
   /** Resolves whether the row was there (and is now written). */
   write(w: StateWrite): Promise<boolean> {
+    // Agenda still writes the state of a job its handler removed (a service's drained operations
+    // job): that row never comes back (ids are random), and in a batch it would send every member again alone.
+    if (this.gone.has(w.id)) return Promise.resolve(false);
     return new Promise((resolve, reject) => this.batcher.add({ w, resolve, reject }));
+  }
+
+  /** Job `id` was deleted by this store: its state is never written again. */
+  removed(id: string): void {
+    this.gone.delete(id);
+    if (this.gone.size >= MAX_REMOVED) this.gone.delete(this.gone.values().next().value!);
+    this.gone.add(id);
   }
 
   private async run(batch: Pending[]): Promise<void> {
