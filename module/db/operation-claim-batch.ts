@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { PreparedQuery, type Params } from './prepared-query.js';
 import type { Operation, Snapshot } from '../domain/types.js';
 import { snapshotOfPrefixed, selectSnapshotPrefixed } from './snapshots-repo.js';
 import { claimed, nodeBusy, nodeKeyOf, notDue, OPERATIONS as T, whereDue, type ClaimRequest, type ClaimResult } from './operation-head.js';
@@ -15,20 +16,36 @@ interface Due {
 const backlogOf = (row: Record<string, unknown>): number => Number(row.backlog);
 
 /**
- * The heads (oldest queued or running operation) of `serviceIds`, one row each, with how many
- * unfinished operations the service has (`backlog`, the head included); with `at`, each row
- * also counts the other operations on its node under a lease still live at `at` (`on_node`), and
+ * The heads (oldest queued or running operation) of the services `ids`, one row each, with how many
+ * unfinished operations the service has (`backlog`, the head included); with `at`, each row also
+ * counts the other operations on its node under a lease still live at `at` (`on_node`), and
  * carries the operation's snapshot record (columns prefixed, see selectSnapshotPrefixed): read under
  * the service's lock, which every change of a snapshot takes, it is what the run would read next.
  */
-function headsQuery(db: Knex, serviceIds: string[], at?: Date): Knex.QueryBuilder {
-  const first = db(T).whereIn('service_id', serviceIds).whereIn('status', ['queued', 'running']).groupBy('service_id')
+function headsQuery(db: Knex, param: Params<'ids' | 'at'>, withLeases: boolean): Knex.QueryBuilder {
+  const first = db(T).whereIn('service_id', [param.list('ids')]).whereIn('status', ['queued', 'running']).groupBy('service_id')
     .select(db.raw('MIN(id) as id'), db.raw('COUNT(*) as backlog'));
   const q = db(`${T} as o`).join(first.as('h'), 'h.id', 'o.id').select('o.*', 'h.backlog');
-  if (!at) return q;
+  if (!withLeases) return q;
   const onNode = db(`${T} as n`).where('n.driver', db.ref('o.driver')).where('n.node', db.ref('o.node')).where('n.status', 'running')
-    .where('n.locked_until', '>=', at).whereNot('n.id', db.ref('o.id')).count('*');
+    .where('n.locked_until', '>=', param('at')).whereNot('n.id', db.ref('o.id')).count('*');
   return selectSnapshotPrefixed(q.select(onNode.as('on_node')).leftJoin('snapshot_snapshots as s', 's.id', 'o.snapshot_id'), 's');
+}
+
+/** The claim's reads, compiled once (a rush makes thousands of claims; knex built each anew). */
+class ClaimReads {
+  readonly heads: PreparedQuery<'ids' | 'at'>;
+  readonly headsWithLeases: PreparedQuery<'ids' | 'at'>;
+  readonly lockNodes: PreparedQuery<'ids'>;
+  readonly lockServices: PreparedQuery<'ids'>;
+
+  constructor(db: Knex) {
+    this.heads = new PreparedQuery(db, (param) => headsQuery(db, param, false));
+    this.headsWithLeases = new PreparedQuery(db, (param) => headsQuery(db, param, true));
+    this.lockNodes = new PreparedQuery(db, (param) => db('snapshot_nodes').whereIn('node_key', [param.list('ids')]).orderBy('node_key').forUpdate().select('node_key'));
+    this.lockServices = new PreparedQuery(db, (param) => db('snapshot_services').whereIn('service_id', [param.list('ids')]).orderBy('service_id')
+      .forUpdate().skipLocked().select('service_id'));
+  }
 }
 
 /** `CASE id WHEN … THEN … END`: one value per claimed row in one UPDATE (just the value for one row). */
@@ -51,8 +68,11 @@ function perRow(db: Knex, values: Array<[number, Knex.Value]>): Knex.Value | Kne
 export class MysqlHeadClaims {
   /** Node rows known to exist: inserting one is needed once per node, not once per claim. */
   private readonly nodes = new Set<string>();
+  private readonly q: ClaimReads;
 
-  constructor(private readonly db: Knex, private readonly read: Read) {}
+  constructor(private readonly db: Knex, private readonly read: Read) {
+    this.q = new ClaimReads(db);
+  }
 
   /** One result per request, in order. Two requests for one service are claimed one after the other. */
   async claimMany(requests: ClaimRequest[]): Promise<ClaimResult[]> {
@@ -74,7 +94,7 @@ export class MysqlHeadClaims {
   }
 
   private async claimDistinct(requests: ClaimRequest[]): Promise<ClaimResult[]> {
-    const rows: Array<Record<string, unknown>> = await headsQuery(this.db, requests.map((r) => r.serviceId));
+    const rows = await this.q.heads.rows({ ids: requests.map((r) => r.serviceId), at: null });
     const heads = new Map(rows.map((row) => { const op = this.read(row); return [op.serviceId, { op, backlog: backlogOf(row) }]; }));
     const readAt = new Date();
     const results: ClaimResult[] = [];
@@ -100,17 +120,16 @@ export class MysqlHeadClaims {
   private async claimLocked(trx: Knex.Transaction, due: Due[], nodeKeys: string[]): Promise<Array<[number, ClaimResult]>> {
     // Locks before the first plain read, so that read (the transaction's snapshot) already sees every
     // claim committed on these nodes. SKIP LOCKED on the services: one a create holds looks again later.
-    await trx('snapshot_nodes').whereIn('node_key', nodeKeys).orderBy('node_key').forUpdate().select('node_key');
+    await this.q.lockNodes.rows({ ids: nodeKeys }, trx);
     const serviceIds = due.map((d) => d.r.serviceId).sort();
-    const locked: Array<{ service_id: string }> = await trx('snapshot_services').whereIn('service_id', serviceIds).orderBy('service_id')
-      .forUpdate().skipLocked().select('service_id');
+    const locked = await this.q.lockServices.rows({ ids: serviceIds }, trx);
     const held = new Set(locked.map((row) => String(row.service_id)));
     const mine = due.filter((d) => held.has(d.r.serviceId));
     if (!mine.length) return [];
     const at = new Date();
     // Still the head, still due, still on that node (the read outside the locks may be stale), and the
     // nodes' live leases, in one read.
-    const rows: Array<Record<string, unknown>> = await headsQuery(trx, mine.map((d) => d.r.serviceId), at);
+    const rows = await this.q.headsWithLeases.rows({ ids: mine.map((d) => d.r.serviceId), at }, trx);
     // The start recorded: after this read, so after every finish it counted out (stamped before its
     // commit), never before; the lease, from `at`, is the shorter.
     const startedAt = new Date();

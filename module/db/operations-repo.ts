@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { HypervisorTarget } from '../drivers/contract.js';
 import type { Operation, OperationKind, OperationStatus } from '../domain/types.js';
+import { PreparedQuery } from './prepared-query.js';
 import { OperationClaims, type ClaimRequest, type ClaimResult } from './operation-claim.js';
 import { byId, insertedId, isMysql, parseJson, toDate, toDateOrNull, toNumberOrNull } from './values.js';
 
@@ -55,9 +56,12 @@ function newOperationRow(op: NewOperation, now: Date): Record<string, unknown> {
 
 export class OperationsRepo {
   private readonly claims: OperationClaims;
+  /** A service's unfinished operations: a service job's last look before it goes, once per drained queue. */
+  private readonly pending: PreparedQuery<'serviceId'>;
 
   constructor(private readonly db: Knex) {
     this.claims = new OperationClaims(db, fromRow);
+    this.pending = new PreparedQuery(db, (param) => db(T).where({ service_id: param('serviceId') }).whereIn('status', ['queued', 'running']).orderBy('id'));
   }
 
   async insert(op: NewOperation, db: Knex = this.db): Promise<number> {
@@ -77,8 +81,7 @@ export class OperationsRepo {
 
   /** Queued and running operations of a service, oldest first (what the page shows as queued). */
   async pendingForService(serviceId: string, db: Knex = this.db): Promise<Operation[]> {
-    const rows = await db(T).where({ service_id: serviceId }).whereIn('status', ['queued', 'running']).orderBy('id');
-    return rows.map(fromRow);
+    return (await this.pending.rows({ serviceId }, db)).map(fromRow);
   }
 
   /** The newest operation of a snapshot (an admin retries only that one). */

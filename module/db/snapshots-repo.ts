@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { UNPINNABLE_STATUSES } from '../domain/allowed-actions.js';
 import { OCCUPYING_STATUSES, type SnapshotStatus } from '../domain/status.js';
+import type { RetentionSnapshot } from '../domain/retention.js';
 import type { Snapshot, SnapshotOrigin } from '../domain/types.js';
 import { DEFAULT_PLAN, LIMITS_TABLE } from './limits-repo.js';
 import { listPageQuery, type ListCursor, type ListPage } from './snapshot-list-page.js';
@@ -159,11 +160,14 @@ export class SnapshotsRepo {
   // A create's first statement, compiled once (knex's building cost more than the statement's answer).
   private readonly lockOne: PreparedQuery<'serviceId'>;
   private readonly lockOneWithLimits: PreparedQuery<'serviceId'>;
+  private readonly retention: PreparedQuery<'ids'>;
 
   constructor(private readonly db: Knex) {
     this.page = listPageQuery(db);
     this.lockOne = new PreparedQuery(db, (param) => lockingCreateQuery(db).where('st.service_id', param('serviceId')));
     this.lockOneWithLimits = new PreparedQuery(db, (param) => lockingCreateQuery(db, true).where('st.service_id', param('serviceId')));
+    this.retention = new PreparedQuery(db, (param) => db(`${T} as s`).join('snapshot_schedules as sc', 'sc.id', 's.schedule_id')
+      .whereIn('s.schedule_id', [param.list('ids')]).select('s.id', 's.schedule_id', 's.pinned', 's.status', 's.created_at', 'sc.keep'));
   }
 
   /** Inserts a record and returns it as stored (no read-back: every field is known here). */
@@ -192,14 +196,21 @@ export class SnapshotsRepo {
   }
 
   /**
-   * listForService, with the keep count of schedule `scheduleId` read in the same statement (null
-   * when the schedule is gone): what retention after a scheduled snapshot decides on.
+   * Per schedule of `scheduleIds` still there, its keep count and its own snapshots: what retention
+   * after scheduled snapshots decides on (manual snapshots and other schedules' are never its
+   * concern), for several schedules in one statement off the schedule_id index. A schedule gone, or
+   * with no snapshot left, is absent.
    */
-  async listForRetention(serviceId: string, scheduleId: number): Promise<{ keep: number | null; snapshots: Snapshot[] }> {
-    const keep = this.db('snapshot_schedules').where('id', scheduleId).select('keep');
-    const rows: Array<Record<string, unknown>> = await this.db(T).where({ service_id: serviceId }).orderBy(newestFirst()).select(`${T}.*`, keep.as('schedule_keep'));
-    const k = rows[0]?.schedule_keep;
-    return { keep: k === null || k === undefined ? null : Number(k), snapshots: rows.map(fromRow) };
+  async listForRetention(scheduleIds: number[]): Promise<Map<number, { keep: number; snapshots: RetentionSnapshot[] }>> {
+    const rows = await this.retention.rows({ ids: scheduleIds });
+    const out = new Map<number, { keep: number; snapshots: RetentionSnapshot[] }>();
+    for (const r of rows) {
+      const scheduleId = Number(r.schedule_id);
+      let entry = out.get(scheduleId);
+      if (!entry) out.set(scheduleId, entry = { keep: Number(r.keep), snapshots: [] });
+      entry.snapshots.push({ id: Number(r.id), scheduleId, pinned: toBool(r.pinned), status: r.status as SnapshotStatus, createdAt: toDate(r.created_at) });
+    }
+    return out;
   }
 
   async listForService(serviceId: string, db: Knex = this.db): Promise<Snapshot[]> {

@@ -36,3 +36,22 @@ export class TurnBatcher<Item extends Waiting<never>> {
     }
   }
 }
+
+/**
+ * Splits a batch so that no key occurs twice in `first`: an item sharing a key with an earlier one
+ * goes to `again`, for a later statement (a batched write must meet each row once).
+ */
+export function distinctByKeys<T>(items: T[], keysOf: (item: T) => string[]): { first: T[]; again: T[] } {
+  const seen = new Set<string>();
+  const first: T[] = [];
+  const again: T[] = [];
+  for (const item of items) {
+    const keys = keysOf(item);
+    if (keys.some((k) => seen.has(k))) again.push(item);
+    else {
+      keys.forEach((k) => seen.add(k));
+      first.push(item);
+    }
+  }
+  return { first, again };
+}

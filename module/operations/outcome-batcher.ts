@@ -1,7 +1,7 @@
 import type { NewAuditEvent } from '../db/audit-repo.js';
 import type { DomainDeps } from '../domain/deps.js';
 import type { AuditActor, Operation, Snapshot } from '../domain/types.js';
-import { TurnBatcher } from '../domain/turn-batcher.js';
+import { distinctByKeys, TurnBatcher } from '../domain/turn-batcher.js';
 
 /** A create, restore or delete that ended well on the hypervisor: what its outcome writes. */
 export interface SuccessOutcome {
@@ -131,17 +131,7 @@ export class OutcomeBatcher implements OutcomeWriter {
   private async runBatch(batch: Pending[]): Promise<void> {
     // One operation or one snapshot twice in a batch (a claim taken over within this process): the
     // second goes alone, so every count the batch checks is one row per member.
-    const seen = new Set<string>();
-    const together: Pending[] = [];
-    const alone: Pending[] = [];
-    for (const p of batch) {
-      const keys = [`op${p.outcome.op.id}`, `sn${p.outcome.snapshot.id}`];
-      if (keys.some((k) => seen.has(k))) alone.push(p);
-      else {
-        keys.forEach((k) => seen.add(k));
-        together.push(p);
-      }
-    }
+    const { first: together, again: alone } = distinctByKeys(batch, (p) => [`op${p.outcome.op.id}`, `sn${p.outcome.snapshot.id}`]);
     if (together.length > 1) {
       try {
         await writeBatch(this.deps, together.map((p) => p.outcome));

@@ -1,11 +1,14 @@
 import { Agenda, type Job, type JobParameters } from 'agenda';
-import { CronExpressionParser } from 'cron-parser';
 import type { Logger } from 'pino';
 import type { SchedulerPort } from '../domain/schedule-service.js';
 import { scheduleCron } from '../domain/schedules.js';
 import type { Schedule } from '../domain/types.js';
 import type { KnexBackend } from './knex-backend/index.js';
+import { AgendaNextRuns } from './agenda-next-runs.js';
+import { PreviousOccurrences } from './occurrences.js';
 import type { RunResult } from './run-schedule.js';
+
+export { previousOccurrence } from './occurrences.js';
 
 export const SCHEDULE_JOB = 'snapshot-schedule';
 
@@ -33,17 +36,15 @@ export interface AgendaSchedulerOptions {
   workerName: string;
 }
 
-/** The latest occurrence of `cron` at or before `now`, in `timezone`: the one a run stands for. */
-export function previousOccurrence(cron: string, timezone: string, now: Date): Date {
-  return CronExpressionParser.parse(cron, { tz: timezone, currentDate: new Date(now.getTime() + 1000) }).prev().toDate();
-}
-
 /**
  * Each enabled schedule is one Agenda job repeating on its cron expression in its own IANA timezone;
  * Agenda's job store is the panel's database. Implements the domain's SchedulerPort.
  */
 export class AgendaScheduler implements SchedulerPort {
   readonly agenda: Agenda;
+  private readonly occurrences = new PreviousOccurrences();
+  /** Each claimed job's next run, computed once per pattern and week (see AgendaNextRuns). */
+  readonly nextRunCache = new AgendaNextRuns();
 
   constructor(private readonly o: AgendaSchedulerOptions) {
     this.agenda = new Agenda({
@@ -61,6 +62,7 @@ export class AgendaScheduler implements SchedulerPort {
 
   async start(): Promise<void> {
     await this.agenda.start();
+    this.nextRunCache.install(this.agenda);
   }
 
   /** Stops taking new runs and waits for the ones in progress. */
@@ -130,7 +132,7 @@ export class AgendaScheduler implements SchedulerPort {
     const { scheduleId, cron, timezone } = job.attrs.data;
     const now = new Date();
     // The occurrence this run stands for; several missed ones collapse into this single run.
-    const at = previousOccurrence(cron, timezone, now);
+    const at = this.occurrences.of(cron, timezone, now);
     if (now.getTime() - at.getTime() > this.o.graceMs) {
       await this.o.missed(scheduleId, at);
       return;

@@ -8,6 +8,7 @@ import type { NewAuditEvent } from '../db/audit-repo.js';
 import type { StateAndLimits } from '../db/services-repo.js';
 import type { PlanLimits } from '../domain/limits.js';
 import type { PanelService, Schedule, Snapshot } from '../domain/types.js';
+import type { RetentionReads } from './retention-reads.js';
 
 /** 'already_run': the occurrence was run before (a run repeated after its worker died); nothing done. */
 export type RunResult = 'started' | 'limit_reached' | 'paused' | 'disabled' | 'gone' | 'failed' | 'missed' | 'already_run';
@@ -26,6 +27,8 @@ export interface ScheduleRunDeps {
   nameFormats: NameFormats;
   /** Drops the job of a schedule its limits turned off (the plan no longer has schedules). */
   unschedule(scheduleId: number): Promise<void>;
+  /** What retention decides on, read for the schedules whose snapshots end together. */
+  retention: RetentionReads;
 }
 
 /** Formatters of scheduled snapshots' names by timezone (building one costs more than a whole run's queries). */
@@ -136,11 +139,10 @@ export async function runSchedule(r: ScheduleRunDeps, scheduleId: number, at = n
  */
 export async function applyRetention(r: ScheduleRunDeps, snapshot: Snapshot): Promise<number[]> {
   if (snapshot.origin !== 'schedule' || snapshot.scheduleId === null) return [];
-  const { repos } = r.deps;
   const scheduleId = snapshot.scheduleId;
-  // One statement: the snapshots with the schedule's keep (null when the schedule is gone).
-  const { keep, snapshots } = await repos.snapshots.listForRetention(snapshot.serviceId, scheduleId);
-  const excess = keep === null ? [] : snapshotsBeyondKeep(scheduleId, keep, snapshots);
+  // One statement, shared with the retention of the outcomes written with this one.
+  const read = await r.retention.read(scheduleId);
+  const excess = read ? snapshotsBeyondKeep(scheduleId, read.keep, read.snapshots) : [];
   if (!excess.length) return [];
   // Only a rotation needs the service (and a service gone by now rotates nothing).
   const service = await r.loadService(snapshot.serviceId);

@@ -28,6 +28,7 @@ import { ServiceDirectory } from '../domain/service-directory.js';
 import { SnapshotService } from '../domain/snapshot-service.js';
 import type { SnapshotDriver } from '../drivers/contract.js';
 import { PanelNotifier } from '../notifications/panel-notifier.js';
+import { RetentionReads } from '../scheduler/retention-reads.js';
 import { onScheduledCreateSettled, type ScheduleRunDeps } from '../scheduler/run-schedule.js';
 
 export interface DomainWiringInput {
@@ -96,6 +97,7 @@ export function buildDomain(input: DomainWiringInput): DomainWiring {
     serviceFromRecorded: (id, recorded) => services.withStateAndLimits(id, recorded).catch(() => null),
     unschedule: input.unschedule,
     nameFormats: new Map(),
+    retention: new RetentionReads(repos.snapshots),
   };
   const applyLimitsNow = async (serviceIds: string[], ctx: ActionContext): Promise<void> => {
     for (const id of serviceIds) {

@@ -1,5 +1,6 @@
 import type { JobParameters } from 'agenda';
 import type { Knex } from 'knex';
+import { PreparedQuery, type Params } from '../../db/prepared-query.js';
 import { retryingDbErrors } from './db-retry.js';
 import type { HeldJobs } from './held-jobs.js';
 import { dateParam, rowToJob } from './job-row.js';
@@ -26,6 +27,12 @@ const CANDIDATES_FRESH_MS = 250;
  */
 export class CandidateCache {
   private readonly byName = new Map<string, { at: number; rows: Candidate[] }>();
+  /** candidates()'s statement, compiled once: a rush reads candidates hundreds of times. */
+  readonly query: PreparedQuery<'name' | 'nextScanAt' | 'lockDeadline'>;
+
+  constructor(t: JobTable) {
+    this.query = new PreparedQuery(t.db, (param) => candidatesQuery(t, param));
+  }
 
   /** Up to `n` candidates, in claim order. */
   take(name: string, n = 1): Candidate[] {
@@ -47,13 +54,17 @@ export class CandidateCache {
  * table because SQLite allows no ORDER BY/LIMIT on the arms of a compound select. Candidates tied with
  * the first are shuffled, so competing workers rarely reach for the same row.
  */
-async function candidates(t: JobTable, name: string, nextScanAt: Date, lockDeadline: Date): Promise<Candidate[]> {
-  const expired = ofName(t.db(t.table).select('*', t.db.raw('0 as src')), name)
-    .where('locked_at', '<=', lockDeadline).orderBy('next_run_at').limit(PREFETCH);
-  const due = ofName(t.db(t.table).select('*', t.db.raw('1 as src')), name)
-    .whereNull('locked_at').where('next_run_at', '<=', nextScanAt)
+function candidatesQuery(t: JobTable, param: Params<'name' | 'nextScanAt' | 'lockDeadline'>): Knex.QueryBuilder {
+  const expired = ofName(t.db(t.table).select('*', t.db.raw('0 as src')), param('name'))
+    .where('locked_at', '<=', param('lockDeadline')).orderBy('next_run_at').limit(PREFETCH);
+  const due = ofName(t.db(t.table).select('*', t.db.raw('1 as src')), param('name'))
+    .whereNull('locked_at').where('next_run_at', '<=', param('nextScanAt'))
     .orderBy([{ column: 'next_run_at' }, { column: 'claim_rank' }]).limit(PREFETCH);
-  const rows: Candidate[] = await t.db.select('*').from(expired.as('e')).unionAll(t.db.select('*').from(due.as('d')));
+  return t.db.select('*').from(expired.as('e')).unionAll(t.db.select('*').from(due.as('d')));
+}
+
+async function candidates(cache: CandidateCache, name: string, nextScanAt: Date, lockDeadline: Date): Promise<Candidate[]> {
+  const rows = await cache.query.rows({ name, nextScanAt, lockDeadline }) as Candidate[];
   if (rows.some((r) => Number(r.src) === 0)) return rows.filter((r) => Number(r.src) === 0);
   // UNION ALL promises no order; a few rows are left to put back in claim order.
   const at = (r: Candidate) => dateParam(r.next_run_at as Date)?.getTime() ?? Infinity;
@@ -143,7 +154,7 @@ async function claim(t: JobTable, cache: CandidateCache, held: HeldJobs, name: s
     let batch = cache.take(name, size);
     if (!batch.length) {
       if (fresh) return undefined; // a fresh list, used up without a claim: nothing is claimable
-      cache.put(name, await candidates(t, name, nextScanAt, lockDeadline));
+      cache.put(name, await candidates(cache, name, nextScanAt, lockDeadline));
       fresh = true;
       batch = cache.take(name, size);
       if (!batch.length) return undefined;

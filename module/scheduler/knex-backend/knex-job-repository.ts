@@ -7,9 +7,10 @@ import { HeldJobs } from './held-jobs.js';
 import { retryingDbErrors } from './db-retry.js';
 import { forMatchingJobs } from './job-filters.js';
 import { getJobsOverview, jobsSummary, queryJobs, soonestJobs } from './job-queries.js';
-import { affectedRows, rowToJob, STATE_COLUMNS, stateColumns } from './job-row.js';
+import { rowToJob, stateColumns } from './job-row.js';
 import { chunks, DEFAULT_TABLE, type JobRow, type JobTable, type KnexBackendOptions } from './job-table.js';
 import { saveJob, upsertUniqueJobs } from './save-job.js';
+import { StateWrites } from './state-writes.js';
 import { modifiedByParam } from './text-param.js';
 import { uniqueKey } from './unique-key.js';
 import { verifyJobTable } from './verify-table.js';
@@ -20,20 +21,19 @@ import { verifyJobTable } from './verify-table.js';
  */
 export class KnexJobRepository implements JobRepository {
   private readonly t: JobTable;
-  private readonly candidates = new CandidateCache();
+  private readonly candidates: CandidateCache;
   private readonly held: HeldJobs;
   private connected = false;
-  /** saveJobState's statement, built once: Agenda calls it twice per run, the store's most frequent query. */
-  private readonly saveStateSql: string;
+  /** saveJobState's writes, those of one event-loop turn in one statement (see StateWrites). */
+  private readonly stateWrites: StateWrites;
   private readonly starts: DeferredStarts;
 
   constructor(options: KnexBackendOptions) {
     this.t = { db: options.db, table: options.tableName ?? DEFAULT_TABLE };
     this.starts = new DeferredStarts(options.deferRunStartMs ?? 0);
     this.held = new HeldJobs(this.t);
-    const column = (c: string) => this.t.db.client.wrapIdentifier(c);
-    this.saveStateSql = `UPDATE ${column(this.t.table)} SET ${STATE_COLUMNS.map((c) => `${column(c)} = ?`).join(', ')}`
-      + ` WHERE ${column('id')} = ? AND ${column('name')} = ?`;
+    this.candidates = new CandidateCache(this.t);
+    this.stateWrites = new StateWrites(this.t);
   }
 
   private get q() {
@@ -84,8 +84,11 @@ export class KnexJobRepository implements JobRepository {
     return Number(row?.n ?? 0);
   }
 
-  removeJobs(options: RemoveJobsOptions): Promise<number> {
-    return forMatchingJobs(this.t, options, (q) => q.delete());
+  async removeJobs(options: RemoveJobsOptions): Promise<number> {
+    const n = await forMatchingJobs(this.t, options, (q) => q.delete());
+    // A job removed by its id (Job.remove()) is gone for good: Agenda's state write after it need not be sent.
+    if (options.id && n > 0) this.stateWrites.removed(String(options.id));
+    return n;
   }
 
   async saveJob<DATA = unknown>(job: JobParameters<DATA>, options: JobRepositoryOptions | undefined): Promise<JobParameters<DATA>> {
@@ -101,10 +104,8 @@ export class KnexJobRepository implements JobRepository {
     if (!job._id) throw new Error('Cannot save job state without job ID');
     const id = String(job._id);
     const state = stateColumns(job, modifiedByParam(options?.lastModifiedBy));
-    const bindings = [...STATE_COLUMNS.map((c) => state[c]), id, job.name];
     const write = async () => {
-      const n = affectedRows(await retryingDbErrors(() => this.t.db.raw(this.saveStateSql, bindings), 5));
-      if (n !== 1) {
+      if (!(await this.stateWrites.write({ id, name: job.name, state }))) {
         throw new Error(`job ${job._id} (name: ${job.name}) cannot be updated in the database, maybe it does not exist anymore?`);
       }
     };
