@@ -16,8 +16,8 @@ describe.each(DATABASES)('KnexJobRepository claiming ($kind)', (kind: TestDataba
   });
 
   /** getNextJobToRun as the JobProcessor calls it (with an explicit `now`), scanning `ahead` ms into the future. */
-  const claim = (r: KnexJobRepository, name: string, ahead = 0, now = new Date()) =>
-    r.getNextJobToRun(name, new Date(now.getTime() + ahead), new Date(now.getTime() - LIFETIME), now, { lastModifiedBy: 'w' });
+  const claim = (r: KnexJobRepository, name: string, ahead = 0, now = new Date(), worker = 'w') =>
+    r.getNextJobToRun(name, new Date(now.getTime() + ahead), new Date(now.getTime() - LIFETIME), now, { lastModifiedBy: worker });
 
   it('backend: fixed name, not owning the host knex, connect() idempotent, refusing an unmigrated database', async () => {
     const backend: AgendaBackend = new KnexBackend({ db: handle.db });
@@ -138,10 +138,11 @@ describe.each(DATABASES)('KnexJobRepository claiming ($kind)', (kind: TestDataba
     const second = await handle.secondHandle();
     const other = new KnexJobRepository({ db: second });
     const claimed: string[] = [];
-    const worker = async (r: KnexJobRepository) => {
-      for (let j = await claim(r, 'race'); j; j = await claim(r, 'race')) claimed.push(j._id!);
+    // Each process under its own worker name, as the module names them (host, pid and a random part).
+    const worker = async (r: KnexJobRepository, name: string) => {
+      for (let j = await claim(r, 'race', 0, new Date(), name); j; j = await claim(r, 'race', 0, new Date(), name)) claimed.push(j._id!);
     };
-    await Promise.all([worker(repo), worker(repo), worker(other), worker(other)]);
+    await Promise.all([worker(repo, 'w1'), worker(repo, 'w1'), worker(other, 'w2'), worker(other, 'w2')]);
     expect(claimed.length).toBe(N);
     expect(new Set(claimed).size).toBe(N);
   });
