@@ -6,6 +6,7 @@ import type { AuditActor, Operation, Snapshot } from '../domain/types.js';
 import { notifyIfLimitReached } from '../notifications/limit-reached.js';
 import { cloneAlreadyDone, cloneSettled, cloneStarted, startClone } from './execute-clone.js';
 import { writeSuccess, type OutcomeWriter } from './outcome-batcher.js';
+import { LeaseLost } from './lease-lost.js';
 
 export interface ExecuteOptions {
   /** How often a running hypervisor task is polled. */
@@ -36,12 +37,6 @@ interface AttemptContext extends ExecuteContext {
 /** `lost`: the lease ran out and another worker may run the operation now; this one wrote nothing more. */
 export type ExecuteOutcome = 'succeeded' | 'failed' | 'requeued' | 'released' | 'lost';
 
-/** Where the lease turns out to be lost: whatever this attempt would still write is someone else's to write. */
-class LeaseLost extends Error {
-  constructor() {
-    super('lease lost');
-  }
-}
 
 /**
  * The claim's lease, renewed every third of it by a timer of its own rather than between two polls of

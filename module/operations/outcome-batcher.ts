@@ -1,7 +1,9 @@
+import type { Logger } from 'pino';
 import type { NewAuditEvent } from '../db/audit-repo.js';
 import type { DomainDeps } from '../domain/deps.js';
 import type { AuditActor, Operation, Snapshot } from '../domain/types.js';
 import { distinctByKeys, TurnBatcher } from '../domain/turn-batcher.js';
+import { LeaseLost } from './lease-lost.js';
 
 /** A create, restore or delete that ended well on the hypervisor: what its outcome writes. */
 export interface SuccessOutcome {
@@ -20,9 +22,6 @@ export interface OutcomeWriter {
 }
 
 type Deps = Pick<DomainDeps, 'repos' | 'transaction'>;
-
-/** Rolls one outcome back: its operation went to another worker, whose work stands. */
-class LeaseLost extends Error {}
 
 /** Rolls a batch back: one of its members is not as it expected; each then goes alone. */
 class NotAsExpected extends Error {}
@@ -119,9 +118,12 @@ export class OutcomeBatcher implements OutcomeWriter {
   // gathered no more in the benchmark (operations end spread out by their claims) and delays each.
   private readonly queue: TurnBatcher<Pending>;
 
-  /** `maxBatch`: outcomes written together at most. */
-  constructor(private readonly deps: Deps, maxBatch = 50) {
-    this.queue = new TurnBatcher((batch) => this.runBatch(batch), maxBatch);
+  /**
+   * `maxBatch`: outcomes written together at most; `logger`: told when a batch fails in the database
+   * (each member is then written alone, so nothing is lost, but a batch failing often is worth seeing).
+   */
+  constructor(private readonly deps: Deps, private readonly o: { maxBatch?: number; logger?: Pick<Logger, 'warn'> } = {}) {
+    this.queue = new TurnBatcher((batch) => this.runBatch(batch), o.maxBatch ?? 50);
   }
 
   write(outcome: SuccessOutcome): Promise<boolean> {
@@ -136,7 +138,9 @@ export class OutcomeBatcher implements OutcomeWriter {
       try {
         await writeBatch(this.deps, together.map((p) => p.outcome));
         for (const p of together) p.resolve(true);
-      } catch {
+      } catch (err) {
+        // A member not as expected (its lease lost, its snapshot moved) is the usual reason, and no news.
+        if (!(err instanceof NotAsExpected)) this.o.logger?.warn({ err, outcomes: together.length }, 'snapshot module: an outcome batch failed; writing each outcome alone');
         alone.unshift(...together);
       }
     } else alone.unshift(...together);

@@ -89,7 +89,7 @@ export class ModuleWorkers {
       const backend = new KnexBackend({ db, deferRunStartMs: Math.min(1000, config.operations.leaseMs / 10) });
       await backend.connect(); // Agenda's constructor would swallow this error; surface it here.
       // Operations ending together write their outcomes in one transaction (see OutcomeBatcher).
-      const outcomes = new OutcomeBatcher(deps);
+      const outcomes = new OutcomeBatcher(deps, { logger });
       const runner = new AgendaOperationRunner({
         backend, operations: deps.repos.operations, logger, workerName, ...config.operations,
         housekeeping: async () => {
