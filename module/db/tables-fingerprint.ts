@@ -35,7 +35,11 @@ export class TablesFingerprint<P extends string> {
   /** The fingerprint of the parts' rows now, or null where none can be made. */
   async of(values: Record<P, string>): Promise<string | null> {
     if (!isMysql(this.db)) return null;
-    const statement = await (this.statement ??= this.build());
+    // A failed build (the database away for a moment) is not kept: the next view builds again.
+    const statement = await (this.statement ??= this.build().catch((err: unknown) => {
+      this.statement = null;
+      throw err;
+    }));
     const params = this.parts.flatMap((p) => p.params.map((name) => values[name]));
     const [row] = await executePrepared<Record<string, string>>(this.db, statement, params);
     return this.parts.map((_, i) => row![`f${i}`]).join('/');
@@ -43,7 +47,10 @@ export class TablesFingerprint<P extends string> {
 
   private async build(): Promise<string> {
     const parts = await Promise.all(this.parts.map(async (part, i) => {
-      const columns = Object.keys(await this.db(part.table).columnInfo()).map((c) => `quote(\`${c.replaceAll('`', '``')}\`)`).join(', ');
+      const names = Object.keys(await this.db(part.table).columnInfo());
+      // knex answers a missing table with no columns: not a statement to keep.
+      if (!names.length) throw new Error(`TablesFingerprint: no columns found for table ${part.table}`);
+      const columns = names.map((c) => `quote(\`${c.replaceAll('`', '``')}\`)`).join(', ');
       const hash = `coalesce(bit_xor(cast(conv(substr(md5(concat_ws(0x1f, ${columns})), 1, 16), 16, 10) as unsigned)), 0)`;
       return `(select concat(count(*), ':', ${hash}) from \`${part.table}\` where ${part.where}) as f${i}`;
     }));

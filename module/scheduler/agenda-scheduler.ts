@@ -43,7 +43,7 @@ export interface AgendaSchedulerOptions {
 export class AgendaScheduler implements SchedulerPort {
   readonly agenda: Agenda;
   private readonly occurrences = new PreviousOccurrences();
-  /** Each claimed job's next run, computed once per pattern and week (see AgendaNextRuns). */
+  /** Each claimed job's next run, computed once per pattern and span of runs (see AgendaNextRuns). */
   readonly nextRunCache = new AgendaNextRuns();
 
   constructor(private readonly o: AgendaSchedulerOptions) {

@@ -5,6 +5,7 @@ import { SchedulesRepo } from '../../module/db/schedules-repo.js';
 import { ServicesRepo } from '../../module/db/services-repo.js';
 import { listPageFingerprint } from '../../module/db/snapshot-list-page.js';
 import { SnapshotsRepo } from '../../module/db/snapshots-repo.js';
+import { TablesFingerprint } from '../../module/db/tables-fingerprint.js';
 import type { PlanLimits } from '../../module/domain/limits.js';
 import { DATABASES } from '../helpers/databases.js';
 import { useDatabase } from '../helpers/db-suite.js';
@@ -84,6 +85,14 @@ describe.each(mysql)('the Snapshots page\'s fingerprint ($kind)', (kind) => {
     await new ServicesRepo(handle.db).ensure('svc-other', 'gold');
     await new LimitsRepo(handle.db).set('silver', LIMITS);
     expect(await fingerprint()).toBe(before);
+  });
+
+  it('builds its statement again after a build that failed, rather than failing from then on', async () => {
+    const fp = new TablesFingerprint(handle.db, [{ table: 'snapshot_later', where: 'k = ?', params: ['k'] }]);
+    await expect(fp.of({ k: 'a' })).rejects.toThrow();
+    await handle.db.schema.createTable('snapshot_later', (t) => { t.string('k'); });
+    await handle.db('snapshot_later').insert({ k: 'a' });
+    expect(await fp.of({ k: 'a' })).toMatch(/^1:\d+$/);
   });
 
   it('covers every table the page\'s query reads', async () => {

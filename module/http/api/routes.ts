@@ -9,6 +9,7 @@ import { quotaView } from '../../domain/limits.js';
 import { restoreBlockedReason } from '../../domain/snapshot-service.js';
 import type { PlanLimits } from '../../domain/limits.js';
 import type { Operation, PanelService, Snapshot } from '../../domain/types.js';
+import type { DriverCapabilities } from '../../drivers/contract.js';
 import { parse } from '../client/forms.js';
 import { actionContext, authorizedService, parseId, requireActor } from '../common/actor.js';
 import type { ModuleContext } from '../common/module-context.js';
@@ -115,9 +116,9 @@ export function apiRouter(ctx: ModuleContext): Router {
 
   const sid = (req: Request) => parseId(req.params.id as string);
   /** allowedActions for the request's actor (`all`: the service's newest snapshot taking storage, for the newest-only restore rule). */
-  async function actionsFor(req: Request, service: PanelService, all: Snapshot[], known: { pending?: Operation[]; limits?: PlanLimits } = {}) {
+  async function actionsFor(req: Request, service: PanelService, all: Snapshot[], known: { pending?: Operation[]; limits?: PlanLimits; caps?: DriverCapabilities } = {}) {
     const [caps, pending, limits, state] = await Promise.all([
-      ctx.deps.driver(service.target.driver).capabilities(service.target),
+      known.caps ?? ctx.deps.driver(service.target.driver).capabilities(service.target),
       known.pending ?? ctx.deps.repos.operations.pendingForService(service.id),
       known.limits ?? ctx.deps.limits.forService(service.id, service.planId),
       ctx.clones.offered ? ctx.deps.repos.services.get(service.id) : null,
@@ -139,8 +140,9 @@ export function apiRouter(ctx: ModuleContext): Router {
     // (Without a fingerprint, SQLite, express's own tag of the body answers 304 after the reads.)
     res.set('Cache-Control', 'private, no-cache');
     const fingerprint = await repo.listPageFingerprint(service.id, service.planId);
+    // The tag depends on what the hypervisor can do; the answer's actions below reuse them.
+    const caps = fingerprint ? await ctx.deps.driver(service.target.driver).capabilities(service.target) : undefined;
     if (fingerprint) {
-      const caps = await ctx.deps.driver(service.target.driver).capabilities(service.target);
       res.set('ETag', fingerprintEtag(fingerprint, [service, requireActor(req), req.language, before ?? null, limit, caps]));
       if (req.fresh) {
         res.status(304).end();
@@ -156,7 +158,7 @@ export function apiRouter(ctx: ModuleContext): Router {
       repo.newestOccupying(service.id),
     ]);
     const quota = quotaView(limits.maxSnapshots, occupying);
-    const actions = await actionsFor(req, service, newest ? [newest] : [], { pending, limits });
+    const actions = await actionsFor(req, service, newest ? [newest] : [], { pending, limits, ...(caps ? { caps } : {}) });
     res.json({
       snapshots: page.snapshots.map((s) => snapshotJson(s, actions(s))),
       quota,

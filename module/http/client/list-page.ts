@@ -3,7 +3,7 @@ import type { ListCursor } from '../../db/snapshot-list-page.js';
 import type { PanelService } from '../../domain/types.js';
 import type { ModuleContext } from '../common/module-context.js';
 import { TOKEN_SLOT } from '../common/page-cache.js';
-import { renderBody, sendInLayout } from '../common/render.js';
+import { csrfTokenOf, renderBody, sendInLayout } from '../common/render.js';
 import { listScope, loadListPage } from './list-model.js';
 
 /**
@@ -18,7 +18,7 @@ export async function showListPage(ctx: ModuleContext, req: Request, res: Respon
   const title = req.t('snapshots:title');
   const key = JSON.stringify([panel, actor, req.language, cursor.before ?? null, caps]);
   const fingerprint = ctx.pages.enabled ? await ctx.deps.repos.snapshots.listPageFingerprint(panel.id, panel.planId) : null;
-  const token = String(res.locals.snapshotCsrf ?? '');
+  const token = csrfTokenOf(res);
   const hit = fingerprint ? ctx.pages.get<PanelService>(key, fingerprint) : undefined;
   if (hit) {
     await sendInLayout(ctx, req, res, hit.body(token), { title, service: hit.value });

@@ -35,7 +35,7 @@ export interface LayoutOptions {
 
 /** A module view alone, for the page's layout to wrap; `csrfToken` stands in for the response's own. */
 export function renderBody(ctx: ModuleContext, req: Request, res: Response, view: string, model: Record<string, unknown>,
-  csrfToken: string = res.locals.snapshotCsrf ?? ''): Html {
+  csrfToken: string = csrfTokenOf(res)): Html {
   return viewsOf(ctx).renderHtml(`${VIEWS_DIR}/${view}.ejs`, { ...common(req), csrfToken, ...model });
 }
 
@@ -48,11 +48,14 @@ export async function sendInLayout(ctx: ModuleContext, req: Request, res: Respon
   const layoutCtx = { req, actor, service: opts.service ?? null, title: opts.title, body, stylesheets, scripts, lang: req.language, menuItem };
   const html = ctx.panel.renderLayout
     ? await ctx.panel.renderLayout({ ...layoutCtx, body: body.toString() })
-    : viewsOf(ctx).renderHtml(`${VIEWS_DIR}/layout.ejs`, { ...common(req), csrfToken: res.locals.snapshotCsrf ?? '', ...layoutCtx });
+    : viewsOf(ctx).renderHtml(`${VIEWS_DIR}/layout.ejs`, { ...common(req), csrfToken: csrfTokenOf(res), ...layoutCtx });
   sendPage(res, opts.status ?? 200, html);
 }
 
 const common = (req: Request) => ({ t: req.t, lng: req.language, assets: ASSETS_PATH, sentences });
+
+/** The CSRF token this response's forms carry (set by the CSRF middleware's `issue`; empty where none was). */
+export const csrfTokenOf = (res: Response): string => String(res.locals.snapshotCsrf ?? '');
 
 /**
  * Sends a page that is the actor's own and carries a one-time CSRF token: never stored by a browser
